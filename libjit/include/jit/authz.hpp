@@ -1,0 +1,38 @@
+// Who may do what (SPEC §4), as pure functions of the caller and the object.
+#pragma once
+
+#include "jit/config.hpp"
+#include "jit/identity.hpp"
+#include "jit/model.hpp"
+
+namespace jit {
+
+struct Roles {
+    std::vector<std::string> admin_groups;
+    std::vector<std::string> auditor_groups;
+    static Roles from_config(const Config& config) {
+        return {config.admin_groups, config.auditor_groups};
+    }
+};
+
+bool is_admin(const Caller& caller, const Roles& roles);    // root or an admin group
+bool is_auditor(const Caller& caller, const Roles& roles);  // an auditor group
+// Manage resources and policies.
+bool may_manage(const Caller& caller, const Roles& roles);
+// Read everything (other users' requests, grants, sessions, the audit log).
+bool may_read_all(const Caller& caller, const Roles& roles);
+// Designated approver of this policy (root counts: root may do everything).
+bool is_approver(const Caller& caller, const Policy& policy);
+// May see this request: own, read-all, or approver of its policy.
+bool may_view_request(const Caller& caller, const Roles& roles, const Request& request,
+                      const Policy* policy);
+// May approve/deny: an approver of the request's policy (or root), never the requester,
+// not one who already decided it, and only while it is pending.
+bool may_decide(const Caller& caller, const Request& request, const Policy* policy);
+bool may_cancel(const Caller& caller, const Request& request);  // own (or root)
+bool may_view_grant(const Caller& caller, const Roles& roles, const Grant& grant);
+bool may_revoke(const Caller& caller, const Roles& roles, const Grant& grant);
+// Only root may call the PAM methods (check, open/close session).
+bool may_call_pam(const Caller& caller);
+
+}  // namespace jit

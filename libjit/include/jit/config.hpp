@@ -1,0 +1,34 @@
+// jitd.conf (SPEC §8): INI with a [daemon] section of key = value lines, lists comma-separated.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "jit/time.hpp"
+
+namespace jit {
+
+struct Config {
+    std::string database = "/var/lib/jitd/jit.db";
+    std::string snapshot = "/run/jitd/snapshot";
+    std::vector<std::string> admin_groups = {"jit-admin"};
+    std::vector<std::string> auditor_groups = {"jit-audit"};
+    Seconds min_duration = 60;
+    Seconds max_duration_limit = 30 * 86400;
+    Seconds kill_grace = 10;
+    Seconds warn_before = 300;
+    std::string notify_command;    // empty: no notifications
+    Seconds notify_timeout = 10;   // how long a notify_command may run before it is killed
+};
+
+inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";
+
+// Reads the file. A missing file yields the defaults only when allow_missing is true (the
+// default path); an unreadable or invalid file throws JitError(InvalidInput) with
+// "FILE:LINE: key 'KEY': what is wrong".
+Config load_config(const std::string& path, bool allow_missing);
+
+// Same rules for a string (tests, and the error text uses `origin` as the file name).
+Config parse_config(const std::string& text, const std::string& origin);
+
+}  // namespace jit

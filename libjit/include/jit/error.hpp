@@ -1,0 +1,37 @@
+// Errors of the domain core. Every failure the core reports is a JitError whose code tells
+// the adaptors (D-Bus, CLI, PAM) how to classify it; the message is one clear line for humans.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace jit {
+
+enum class ErrorCode {
+    InvalidInput,      // malformed argument: bad duration, name, reason, config value
+    NotFound,          // unknown resource, policy, request, grant
+    Conflict,          // duplicate request/grant, object exists, wrong state
+    PermissionDenied,  // caller lacks the role for this action
+    Failed,            // anything else that is the caller's concern (e.g. no active policy)
+    Internal,          // storage or OS failure; not the caller's fault
+};
+
+const char* error_code_name(ErrorCode code);
+
+class JitError : public std::runtime_error {
+public:
+    JitError(ErrorCode code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
+    ErrorCode code() const noexcept { return code_; }
+
+private:
+    ErrorCode code_;
+};
+
+[[noreturn]] void throw_invalid(const std::string& message);
+[[noreturn]] void throw_not_found(const std::string& message);
+[[noreturn]] void throw_conflict(const std::string& message);
+[[noreturn]] void throw_denied(const std::string& message);
+[[noreturn]] void throw_failed(const std::string& message);
+
+}  // namespace jit

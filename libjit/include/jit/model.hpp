@@ -1,0 +1,132 @@
+// The domain objects of SPEC §1. Plain values: no behaviour beyond naming their states.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "jit/time.hpp"
+
+namespace jit {
+
+using Id = std::int64_t;
+
+// A named access target on this host: which PAM services and target accounts it covers and
+// who always has access (standing members: "user" or "@group").
+struct Resource {
+    std::string name;
+    std::string description;
+    std::vector<std::string> services;  // e.g. sshd, sudo
+    std::vector<std::string> accounts;  // target accounts, or "*"
+    std::vector<std::string> members;   // standing members
+    std::string policy;                 // assigned policy name, empty when none
+};
+
+enum class PolicyAction { RequireApproval, AutoApprove };
+
+struct Policy {
+    std::string name;
+    std::string description;
+    PolicyAction action = PolicyAction::RequireApproval;
+    std::vector<std::string> approvers;  // "user" or "@group"
+    int approvals_required = 1;
+    Seconds max_duration = 4 * 3600;
+    bool auto_expiry = true;
+    Seconds request_ttl = 3600;
+    bool active = false;
+};
+
+enum class RequestState { Pending, Approved, Denied, Cancelled, Expired };
+enum class Decision { Approve, Deny };
+
+struct Approval {
+    std::string approver;
+    Decision decision = Decision::Approve;
+    std::string comment;
+    EpochSeconds time = 0;
+};
+
+struct Request {
+    Id id = 0;
+    std::string resource;
+    std::string requester;
+    std::string policy;  // the policy in force when the request was made
+    std::string reason;
+    Seconds requested_duration = 0;
+    Seconds duration = 0;  // effective duration after capping
+    bool capped = false;
+    RequestState state = RequestState::Pending;
+    EpochSeconds created = 0;
+    std::optional<EpochSeconds> decided;
+    EpochSeconds expires = 0;  // pending-request deadline: created + policy.request_ttl
+    int approvals_required = 1;
+    bool auto_expiry = true;  // copied from the policy: does the grant get an expiry?
+    std::vector<Approval> approvals;
+    std::optional<Id> grant_id;
+};
+
+enum class GrantState { Active, Expired, Revoked };
+
+struct Grant {
+    Id id = 0;
+    Id request_id = 0;
+    std::string user;
+    std::string resource;
+    EpochSeconds start = 0;
+    std::optional<EpochSeconds> expiry;  // none: lasts until revoked (auto expiry off)
+    GrantState state = GrantState::Active;
+    std::optional<EpochSeconds> ended;
+    std::string ended_by;  // actor that revoked it, or "system"
+};
+
+enum class SessionState { Open, Closed, Terminated };
+
+// A PAM session opened under a grant.
+struct Session {
+    Id id = 0;
+    Id grant_id = 0;
+    std::string user;    // requester
+    std::string target;  // target account
+    std::string service;
+    std::string rhost;
+    std::string tty;
+    std::int64_t pid = 0;
+    std::string logind_session;
+    EpochSeconds opened = 0;
+    std::optional<EpochSeconds> closed;
+    SessionState state = SessionState::Open;
+};
+
+// One audit record. Fields use the journal names of SPEC §6 (JIT_USER, JIT_RESOURCE...),
+// in the order the event type defines; JIT_EVENT and JIT_SEQ are implied by event/seq.
+struct AuditEvent {
+    Id seq = 0;  // assigned by the store, strictly increasing from 1
+    EpochSeconds time = 0;
+    std::string event;  // requested, approved, granted, ...
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string prev_hash;  // hex SHA-256 of the previous row ("" for the first)
+    std::string hash;       // hex SHA-256 of this row, see audit_canonical_form()
+
+    const std::string* field(std::string_view name) const;
+};
+
+std::string_view to_string(PolicyAction action);
+std::string_view to_string(RequestState state);
+std::string_view to_string(Decision decision);
+std::string_view to_string(GrantState state);
+std::string_view to_string(SessionState state);
+// Parsers throw JitError(InvalidInput) naming the accepted values.
+PolicyAction parse_policy_action(std::string_view text);
+RequestState parse_request_state(std::string_view text);
+Decision parse_decision(std::string_view text);
+GrantState parse_grant_state(std::string_view text);
+SessionState parse_session_state(std::string_view text);
+
+// The bytes a row's hash covers: seq, time, event, every field and the previous hash, each
+// length-prefixed so that no two different rows share a canonical form.
+std::string audit_canonical_form(const AuditEvent& event);
+
+}  // namespace jit

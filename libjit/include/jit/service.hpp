@@ -1,0 +1,228 @@
+// The JIT engine: every operation of SPEC §4–§8 as plain C++ over injected storage, identity,
+// clock and OS effects. jitd is a thin D-Bus adaptor over this class; unit tests drive it with
+// fakes. It owns the in-memory state (loaded once from the Store) so that login checks are
+// answered from memory; every change is written through to the Store with its audit events in
+// one transaction before the in-memory state changes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "jit/access.hpp"
+#include "jit/authz.hpp"
+#include "jit/config.hpp"
+#include "jit/identity.hpp"
+#include "jit/model.hpp"
+#include "jit/store.hpp"
+
+namespace jit {
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual EpochSeconds now() const = 0;
+};
+
+class SystemClock final : public Clock {
+public:
+    EpochSeconds now() const override;
+};
+
+// Things that happen outside the engine's state. jitd implements them with the journal,
+// D-Bus signals, logind, kill(2), the snapshot file and notify_command.
+class Effects {
+public:
+    virtual ~Effects() = default;
+    // Committed audit events, in seq order, to forward to the journal.
+    virtual void audit_committed(const AuditEvent& event) = 0;
+    virtual void request_created(const Request& request) = 0;
+    virtual void request_decided(const Request& request) = 0;
+    virtual void grant_started(const Grant& grant) = 0;
+    virtual void grant_ended(const Grant& grant) = 0;
+    // End a live session whose grant ended (logind or signals; kill_grace is the effect's job).
+    virtual void terminate_session(const Session& session) = 0;
+    // Tell a live session its grant ends at `expiry` (write to its tty).
+    virtual void warn_session(const Session& session, EpochSeconds expiry) = 0;
+    // Resources, members or active grants changed: rewrite the PAM snapshot.
+    virtual void access_changed() = 0;
+};
+
+// A resource as one caller sees it: `access` is the caller's own (SPEC §5).
+struct ResourceView {
+    Resource resource;
+    std::string access;  // member | grant | request | none
+};
+
+struct PolicyView {
+    Policy policy;
+    std::vector<std::string> resources;
+};
+
+struct NewPolicy {
+    std::string name;
+    std::string description;
+    PolicyAction action = PolicyAction::RequireApproval;
+    std::vector<std::string> approvers;
+    int approvals_required = 1;
+    std::optional<Seconds> max_duration;  // default: the routine-ops preset, clamped to limits
+    bool auto_expiry = true;
+    Seconds request_ttl = 3600;
+};
+
+struct Preset {
+    const char* name;
+    Seconds max_duration;
+    const char* description;
+};
+// routine-ops 4h, incident-response 8h, maintenance-window 12h, audit-review 24h.
+const std::vector<Preset>& policy_presets();
+const Preset& find_preset(std::string_view name);  // JitError(InvalidInput) if unknown
+
+struct SessionOpen {
+    LoginDecision decision;
+    Id session_id = 0;  // registered session (Grant verdict only)
+};
+
+struct ServiceStatus {
+    std::size_t resources = 0, policies = 0, pending_requests = 0, active_grants = 0,
+                open_sessions = 0;
+    Id audit_seq = 0;
+};
+
+class JitService {
+public:
+    JitService(Store& store, Config config, const IdentityResolver& identity, const Clock& clock,
+               Effects& effects);
+
+    // Loads state from the store and ends whatever lapsed while jitd was down.
+    void start();
+
+    const Config& config() const { return config_; }
+    Roles roles() const { return roles_; }
+    ServiceStatus status() const;
+
+    // Resources (admin).
+    void add_resource(const Caller& caller, Resource resource);
+    void remove_resource(const Caller& caller, const std::string& name);
+    void add_member(const Caller& caller, const std::string& resource, const std::string& member);
+    void remove_member(const Caller& caller, const std::string& resource,
+                       const std::string& member);
+    std::vector<ResourceView> list_resources(const Caller& caller) const;
+    ResourceView get_resource(const Caller& caller, const std::string& name) const;
+
+    // Policies (admin).
+    Policy add_policy(const Caller& caller, const NewPolicy& spec);
+    void assign_policy(const Caller& caller, const std::string& policy,
+                       const std::string& resource);
+    void set_policy_active(const Caller& caller, const std::string& policy, bool active);
+    void remove_policy(const Caller& caller, const std::string& name);
+    std::vector<PolicyView> list_policies(const Caller& caller) const;
+    PolicyView get_policy(const Caller& caller, const std::string& name) const;
+
+    // Requests.
+    Request create_request(const Caller& caller, const std::string& resource,
+                           const std::string& reason, Seconds duration);
+    Request decide(const Caller& caller, Id request_id, Decision decision,
+                   const std::string& comment);
+    Request cancel(const Caller& caller, Id request_id);
+    Request get_request(const Caller& caller, Id request_id) const;
+    // Own pending requests; all=true adds ended ones and, for admins/auditors, everyone's.
+    std::vector<Request> list_requests(const Caller& caller, bool all,
+                                       std::optional<RequestState> state) const;
+    // Pending requests the caller may decide (never their own).
+    std::vector<Request> approvals(const Caller& caller) const;
+
+    // Grants.
+    Grant revoke(const Caller& caller, Id grant_id, const std::string& reason);
+    Grant get_grant(const Caller& caller, Id grant_id) const;
+    std::vector<Grant> list_grants(const Caller& caller, bool all, const std::string& user,
+                                   const std::string& resource) const;
+
+    // Sessions.
+    std::vector<Session> list_sessions(const Caller& caller, bool all) const;
+
+    // PAM (root only). check_login audits denials; open_session also registers the session.
+    LoginDecision check_login(const Caller& caller, const LoginAttempt& attempt);
+    SessionOpen open_session(const Caller& caller, const LoginAttempt& attempt, std::int64_t pid,
+                             const std::string& logind_session);
+    void close_session(const Caller& caller, Id session_id);
+    // pam_jit decided without jitd (snapshot or fail=open) and spooled it; jitd audits it as
+    // `login_fallback` once it is back. outcome: allowed | denied | open.
+    void record_fallback(const LoginAttempt& attempt, const std::string& outcome,
+                         EpochSeconds when);
+
+    // Audit.
+    std::vector<AuditEvent> audit(const Caller& caller, const AuditFilter& filter) const;
+    AuditVerification verify_audit(const Caller& caller) const;
+
+    // Time: handles every deadline <= now (grant expiry, request TTL, pre-expiry warnings).
+    void tick();
+    // The earliest future deadline, for the one timer jitd arms.
+    std::optional<EpochSeconds> next_deadline() const;
+
+    const AccessIndex& access_index() const { return index_; }
+
+private:
+    enum class DeadlineKind { WarnGrant, ExpireGrant, ExpireRequest };
+    using Deadline = std::tuple<EpochSeconds, DeadlineKind, Id>;
+
+    void require_manage(const Caller& caller) const;
+    void require_pam(const Caller& caller) const;
+    Resource& resource_ref(const std::string& name);
+    const Resource& resource_ref(const std::string& name) const;
+    Policy& policy_ref(const std::string& name);
+    const Policy* policy_of(const Request& request) const;
+    Request& request_ref(Id id);
+    Grant& grant_ref(Id id);
+    std::string access_of(const Caller& caller, const Resource& resource) const;
+    std::vector<std::string> groups_of(const std::string& user) const;
+    bool is_member(const std::string& user, const Resource& resource) const;
+    std::optional<Id> open_request_of(const std::string& user, const std::string& resource) const;
+    std::optional<Id> active_grant_of(const std::string& user, const std::string& resource) const;
+    std::vector<std::string> resources_under(const std::string& policy) const;
+
+    AuditEvent make_event(const std::string& type,
+                          std::vector<std::pair<std::string, std::string>> fields) const;
+    AuditEvent session_event(const std::string& type, const LoginAttempt& attempt,
+                             const LoginDecision& decision, std::int64_t pid,
+                             const std::string& logind_session) const;
+    void publish(const std::vector<AuditEvent>& committed);
+
+    // State transitions shared by several operations. Each writes through `tx` and records the
+    // audit events to publish after commit.
+    Grant start_grant(Transaction& tx, Request& request, std::vector<AuditEvent>& events);
+    void end_grant(Id grant_id, GrantState state, const std::string& actor,
+                   const std::string& reason);
+    void expire_request(Id request_id);
+    void warn_grant(Id grant_id);
+
+    void index_resource(const Resource& resource);
+    void index_grant(const Grant& grant);
+    void schedule_request(const Request& request);
+    void schedule_grant(const Grant& grant);
+    void unschedule(DeadlineKind kind, Id id);
+
+    Store& store_;
+    Config config_;
+    Roles roles_;
+    const IdentityResolver& identity_;
+    const Clock& clock_;
+    Effects& effects_;
+
+    std::map<std::string, Resource> resources_;
+    std::map<std::string, Policy> policies_;
+    std::map<Id, Request> requests_;
+    std::map<Id, Grant> grants_;
+    std::map<Id, Session> sessions_;
+    AccessIndex index_;
+    std::set<Deadline> deadlines_;
+    std::map<std::pair<DeadlineKind, Id>, EpochSeconds> deadline_of_;
+    Id audit_seq_ = 0;
+};
+
+}  // namespace jit

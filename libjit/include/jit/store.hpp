@@ -1,0 +1,78 @@
+// Persistence behind an interface: the SQLite store now, PostgreSQL for fleets later. Every
+// state change goes through a Transaction that also appends its audit events, so a change and
+// its audit record are committed together or not at all.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jit/model.hpp"
+
+namespace jit {
+
+// Everything jitd keeps in memory, as loaded at start-up.
+struct StoredState {
+    std::vector<Resource> resources;
+    std::vector<Policy> policies;
+    std::vector<Request> requests;
+    std::vector<Grant> grants;
+    std::vector<Session> sessions;
+    Id last_audit_seq = 0;
+    std::string last_audit_hash;
+};
+
+struct AuditFilter {
+    std::optional<EpochSeconds> since;  // inclusive
+    std::optional<EpochSeconds> until;  // exclusive
+    std::string user;                   // JIT_USER equals, empty: any
+    std::string resource;               // JIT_RESOURCE equals
+    std::string event;                  // JIT_EVENT equals
+    Id after_seq = 0;                   // only rows with seq > after_seq
+    std::size_t limit = 0;              // 0: no limit
+};
+
+struct AuditVerification {
+    bool ok = true;
+    Id rows_checked = 0;
+    Id first_bad_seq = 0;  // the first row whose hash or link is wrong (0 when ok)
+    std::string problem;   // e.g. "row 17: hash mismatch", "row 18 missing (after 17)"
+};
+
+class Transaction {
+public:
+    virtual ~Transaction() = default;
+    virtual void put(const Resource& resource) = 0;
+    virtual void remove_resource(const std::string& name) = 0;
+    virtual void put(const Policy& policy) = 0;
+    virtual void remove_policy(const std::string& name) = 0;
+    // Requests, grants and sessions get their id from the store when id == 0.
+    virtual Id put(const Request& request) = 0;
+    virtual Id put(const Grant& grant) = 0;
+    virtual Id put(const Session& session) = 0;
+    // Assigns seq, prev_hash and hash; returns the completed event.
+    virtual AuditEvent append(const AuditEvent& event) = 0;
+    virtual void commit() = 0;  // without commit() the destructor rolls back
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+    virtual StoredState load() = 0;
+    virtual std::unique_ptr<Transaction> begin() = 0;
+    virtual std::vector<AuditEvent> audit_events(const AuditFilter& filter) = 0;
+    virtual AuditVerification verify_audit() = 0;
+    // Highest audit seq known to be in the journal; events above it are still to be sent.
+    virtual Id journal_sent_seq() = 0;
+    virtual void set_journal_sent_seq(Id seq) = 0;
+};
+
+// Opens (creating if needed) an SQLite database in WAL mode with foreign keys on, migrating
+// its schema to the current version. Throws JitError(Internal) with the path on failure.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+// SHA-256 of data as lower-case hex.
+std::string sha256_hex(const std::string& data);
+
+}  // namespace jit

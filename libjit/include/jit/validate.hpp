@@ -1,0 +1,34 @@
+// Input validation shared by jitd (authoritative) and jitctl (early, friendlier errors).
+// Each function throws JitError(InvalidInput) naming what was wrong, or returns normally.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace jit {
+
+constexpr std::size_t kMaxReasonLength = 1024;
+constexpr std::size_t kMaxDescriptionLength = 256;
+constexpr std::size_t kMaxCommentLength = 1024;
+
+// Resource and policy names: [a-z0-9][a-z0-9._-]{0,63}
+void validate_object_name(std::string_view what, std::string_view name);
+// A user name as Debian accepts it: [a-z_][a-z0-9_.-]{0,31} with an optional trailing '$'.
+void validate_user_name(std::string_view name);
+// A group name, same rules as a user name.
+void validate_group_name(std::string_view name);
+// A member or approver: "user" or "@group".
+void validate_principal(std::string_view principal);
+// A target account of a resource: a user name or "*".
+void validate_account(std::string_view account);
+// A PAM service name: [a-z0-9][a-z0-9._-]{0,63}
+void validate_service(std::string_view service);
+// Reason for a request: 1..1024 printable characters (UTF-8 allowed, no control characters).
+void validate_reason(std::string_view reason);
+// Free text (description, comment, revoke reason): 0..limit printable characters.
+void validate_text(std::string_view what, std::string_view text, std::size_t limit);
+
+// True when text is valid UTF-8 without control characters (tabs included).
+bool is_printable_text(std::string_view text);
+
+}  // namespace jit
