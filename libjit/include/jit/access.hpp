@@ -60,7 +60,7 @@ struct ActiveGrant {
 using GroupLookup = std::function<std::vector<std::string>(const std::string& user)>;
 
 class AccessIndex {
-public:
+  public:
     void put_rule(AccessRule rule);
     void remove_rule(const std::string& name);
     void put_grant(ActiveGrant grant);
@@ -70,13 +70,16 @@ public:
     LoginDecision decide(const LoginAttempt& attempt, const GroupLookup& groups,
                          EpochSeconds now) const;
 
+    // The active grant of this user on this resource, if any (expired or not).
+    std::optional<Id> grant_of(const std::string& user, const std::string& resource) const;
+
     // Ordered views for the snapshot writer and for tests.
     std::vector<AccessRule> rules() const;
     std::vector<ActiveGrant> grants() const;
     std::size_t rule_count() const { return rules_.size(); }
     std::size_t grant_count() const { return grants_.size(); }
 
-private:
+  private:
     std::map<std::string, AccessRule> rules_;
     // service -> names of resources that cover it; checks touch only these.
     std::unordered_map<std::string, std::vector<std::string>> by_service_;

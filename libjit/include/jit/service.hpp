@@ -23,20 +23,20 @@
 namespace jit {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual EpochSeconds now() const = 0;
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     EpochSeconds now() const override;
 };
 
 // Things that happen outside the engine's state. jitd implements them with the journal,
 // D-Bus signals, logind, kill(2), the snapshot file and notify_command.
 class Effects {
-public:
+  public:
     virtual ~Effects() = default;
     // Committed audit events, in seq order, to forward to the journal.
     virtual void audit_committed(const AuditEvent& event) = 0;
@@ -95,7 +95,7 @@ struct ServiceStatus {
 };
 
 class JitService {
-public:
+  public:
     JitService(Store& store, Config config, const IdentityResolver& identity, const Clock& clock,
                Effects& effects);
 
@@ -167,7 +167,7 @@ public:
 
     const AccessIndex& access_index() const { return index_; }
 
-private:
+  private:
     enum class DeadlineKind { WarnGrant, ExpireGrant, ExpireRequest };
     using Deadline = std::tuple<EpochSeconds, DeadlineKind, Id>;
 

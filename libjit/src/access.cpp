@@ -1,0 +1,350 @@
+#include "jit/access.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+#include "jit/error.hpp"
+#include "jit/validate.hpp"
+
+namespace jit {
+namespace {
+
+bool contains(const std::vector<std::string>& list, const std::string& value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool covers_account(const AccessRule& rule, const std::string& target) {
+    return contains(rule.accounts, "*") || contains(rule.accounts, target);
+}
+
+bool has_group_members(const AccessRule& rule) {
+    return std::any_of(rule.members.begin(), rule.members.end(),
+                       [](const std::string& m) { return !m.empty() && m[0] == '@'; });
+}
+
+bool is_live(const ActiveGrant& grant, EpochSeconds now) {
+    return !grant.expiry || *grant.expiry > now;
+}
+
+// The later of two expiries, where "none" (until revoked) is the latest of all.
+bool outlasts(const std::optional<EpochSeconds>& a, const std::optional<EpochSeconds>& b) {
+    if (!a)
+        return b.has_value();
+    return b && *a > *b;
+}
+
+}  // namespace
+
+std::string requester_of(const LoginAttempt& attempt) {
+    if (!attempt.ruser.empty() && attempt.ruser != attempt.user)
+        return attempt.ruser;
+    return attempt.user;
+}
+
+std::string_view to_string(LoginVerdict verdict) {
+    switch (verdict) {
+        case LoginVerdict::Unmanaged:
+            return "unmanaged";
+        case LoginVerdict::Member:
+            return "member";
+        case LoginVerdict::Grant:
+            return "grant";
+        case LoginVerdict::Deny:
+            return "deny";
+    }
+    return "deny";
+}
+
+LoginVerdict parse_login_verdict(std::string_view text) {
+    for (auto v :
+         {LoginVerdict::Unmanaged, LoginVerdict::Member, LoginVerdict::Grant, LoginVerdict::Deny}) {
+        if (to_string(v) == text)
+            return v;
+    }
+    throw_invalid("unknown login verdict \"" + std::string(text) + "\"");
+}
+
+void AccessIndex::put_rule(AccessRule rule) {
+    remove_rule(rule.name);
+    for (const auto& service : rule.services)
+        by_service_[service].push_back(rule.name);
+    std::string name = rule.name;
+    rules_.emplace(std::move(name), std::move(rule));
+}
+
+void AccessIndex::remove_rule(const std::string& name) {
+    auto it = rules_.find(name);
+    if (it == rules_.end())
+        return;
+    for (const auto& service : it->second.services) {
+        auto& names = by_service_[service];
+        names.erase(std::remove(names.begin(), names.end(), name), names.end());
+        if (names.empty())
+            by_service_.erase(service);
+    }
+    rules_.erase(it);
+}
+
+void AccessIndex::put_grant(ActiveGrant grant) {
+    remove_grant(grant.id);
+    grants_by_user_[grant.user].emplace(grant.resource, grant.id);
+    Id id = grant.id;
+    grants_.emplace(id, std::move(grant));
+}
+
+void AccessIndex::remove_grant(Id grant_id) {
+    auto it = grants_.find(grant_id);
+    if (it == grants_.end())
+        return;
+    auto user_it = grants_by_user_.find(it->second.user);
+    if (user_it != grants_by_user_.end()) {
+        auto& by_resource = user_it->second;
+        auto [first, last] = by_resource.equal_range(it->second.resource);
+        for (auto g = first; g != last; ++g) {
+            if (g->second == grant_id) {
+                by_resource.erase(g);
+                break;
+            }
+        }
+        if (by_resource.empty())
+            grants_by_user_.erase(user_it);
+    }
+    grants_.erase(it);
+}
+
+void AccessIndex::clear() {
+    rules_.clear();
+    by_service_.clear();
+    grants_.clear();
+    grants_by_user_.clear();
+}
+
+LoginDecision AccessIndex::decide(const LoginAttempt& attempt, const GroupLookup& groups,
+                                  EpochSeconds now) const {
+    LoginDecision decision;
+    decision.requester = requester_of(attempt);
+    decision.target = attempt.user;
+
+    std::vector<const AccessRule*> matching;
+    if (auto it = by_service_.find(attempt.service); it != by_service_.end()) {
+        for (const auto& name : it->second) {
+            const AccessRule& rule = rules_.at(name);
+            if (covers_account(rule, decision.target))
+                matching.push_back(&rule);
+        }
+    }
+    if (matching.empty())
+        return decision;  // Unmanaged: this host does not manage the login.
+    std::sort(matching.begin(), matching.end(),
+              [](const AccessRule* a, const AccessRule* b) { return a->name < b->name; });
+
+    // Standing members first; groups are looked up at most once and only when needed.
+    std::optional<std::vector<std::string>> requester_groups;
+    for (const AccessRule* rule : matching) {
+        if (contains(rule->members, decision.requester)) {
+            decision.verdict = LoginVerdict::Member;
+            decision.resource = rule->name;
+            return decision;
+        }
+        if (!has_group_members(*rule))
+            continue;
+        if (!requester_groups)
+            requester_groups = groups ? groups(decision.requester) : std::vector<std::string>{};
+        for (const auto& group : *requester_groups) {
+            if (contains(rule->members, "@" + group)) {
+                decision.verdict = LoginVerdict::Member;
+                decision.resource = rule->name;
+                return decision;
+            }
+        }
+    }
+
+    // Then active grants; among several, the one that lasts longest.
+    const ActiveGrant* best = nullptr;
+    if (auto user_it = grants_by_user_.find(decision.requester); user_it != grants_by_user_.end()) {
+        for (const AccessRule* rule : matching) {
+            auto [first, last] = user_it->second.equal_range(rule->name);
+            for (auto g = first; g != last; ++g) {
+                const ActiveGrant& grant = grants_.at(g->second);
+                if (!is_live(grant, now))
+                    continue;
+                if (!best || outlasts(grant.expiry, best->expiry))
+                    best = &grant;
+            }
+        }
+    }
+    if (best) {
+        decision.verdict = LoginVerdict::Grant;
+        decision.resource = best->resource;
+        decision.grant_id = best->id;
+        decision.expiry = best->expiry;
+        return decision;
+    }
+
+    decision.verdict = LoginVerdict::Deny;
+    for (const AccessRule* rule : matching)
+        decision.resources.push_back(rule->name);
+    return decision;
+}
+
+std::optional<Id> AccessIndex::grant_of(const std::string& user,
+                                        const std::string& resource) const {
+    auto user_it = grants_by_user_.find(user);
+    if (user_it == grants_by_user_.end())
+        return std::nullopt;
+    auto it = user_it->second.find(resource);
+    if (it == user_it->second.end())
+        return std::nullopt;
+    return it->second;
+}
+
+std::vector<AccessRule> AccessIndex::rules() const {
+    std::vector<AccessRule> out;
+    out.reserve(rules_.size());
+    for (const auto& [name, rule] : rules_)
+        out.push_back(rule);
+    return out;
+}
+
+std::vector<ActiveGrant> AccessIndex::grants() const {
+    std::vector<ActiveGrant> out;
+    out.reserve(grants_.size());
+    for (const auto& [id, grant] : grants_)
+        out.push_back(grant);
+    std::sort(out.begin(), out.end(),
+              [](const ActiveGrant& a, const ActiveGrant& b) { return a.id < b.id; });
+    return out;
+}
+
+// Snapshot format, one record per line, fields separated by single spaces:
+//   jit-snapshot 1
+//   generated EPOCH
+//   rule NAME SERVICES ACCOUNTS MEMBERS      (lists comma-separated, "-" when empty)
+//   grant ID USER RESOURCE EXPIRY            (EXPIRY epoch seconds, "-" for none)
+//   end COUNT                                (number of rule and grant lines: detects truncation)
+namespace {
+
+constexpr std::string_view kSnapshotMagic = "jit-snapshot 1";
+
+std::string join_list(const std::vector<std::string>& items) {
+    if (items.empty())
+        return "-";
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty())
+            out += ',';
+        out += item;
+    }
+    return out;
+}
+
+std::vector<std::string> split(std::string_view text, char separator) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (true) {
+        std::size_t end = text.find(separator, start);
+        out.emplace_back(text.substr(start, end - start));
+        if (end == std::string_view::npos)
+            break;
+        start = end + 1;
+    }
+    return out;
+}
+
+std::int64_t parse_int(std::string_view text, std::size_t line) {
+    std::int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0)
+        throw_invalid("snapshot line " + std::to_string(line) + ": bad number \"" +
+                      std::string(text) + "\"");
+    return value;
+}
+
+std::vector<std::string> parse_list(std::string_view text, void (*check)(std::string_view)) {
+    if (text == "-")
+        return {};
+    std::vector<std::string> items = split(text, ',');
+    for (const auto& item : items)
+        check(item);
+    return items;
+}
+
+}  // namespace
+
+std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated) {
+    std::ostringstream out;
+    out << kSnapshotMagic << '\n' << "generated " << generated << '\n';
+    std::size_t records = 0;
+    for (const AccessRule& rule : index.rules()) {
+        out << "rule " << rule.name << ' ' << join_list(rule.services) << ' '
+            << join_list(rule.accounts) << ' ' << join_list(rule.members) << '\n';
+        ++records;
+    }
+    for (const ActiveGrant& grant : index.grants()) {
+        out << "grant " << grant.id << ' ' << grant.user << ' ' << grant.resource << ' ';
+        if (grant.expiry)
+            out << *grant.expiry;
+        else
+            out << '-';
+        out << '\n';
+        ++records;
+    }
+    out << "end " << records << '\n';
+    return out.str();
+}
+
+AccessIndex parse_snapshot(std::string_view text) {
+    AccessIndex index;
+    std::vector<std::string> lines = split(text, '\n');
+    if (lines.empty() || lines[0] != kSnapshotMagic)
+        throw_invalid("snapshot: unknown format");
+    std::size_t records = 0;
+    bool ended = false;
+    for (std::size_t n = 1; n < lines.size(); ++n) {
+        const std::string& line = lines[n];
+        if (ended) {
+            if (line.empty() && n + 1 == lines.size())
+                break;
+            throw_invalid("snapshot line " + std::to_string(n + 1) + ": data after end");
+        }
+        std::vector<std::string> f = split(line, ' ');
+        auto bad = [&](const char* what) {
+            throw_invalid("snapshot line " + std::to_string(n + 1) + ": " + what);
+        };
+        try {
+            if (f[0] == "generated" && f.size() == 2) {
+                parse_int(f[1], n + 1);
+            } else if (f[0] == "rule" && f.size() == 5) {
+                validate_object_name("resource", f[1]);
+                index.put_rule({f[1], parse_list(f[2], validate_service),
+                                parse_list(f[3], validate_account),
+                                parse_list(f[4], validate_principal)});
+                ++records;
+            } else if (f[0] == "grant" && f.size() == 5) {
+                validate_user_name(f[2]);
+                validate_object_name("resource", f[3]);
+                std::optional<EpochSeconds> expiry;
+                if (f[4] != "-")
+                    expiry = parse_int(f[4], n + 1);
+                index.put_grant({parse_int(f[1], n + 1), f[2], f[3], expiry});
+                ++records;
+            } else if (f[0] == "end" && f.size() == 2) {
+                if (static_cast<std::size_t>(parse_int(f[1], n + 1)) != records)
+                    bad("record count does not match (truncated?)");
+                ended = true;
+            } else {
+                bad("unrecognised line");
+            }
+        } catch (const JitError& e) {
+            if (std::string_view(e.what()).rfind("snapshot", 0) == 0)
+                throw;
+            bad(e.what());
+        }
+    }
+    if (!ended)
+        throw_invalid("snapshot: missing end line (truncated?)");
+    return index;
+}
+
+}  // namespace jit

@@ -1,0 +1,133 @@
+// SPEC §4: who may do what, as pure functions of the caller and the object.
+#include <gtest/gtest.h>
+
+#include "fakes.hpp"
+#include "jit/authz.hpp"
+
+namespace jit {
+namespace {
+
+using testing::make_caller;
+
+struct Cast {
+    Roles roles{{"jit-admin"}, {"jit-audit"}};
+    Caller root = make_caller(0, "root", {"root"});
+    Caller admin = make_caller(1001, "ada", {"ada", "jit-admin"});
+    Caller auditor = make_caller(1002, "aud", {"aud", "jit-audit"});
+    Caller approver = make_caller(1003, "bob", {"bob", "approvers"});
+    Caller group_approver = make_caller(1004, "carol", {"carol", "approvers"});
+    Caller requester = make_caller(1005, "alice", {"alice"});
+    Caller other = make_caller(1006, "mallory", {"mallory"});
+    Policy policy;
+    Request request;
+    Grant grant;
+
+    Cast() {
+        policy.name = "p";
+        policy.approvers = {"bob", "@approvers"};
+        request.id = 1;
+        request.requester = "alice";
+        request.policy = "p";
+        grant.id = 1;
+        grant.user = "alice";
+    }
+};
+
+TEST(AuthzTest, OnlyRootAndAdminsManage) {
+    Cast c;
+    EXPECT_TRUE(may_manage(c.root, c.roles));
+    EXPECT_TRUE(may_manage(c.admin, c.roles));
+    for (const Caller* x : {&c.auditor, &c.approver, &c.requester, &c.other})
+        EXPECT_FALSE(may_manage(*x, c.roles)) << x->name;
+}
+
+TEST(AuthzTest, RootAdminsAndAuditorsReadEverything) {
+    Cast c;
+    for (const Caller* x : {&c.root, &c.admin, &c.auditor})
+        EXPECT_TRUE(may_read_all(*x, c.roles)) << x->name;
+    for (const Caller* x : {&c.approver, &c.requester, &c.other})
+        EXPECT_FALSE(may_read_all(*x, c.roles)) << x->name;
+    EXPECT_TRUE(is_auditor(c.auditor, c.roles));
+    EXPECT_FALSE(is_admin(c.auditor, c.roles));  // auditors change nothing
+}
+
+TEST(AuthzTest, ApproversByNameAndByGroup) {
+    Cast c;
+    EXPECT_TRUE(is_approver(c.approver, c.policy));
+    EXPECT_TRUE(is_approver(c.group_approver, c.policy));
+    EXPECT_TRUE(is_approver(c.root, c.policy));
+    EXPECT_FALSE(is_approver(c.admin, c.policy));  // admins are not approvers by role
+    EXPECT_FALSE(is_approver(c.requester, c.policy));
+}
+
+TEST(AuthzTest, DecidingNeedsAnApproverWhoIsNotTheRequester) {
+    Cast c;
+    EXPECT_TRUE(may_decide(c.approver, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.group_approver, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.root, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.admin, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.auditor, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.other, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.requester, c.request, &c.policy));
+}
+
+TEST(AuthzTest, NoSelfApprovalEvenForApprovers) {
+    Cast c;
+    c.request.requester = "bob";
+    EXPECT_FALSE(may_decide(c.approver, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.group_approver, c.request, &c.policy));
+    c.request.requester = "root";
+    EXPECT_FALSE(may_decide(c.root, c.request, &c.policy));
+}
+
+TEST(AuthzTest, NoSecondVoteAndOnlyWhilePending) {
+    Cast c;
+    c.request.approvals.push_back({"bob", Decision::Approve, "", 0});
+    EXPECT_FALSE(may_decide(c.approver, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.group_approver, c.request, &c.policy));
+    c.request.state = RequestState::Approved;
+    EXPECT_FALSE(may_decide(c.group_approver, c.request, &c.policy));
+}
+
+TEST(AuthzTest, RequestWithoutPolicyOnlyRootDecides) {
+    Cast c;
+    EXPECT_FALSE(may_decide(c.approver, c.request, nullptr));
+    EXPECT_TRUE(may_decide(c.root, c.request, nullptr));
+}
+
+TEST(AuthzTest, ViewingRequests) {
+    Cast c;
+    for (const Caller* x : {&c.requester, &c.root, &c.admin, &c.auditor, &c.approver})
+        EXPECT_TRUE(may_view_request(*x, c.roles, c.request, &c.policy)) << x->name;
+    EXPECT_FALSE(may_view_request(c.other, c.roles, c.request, &c.policy));
+}
+
+TEST(AuthzTest, CancelOnlyOwn) {
+    Cast c;
+    EXPECT_TRUE(may_cancel(c.requester, c.request));
+    EXPECT_FALSE(may_cancel(c.approver, c.request));
+    EXPECT_FALSE(may_cancel(c.admin, c.request));
+}
+
+TEST(AuthzTest, GrantsSeenByOwnerAndReadersRevokedByOwnerAndAdmins) {
+    Cast c;
+    EXPECT_TRUE(may_view_grant(c.requester, c.roles, c.grant));
+    EXPECT_TRUE(may_view_grant(c.auditor, c.roles, c.grant));
+    EXPECT_FALSE(may_view_grant(c.other, c.roles, c.grant));
+    EXPECT_FALSE(may_view_grant(c.approver, c.roles, c.grant));
+    EXPECT_TRUE(may_revoke(c.requester, c.roles, c.grant));
+    EXPECT_TRUE(may_revoke(c.admin, c.roles, c.grant));
+    EXPECT_TRUE(may_revoke(c.root, c.roles, c.grant));
+    EXPECT_FALSE(may_revoke(c.auditor, c.roles, c.grant));
+    EXPECT_FALSE(may_revoke(c.other, c.roles, c.grant));
+}
+
+TEST(AuthzTest, OnlyRootCallsPam) {
+    Cast c;
+    EXPECT_TRUE(may_call_pam(c.root));
+    for (const Caller* x : {&c.admin, &c.auditor, &c.approver, &c.requester, &c.other})
+        EXPECT_FALSE(may_call_pam(*x)) << x->name;
+}
+
+}  // namespace
+}  // namespace jit

@@ -1,0 +1,176 @@
+// Test doubles for the engine's injected dependencies: a store that keeps rows in memory
+// (the real SQLite store has its own tests), a settable clock, a table of users and groups,
+// and effects that record what the engine asked the OS to do.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "jit/error.hpp"
+#include "jit/service.hpp"
+
+namespace jit::testing {
+
+class FakeStore final : public Store {
+  public:
+    StoredState rows;
+    std::vector<AuditEvent> audit_log;
+    Id next_id = 1;
+    Id sent_seq = 0;
+    bool fail_commits = false;  // simulates a full disk: every commit throws
+
+    StoredState load() override {
+        StoredState s = rows;
+        s.last_audit_seq = audit_log.empty() ? 0 : audit_log.back().seq;
+        return s;
+    }
+
+    class Tx final : public Transaction {
+      public:
+        explicit Tx(FakeStore& store) : store_(store), staged_(store.rows), log_(store.audit_log) {}
+        void put(const Resource& r) override { upsert(staged_.resources, r, &Resource::name); }
+        void remove_resource(const std::string& name) override {
+            erase(staged_.resources, name, &Resource::name);
+        }
+        void put(const Policy& p) override { upsert(staged_.policies, p, &Policy::name); }
+        void remove_policy(const std::string& name) override {
+            erase(staged_.policies, name, &Policy::name);
+        }
+        Id put(const Request& r) override { return put_with_id(staged_.requests, r); }
+        Id put(const Grant& g) override { return put_with_id(staged_.grants, g); }
+        Id put(const Session& s) override { return put_with_id(staged_.sessions, s); }
+        AuditEvent append(const AuditEvent& event) override {
+            AuditEvent e = event;
+            e.seq = log_.empty() ? 1 : log_.back().seq + 1;
+            log_.push_back(e);
+            return e;
+        }
+        void commit() override {
+            if (store_.fail_commits)
+                throw JitError(ErrorCode::Internal, "disk full");
+            store_.rows = staged_;
+            store_.audit_log = log_;
+            store_.next_id = next_id_;
+        }
+
+      private:
+        template <typename T, typename K>
+        static void upsert(std::vector<T>& rows, const T& row, K key) {
+            for (auto& r : rows) {
+                if (r.*key == row.*key) {
+                    r = row;
+                    return;
+                }
+            }
+            rows.push_back(row);
+        }
+        template <typename T, typename K>
+        static void erase(std::vector<T>& rows, const std::string& name, K key) {
+            rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                      [&](const T& r) { return r.*key == name; }),
+                       rows.end());
+        }
+        template <typename T>
+        Id put_with_id(std::vector<T>& rows, T row) {
+            if (row.id == 0)
+                row.id = next_id_++;
+            upsert(rows, row, &T::id);
+            return row.id;
+        }
+
+        FakeStore& store_;
+        StoredState staged_;
+        std::vector<AuditEvent> log_;
+        Id next_id_ = store_.next_id;
+    };
+
+    std::unique_ptr<Transaction> begin() override { return std::make_unique<Tx>(*this); }
+    std::vector<AuditEvent> audit_events(const AuditFilter& filter) override {
+        std::vector<AuditEvent> out;
+        for (const auto& e : audit_log) {
+            if (e.seq <= filter.after_seq)
+                continue;
+            if (!filter.event.empty() && e.event != filter.event)
+                continue;
+            out.push_back(e);
+        }
+        return out;
+    }
+    AuditVerification verify_audit() override { return {}; }
+    Id journal_sent_seq() override { return sent_seq; }
+    void set_journal_sent_seq(Id seq) override { sent_seq = seq; }
+
+    std::vector<std::string> event_types() const {
+        std::vector<std::string> out;
+        for (const auto& e : audit_log)
+            out.push_back(e.event);
+        return out;
+    }
+};
+
+class FakeClock final : public Clock {
+  public:
+    EpochSeconds t = 1'800'000'000;  // 2027-01-15T08:00:00Z
+    EpochSeconds now() const override { return t; }
+};
+
+class FakeIdentity final : public IdentityResolver {
+  public:
+    std::map<std::string, std::vector<std::string>> groups;  // user -> groups
+    std::map<uid_t, std::string> users;
+    mutable int group_lookups = 0;
+
+    std::vector<std::string> groups_of(const std::string& user) const override {
+        ++group_lookups;
+        auto it = groups.find(user);
+        return it == groups.end() ? std::vector<std::string>{} : it->second;
+    }
+    std::optional<std::string> user_name(uid_t uid) const override {
+        auto it = users.find(uid);
+        if (it == users.end())
+            return std::nullopt;
+        return it->second;
+    }
+};
+
+class RecordingEffects final : public Effects {
+  public:
+    std::vector<Id> journal;  // seqs forwarded
+    std::vector<std::string> calls;
+    std::vector<Session> terminated;
+    std::vector<std::pair<Id, EpochSeconds>> warned;  // session id, expiry
+    int access_changes = 0;
+
+    void audit_committed(const AuditEvent& e) override { journal.push_back(e.seq); }
+    void request_created(const Request& r) override {
+        calls.push_back("request_created " + std::to_string(r.id));
+    }
+    void request_decided(const Request& r) override {
+        calls.push_back("request_decided " + std::to_string(r.id) + " " +
+                        std::string(to_string(r.state)));
+    }
+    void grant_started(const Grant& g) override {
+        calls.push_back("grant_started " + std::to_string(g.id));
+    }
+    void grant_ended(const Grant& g) override {
+        calls.push_back("grant_ended " + std::to_string(g.id) + " " +
+                        std::string(to_string(g.state)));
+    }
+    void terminate_session(const Session& s) override { terminated.push_back(s); }
+    void warn_session(const Session& s, EpochSeconds expiry) override {
+        warned.emplace_back(s.id, expiry);
+    }
+    void access_changed() override { ++access_changes; }
+};
+
+inline Caller make_caller(uid_t uid, std::string name, std::vector<std::string> groups = {}) {
+    Caller c;
+    c.uid = uid;
+    c.name = std::move(name);
+    c.groups = std::move(groups);
+    return c;
+}
+
+}  // namespace jit::testing

@@ -1,0 +1,66 @@
+// SPEC §7: the snapshot pam_jit decides from when jitd cannot answer. A damaged snapshot must
+// never allow anything, so every malformed form is rejected.
+#include <gtest/gtest.h>
+
+#include "jit/access.hpp"
+#include "jit/error.hpp"
+
+namespace jit {
+namespace {
+
+AccessIndex sample() {
+    AccessIndex index;
+    index.put_rule({"prod-db", {"sshd", "sudo"}, {"postgres"}, {"dba", "@dbteam"}});
+    index.put_rule({"web", {"sshd"}, {"*"}, {}});
+    index.put_grant({7, "alice", "prod-db", 1'800'000'060});
+    index.put_grant({9, "bob", "web", std::nullopt});
+    return index;
+}
+
+TEST(SnapshotTest, RoundTripKeepsRulesAndGrants) {
+    AccessIndex parsed = parse_snapshot(serialize_snapshot(sample(), 1'800'000'000));
+    ASSERT_EQ(parsed.rules().size(), 2u);
+    EXPECT_EQ(parsed.rules()[0].members, (std::vector<std::string>{"dba", "@dbteam"}));
+    EXPECT_TRUE(parsed.rules()[1].members.empty());
+    ASSERT_EQ(parsed.grants().size(), 2u);
+    EXPECT_EQ(parsed.grants()[0].expiry, 1'800'000'060);
+    EXPECT_FALSE(parsed.grants()[1].expiry);
+    LoginDecision d = parsed.decide({"sudo", "postgres", "alice", "", ""}, {}, 1'800'000'000);
+    EXPECT_EQ(d.verdict, LoginVerdict::Grant);
+    EXPECT_EQ(d.grant_id, 7);
+}
+
+TEST(SnapshotTest, EmptyIndexRoundTrips) {
+    AccessIndex parsed = parse_snapshot(serialize_snapshot(AccessIndex{}, 0));
+    EXPECT_EQ(parsed.rule_count(), 0u);
+    EXPECT_EQ(parsed.grant_count(), 0u);
+}
+
+TEST(SnapshotTest, RejectsEveryMalformedForm) {
+    const std::string good = serialize_snapshot(sample(), 1'800'000'000);
+    const std::string without_end = good.substr(0, good.rfind("end "));
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"empty", ""},
+        {"wrong magic", "jit-snapshot 2\nend 0\n"},
+        {"truncated before end", without_end},
+        {"cut mid-line", good.substr(0, good.size() / 2)},
+        {"count mismatch", "jit-snapshot 1\nrule web sshd * -\nend 2\n"},
+        {"unknown record", "jit-snapshot 1\nfoo bar\nend 0\n"},
+        {"rule with too few fields", "jit-snapshot 1\nrule web sshd *\nend 1\n"},
+        {"bad resource name", "jit-snapshot 1\nrule Web! sshd * -\nend 1\n"},
+        {"bad service", "jit-snapshot 1\nrule web SSHD * -\nend 1\n"},
+        {"bad member", "jit-snapshot 1\nrule web sshd * @\nend 1\n"},
+        {"empty list item", "jit-snapshot 1\nrule web sshd,,sudo * -\nend 1\n"},
+        {"bad grant id", "jit-snapshot 1\ngrant x alice web -\nend 1\n"},
+        {"negative expiry", "jit-snapshot 1\ngrant 1 alice web -5\nend 1\n"},
+        {"bad grant user", "jit-snapshot 1\ngrant 1 al;ice web -\nend 1\n"},
+        {"data after end", "jit-snapshot 1\nend 0\nrule web sshd * -\n"},
+        {"double space", "jit-snapshot 1\nrule web  sshd * -\nend 1\n"},
+    };
+    for (const auto& [name, text] : cases) {
+        EXPECT_THROW(parse_snapshot(text), JitError) << name;
+    }
+}
+
+}  // namespace
+}  // namespace jit
