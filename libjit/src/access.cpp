@@ -14,10 +14,6 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
     return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-bool covers_account(const AccessRule& rule, const std::string& target) {
-    return contains(rule.accounts, "*") || contains(rule.accounts, target);
-}
-
 bool has_group_members(const AccessRule& rule) {
     return std::any_of(rule.members.begin(), rule.members.end(),
                        [](const std::string& m) { return !m.empty() && m[0] == '@'; });
@@ -67,8 +63,10 @@ LoginVerdict parse_login_verdict(std::string_view text) {
 
 void AccessIndex::put_rule(AccessRule rule) {
     remove_rule(rule.name);
-    for (const auto& service : rule.services)
-        by_service_[service].push_back(rule.name);
+    for (const auto& service : rule.services) {
+        for (const auto& account : rule.accounts)
+            by_service_[service][account].push_back(rule.name);
+    }
     std::string name = rule.name;
     rules_.emplace(std::move(name), std::move(rule));
 }
@@ -78,9 +76,14 @@ void AccessIndex::remove_rule(const std::string& name) {
     if (it == rules_.end())
         return;
     for (const auto& service : it->second.services) {
-        auto& names = by_service_[service];
-        names.erase(std::remove(names.begin(), names.end(), name), names.end());
-        if (names.empty())
+        ByAccount& by_account = by_service_[service];
+        for (const auto& account : it->second.accounts) {
+            auto& names = by_account[account];
+            names.erase(std::remove(names.begin(), names.end(), name), names.end());
+            if (names.empty())
+                by_account.erase(account);
+        }
+        if (by_account.empty())
             by_service_.erase(service);
     }
     rules_.erase(it);
@@ -128,16 +131,20 @@ LoginDecision AccessIndex::decide(const LoginAttempt& attempt, const GroupLookup
 
     std::vector<const AccessRule*> matching;
     if (auto it = by_service_.find(attempt.service); it != by_service_.end()) {
-        for (const auto& name : it->second) {
-            const AccessRule& rule = rules_.at(name);
-            if (covers_account(rule, decision.target))
-                matching.push_back(&rule);
+        for (const std::string& account : {decision.target, std::string("*")}) {
+            auto names = it->second.find(account);
+            if (names == it->second.end())
+                continue;
+            for (const auto& name : names->second)
+                matching.push_back(&rules_.at(name));
         }
     }
     if (matching.empty())
         return decision;  // Unmanaged: this host does not manage the login.
     std::sort(matching.begin(), matching.end(),
               [](const AccessRule* a, const AccessRule* b) { return a->name < b->name; });
+    // A rule that lists both the target and "*" was found twice.
+    matching.erase(std::unique(matching.begin(), matching.end()), matching.end());
 
     // Standing members first; groups are looked up at most once and only when needed.
     std::optional<std::vector<std::string>> requester_groups;

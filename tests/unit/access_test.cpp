@@ -152,3 +152,19 @@ TEST(LoginVerdictTest, NamesRoundTrip) {
 
 }  // namespace
 }  // namespace jit
+
+namespace jit {
+namespace {
+
+TEST(AccessIndexEdgeTest, RuleListingTargetAndWildcardMatchesOnce) {
+    AccessIndex index;
+    index.put_rule({"both", {"sshd"}, {"root", "*"}, {}});
+    LoginDecision d = index.decide({"sshd", "root", "", "", ""}, {}, 0);
+    EXPECT_EQ(d.verdict, LoginVerdict::Deny);
+    EXPECT_EQ(d.resources, std::vector<std::string>{"both"});
+    index.remove_rule("both");
+    EXPECT_EQ(index.decide({"sshd", "root", "", "", ""}, {}, 0).verdict, LoginVerdict::Unmanaged);
+}
+
+}  // namespace
+}  // namespace jit

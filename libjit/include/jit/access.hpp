@@ -81,8 +81,10 @@ class AccessIndex {
 
   private:
     std::map<std::string, AccessRule> rules_;
-    // service -> names of resources that cover it; checks touch only these.
-    std::unordered_map<std::string, std::vector<std::string>> by_service_;
+    // service -> target account (or "*") -> names of the resources covering that pair, so a
+    // check touches only the resources that match it, however many the host has.
+    using ByAccount = std::unordered_map<std::string, std::vector<std::string>>;
+    std::unordered_map<std::string, ByAccount> by_service_;
     std::unordered_map<Id, ActiveGrant> grants_;
     // user -> resource -> grant ids; a user rarely holds more than a handful.
     std::unordered_map<std::string, std::multimap<std::string, Id>> grants_by_user_;
