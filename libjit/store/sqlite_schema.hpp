@@ -1,0 +1,142 @@
+// The store's schema as migration steps: step i takes PRAGMA user_version from i to i + 1, so
+// user_version is the number of steps applied. Steps run in order inside one transaction.
+// Append new steps; never edit one that has shipped.
+//
+// Plain INTEGER/TEXT columns so a PostgreSQL backend can share the design. Times are epoch
+// seconds, optional values NULL, enums their SPEC spelling, booleans 0/1. "user" is reserved
+// in PostgreSQL, hence user_name. Lists keep their order in a position column.
+#pragma once
+
+#include <array>
+
+namespace jit::sqlite {
+
+inline constexpr const char* kSchemaV1 = R"sql(
+-- Named values of the store itself: audit_head_seq and audit_head_hash (the chain head,
+-- updated with every appended audit row so that deleting the last rows is detected) and
+-- journal_sent_seq (the highest audit seq known to be in the journal).
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE policies (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    action TEXT NOT NULL,
+    approvals_required INTEGER NOT NULL,
+    max_duration INTEGER NOT NULL,
+    auto_expiry INTEGER NOT NULL,
+    request_ttl INTEGER NOT NULL,
+    active INTEGER NOT NULL
+);
+
+CREATE TABLE policy_approvers (
+    policy TEXT NOT NULL REFERENCES policies (name) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    approver TEXT NOT NULL,
+    PRIMARY KEY (policy, position)
+);
+
+-- References between objects are checked at commit, so a transaction may write them in any
+-- order; a reference still dangling at commit fails the commit.
+CREATE TABLE resources (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    policy TEXT REFERENCES policies (name) DEFERRABLE INITIALLY DEFERRED
+);
+
+-- list is 'service', 'account' or 'member'.
+CREATE TABLE resource_lists (
+    resource TEXT NOT NULL REFERENCES resources (name) ON DELETE CASCADE,
+    list TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (resource, list, position)
+);
+
+CREATE TABLE grants (
+    id INTEGER PRIMARY KEY,
+    request_id INTEGER NOT NULL REFERENCES requests (id) DEFERRABLE INITIALLY DEFERRED,
+    user_name TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    expiry INTEGER,
+    state TEXT NOT NULL,
+    ended INTEGER,
+    ended_by TEXT NOT NULL
+);
+
+-- resource and policy name what the request was made against; they outlive both objects.
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY,
+    resource TEXT NOT NULL,
+    requester TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    requested_duration INTEGER NOT NULL,
+    duration INTEGER NOT NULL,
+    capped INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    decided INTEGER,
+    expires INTEGER NOT NULL,
+    approvals_required INTEGER NOT NULL,
+    auto_expiry INTEGER NOT NULL,
+    grant_id INTEGER REFERENCES grants (id) DEFERRABLE INITIALLY DEFERRED
+);
+
+CREATE TABLE request_approvals (
+    request_id INTEGER NOT NULL REFERENCES requests (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    approver TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (request_id, position)
+);
+
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    grant_id INTEGER NOT NULL REFERENCES grants (id) DEFERRABLE INITIALLY DEFERRED,
+    user_name TEXT NOT NULL,
+    target TEXT NOT NULL,
+    service TEXT NOT NULL,
+    rhost TEXT NOT NULL,
+    tty TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    logind_session TEXT NOT NULL,
+    opened INTEGER NOT NULL,
+    closed INTEGER,
+    state TEXT NOT NULL
+);
+
+-- The audit chain. audit_fields holds every field of a row in order and is what the hash
+-- covers; user_name and resource copy JIT_USER and JIT_RESOURCE (NULL when absent) only so
+-- that filters can use an index, and verification checks that they agree with the fields.
+CREATE TABLE audit_events (
+    seq INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    user_name TEXT,
+    resource TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_events_time ON audit_events (time);
+CREATE INDEX audit_events_user_name ON audit_events (user_name);
+CREATE INDEX audit_events_resource ON audit_events (resource);
+CREATE INDEX audit_events_event ON audit_events (event);
+
+CREATE TABLE audit_fields (
+    seq INTEGER NOT NULL REFERENCES audit_events (seq),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (seq, position)
+);
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1};
+
+}  // namespace jit::sqlite

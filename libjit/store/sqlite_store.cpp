@@ -1,0 +1,848 @@
+// The SQLite Store: one connection per Store in WAL mode (readers in other connections and
+// processes never block on the writer), foreign keys on, a busy timeout for the write lock,
+// prepared statements cached per connection, and the schema migrated through
+// PRAGMA user_version (see sqlite_schema.hpp).
+//
+// Transactions: one at a time per Store. begin() takes the write lock at once (BEGIN
+// IMMEDIATE), so a transaction never fails halfway for lack of it. While a Transaction is
+// open, begin() and set_journal_sent_seq() refuse, and the Store's reads see its uncommitted
+// changes. A Transaction keeps the connection alive, so it may outlive its Store. An operation
+// that fails inside a Transaction poisons it: partial writes can only be rolled back.
+//
+// Audit chain: each row's hash is sha256_hex(audit_canonical_form(row)) over its seq, time,
+// event, fields and the previous row's hash. The chain head (last seq and hash) is kept in
+// the meta table and written with every row, so verification also catches deleted tail rows.
+
+#include <charconv>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "jit/error.hpp"
+#include "jit/model.hpp"
+#include "jit/store.hpp"
+#include "sqlite_db.hpp"
+#include "sqlite_schema.hpp"
+
+namespace jit {
+namespace {
+
+using sqlite::Database;
+using sqlite::Query;
+using sqlite::TransactionGuard;
+
+// How long a connection waits for another connection's write lock before giving up.
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr std::string_view kAuditHeadSeq = "audit_head_seq";
+constexpr std::string_view kAuditHeadHash = "audit_head_hash";
+constexpr std::string_view kJournalSentSeq = "journal_sent_seq";
+
+// The connection with the one-transaction-at-a-time flag, shared by a Store and its open
+// Transaction.
+struct Connection {
+    explicit Connection(const std::string& path) : database(path) {}
+    Database database;
+    bool transaction_open = false;
+};
+
+// A value the model refuses to parse means the file was edited or corrupted: an internal
+// error of the store, not bad input from a caller.
+template <class Parse>
+auto parse_stored(const Database& database, std::string_view what, Parse parse,
+                  const std::string& text) {
+    try {
+        return parse(text);
+    } catch (const JitError& error) {
+        database.fail(what, error.what());
+    }
+}
+
+// The parent row of a child-table row. With foreign keys on there always is one; a missing
+// parent means the file was edited with foreign keys off.
+template <class Key>
+std::size_t parent_index(const Database& database, std::string_view what,
+                         const std::unordered_map<Key, std::size_t>& index, const Key& key) {
+    auto found = index.find(key);
+    if (found == index.end())
+        database.fail(what, "row for a missing parent");
+    return found->second;
+}
+
+// ---- schema ----
+
+void configure(Database& database) {
+    if (sqlite3_busy_timeout(database.handle(), kBusyTimeoutMs) != SQLITE_OK)
+        database.fail("set busy timeout");
+    std::string mode;
+    {
+        Query journal_mode = database.query("enable WAL", "PRAGMA journal_mode = WAL");
+        if (journal_mode.next())
+            mode = journal_mode.text(0);
+    }
+    if (mode != "wal")
+        database.fail("enable WAL", "journal mode stays '" + mode + "'");
+    // FULL syncs the WAL at every commit: an audit event must survive a power cut, not only a
+    // crash of jitd.
+    database.query("set synchronous", "PRAGMA synchronous = FULL").run();
+    database.query("enable foreign keys", "PRAGMA foreign_keys = ON").run();
+}
+
+void migrate(Database& database) {
+    TransactionGuard transaction(database, "BEGIN IMMEDIATE");
+    std::int64_t version = 0;
+    {
+        Query user_version = database.query("read schema version", "PRAGMA user_version");
+        if (user_version.next())
+            version = user_version.integer(0);
+    }
+    const auto known = static_cast<std::int64_t>(sqlite::kMigrations.size());
+    if (version > known)
+        database.fail("schema migration", "database schema version " + std::to_string(version) +
+                                              " is newer than the version " +
+                                              std::to_string(known) + " this program knows");
+    if (version == known)
+        return;  // the guard ends the read-only transaction
+    for (auto step = version; step < known; ++step)
+        database.execute_script("schema migration to version " + std::to_string(step + 1),
+                                sqlite::kMigrations[static_cast<std::size_t>(step)]);
+    // PRAGMA takes no bound parameters; the number is our own constant, not input.
+    database.execute_script("set schema version", "PRAGMA user_version = " + std::to_string(known));
+    transaction.commit();
+}
+
+// ---- meta ----
+
+std::optional<std::string> read_meta(Database& database, std::string_view name) {
+    Query query = database.query("read meta", "SELECT value FROM meta WHERE name = ?");
+    query.bind(name);
+    if (!query.next())
+        return std::nullopt;
+    return query.text(0);
+}
+
+Id read_meta_id(Database& database, std::string_view name) {
+    std::optional<std::string> text = read_meta(database, name);
+    if (!text)
+        return 0;
+    Id value = 0;
+    auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (error != std::errc() || end != text->data() + text->size())
+        database.fail("read meta", std::string(name) + " is not a number: '" + *text + "'");
+    return value;
+}
+
+void write_meta(Database& database, std::string_view name, std::string_view value) {
+    database
+        .query("write meta",
+               "INSERT INTO meta (name, value) VALUES (?, ?) "
+               "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+        .bind(name)
+        .bind(value)
+        .run();
+}
+
+struct ChainHead {
+    Id seq = 0;
+    std::string hash;
+};
+
+ChainHead read_chain_head(Database& database) {
+    return {read_meta_id(database, kAuditHeadSeq),
+            read_meta(database, kAuditHeadHash).value_or(std::string())};
+}
+
+// ---- loading ----
+
+std::vector<Policy> load_policies(Database& database) {
+    std::vector<Policy> policies;
+    std::unordered_map<std::string, std::size_t> index;
+    Query rows = database.query("load policies",
+                                "SELECT name, description, action, approvals_required, "
+                                "max_duration, auto_expiry, request_ttl, active "
+                                "FROM policies ORDER BY name");
+    while (rows.next()) {
+        Policy& policy = policies.emplace_back();
+        policy.name = rows.text(0);
+        policy.description = rows.text(1);
+        policy.action = parse_stored(database, "load policies", parse_policy_action, rows.text(2));
+        policy.approvals_required = static_cast<int>(rows.integer(3));
+        policy.max_duration = rows.integer(4);
+        policy.auto_expiry = rows.flag(5);
+        policy.request_ttl = rows.integer(6);
+        policy.active = rows.flag(7);
+        index.emplace(policy.name, policies.size() - 1);
+    }
+    Query approvers =
+        database.query("load policy approvers",
+                       "SELECT policy, approver FROM policy_approvers ORDER BY policy, position");
+    while (approvers.next())
+        policies[parent_index(database, "load policy approvers", index, approvers.text(0))]
+            .approvers.push_back(approvers.text(1));
+    return policies;
+}
+
+std::vector<Resource> load_resources(Database& database) {
+    std::vector<Resource> resources;
+    std::unordered_map<std::string, std::size_t> index;
+    Query rows = database.query("load resources",
+                                "SELECT name, description, policy FROM resources ORDER BY name");
+    while (rows.next()) {
+        Resource& resource = resources.emplace_back();
+        resource.name = rows.text(0);
+        resource.description = rows.text(1);
+        resource.policy = rows.text(2);  // NULL reads as "": no policy
+        index.emplace(resource.name, resources.size() - 1);
+    }
+    Query lists = database.query(
+        "load resource lists",
+        "SELECT resource, list, value FROM resource_lists ORDER BY resource, list, position");
+    while (lists.next()) {
+        Resource& resource =
+            resources[parent_index(database, "load resource lists", index, lists.text(0))];
+        std::string list = lists.text(1);
+        if (list == "service")
+            resource.services.push_back(lists.text(2));
+        else if (list == "account")
+            resource.accounts.push_back(lists.text(2));
+        else if (list == "member")
+            resource.members.push_back(lists.text(2));
+        else
+            database.fail("load resource lists", "unknown list '" + list + "'");
+    }
+    return resources;
+}
+
+std::vector<Request> load_requests(Database& database) {
+    std::vector<Request> requests;
+    std::unordered_map<Id, std::size_t> index;
+    Query rows = database.query(
+        "load requests",
+        "SELECT id, resource, requester, policy, reason, requested_duration, duration, capped, "
+        "state, created, decided, expires, approvals_required, auto_expiry, grant_id "
+        "FROM requests ORDER BY id");
+    while (rows.next()) {
+        Request& request = requests.emplace_back();
+        request.id = rows.integer(0);
+        request.resource = rows.text(1);
+        request.requester = rows.text(2);
+        request.policy = rows.text(3);
+        request.reason = rows.text(4);
+        request.requested_duration = rows.integer(5);
+        request.duration = rows.integer(6);
+        request.capped = rows.flag(7);
+        request.state = parse_stored(database, "load requests", parse_request_state, rows.text(8));
+        request.created = rows.integer(9);
+        request.decided = rows.optional_integer(10);
+        request.expires = rows.integer(11);
+        request.approvals_required = static_cast<int>(rows.integer(12));
+        request.auto_expiry = rows.flag(13);
+        request.grant_id = rows.optional_integer(14);
+        index.emplace(request.id, requests.size() - 1);
+    }
+    Query approvals = database.query("load request approvals",
+                                     "SELECT request_id, approver, decision, comment, time "
+                                     "FROM request_approvals ORDER BY request_id, position");
+    while (approvals.next()) {
+        Request& request =
+            requests[parent_index(database, "load request approvals", index, approvals.integer(0))];
+        Approval& approval = request.approvals.emplace_back();
+        approval.approver = approvals.text(1);
+        approval.decision =
+            parse_stored(database, "load request approvals", parse_decision, approvals.text(2));
+        approval.comment = approvals.text(3);
+        approval.time = approvals.integer(4);
+    }
+    return requests;
+}
+
+std::vector<Grant> load_grants(Database& database) {
+    std::vector<Grant> grants;
+    Query rows = database.query("load grants",
+                                "SELECT id, request_id, user_name, resource, start, expiry, "
+                                "state, ended, ended_by FROM grants ORDER BY id");
+    while (rows.next()) {
+        Grant& grant = grants.emplace_back();
+        grant.id = rows.integer(0);
+        grant.request_id = rows.integer(1);
+        grant.user = rows.text(2);
+        grant.resource = rows.text(3);
+        grant.start = rows.integer(4);
+        grant.expiry = rows.optional_integer(5);
+        grant.state = parse_stored(database, "load grants", parse_grant_state, rows.text(6));
+        grant.ended = rows.optional_integer(7);
+        grant.ended_by = rows.text(8);
+    }
+    return grants;
+}
+
+std::vector<Session> load_sessions(Database& database) {
+    std::vector<Session> sessions;
+    Query rows = database.query(
+        "load sessions",
+        "SELECT id, grant_id, user_name, target, service, rhost, tty, pid, logind_session, "
+        "opened, closed, state FROM sessions ORDER BY id");
+    while (rows.next()) {
+        Session& session = sessions.emplace_back();
+        session.id = rows.integer(0);
+        session.grant_id = rows.integer(1);
+        session.user = rows.text(2);
+        session.target = rows.text(3);
+        session.service = rows.text(4);
+        session.rhost = rows.text(5);
+        session.tty = rows.text(6);
+        session.pid = rows.integer(7);
+        session.logind_session = rows.text(8);
+        session.opened = rows.integer(9);
+        session.closed = rows.optional_integer(10);
+        session.state = parse_stored(database, "load sessions", parse_session_state, rows.text(11));
+    }
+    return sessions;
+}
+
+// ---- audit rows ----
+
+// Every audit query selects these columns: one result row per field (or one with NULL field
+// columns for an event without fields), ordered by seq and field position.
+constexpr std::string_view kAuditColumns =
+    "SELECT e.seq, e.time, e.event, e.prev_hash, e.hash, e.user_name, e.resource, f.name, "
+    "f.value FROM ";
+constexpr std::string_view kAuditJoin =
+    " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
+
+struct AuditRow {
+    AuditEvent event;
+    std::optional<std::string> user_column;
+    std::optional<std::string> resource_column;
+};
+
+// Groups the rows of an audit query into events and hands them to sink in seq order, one at
+// a time so that a whole log is never held in memory; sink returns false to stop.
+template <class Sink>
+void read_audit_rows(Query& rows, Sink&& sink) {
+    std::optional<AuditRow> current;
+    while (rows.next()) {
+        if (!current || current->event.seq != rows.integer(0)) {
+            if (current && !sink(std::move(*current)))
+                return;
+            current.emplace();
+            current->event.seq = rows.integer(0);
+            current->event.time = rows.integer(1);
+            current->event.event = rows.text(2);
+            current->event.prev_hash = rows.text(3);
+            current->event.hash = rows.text(4);
+            current->user_column = rows.optional_text(5);
+            current->resource_column = rows.optional_text(6);
+        }
+        if (!rows.is_null(7))
+            current->event.fields.emplace_back(rows.text(7), rows.text(8));
+    }
+    if (current)
+        sink(std::move(*current));
+}
+
+std::optional<std::string> field_value(const AuditEvent& event, std::string_view name) {
+    const std::string* value = event.field(name);
+    return value ? std::optional<std::string>(*value) : std::nullopt;
+}
+
+std::string audit_hash(AuditEvent event) {
+    event.hash.clear();  // a row's hash never covers itself
+    return sha256_hex(audit_canonical_form(event));
+}
+
+// Walks the chain row by row and records the first row that breaks it.
+class ChainChecker {
+  public:
+    bool check(const AuditRow& row) {
+        const AuditEvent& event = row.event;
+        const std::string seq = std::to_string(event.seq);
+        if (event.seq > last_seq_ + 1)
+            return bad(last_seq_ + 1, "row " + std::to_string(last_seq_ + 1) + " missing (" +
+                                          (last_seq_ ? "after " + std::to_string(last_seq_)
+                                                     : "first row is " + seq) +
+                                          ")");
+        if (event.seq <= last_seq_)
+            return bad(last_seq_ + 1, "row " + seq + ": seq out of order");
+        if (event.prev_hash != last_hash_)
+            return bad(event.seq, "row " + seq + ": prev_hash does not match the hash of row " +
+                                      std::to_string(last_seq_));
+        if (event.hash != audit_hash(event))
+            return bad(event.seq, "row " + seq + ": hash mismatch");
+        if (row.user_column != field_value(event, "JIT_USER") ||
+            row.resource_column != field_value(event, "JIT_RESOURCE"))
+            return bad(event.seq, "row " + seq + ": user/resource columns differ from its fields");
+        last_seq_ = event.seq;
+        last_hash_ = event.hash;
+        ++result_.rows_checked;
+        return true;
+    }
+
+    // After the last row: the chain must end where the head recorded at each append says.
+    void check_end(const ChainHead& head) {
+        if (!result_.ok)
+            return;
+        if (head.seq > last_seq_)
+            bad(last_seq_ + 1, "row " + std::to_string(last_seq_ + 1) +
+                                   " missing (the chain head is row " + std::to_string(head.seq) +
+                                   ")");
+        else if (head.seq < last_seq_)
+            bad(head.seq + 1, "row " + std::to_string(head.seq + 1) +
+                                  ": beyond the chain head (row " + std::to_string(head.seq) + ")");
+        else if (head.hash != last_hash_)
+            bad(last_seq_,
+                "row " + std::to_string(last_seq_) + ": hash differs from the recorded chain head");
+    }
+
+    const AuditVerification& result() const { return result_; }
+
+  private:
+    bool bad(Id seq, std::string problem) {
+        result_.ok = false;
+        result_.first_bad_seq = seq;
+        result_.problem = std::move(problem);
+        return false;
+    }
+
+    Id last_seq_ = 0;
+    std::string last_hash_;
+    AuditVerification result_;
+};
+
+// A consistent read of several statements: its own read transaction, unless the connection
+// is already inside the Store's open Transaction (whose changes the read then sees).
+class ReadSnapshot {
+  public:
+    explicit ReadSnapshot(Database& database) {
+        if (!database.in_transaction())
+            transaction_.emplace(database, "BEGIN");
+    }
+    void end() {
+        if (transaction_)
+            transaction_->commit();
+    }
+
+  private:
+    std::optional<TransactionGuard> transaction_;
+};
+
+// ---- transaction ----
+
+class SqliteTransaction final : public Transaction {
+  public:
+    explicit SqliteTransaction(std::shared_ptr<Connection> connection)
+        : connection_(std::move(connection)),
+          database_(connection_->database),
+          transaction_(database_, "BEGIN IMMEDIATE") {
+        connection_->transaction_open = true;
+    }
+    // Clears the flag; then transaction_ rolls back unless committed.
+    ~SqliteTransaction() override { connection_->transaction_open = false; }
+
+    void put(const Resource& resource) override;
+    void remove_resource(const std::string& name) override;
+    void put(const Policy& policy) override;
+    void remove_policy(const std::string& name) override;
+    Id put(const Request& request) override;
+    Id put(const Grant& grant) override;
+    Id put(const Session& session) override;
+    AuditEvent append(const AuditEvent& event) override;
+    void commit() override;
+
+  private:
+    // Scopes one operation: refuses it once the transaction is committed or poisoned, and
+    // poisons the transaction if the operation throws halfway through its writes.
+    class Operation {
+      public:
+        Operation(SqliteTransaction& transaction, std::string_view what)
+            : transaction_(transaction), exceptions_(std::uncaught_exceptions()) {
+            if (transaction_.state_ == State::Committed)
+                transaction_.database_.fail(what, "transaction already committed");
+            if (transaction_.state_ == State::Failed)
+                transaction_.database_.fail(what, "an earlier step of this transaction failed");
+        }
+        ~Operation() {
+            if (std::uncaught_exceptions() > exceptions_)
+                transaction_.state_ = State::Failed;
+        }
+        Operation(const Operation&) = delete;
+        Operation& operator=(const Operation&) = delete;
+
+      private:
+        SqliteTransaction& transaction_;
+        int exceptions_;
+    };
+
+    enum class State { Open, Failed, Committed };
+
+    void put_resource_list(const std::string& resource, std::string_view list,
+                           const std::vector<std::string>& values);
+    ChainHead& chain_head();
+
+    std::shared_ptr<Connection> connection_;
+    Database& database_;
+    TransactionGuard transaction_;
+    State state_ = State::Open;
+    std::optional<ChainHead> head_;  // read at the first append
+};
+
+void SqliteTransaction::put_resource_list(const std::string& resource, std::string_view list,
+                                          const std::vector<std::string>& values) {
+    for (std::size_t position = 0; position < values.size(); ++position)
+        database_
+            .query("put resource",
+                   "INSERT INTO resource_lists (resource, list, position, value) "
+                   "VALUES (?, ?, ?, ?)")
+            .bind(resource)
+            .bind(list)
+            .bind(static_cast<std::int64_t>(position))
+            .bind(values[position])
+            .run();
+}
+
+void SqliteTransaction::put(const Resource& resource) {
+    Operation operation(*this, "put resource");
+    database_
+        .query("put resource",
+               "INSERT INTO resources (name, description, policy) VALUES (?, ?, ?) "
+               "ON CONFLICT (name) DO UPDATE SET description = excluded.description, "
+               "policy = excluded.policy")
+        .bind(resource.name)
+        .bind(resource.description)
+        .bind_text_or_null(resource.policy)
+        .run();
+    database_.query("put resource", "DELETE FROM resource_lists WHERE resource = ?")
+        .bind(resource.name)
+        .run();
+    put_resource_list(resource.name, "service", resource.services);
+    put_resource_list(resource.name, "account", resource.accounts);
+    put_resource_list(resource.name, "member", resource.members);
+}
+
+void SqliteTransaction::remove_resource(const std::string& name) {
+    Operation operation(*this, "remove resource");
+    database_.query("remove resource", "DELETE FROM resources WHERE name = ?").bind(name).run();
+}
+
+void SqliteTransaction::put(const Policy& policy) {
+    Operation operation(*this, "put policy");
+    database_
+        .query("put policy",
+               "INSERT INTO policies (name, description, action, approvals_required, "
+               "max_duration, auto_expiry, request_ttl, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+               "ON CONFLICT (name) DO UPDATE SET description = excluded.description, "
+               "action = excluded.action, approvals_required = excluded.approvals_required, "
+               "max_duration = excluded.max_duration, auto_expiry = excluded.auto_expiry, "
+               "request_ttl = excluded.request_ttl, active = excluded.active")
+        .bind(policy.name)
+        .bind(policy.description)
+        .bind(to_string(policy.action))
+        .bind(policy.approvals_required)
+        .bind(policy.max_duration)
+        .bind_flag(policy.auto_expiry)
+        .bind(policy.request_ttl)
+        .bind_flag(policy.active)
+        .run();
+    database_.query("put policy", "DELETE FROM policy_approvers WHERE policy = ?")
+        .bind(policy.name)
+        .run();
+    for (std::size_t position = 0; position < policy.approvers.size(); ++position)
+        database_
+            .query("put policy",
+                   "INSERT INTO policy_approvers (policy, position, approver) VALUES (?, ?, ?)")
+            .bind(policy.name)
+            .bind(static_cast<std::int64_t>(position))
+            .bind(policy.approvers[position])
+            .run();
+}
+
+void SqliteTransaction::remove_policy(const std::string& name) {
+    Operation operation(*this, "remove policy");
+    database_.query("remove policy", "DELETE FROM policies WHERE name = ?").bind(name).run();
+}
+
+// Requests, grants and sessions: a new object (id 0) is inserted with a NULL id, which
+// INTEGER PRIMARY KEY turns into the next free id, returned by RETURNING; a known one is
+// upserted under its id. (PostgreSQL would spell the new-id case with DEFAULT.)
+Id SqliteTransaction::put(const Request& request) {
+    Operation operation(*this, "put request");
+    Query upsert = database_.query(
+        "put request",
+        "INSERT INTO requests (id, resource, requester, policy, reason, requested_duration, "
+        "duration, capped, state, created, decided, expires, approvals_required, auto_expiry, "
+        "grant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET resource = excluded.resource, "
+        "requester = excluded.requester, policy = excluded.policy, reason = excluded.reason, "
+        "requested_duration = excluded.requested_duration, duration = excluded.duration, "
+        "capped = excluded.capped, state = excluded.state, created = excluded.created, "
+        "decided = excluded.decided, expires = excluded.expires, "
+        "approvals_required = excluded.approvals_required, auto_expiry = excluded.auto_expiry, "
+        "grant_id = excluded.grant_id RETURNING id");
+    upsert.bind(request.id ? std::optional<Id>(request.id) : std::nullopt)
+        .bind(request.resource)
+        .bind(request.requester)
+        .bind(request.policy)
+        .bind(request.reason)
+        .bind(request.requested_duration)
+        .bind(request.duration)
+        .bind_flag(request.capped)
+        .bind(to_string(request.state))
+        .bind(request.created)
+        .bind(request.decided)
+        .bind(request.expires)
+        .bind(request.approvals_required)
+        .bind_flag(request.auto_expiry)
+        .bind(request.grant_id);
+    if (!upsert.next())
+        database_.fail("put request", "no id returned");
+    const Id id = upsert.integer(0);
+
+    database_.query("put request", "DELETE FROM request_approvals WHERE request_id = ?")
+        .bind(id)
+        .run();
+    for (std::size_t position = 0; position < request.approvals.size(); ++position) {
+        const Approval& approval = request.approvals[position];
+        database_
+            .query("put request",
+                   "INSERT INTO request_approvals (request_id, position, approver, decision, "
+                   "comment, time) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(static_cast<std::int64_t>(position))
+            .bind(approval.approver)
+            .bind(to_string(approval.decision))
+            .bind(approval.comment)
+            .bind(approval.time)
+            .run();
+    }
+    return id;
+}
+
+Id SqliteTransaction::put(const Grant& grant) {
+    Operation operation(*this, "put grant");
+    Query upsert = database_.query(
+        "put grant",
+        "INSERT INTO grants (id, request_id, user_name, resource, start, expiry, state, ended, "
+        "ended_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET request_id = excluded.request_id, "
+        "user_name = excluded.user_name, resource = excluded.resource, start = excluded.start, "
+        "expiry = excluded.expiry, state = excluded.state, ended = excluded.ended, "
+        "ended_by = excluded.ended_by RETURNING id");
+    upsert.bind(grant.id ? std::optional<Id>(grant.id) : std::nullopt)
+        .bind(grant.request_id)
+        .bind(grant.user)
+        .bind(grant.resource)
+        .bind(grant.start)
+        .bind(grant.expiry)
+        .bind(to_string(grant.state))
+        .bind(grant.ended)
+        .bind(grant.ended_by);
+    if (!upsert.next())
+        database_.fail("put grant", "no id returned");
+    return upsert.integer(0);
+}
+
+Id SqliteTransaction::put(const Session& session) {
+    Operation operation(*this, "put session");
+    Query upsert = database_.query(
+        "put session",
+        "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, pid, "
+        "logind_session, opened, closed, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, "
+        "user_name = excluded.user_name, target = excluded.target, "
+        "service = excluded.service, rhost = excluded.rhost, tty = excluded.tty, "
+        "pid = excluded.pid, logind_session = excluded.logind_session, "
+        "opened = excluded.opened, closed = excluded.closed, state = excluded.state "
+        "RETURNING id");
+    upsert.bind(session.id ? std::optional<Id>(session.id) : std::nullopt)
+        .bind(session.grant_id)
+        .bind(session.user)
+        .bind(session.target)
+        .bind(session.service)
+        .bind(session.rhost)
+        .bind(session.tty)
+        .bind(session.pid)
+        .bind(session.logind_session)
+        .bind(session.opened)
+        .bind(session.closed)
+        .bind(to_string(session.state));
+    if (!upsert.next())
+        database_.fail("put session", "no id returned");
+    return upsert.integer(0);
+}
+
+ChainHead& SqliteTransaction::chain_head() {
+    // Read inside the write lock, so no other connection can append in between.
+    if (!head_)
+        head_ = read_chain_head(database_);
+    return *head_;
+}
+
+AuditEvent SqliteTransaction::append(const AuditEvent& event) {
+    Operation operation(*this, "append audit event");
+    ChainHead& head = chain_head();
+    AuditEvent row = event;
+    row.seq = head.seq + 1;
+    row.prev_hash = head.hash;
+    row.hash = audit_hash(row);
+
+    database_
+        .query("append audit event",
+               "INSERT INTO audit_events (seq, time, event, user_name, resource, prev_hash, hash) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(row.seq)
+        .bind(row.time)
+        .bind(row.event)
+        .bind_optional_text(field_value(row, "JIT_USER"))
+        .bind_optional_text(field_value(row, "JIT_RESOURCE"))
+        .bind(row.prev_hash)
+        .bind(row.hash)
+        .run();
+    for (std::size_t position = 0; position < row.fields.size(); ++position)
+        database_
+            .query("append audit event",
+                   "INSERT INTO audit_fields (seq, position, name, value) VALUES (?, ?, ?, ?)")
+            .bind(row.seq)
+            .bind(static_cast<std::int64_t>(position))
+            .bind(row.fields[position].first)
+            .bind(row.fields[position].second)
+            .run();
+    write_meta(database_, kAuditHeadSeq, std::to_string(row.seq));
+    write_meta(database_, kAuditHeadHash, row.hash);
+    head = {row.seq, row.hash};
+    return row;
+}
+
+void SqliteTransaction::commit() {
+    Operation operation(*this, "commit");
+    transaction_.commit();
+    state_ = State::Committed;
+    connection_->transaction_open = false;
+}
+
+// ---- store ----
+
+class SqliteStore final : public Store {
+  public:
+    explicit SqliteStore(const std::string& path)
+        : connection_(std::make_shared<Connection>(path)), database_(connection_->database) {
+        configure(database_);
+        migrate(database_);
+    }
+
+    StoredState load() override;
+    std::unique_ptr<Transaction> begin() override;
+    std::vector<AuditEvent> audit_events(const AuditFilter& filter) override;
+    AuditVerification verify_audit() override;
+    Id journal_sent_seq() override;
+    void set_journal_sent_seq(Id seq) override;
+
+  private:
+    std::shared_ptr<Connection> connection_;
+    Database& database_;
+};
+
+StoredState SqliteStore::load() {
+    ReadSnapshot snapshot(database_);
+    StoredState state;
+    state.resources = load_resources(database_);
+    state.policies = load_policies(database_);
+    state.requests = load_requests(database_);
+    state.grants = load_grants(database_);
+    state.sessions = load_sessions(database_);
+    ChainHead head = read_chain_head(database_);
+    state.last_audit_seq = head.seq;
+    state.last_audit_hash = std::move(head.hash);
+    snapshot.end();
+    return state;
+}
+
+std::unique_ptr<Transaction> SqliteStore::begin() {
+    if (connection_->transaction_open)
+        database_.fail("begin transaction", "another transaction is still open (one at a time)");
+    return std::make_unique<SqliteTransaction>(connection_);
+}
+
+std::vector<AuditEvent> SqliteStore::audit_events(const AuditFilter& filter) {
+    // The statement text depends only on which filters are set, never on their values, so
+    // each of the few shapes is prepared once and every condition can use its index.
+    std::string sql(kAuditColumns);
+    sql +=
+        "(SELECT seq, time, event, user_name, resource, prev_hash, hash FROM audit_events "
+        "WHERE seq > ?";
+    if (filter.since)
+        sql += " AND time >= ?";
+    if (filter.until)
+        sql += " AND time < ?";
+    if (!filter.user.empty())
+        sql += " AND user_name = ?";
+    if (!filter.resource.empty())
+        sql += " AND resource = ?";
+    if (!filter.event.empty())
+        sql += " AND event = ?";
+    sql += " ORDER BY seq";
+    if (filter.limit)
+        sql += " LIMIT ?";
+    sql += ")";
+    sql += kAuditJoin;
+
+    Query rows = database_.query("read audit events", sql);
+    rows.bind(filter.after_seq);
+    if (filter.since)
+        rows.bind(*filter.since);
+    if (filter.until)
+        rows.bind(*filter.until);
+    if (!filter.user.empty())
+        rows.bind(filter.user);
+    if (!filter.resource.empty())
+        rows.bind(filter.resource);
+    if (!filter.event.empty())
+        rows.bind(filter.event);
+    if (filter.limit)
+        rows.bind(static_cast<std::int64_t>(filter.limit));
+
+    std::vector<AuditEvent> events;
+    read_audit_rows(rows, [&events](AuditRow&& row) {
+        events.push_back(std::move(row.event));
+        return true;
+    });
+    return events;
+}
+
+AuditVerification SqliteStore::verify_audit() {
+    ReadSnapshot snapshot(database_);
+    ChainChecker checker;
+    {
+        std::string sql(kAuditColumns);
+        sql += "audit_events";
+        sql += kAuditJoin;
+        Query rows = database_.query("verify audit chain", sql);
+        read_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
+    }
+    checker.check_end(read_chain_head(database_));
+    snapshot.end();
+    return checker.result();
+}
+
+Id SqliteStore::journal_sent_seq() {
+    return read_meta_id(database_, kJournalSentSeq);
+}
+
+void SqliteStore::set_journal_sent_seq(Id seq) {
+    // Inside an open Transaction the write would silently join it and share its fate.
+    if (connection_->transaction_open)
+        database_.fail("set journal sent seq", "a transaction is open");
+    write_meta(database_, kJournalSentSeq, std::to_string(seq));
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+    return std::make_unique<SqliteStore>(path);
+}
+
+}  // namespace jit
