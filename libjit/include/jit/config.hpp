@@ -1,4 +1,14 @@
 // jitd.conf (SPEC §8): INI with a [daemon] section of key = value lines, lists comma-separated.
+//
+//   [daemon]
+//   database = /var/lib/jitd/jit.db        ; absolute paths
+//   admin_groups = jit-admin, wheel        ; group names; empty value: no such group (root only)
+//   min_duration = 1min                    ; durations as parse_duration() reads them
+//   warn_before = 0                        ; "0" turns the expiry warning off
+//
+// Lines starting with # or ; are comments, and so is " ;..." after a value. Values are taken
+// literally (quotes included); a line may hold at most 198 bytes (put a long notify_command in a
+// script). Every key at most once; min_duration <= max_duration_limit.
 #pragma once
 
 #include <string>
@@ -16,7 +26,7 @@ struct Config {
     Seconds min_duration = 60;
     Seconds max_duration_limit = 30 * 86400;
     Seconds kill_grace = 10;
-    Seconds warn_before = 300;
+    Seconds warn_before = 300;     // 0: no warning
     std::string notify_command;    // empty: no notifications
     Seconds notify_timeout = 10;   // how long a notify_command may run before it is killed
 };

@@ -12,8 +12,10 @@ using Seconds = std::int64_t;       // a duration
 using EpochSeconds = std::int64_t;  // an instant, seconds since 1970-01-01T00:00:00Z
 
 // Parses a systemd-like time span: "90s", "45min", "45m", "2h", "1d", "1h30m", "2h 30min".
-// Units: s, sec, m, min, h, hr, d (no unit-less numbers). Rejects zero, negatives, overflow,
-// unknown units and junk with a JitError(InvalidInput) that quotes the input.
+// Units: s, sec, m, min, h, hr, d, also spelled out (second(s), minute(s), hour(s), day(s));
+// lower case only, as in systemd. Components add up; blanks may separate them and a number from
+// its unit. Rejects unit-less numbers, fractions, zero, negatives, anything over 100 years
+// (36500d), unknown units and junk with a JitError(InvalidInput) that quotes the input.
 Seconds parse_duration(std::string_view text);
 
 // Formats a duration the way parse_duration reads it back: "2h 30min", "90s" -> "1min 30s".

@@ -11,7 +11,8 @@ constexpr std::size_t kMaxReasonLength = 1024;
 constexpr std::size_t kMaxDescriptionLength = 256;
 constexpr std::size_t kMaxCommentLength = 1024;
 
-// Resource and policy names: [a-z0-9][a-z0-9._-]{0,63}
+// Resource and policy names: [a-z0-9][a-z0-9._-]{0,63}. `what` is the kind of object
+// ("resource", "policy"); the error reads: invalid resource name "X": ...
 void validate_object_name(std::string_view what, std::string_view name);
 // A user name as Debian accepts it: [a-z_][a-z0-9_.-]{0,31} with an optional trailing '$'.
 void validate_user_name(std::string_view name);
@@ -23,12 +24,19 @@ void validate_principal(std::string_view principal);
 void validate_account(std::string_view account);
 // A PAM service name: [a-z0-9][a-z0-9._-]{0,63}
 void validate_service(std::string_view service);
-// Reason for a request: 1..1024 printable characters (UTF-8 allowed, no control characters).
+// Reason for a request: 1..1024 bytes of printable text (UTF-8 allowed, see is_printable_text).
 void validate_reason(std::string_view reason);
-// Free text (description, comment, revoke reason): 0..limit printable characters.
+// Free text (description, comment, revoke reason): 0..limit bytes of printable text.
 void validate_text(std::string_view what, std::string_view text, std::size_t limit);
 
-// True when text is valid UTF-8 without control characters (tabs included).
+// True when text is valid UTF-8 without control characters: C0 (tabs included), DEL, C1, and
+// the invisible line separators and bidirectional overrides (U+200E/F, U+2028/9, U+202A-E,
+// U+2066-9) that would let one line of audit text display as something else.
 bool is_printable_text(std::string_view text);
+
+// `text` in double quotes for an error message: bytes outside printable ASCII, quotes and
+// backslashes escaped as \xNN / \" / \\, cut after 64 bytes with "..." appended, so a hostile
+// value can neither forge nor flood a log line.
+std::string quote_for_message(std::string_view text);
 
 }  // namespace jit

@@ -1,0 +1,305 @@
+#include "jit/config.hpp"
+
+#include <fcntl.h>
+#include <ini.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <system_error>
+
+#include "jit/error.hpp"
+#include "jit/validate.hpp"
+
+namespace jit {
+
+namespace {
+
+constexpr std::string_view kSection = "daemon";
+constexpr std::size_t kMaxConfigSize = 1 << 20;
+
+// Where a parse stands. inih gets it both as its stream (read_line feeds it one line per call,
+// which is how we know the line number) and as the handler's user pointer.
+struct ParseState {
+    std::string_view origin;
+    std::string_view unread;
+    int line = 0;                     // the line inih is working on
+    std::map<std::string, int> seen;  // key -> line it was set on
+    int error_line = 0;               // line of the first error we found, 0 for none
+    std::string error;
+    Config config;
+};
+
+void record_error(ParseState& state, int line, const std::string& problem) {
+    if (state.error_line == 0) {
+        state.error_line = line;
+        state.error = std::string(state.origin) + ":" + std::to_string(line) + ": " + problem;
+    }
+}
+
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && is_blank(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && is_blank(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// A section header names [daemon] or nothing we know.
+void check_section_header(ParseState& state, std::string_view line) {
+    std::size_t close = line.find(']');
+    if (close == std::string_view::npos) {
+        return;  // inih reports the malformed header
+    }
+    std::string_view name = line.substr(1, close - 1);
+    if (name != kSection) {
+        record_error(
+            state, state.line,
+            "unknown section " + quote_for_message(name) + " (jitd.conf has only [daemon])");
+    }
+}
+
+// fgets for inih over the text in memory. Leading blanks are dropped, so an indented line is
+// read on its own instead of continuing the previous value (inih's multi-line values would make
+// "  x" part of the key above). Stops at the first error we detect.
+char* read_line(char* buffer, int size, void* stream) {
+    auto& state = *static_cast<ParseState*>(stream);
+    if (state.unread.empty() || state.error_line != 0) {
+        return nullptr;
+    }
+    std::size_t end = state.unread.find('\n');
+    std::string_view line = state.unread.substr(0, end);
+    state.unread.remove_prefix(end == std::string_view::npos ? state.unread.size() : end + 1);
+    ++state.line;
+    while (!line.empty() && is_blank(line.front())) {
+        line.remove_prefix(1);
+    }
+    if (line.find('\0') != std::string_view::npos) {
+        record_error(state, state.line, "line contains a NUL byte");
+        return nullptr;
+    }
+    // inih's buffer holds the line, its newline and a terminating NUL.
+    if (line.size() + 2 > static_cast<std::size_t>(size)) {
+        record_error(state, state.line, "line longer than " + std::to_string(size - 2) + " bytes");
+        return nullptr;
+    }
+    if (!line.empty() && line.front() == '[') {
+        check_section_header(state, line);
+    }
+    std::memcpy(buffer, line.data(), line.size());
+    buffer[line.size()] = '\n';
+    buffer[line.size() + 1] = '\0';
+    return buffer;
+}
+
+std::string absolute_path(std::string_view value) {
+    if (value.empty() || value.front() != '/') {
+        throw_invalid("must be an absolute path, got " + quote_for_message(value));
+    }
+    if (!is_printable_text(value)) {
+        throw_invalid("path contains control characters or invalid UTF-8");
+    }
+    return std::string(value);
+}
+
+// "a, b,c" -> {a, b, c}; an empty value is an empty list.
+std::vector<std::string> group_list(std::string_view value) {
+    std::vector<std::string> groups;
+    if (value.empty()) {
+        return groups;
+    }
+    for (;;) {
+        std::size_t comma = value.find(',');
+        std::string_view group = trim(value.substr(0, comma));
+        if (group.empty()) {
+            throw_invalid("empty group name in the list (write a, b, c)");
+        }
+        validate_group_name(group);
+        groups.emplace_back(group);
+        if (comma == std::string_view::npos) {
+            return groups;
+        }
+        value.remove_prefix(comma + 1);
+    }
+}
+
+struct KeyRule {
+    std::string_view name;
+    void (*apply)(Config& config, std::string_view value);
+};
+
+constexpr KeyRule kKeyRules[] = {
+    {"database", [](Config& c, std::string_view v) { c.database = absolute_path(v); }},
+    {"snapshot", [](Config& c, std::string_view v) { c.snapshot = absolute_path(v); }},
+    {"admin_groups", [](Config& c, std::string_view v) { c.admin_groups = group_list(v); }},
+    {"auditor_groups", [](Config& c, std::string_view v) { c.auditor_groups = group_list(v); }},
+    {"min_duration", [](Config& c, std::string_view v) { c.min_duration = parse_duration(v); }},
+    {"max_duration_limit",
+     [](Config& c, std::string_view v) { c.max_duration_limit = parse_duration(v); }},
+    {"kill_grace", [](Config& c, std::string_view v) { c.kill_grace = parse_duration(v); }},
+    {"warn_before",
+     [](Config& c, std::string_view v) { c.warn_before = v == "0" ? 0 : parse_duration(v); }},
+    {"notify_command",
+     [](Config& c, std::string_view v) {
+         if (!is_printable_text(v)) {
+             throw_invalid("contains control characters or invalid UTF-8");
+         }
+         c.notify_command = std::string(v);
+     }},
+    {"notify_timeout", [](Config& c, std::string_view v) { c.notify_timeout = parse_duration(v); }},
+};
+
+const KeyRule* find_key_rule(std::string_view name) {
+    for (const auto& rule : kKeyRules) {
+        if (rule.name == name) {
+            return &rule;
+        }
+    }
+    return nullptr;
+}
+
+std::string known_keys() {
+    std::string names;
+    for (const auto& rule : kKeyRules) {
+        names += (names.empty() ? "" : ", ") + std::string(rule.name);
+    }
+    return names;
+}
+
+// "key 'NAME': " with the name escaped when it holds anything unusual.
+std::string key_prefix(std::string_view name) {
+    std::string quoted = quote_for_message(name);
+    bool plain = quoted.size() == name.size() + 2 && name.find('\'') == std::string_view::npos;
+    return "key " + (plain ? "'" + std::string(name) + "'" : quoted) + ": ";
+}
+
+void apply_entry(ParseState& state, std::string_view section, std::string_view name,
+                 std::string_view value) {
+    if (section.empty()) {
+        throw_invalid("outside any section (put it under [daemon])");
+    }
+    const KeyRule* rule = find_key_rule(name);
+    if (rule == nullptr) {
+        throw_invalid("unknown key (known keys: " + known_keys() + ")");
+    }
+    auto [first, inserted] = state.seen.emplace(std::string(name), state.line);
+    if (!inserted) {
+        throw_invalid("set twice (first on line " + std::to_string(first->second) + ")");
+    }
+    rule->apply(state.config, value);
+}
+
+int handle_entry(void* user, const char* section, const char* name, const char* value) {
+    auto& state = *static_cast<ParseState*>(user);
+    try {
+        apply_entry(state, section, name, value);
+        return 1;
+    } catch (const std::exception& error) {
+        // Nothing may unwind through inih's C frames.
+        record_error(state, state.line, key_prefix(name) + error.what());
+        return 0;
+    }
+}
+
+// Limits that involve two keys; reported on the line of the key that was set.
+void check_duration_limits(ParseState& state) {
+    const Config& config = state.config;
+    if (config.min_duration <= config.max_duration_limit) {
+        return;
+    }
+    auto max_set = state.seen.find("max_duration_limit");
+    if (max_set != state.seen.end()) {
+        record_error(state, max_set->second,
+                     "key 'max_duration_limit': " + format_duration(config.max_duration_limit) +
+                         " is shorter than min_duration (" + format_duration(config.min_duration) +
+                         ")");
+    } else {
+        record_error(state, state.seen.at("min_duration"),
+                     "key 'min_duration': " + format_duration(config.min_duration) +
+                         " is longer than max_duration_limit (" +
+                         format_duration(config.max_duration_limit) + ")");
+    }
+}
+
+// Closes the descriptor on every path out of load_config.
+class FileDescriptor {
+  public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) {
+            close(fd_);
+        }
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+[[noreturn]] void throw_unreadable(const std::string& path, int error) {
+    throw_invalid(path + ": cannot read configuration: " + std::system_category().message(error));
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, bool allow_missing) {
+    FileDescriptor file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (file.get() < 0) {
+        if (errno == ENOENT && allow_missing) {
+            return Config{};
+        }
+        throw_unreadable(path, errno);
+    }
+    std::string text;
+    char chunk[4096];
+    for (;;) {
+        ssize_t count = read(file.get(), chunk, sizeof chunk);
+        if (count < 0 && errno == EINTR) {
+            continue;
+        }
+        if (count < 0) {
+            throw_unreadable(path, errno);
+        }
+        if (count == 0) {
+            break;
+        }
+        text.append(chunk, static_cast<std::size_t>(count));
+        if (text.size() > kMaxConfigSize) {
+            throw_invalid(path + ": larger than " + std::to_string(kMaxConfigSize) +
+                          " bytes, not a configuration file");
+        }
+    }
+    return parse_config(text, path);
+}
+
+Config parse_config(const std::string& text, const std::string& origin) {
+    ParseState state;
+    state.origin = origin;
+    state.unread = text;
+    int result = ini_parse_stream(read_line, &state, handle_entry, &state);
+    if (result == -2) {
+        throw JitError(ErrorCode::Internal, origin + ": out of memory while parsing");
+    }
+    if (result > 0 && (state.error_line == 0 || result < state.error_line)) {
+        throw_invalid(origin + ":" + std::to_string(result) +
+                      ": expected 'key = value', a [section] or a comment");
+    }
+    if (state.error_line == 0) {
+        check_duration_limits(state);
+    }
+    if (state.error_line != 0) {
+        throw_invalid(state.error);
+    }
+    return state.config;
+}
+
+}  // namespace jit

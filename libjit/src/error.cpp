@@ -1,0 +1,43 @@
+#include "jit/error.hpp"
+
+namespace jit {
+
+const char* error_code_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::InvalidInput:
+            return "InvalidInput";
+        case ErrorCode::NotFound:
+            return "NotFound";
+        case ErrorCode::Conflict:
+            return "Conflict";
+        case ErrorCode::PermissionDenied:
+            return "PermissionDenied";
+        case ErrorCode::Failed:
+            return "Failed";
+        case ErrorCode::Internal:
+            return "Internal";
+    }
+    return "Internal";
+}
+
+void throw_invalid(const std::string& message) {
+    throw JitError(ErrorCode::InvalidInput, message);
+}
+
+void throw_not_found(const std::string& message) {
+    throw JitError(ErrorCode::NotFound, message);
+}
+
+void throw_conflict(const std::string& message) {
+    throw JitError(ErrorCode::Conflict, message);
+}
+
+void throw_denied(const std::string& message) {
+    throw JitError(ErrorCode::PermissionDenied, message);
+}
+
+void throw_failed(const std::string& message) {
+    throw JitError(ErrorCode::Failed, message);
+}
+
+}  // namespace jit

@@ -1,0 +1,240 @@
+// jitd.conf (SPEC §8): defaults, every key, and a FILE:LINE message for every mistake.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "jit/config.hpp"
+#include "jit/error.hpp"
+
+namespace jit {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace std::string_literals;
+
+std::string parse_error(const std::string& text, const std::string& origin = "t.conf") {
+    try {
+        parse_config(text, origin);
+        ADD_FAILURE() << "accepted:\n" << text;
+    } catch (const JitError& error) {
+        EXPECT_EQ(error.code(), ErrorCode::InvalidInput) << text;
+        return error.what();
+    }
+    return {};
+}
+
+std::string load_error(const std::string& path, bool allow_missing) {
+    try {
+        load_config(path, allow_missing);
+        ADD_FAILURE() << "loaded " << path;
+    } catch (const JitError& error) {
+        EXPECT_EQ(error.code(), ErrorCode::InvalidInput) << path;
+        return error.what();
+    }
+    return {};
+}
+
+void expect_defaults(const Config& config) {
+    const Config defaults;
+    EXPECT_EQ(config.database, "/var/lib/jitd/jit.db");
+    EXPECT_EQ(config.snapshot, "/run/jitd/snapshot");
+    EXPECT_THAT(config.admin_groups, ElementsAre("jit-admin"));
+    EXPECT_THAT(config.auditor_groups, ElementsAre("jit-audit"));
+    EXPECT_EQ(config.min_duration, 60);
+    EXPECT_EQ(config.max_duration_limit, 30 * 86400);
+    EXPECT_EQ(config.kill_grace, defaults.kill_grace);
+    EXPECT_EQ(config.warn_before, 300);
+    EXPECT_EQ(config.notify_command, "");
+    EXPECT_EQ(config.notify_timeout, defaults.notify_timeout);
+}
+
+// A scratch directory under TMPDIR, removed with its files at the end of the test.
+class ConfigFileTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/jit-config-XXXXXX";
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override {
+        for (const auto& file : files_) {
+            unlink(file.c_str());
+        }
+        rmdir(dir_.c_str());
+    }
+    std::string write_file(const std::string& name, const std::string& text) {
+        std::string path = dir_ + "/" + name;
+        int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        EXPECT_GE(fd, 0) << path;
+        EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        close(fd);
+        files_.push_back(path);
+        return path;
+    }
+
+    std::string dir_;
+    std::vector<std::string> files_;
+};
+
+TEST(ParseConfig, EmptyTextGivesTheDefaults) {
+    expect_defaults(parse_config("", "t.conf"));
+    expect_defaults(parse_config("# nothing set\n\n[daemon]\n; still nothing\n", "t.conf"));
+}
+
+TEST(ParseConfig, ReadsEveryKey) {
+    Config config = parse_config(R"(# jitd.conf
+[daemon]
+database = /srv/jit/jit.db
+snapshot=/run/jit/snap
+admin_groups = wheel , ops,sre
+auditor_groups = audit
+min_duration = 5min
+max_duration_limit = 7d
+kill_grace = 2s
+warn_before = 10 min
+notify_command = /usr/local/bin/jit-notify --to ops@example.com
+notify_timeout = 1min 30s
+)",
+                                 "t.conf");
+    EXPECT_EQ(config.database, "/srv/jit/jit.db");
+    EXPECT_EQ(config.snapshot, "/run/jit/snap");
+    EXPECT_THAT(config.admin_groups, ElementsAre("wheel", "ops", "sre"));
+    EXPECT_THAT(config.auditor_groups, ElementsAre("audit"));
+    EXPECT_EQ(config.min_duration, 300);
+    EXPECT_EQ(config.max_duration_limit, 7 * 86400);
+    EXPECT_EQ(config.kill_grace, 2);
+    EXPECT_EQ(config.warn_before, 600);
+    EXPECT_EQ(config.notify_command, "/usr/local/bin/jit-notify --to ops@example.com");
+    EXPECT_EQ(config.notify_timeout, 90);
+}
+
+TEST(ParseConfig, WarnBeforeZeroTurnsTheWarningOff) {
+    EXPECT_EQ(parse_config("[daemon]\nwarn_before = 0\n", "t.conf").warn_before, 0);
+}
+
+TEST(ParseConfig, EmptyGroupListMeansNoSuchGroup) {
+    Config config = parse_config("[daemon]\nadmin_groups =\nauditor_groups = \n", "t.conf");
+    EXPECT_THAT(config.admin_groups, IsEmpty());
+    EXPECT_THAT(config.auditor_groups, IsEmpty());
+}
+
+TEST(ParseConfig, ToleratesCommentsIndentationAndCrlf) {
+    Config config = parse_config(
+        "\xef\xbb\xbf; written on Windows\r\n[daemon]\r\n  min_duration = 2min ; two minutes\r\n"
+        "\t# indented comment\r\n    kill_grace = 5s\r\n",
+        "t.conf");
+    EXPECT_EQ(config.min_duration, 120);
+    EXPECT_EQ(config.kill_grace, 5);
+}
+
+TEST(ParseConfig, AcceptsTheLongestLineThatFits) {
+    std::string command = "/bin/notify " + std::string(198 - 17 - 12, 'a');
+    std::string line = "notify_command = " + command;
+    ASSERT_EQ(line.size(), 198u);
+    EXPECT_EQ(parse_config("[daemon]\n" + line + "\n", "t.conf").notify_command, command);
+    EXPECT_EQ(parse_error("[daemon]\n" + line + "a\n"), "t.conf:2: line longer than 198 bytes");
+}
+
+struct BadConfig {
+    std::string text;
+    std::string message;  // expected at the start of the error
+};
+
+TEST(ParseConfig, RejectsMistakesWithFileLineAndKey) {
+    const BadConfig cases[] = {
+        {"[daemon]\nfoo = 1\n", "t.conf:2: key 'foo': unknown key (known keys: database, "},
+        {"[daemon]\nDatabase = /x\n", "t.conf:2: key 'Database': unknown key"},
+        {"[daemon]\nmin_duration = 5x\n",
+         "t.conf:2: key 'min_duration': invalid duration \"5x\": unknown unit \"x\""},
+        {"[daemon]\n\nmin_duration = 1min\nmin_duration = 2min\n",
+         "t.conf:4: key 'min_duration': set twice (first on line 3)"},
+        {"database = /x\n",
+         "t.conf:1: key 'database': outside any section (put it under [daemon])"},
+        {"[other]\nx = 1\n", "t.conf:1: unknown section \"other\" (jitd.conf has only [daemon])"},
+        {"[daemon]\nmin_duration = 1min\n[Daemon]\n", "t.conf:3: unknown section \"Daemon\""},
+        {"[daemon]\nmax_duration_limit = 30s\n",
+         "t.conf:2: key 'max_duration_limit': 30s is shorter than min_duration (1min)"},
+        {"[daemon]\nmin_duration = 31d\n",
+         "t.conf:2: key 'min_duration': 31d is longer than max_duration_limit (30d)"},
+        {"[daemon]\nmax_duration_limit = 1h\n# c\nmin_duration = 2h\n",
+         "t.conf:2: key 'max_duration_limit': 1h is shorter than min_duration (2h)"},
+        {"[daemon]\ndatabase = jit.db\n",
+         "t.conf:2: key 'database': must be an absolute path, got \"jit.db\""},
+        {"[daemon]\nsnapshot = \"/run/jitd/snapshot\"\n",
+         "t.conf:2: key 'snapshot': must be an absolute path"},
+        {"[daemon]\ndatabase =\n", "t.conf:2: key 'database': must be an absolute path"},
+        {"[daemon]\nadmin_groups = wheel,,ops\n", "t.conf:2: key 'admin_groups': empty group name"},
+        {"[daemon]\nadmin_groups = wheel,\n", "t.conf:2: key 'admin_groups': empty group name"},
+        {"[daemon]\nauditor_groups = Audit\n",
+         "t.conf:2: key 'auditor_groups': invalid group name \"Audit\""},
+        {"[daemon]\nadmin_groups = @jit-admin\n",
+         "t.conf:2: key 'admin_groups': invalid group name \"@jit-admin\""},
+        {"[daemon]\nkill_grace = 0\n", "t.conf:2: key 'kill_grace': invalid duration \"0\""},
+        {"[daemon]\nwarn_before = -5min\n",
+         "t.conf:2: key 'warn_before': invalid duration \"-5min\": negative"},
+        {"[daemon]\nnotify_timeout = 10\n",
+         "t.conf:2: key 'notify_timeout': invalid duration \"10\": missing unit after 10"},
+        {"[daemon]\nmin_duration = 0s\n", "t.conf:2: key 'min_duration': invalid duration"},
+        {"[daemon]\nmax_duration_limit = 36501d\n",
+         "t.conf:2: key 'max_duration_limit': invalid duration"},
+        {"[daemon]\nnotify_command = /bin/x\x01y\n",
+         "t.conf:2: key 'notify_command': contains control characters"},
+        {"[daemon]\njust some words\n",
+         "t.conf:2: expected 'key = value', a [section] or a comment"},
+        {"[daemon\nmin_duration = 1min\n", "t.conf:1: expected 'key = value'"},
+        {"[daemon]\nsnapshot = /run/x\n  continued\n", "t.conf:3: expected 'key = value'"},
+        {"[daemon]\nbad line\nfoo = 1\n", "t.conf:2: expected 'key = value'"},
+        {"[daemon]\nfoo = 1\nbad line\n", "t.conf:2: key 'foo': unknown key"},
+        {"[daemon]\nmin_duration = 1\0min\n"s, "t.conf:2: line contains a NUL byte"},
+        {"[daemon]\nnotify_command = " + std::string(300, 'x') + "\n",
+         "t.conf:2: line longer than 198 bytes"},
+        {"[daemon]\nf\x1b[0m = 1\n", "t.conf:2: key \"f\\x1b[0m\": unknown key"},
+    };
+    for (const auto& [text, expected] : cases) {
+        std::string message = parse_error(text);
+        EXPECT_EQ(message.rfind(expected, 0), 0u) << "config:\n" << text << "\ngave: " << message;
+    }
+}
+
+TEST_F(ConfigFileTest, LoadsAFile) {
+    std::string path = write_file("jitd.conf", "[daemon]\nkill_grace = 3s\n");
+    EXPECT_EQ(load_config(path, false).kill_grace, 3);
+}
+
+TEST_F(ConfigFileTest, ErrorsNameTheFileAndLine) {
+    std::string path = write_file("jitd.conf", "[daemon]\n\n\nkill_grace = soon\n");
+    std::string message = load_error(path, true);
+    EXPECT_EQ(message.rfind(path + ":4: key 'kill_grace': invalid duration \"soon\"", 0), 0u)
+        << message;
+}
+
+TEST_F(ConfigFileTest, MissingFileGivesDefaultsOnlyWhenAllowed) {
+    std::string path = dir_ + "/absent.conf";
+    expect_defaults(load_config(path, true));
+    std::string message = load_error(path, false);
+    EXPECT_EQ(message, path + ": cannot read configuration: No such file or directory");
+}
+
+TEST_F(ConfigFileTest, DirectoryIsAnError) {
+    std::string message = load_error(dir_, true);
+    EXPECT_EQ(message, dir_ + ": cannot read configuration: Is a directory");
+}
+
+TEST_F(ConfigFileTest, UnopenableFileIsAnErrorEvenWhenMissingIsAllowed) {
+    // A symlink loop: open() fails with ELOOP for root too, unlike a mode-000 file.
+    std::string path = dir_ + "/loop.conf";
+    ASSERT_EQ(symlink(path.c_str(), path.c_str()), 0);
+    files_.push_back(path);
+    std::string message = load_error(path, true);
+    EXPECT_EQ(message, path + ": cannot read configuration: Too many levels of symbolic links");
+}
+
+}  // namespace
+}  // namespace jit
