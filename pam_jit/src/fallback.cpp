@@ -1,0 +1,169 @@
+#include "fallback.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "jit/error.hpp"
+#include "messages.hpp"
+
+namespace jit::pam {
+namespace {
+
+// A snapshot is a few lines per resource and grant; anything this large is not one.
+constexpr off_t kMaxSnapshotBytes = 64 * 1024 * 1024;
+
+class Fd {
+  public:
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) {
+            close(fd_);
+        }
+    }
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+std::string errno_text(int error) {
+    return std::error_code(error, std::generic_category()).message();
+}
+
+SnapshotLoad refuse(const std::string& path, const std::string& why) {
+    SnapshotLoad load;
+    load.error = "snapshot " + path + ": " + why;
+    return load;
+}
+
+// Reads exactly size bytes (the file is replaced by rename, never rewritten in place).
+bool read_all(int fd, std::string& text, std::size_t size) {
+    text.resize(size);
+    std::size_t done = 0;
+    while (done < size) {
+        const ssize_t n = read(fd, text.data() + done, size - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// flock() has no timeout: try without blocking, once a millisecond, until the wait is over.
+int lock_within(int fd, int wait_msec) {
+    for (int waited = 0;; ++waited) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return 0;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            return -errno;
+        }
+        if (waited >= wait_msec) {
+            return -EWOULDBLOCK;
+        }
+        const timespec millisecond{0, 1'000'000};
+        nanosleep(&millisecond, nullptr);
+    }
+}
+
+}  // namespace
+
+SnapshotLoad load_snapshot(const std::string& path) {
+    const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+    if (fd.get() < 0) {
+        return refuse(path, errno_text(errno));
+    }
+    struct stat st {};
+    if (fstat(fd.get(), &st) < 0) {
+        return refuse(path, errno_text(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return refuse(path, "not a regular file");
+    }
+    if (st.st_uid != 0) {
+        return refuse(path, "not owned by root");
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return refuse(path, "writable by group or others");
+    }
+    if (st.st_size > kMaxSnapshotBytes) {
+        return refuse(path, "too large");
+    }
+    std::string text;
+    if (!read_all(fd.get(), text, static_cast<std::size_t>(st.st_size))) {
+        return refuse(path, "short read");
+    }
+    SnapshotLoad load;
+    try {
+        load.index = parse_snapshot(text);
+    } catch (const JitError& e) {
+        return refuse(path, std::string("corrupt: ") + e.what());
+    }
+    return load;
+}
+
+std::string_view to_string(SpoolOutcome outcome) {
+    switch (outcome) {
+        case SpoolOutcome::Allowed:
+            return "allowed";
+        case SpoolOutcome::Denied:
+            return "denied";
+        case SpoolOutcome::Open:
+            return "open";
+        case SpoolOutcome::Unavailable:
+            return "unavailable";
+    }
+    return "unavailable";
+}
+
+std::string spool_path(const std::string& snapshot_path) {
+    // rfind() + 1 keeps the slash, and is 0 (no directory) when there is none.
+    return snapshot_path.substr(0, snapshot_path.rfind('/') + 1) + "fallback.log";
+}
+
+std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttempt& attempt) {
+    std::string line = std::to_string(now);
+    for (const std::string_view field :
+         {to_string(outcome), std::string_view(attempt.service), std::string_view(attempt.user),
+          std::string_view(attempt.ruser), std::string_view(attempt.rhost),
+          std::string_view(attempt.tty)}) {
+        line += '\t';
+        line += sanitized(field.substr(0, kMaxItemBytes));
+    }
+    line += '\n';
+    return line;
+}
+
+int append_spool(const std::string& path, const std::string& line) {
+    const Fd fd(open(path.c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600));
+    if (fd.get() < 0) {
+        return -errno;
+    }
+    const int r = lock_within(fd.get(), kSpoolLockWaitMsec);
+    if (r < 0) {
+        return r;
+    }
+    ssize_t n;
+    do {
+        n = write(fd.get(), line.data(), line.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    return static_cast<std::size_t>(n) == line.size() ? 0 : -EIO;
+}
+
+}  // namespace jit::pam

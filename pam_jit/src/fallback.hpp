@@ -1,0 +1,39 @@
+// What pam_jit does when jitd cannot answer (SPEC §7): decide from the snapshot jitd keeps up
+// to date, and leave a line in the fallback spool so that jitd audits the decision once back.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jit/access.hpp"
+
+namespace jit::pam {
+
+struct SnapshotLoad {
+    std::optional<AccessIndex> index;  // empty when the snapshot cannot be trusted or read
+    std::string error;                 // why, for the log
+};
+
+// Reads and parses the snapshot. Refuses anything but a regular file owned by root that neither
+// group nor others may write, and symlinks: only jitd may decide what the fallback allows.
+SnapshotLoad load_snapshot(const std::string& path);
+
+enum class SpoolOutcome { Allowed, Denied, Open, Unavailable };
+std::string_view to_string(SpoolOutcome outcome);
+
+// <dirname(snapshot)>/fallback.log
+std::string spool_path(const std::string& snapshot_path);
+
+// EPOCH\tOUTCOME\tSERVICE\tUSER\tRUSER\tRHOST\tTTY\n. Fields are sanitized() and cut to
+// kMaxItemBytes.
+std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttempt& attempt);
+
+// Appends the line with one write under flock(LOCK_EX), the lock jitd empties the file under
+// after auditing it; creates the file 0600 and never follows a symlink. The lock is waited for
+// at most kSpoolLockWaitMsec, so that a wedged jitd cannot hold up a login. Returns 0 or a
+// negative errno (-EWOULDBLOCK when the lock stayed taken).
+inline constexpr int kSpoolLockWaitMsec = 20;
+int append_spool(const std::string& path, const std::string& line);
+
+}  // namespace jit::pam

@@ -1,0 +1,241 @@
+#include "jitd_client.hpp"
+
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <system_error>
+
+#include "jit/bus_names.hpp"
+#include "jit/error.hpp"
+
+namespace jit::pam {
+namespace {
+
+struct BusCloser {
+    // Never sd_bus_flush_close_unref(): flushing waits for a stalled daemon without a timeout.
+    void operator()(sd_bus* bus) const { sd_bus_close_unref(bus); }
+};
+using BusPtr = std::unique_ptr<sd_bus, BusCloser>;
+
+struct MessageUnref {
+    void operator()(sd_bus_message* message) const { sd_bus_message_unref(message); }
+};
+using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
+
+class BusError {
+  public:
+    BusError() = default;
+    BusError(const BusError&) = delete;
+    BusError& operator=(const BusError&) = delete;
+    ~BusError() { sd_bus_error_free(&error_); }
+    sd_bus_error* get() { return &error_; }
+
+  private:
+    sd_bus_error error_ = SD_BUS_ERROR_NULL;
+};
+
+using AppendArgs = std::function<int(sd_bus_message*)>;
+using ReadReply = std::function<int(sd_bus_message*, JitdReply&)>;
+
+std::uint64_t monotonic_usec() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 +
+           static_cast<std::uint64_t>(now.tv_nsec) / 1000;
+}
+
+std::string errno_text(int negative_errno) {
+    return std::error_code(-negative_errno, std::generic_category()).message();
+}
+
+JitdReply unreachable(std::string why) {
+    JitdReply reply;
+    reply.status = JitdStatus::Unreachable;
+    reply.error = std::move(why);
+    return reply;
+}
+
+// sd_bus_open_system() only starts connecting; authentication and Hello complete while
+// messages are processed. sd_bus_call() would wait for them under sd-bus's own authentication
+// timeout (far beyond ours), so the set-up is driven here against our deadline.
+int connect_system_bus(std::uint64_t deadline, BusPtr& bus, std::string& why) {
+    sd_bus* raw = nullptr;
+    int r = sd_bus_open_system(&raw);
+    if (r < 0) {
+        why = "cannot connect to the system bus: " + errno_text(r);
+        return r;
+    }
+    bus.reset(raw);
+    for (;;) {
+        r = sd_bus_process(bus.get(), nullptr);
+        if (r < 0) {
+            why = "system bus connection failed: " + errno_text(r);
+            return r;
+        }
+        if (sd_bus_is_ready(bus.get()) > 0) {
+            return 0;
+        }
+        if (r > 0) {
+            continue;
+        }
+        const std::uint64_t now = monotonic_usec();
+        if (now >= deadline) {
+            why = "timed out connecting to the system bus";
+            return -ETIMEDOUT;
+        }
+        r = sd_bus_wait(bus.get(), deadline - now);
+        if (r < 0) {
+            why = "system bus connection failed: " + errno_text(r);
+            return r;
+        }
+    }
+}
+
+bool is_jitd_error(const sd_bus_error* error) {
+    const std::string_view prefix = "io.jitd.Jit1.Error.";
+    return sd_bus_error_is_set(error) && std::string_view(error->name).starts_with(prefix);
+}
+
+// One method call on io.jitd.Jit1.Pam; everything, connecting included, before the deadline.
+JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadReply& read,
+                    std::uint64_t timeout_usec) {
+    const std::uint64_t deadline = monotonic_usec() + timeout_usec;
+    BusPtr bus;
+    std::string why;
+    if (connect_system_bus(deadline, bus, why) < 0) {
+        return unreachable(std::move(why));
+    }
+
+    sd_bus_message* raw_call = nullptr;
+    int r = sd_bus_message_new_method_call(bus.get(), &raw_call, bus::kServiceName,
+                                           bus::kObjectPath, bus::kPamInterface, method);
+    MessagePtr call(raw_call);
+    if (r >= 0) {
+        r = append(call.get());
+    }
+    if (r < 0) {
+        return unreachable(std::string("cannot build ") + method + ": " + errno_text(r));
+    }
+
+    const std::uint64_t now = monotonic_usec();
+    if (now >= deadline) {
+        return unreachable("timed out connecting to the system bus");
+    }
+    BusError error;
+    sd_bus_message* raw_reply = nullptr;
+    r = sd_bus_call(bus.get(), call.get(), deadline - now, error.get(), &raw_reply);
+    MessagePtr answer(raw_reply);
+    if (r < 0) {
+        const std::string detail = sd_bus_error_is_set(error.get())
+                                       ? std::string(error.get()->name) + ": " +
+                                             (error.get()->message ? error.get()->message : "")
+                                       : errno_text(r);
+        if (is_jitd_error(error.get())) {
+            JitdReply refused;
+            refused.status = JitdStatus::Refused;
+            refused.error = std::string(method) + " refused: " + detail;
+            return refused;
+        }
+        return unreachable(std::string(method) + " failed: " + detail);
+    }
+
+    JitdReply reply;
+    r = read(answer.get(), reply);
+    if (r < 0) {
+        return unreachable(std::string("malformed ") + method +
+                           " reply from jitd: " + errno_text(r));
+    }
+    reply.status = JitdStatus::Answered;
+    return reply;
+}
+
+int append_attempt(sd_bus_message* call, const LoginAttempt& attempt) {
+    return sd_bus_message_append(call, "sssss", attempt.service.c_str(), attempt.user.c_str(),
+                                 attempt.ruser.c_str(), attempt.rhost.c_str(), attempt.tty.c_str());
+}
+
+int read_strings(sd_bus_message* reply, std::vector<std::string>& out) {
+    int r = sd_bus_message_enter_container(reply, 'a', "s");
+    if (r < 0) {
+        return r;
+    }
+    const char* item = nullptr;
+    while ((r = sd_bus_message_read_basic(reply, 's', &item)) > 0) {
+        out.emplace_back(item);
+    }
+    if (r < 0) {
+        return r;
+    }
+    return sd_bus_message_exit_container(reply);
+}
+
+// verdict s, resource s, resources as, grant_id x, expiry x: shared by CheckLogin/OpenSession.
+int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecision& decision) {
+    const char* verdict = nullptr;
+    const char* resource = nullptr;
+    int r = sd_bus_message_read(reply, "ss", &verdict, &resource);
+    if (r < 0) {
+        return r;
+    }
+    try {
+        decision.verdict = parse_login_verdict(verdict);
+    } catch (const JitError&) {
+        return -EBADMSG;
+    }
+    decision.resource = resource;
+    r = read_strings(reply, decision.resources);
+    if (r < 0) {
+        return r;
+    }
+    std::int64_t grant_id = 0;
+    std::int64_t expiry = 0;
+    r = sd_bus_message_read(reply, "xx", &grant_id, &expiry);
+    if (r < 0) {
+        return r;
+    }
+    decision.grant_id = grant_id;
+    if (expiry != 0) {
+        decision.expiry = expiry;
+    }
+    decision.requester = requester_of(attempt);
+    decision.target = attempt.user;
+    return 0;
+}
+
+}  // namespace
+
+JitdReply check_login(const LoginAttempt& attempt, std::uint64_t timeout_usec) {
+    return call_jitd(
+        "CheckLogin", [&](sd_bus_message* call) { return append_attempt(call, attempt); },
+        [&](sd_bus_message* reply, JitdReply& out) {
+            return read_decision(reply, attempt, out.decision);
+        },
+        timeout_usec);
+}
+
+JitdReply open_session(const LoginAttempt& attempt, std::int64_t pid,
+                       const std::string& logind_session, std::uint64_t timeout_usec) {
+    return call_jitd(
+        "OpenSession",
+        [&](sd_bus_message* call) {
+            const int r = append_attempt(call, attempt);
+            return r < 0 ? r : sd_bus_message_append(call, "xs", pid, logind_session.c_str());
+        },
+        [&](sd_bus_message* reply, JitdReply& out) {
+            const int r = read_decision(reply, attempt, out.decision);
+            return r < 0 ? r : sd_bus_message_read(reply, "x", &out.session_id);
+        },
+        timeout_usec);
+}
+
+JitdReply close_session(Id session_id, std::uint64_t timeout_usec) {
+    return call_jitd(
+        "CloseSession",
+        [&](sd_bus_message* call) { return sd_bus_message_append(call, "x", session_id); },
+        [](sd_bus_message*, JitdReply&) { return 0; }, timeout_usec);
+}
+
+}  // namespace jit::pam

@@ -1,0 +1,368 @@
+// pam_jit.so: lets a login into a covered account proceed only while the requester is a
+// standing member or holds an active grant (SPEC §2, §7).
+//
+// account  -> jitd CheckLogin.
+// session  -> jitd OpenSession, which also registers the session under its grant so that jitd
+//             can end it when the grant ends; close_session unregisters it.
+// When jitd cannot answer: decide from jitd's snapshot (fail=closed) or allow (fail=open).
+// auth and password are not ours: PAM_IGNORE.
+//
+// This code runs inside sshd, sudo, su and login: no exception leaves an entry point, nothing
+// is cached between calls (the handle may cross a fork), and every decision goes to pam_syslog.
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "fallback.hpp"
+#include "jit/access.hpp"
+#include "jit/identity.hpp"
+#include "jitd_client.hpp"
+#include "messages.hpp"
+#include "options.hpp"
+
+#define JIT_PAM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+using jit::LoginDecision;
+using jit::LoginVerdict;
+using jit::pam::JitdReply;
+using jit::pam::JitdStatus;
+using jit::pam::sanitized;
+using jit::pam::SpoolOutcome;
+
+// pam_set_data keys: the session jitd registered (for close_session), and the grant the user
+// was already told about (sshd runs the account and session stacks on one handle).
+constexpr const char* kSessionIdKey = "pam_jit_session_id";
+constexpr const char* kAnnouncedGrantKey = "pam_jit_announced_grant";
+
+// One run of an entry point.
+struct Context {
+    pam_handle_t* pamh = nullptr;
+    int flags = 0;
+    jit::pam::Options options;
+    jit::LoginAttempt attempt;
+    std::string requester;
+    std::string described;  // the attempt as one log-safe line
+};
+
+std::uint64_t monotonic_msec() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000 +
+           static_cast<std::uint64_t>(now.tv_nsec) / 1'000'000;
+}
+
+std::string item(pam_handle_t* pamh, int type) {
+    const void* value = nullptr;
+    if (pam_get_item(pamh, type, &value) != PAM_SUCCESS || value == nullptr) {
+        return {};
+    }
+    return static_cast<const char*>(value);
+}
+
+std::vector<std::string> groups_of(const std::string& user) {
+    return jit::NssIdentityResolver().groups_of(user);
+}
+
+void debug(const Context& ctx, const std::string& text) {
+    if (ctx.options.debug) {
+        pam_syslog(ctx.pamh, LOG_DEBUG, "%s", text.c_str());
+    }
+}
+
+// Parses the arguments; the ignored ones are logged, never fatal.
+void read_options(Context& ctx, pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    ctx.pamh = pamh;
+    ctx.flags = flags;
+    jit::pam::ParsedOptions parsed = jit::pam::parse_options(argc, argv);
+    for (const std::string& problem : parsed.problems) {
+        pam_syslog(pamh, LOG_WARNING, "%s", sanitized(problem).c_str());
+    }
+    ctx.options = std::move(parsed.options);
+}
+
+// Target = PAM_USER, requester = PAM_RUSER when set and different (SPEC §2).
+int read_attempt(Context& ctx) {
+    jit::LoginAttempt& attempt = ctx.attempt;
+    attempt.service = item(ctx.pamh, PAM_SERVICE);
+    attempt.user = item(ctx.pamh, PAM_USER);
+    attempt.ruser = item(ctx.pamh, PAM_RUSER);
+    // rhost and tty only inform the audit: made printable and short, an odd value can neither
+    // forge a log line nor make jitd refuse (and so deny) a login it does not even manage.
+    attempt.rhost = sanitized(item(ctx.pamh, PAM_RHOST).substr(0, jit::pam::kMaxItemBytes));
+    attempt.tty = sanitized(item(ctx.pamh, PAM_TTY).substr(0, jit::pam::kMaxItemBytes));
+    if (attempt.user.empty()) {
+        pam_syslog(ctx.pamh, LOG_ERR, "PAM_USER is not set, nothing to decide; failing closed");
+        return PAM_USER_UNKNOWN;
+    }
+    ctx.requester = jit::requester_of(attempt);
+    ctx.described =
+        "service=" + sanitized(attempt.service) + " requester=" + sanitized(ctx.requester) +
+        " target=" + sanitized(attempt.user) + " rhost=" + attempt.rhost + " tty=" + attempt.tty;
+    return PAM_SUCCESS;
+}
+
+void tell(const Context& ctx, int style, const std::string& text) {
+    if (ctx.options.quiet || (style == PAM_TEXT_INFO && (ctx.flags & PAM_SILENT) != 0)) {
+        return;
+    }
+    const int r = style == PAM_ERROR_MSG ? pam_error(ctx.pamh, "%s", text.c_str())
+                                         : pam_info(ctx.pamh, "%s", text.c_str());
+    if (r != PAM_SUCCESS) {
+        debug(ctx, std::string("cannot show a message to the user: ") + pam_strerror(ctx.pamh, r));
+    }
+}
+
+void free_id(pam_handle_t*, void* data, int) {
+    delete static_cast<jit::Id*>(data);
+}
+
+bool keep_id(pam_handle_t* pamh, const char* key, jit::Id id) {
+    auto copy = std::make_unique<jit::Id>(id);
+    if (pam_set_data(pamh, key, copy.get(), free_id) != PAM_SUCCESS) {
+        return false;
+    }
+    copy.release();
+    return true;
+}
+
+std::optional<jit::Id> kept_id(pam_handle_t* pamh, const char* key) {
+    const void* data = nullptr;
+    if (pam_get_data(pamh, key, &data) != PAM_SUCCESS || data == nullptr) {
+        return std::nullopt;
+    }
+    return *static_cast<const jit::Id*>(data);
+}
+
+void announce_grant(const Context& ctx, const LoginDecision& decision) {
+    if (kept_id(ctx.pamh, kAnnouncedGrantKey) == decision.grant_id) {
+        return;
+    }
+    tell(ctx, PAM_TEXT_INFO, jit::pam::grant_notice(decision));
+    keep_id(ctx.pamh, kAnnouncedGrantKey, decision.grant_id);
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) {
+        out += (out.empty() ? "" : ",") + name;
+    }
+    return out;
+}
+
+// Maps a verdict (from jitd or from the snapshot) to the PAM result, logs and tells the user.
+int apply(const Context& ctx, const LoginDecision& decision, const char* source) {
+    const char* who = ctx.described.c_str();
+    switch (decision.verdict) {
+        case LoginVerdict::Unmanaged:
+            pam_syslog(ctx.pamh, LOG_INFO, "not managed (%s): %s", source, who);
+            return PAM_IGNORE;
+        case LoginVerdict::Member:
+            pam_syslog(ctx.pamh, LOG_INFO, "allowed (%s): %s resource=%s as standing member",
+                       source, who, decision.resource.c_str());
+            return PAM_SUCCESS;
+        case LoginVerdict::Grant: {
+            const std::string until =
+                decision.expiry ? jit::pam::format_utc(*decision.expiry) : std::string("revoked");
+            pam_syslog(ctx.pamh, LOG_INFO, "allowed (%s): %s resource=%s grant=%lld until %s",
+                       source, who, decision.resource.c_str(),
+                       static_cast<long long>(decision.grant_id), until.c_str());
+            announce_grant(ctx, decision);
+            return PAM_SUCCESS;
+        }
+        case LoginVerdict::Deny:
+            pam_syslog(ctx.pamh, LOG_INFO, "denied (%s): %s resources=%s", source, who,
+                       joined(decision.resources).c_str());
+            tell(ctx, PAM_ERROR_MSG, jit::pam::denial_message(decision));
+            return PAM_PERM_DENIED;
+    }
+    pam_syslog(ctx.pamh, LOG_ERR, "unknown verdict, failing closed: %s", who);
+    return PAM_PERM_DENIED;
+}
+
+void spool(const Context& ctx, jit::EpochSeconds now, SpoolOutcome outcome) {
+    const std::string path = jit::pam::spool_path(ctx.options.snapshot);
+    const int r = jit::pam::append_spool(path, jit::pam::spool_line(now, outcome, ctx.attempt));
+    if (r < 0) {
+        pam_syslog(ctx.pamh, LOG_ERR, "cannot append to the fallback spool %s: %s", path.c_str(),
+                   std::error_code(-r, std::generic_category()).message().c_str());
+    }
+}
+
+// SPEC §7, when jitd cannot answer.
+int fall_back(const Context& ctx, const std::string& why) {
+    const jit::EpochSeconds now = std::time(nullptr);
+    const char* who = ctx.described.c_str();
+    if (ctx.options.fail == jit::pam::FailMode::Open) {
+        pam_syslog(ctx.pamh, LOG_ALERT, "jitd unreachable, allowing (fail=open): %s: %s",
+                   why.c_str(), who);
+        spool(ctx, now, SpoolOutcome::Open);
+        return PAM_IGNORE;
+    }
+    pam_syslog(ctx.pamh, LOG_WARNING, "jitd unreachable, deciding from the snapshot: %s",
+               why.c_str());
+    const jit::pam::SnapshotLoad snapshot = jit::pam::load_snapshot(ctx.options.snapshot);
+    if (!snapshot.index) {
+        pam_syslog(ctx.pamh, LOG_ERR, "no usable snapshot, denying: %s: %s", snapshot.error.c_str(),
+                   who);
+        spool(ctx, now, SpoolOutcome::Unavailable);
+        tell(ctx, PAM_ERROR_MSG, jit::pam::unavailable_message(ctx.attempt.user));
+        return PAM_AUTHINFO_UNAVAIL;
+    }
+    const LoginDecision decision = snapshot.index->decide(ctx.attempt, groups_of, now);
+    spool(ctx, now,
+          decision.verdict == LoginVerdict::Deny ? SpoolOutcome::Denied : SpoolOutcome::Allowed);
+    return apply(ctx, decision, "snapshot");
+}
+
+int conclude(const Context& ctx, const JitdReply& reply) {
+    switch (reply.status) {
+        case JitdStatus::Answered:
+            return apply(ctx, reply.decision, "jitd");
+        case JitdStatus::Refused:
+            pam_syslog(ctx.pamh, LOG_ERR, "jitd refused the check, denying: %s: %s",
+                       sanitized(reply.error).c_str(), ctx.described.c_str());
+            tell(ctx, PAM_ERROR_MSG, jit::pam::refused_message(ctx.attempt.user));
+            return PAM_PERM_DENIED;
+        case JitdStatus::Unreachable:
+            return fall_back(ctx, sanitized(reply.error));
+    }
+    return PAM_PERM_DENIED;
+}
+
+// Break-glass accounts are decided here, without jitd; every use is logged.
+bool exempt(const Context& ctx) {
+    const auto groups = [&] { return groups_of(ctx.requester); };
+    if (!jit::pam::is_exempt(ctx.options.exempt, ctx.requester, groups)) {
+        return false;
+    }
+    pam_syslog(ctx.pamh, LOG_NOTICE, "allowed (exempt, jitd not asked): %s", ctx.described.c_str());
+    return true;
+}
+
+void debug_reply(const Context& ctx, const char* method, const JitdReply& reply,
+                 std::uint64_t started_msec) {
+    const char* status = reply.status == JitdStatus::Answered  ? "answered"
+                         : reply.status == JitdStatus::Refused ? "refused"
+                                                               : "unreachable";
+    debug(ctx, std::string(method) + " " + status + " after " +
+                   std::to_string(monotonic_msec() - started_msec) + " ms (timeout " +
+                   std::to_string(ctx.options.timeout_usec / 1000) + " ms)");
+}
+
+int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    Context ctx;
+    read_options(ctx, pamh, flags, argc, argv);
+    const int r = read_attempt(ctx);
+    if (r != PAM_SUCCESS) {
+        return r;
+    }
+    if (exempt(ctx)) {
+        return PAM_SUCCESS;
+    }
+    const std::uint64_t started = monotonic_msec();
+    const JitdReply reply = jit::pam::check_login(ctx.attempt, ctx.options.timeout_usec);
+    debug_reply(ctx, "CheckLogin", reply, started);
+    return conclude(ctx, reply);
+}
+
+int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    Context ctx;
+    read_options(ctx, pamh, flags, argc, argv);
+    const int r = read_attempt(ctx);
+    if (r != PAM_SUCCESS) {
+        return r;
+    }
+    if (exempt(ctx)) {
+        return PAM_SUCCESS;
+    }
+    // pam_systemd, when it ran before us, put the logind session id in the PAM environment.
+    const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");
+    const std::uint64_t started = monotonic_msec();
+    const JitdReply reply = jit::pam::open_session(
+        ctx.attempt, getpid(), logind_session ? logind_session : "", ctx.options.timeout_usec);
+    debug_reply(ctx, "OpenSession", reply, started);
+    if (reply.status == JitdStatus::Answered && reply.session_id > 0) {
+        if (keep_id(pamh, kSessionIdKey, reply.session_id)) {
+            debug(ctx, "registered as jitd session " + std::to_string(reply.session_id));
+        } else {
+            pam_syslog(pamh, LOG_ERR, "cannot keep jitd session %lld for close_session",
+                       static_cast<long long>(reply.session_id));
+        }
+    }
+    return conclude(ctx, reply);
+}
+
+// A logout never fails because of jitd: an unregistered session is only logged.
+int close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    Context ctx;
+    read_options(ctx, pamh, flags, argc, argv);
+    const std::optional<jit::Id> session_id = kept_id(pamh, kSessionIdKey);
+    if (!session_id) {
+        debug(ctx, "no jitd session registered on this handle");
+        return PAM_SUCCESS;
+    }
+    const std::uint64_t started = monotonic_msec();
+    const JitdReply reply = jit::pam::close_session(*session_id, ctx.options.timeout_usec);
+    debug_reply(ctx, "CloseSession", reply, started);
+    if (reply.status == JitdStatus::Answered) {
+        pam_syslog(pamh, LOG_INFO, "closed jitd session %lld", static_cast<long long>(*session_id));
+    } else {
+        pam_syslog(pamh, LOG_WARNING, "cannot close jitd session %lld: %s",
+                   static_cast<long long>(*session_id), sanitized(reply.error).c_str());
+    }
+    pam_set_data(pamh, kSessionIdKey, nullptr, nullptr);
+    return PAM_SUCCESS;
+}
+
+// No C++ exception may unwind into sshd or sudo: anything unexpected fails closed.
+template <typename Body>
+int guarded(pam_handle_t* pamh, const char* entry, const Body& body) noexcept {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        pam_syslog(pamh, LOG_ERR, "%s failed, failing closed: %s", entry, e.what());
+    } catch (...) {
+        pam_syslog(pamh, LOG_ERR, "%s failed, failing closed: unknown exception", entry);
+    }
+    return PAM_SYSTEM_ERR;
+}
+
+}  // namespace
+
+JIT_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return guarded(pamh, "account", [&] { return account(pamh, flags, argc, argv); });
+}
+
+JIT_PAM_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return guarded(pamh, "open_session", [&] { return open_session(pamh, flags, argc, argv); });
+}
+
+JIT_PAM_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int flags, int argc,
+                                        const char** argv) {
+    return guarded(pamh, "close_session", [&] { return close_session(pamh, flags, argc, argv); });
+}
+
+JIT_PAM_EXPORT int pam_sm_authenticate(pam_handle_t*, int, int, const char**) {
+    return PAM_IGNORE;
+}
+
+JIT_PAM_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) {
+    return PAM_IGNORE;
+}
+
+JIT_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t*, int, int, const char**) {
+    return PAM_IGNORE;
+}

@@ -1,0 +1,217 @@
+// Unit tests of pam_jit's PAM-free parts: arguments, messages, the spool and the snapshot
+// checks. The PAM paths themselves are tested through libpam by
+// tests/integration/pam_module_test.sh.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "fallback.hpp"
+#include "jit/error.hpp"
+#include "messages.hpp"
+#include "options.hpp"
+
+namespace jit::pam {
+namespace {
+
+ParsedOptions parse(std::vector<const char*> args) {
+    return parse_options(static_cast<int>(args.size()), args.data());
+}
+
+TEST(Options, DefaultsFollowSpec) {
+    const ParsedOptions parsed = parse({});
+    EXPECT_EQ(parsed.options.fail, FailMode::Closed);
+    EXPECT_EQ(parsed.options.timeout_usec, 2'000'000U);
+    EXPECT_EQ(parsed.options.snapshot, "/run/jitd/snapshot");
+    EXPECT_TRUE(parsed.options.exempt.empty());
+    EXPECT_FALSE(parsed.options.quiet);
+    EXPECT_FALSE(parsed.options.debug);
+    EXPECT_TRUE(parsed.problems.empty());
+}
+
+TEST(Options, ReadsEveryArgument) {
+    const ParsedOptions parsed =
+        parse({"fail=open", "timeout=5s", "snapshot=/tmp/x/snap", "exempt=breakglass,@ops",
+               "exempt=admin", "quiet", "debug"});
+    EXPECT_EQ(parsed.options.fail, FailMode::Open);
+    EXPECT_EQ(parsed.options.timeout_usec, 5'000'000U);
+    EXPECT_EQ(parsed.options.snapshot, "/tmp/x/snap");
+    EXPECT_EQ(parsed.options.exempt, (std::vector<std::string>{"breakglass", "@ops", "admin"}));
+    EXPECT_TRUE(parsed.options.quiet);
+    EXPECT_TRUE(parsed.options.debug);
+    EXPECT_TRUE(parsed.problems.empty());
+}
+
+TEST(Options, UnknownAndBadArgumentsAreReportedAndLeaveDefaults) {
+    const ParsedOptions parsed = parse({"fail=maybe", "timeout=0s", "timeout=soon",
+                                        "snapshot=relative", "exempt=Bad Name,ok", "frobnicate"});
+    EXPECT_EQ(parsed.options.fail, FailMode::Closed);
+    EXPECT_EQ(parsed.options.timeout_usec, kDefaultTimeoutUsec);
+    EXPECT_EQ(parsed.options.snapshot, kDefaultSnapshot);
+    EXPECT_EQ(parsed.options.exempt, std::vector<std::string>{"ok"});
+    ASSERT_EQ(parsed.problems.size(), 6U);
+    EXPECT_NE(parsed.problems.back().find("unknown argument 'frobnicate'"), std::string::npos);
+}
+
+TEST(Options, TimeoutTakesSpansAndMilliseconds) {
+    EXPECT_EQ(parse_timeout_usec("500ms"), 500'000U);
+    EXPECT_EQ(parse_timeout_usec("1ms"), 1'000U);
+    EXPECT_EQ(parse_timeout_usec("2s"), 2'000'000U);
+    EXPECT_EQ(parse_timeout_usec("1min"), 60'000'000U);
+    EXPECT_EQ(parse_timeout_usec("1h"), 3'600'000'000U);
+    EXPECT_THROW(parse_timeout_usec("0ms"), JitError);
+    EXPECT_THROW(parse_timeout_usec("3600001ms"), JitError);
+    EXPECT_THROW(parse_timeout_usec("99999999999999999999ms"), JitError);
+    EXPECT_THROW(parse_timeout_usec("2h"), JitError);
+    EXPECT_THROW(parse_timeout_usec("5"), JitError);
+    EXPECT_THROW(parse_timeout_usec("ms"), JitError);
+}
+
+TEST(Exempt, MatchesUsersAndGroupsFetchingGroupsOnlyWhenNeeded) {
+    int lookups = 0;
+    const auto groups = [&] {
+        ++lookups;
+        return std::vector<std::string>{"users", "ops"};
+    };
+    EXPECT_TRUE(is_exempt({"breakglass"}, "breakglass", groups));
+    EXPECT_FALSE(is_exempt({"breakglass"}, "alice", groups));
+    EXPECT_EQ(lookups, 0);
+    EXPECT_TRUE(is_exempt({"breakglass", "@ops"}, "alice", groups));
+    EXPECT_FALSE(is_exempt({"@wheel"}, "alice", groups));
+    EXPECT_FALSE(is_exempt({"ops"}, "alice", groups));  // a user named ops, not the group
+    EXPECT_EQ(lookups, 2);
+}
+
+TEST(Messages, DenialNamesTheResourceAndTheCommand) {
+    LoginDecision decision;
+    decision.verdict = LoginVerdict::Deny;
+    decision.target = "root";
+    decision.resources = {"prod-db"};
+    EXPECT_EQ(denial_message(decision),
+              "jit: access to root on this host requires a grant on resource \"prod-db\". "
+              "Request it with: jitctl request prod-db --reason \"...\" --duration 1h");
+    decision.resources = {"prod-db", "web"};
+    EXPECT_EQ(denial_message(decision),
+              "jit: access to root on this host requires a grant on one of the resources "
+              "\"prod-db\", \"web\". Request one with: jitctl request prod-db --reason \"...\" "
+              "--duration 1h");
+}
+
+TEST(Messages, GrantNoticeSaysWhenItEnds) {
+    LoginDecision decision;
+    decision.verdict = LoginVerdict::Grant;
+    decision.resource = "prod-db";
+    decision.grant_id = 7;
+    decision.expiry = 1795709100;  // 2026-11-26T16:05:00Z
+    EXPECT_EQ(grant_notice(decision),
+              "jit: access granted by grant 7 on prod-db until 2026-11-26 16:05:00 UTC");
+    decision.expiry.reset();
+    EXPECT_EQ(grant_notice(decision), "jit: access granted by grant 7 on prod-db until revoked");
+}
+
+TEST(Spool, LineHasSevenFieldsWithControlCharactersReplaced) {
+    LoginAttempt attempt{"sshd", "root", "", "evil\thost\nx", "ssh\x1b"};
+    EXPECT_EQ(spool_line(1795709100, SpoolOutcome::Denied, attempt),
+              "1795709100\tdenied\tsshd\troot\t\tevil?host?x\tssh?\n");
+    EXPECT_EQ(to_string(SpoolOutcome::Allowed), "allowed");
+    EXPECT_EQ(to_string(SpoolOutcome::Open), "open");
+    EXPECT_EQ(to_string(SpoolOutcome::Unavailable), "unavailable");
+}
+
+TEST(Spool, FieldsAreTextJitdAcceptsAndAtMost256Bytes) {
+    LoginAttempt attempt{"sshd", "root", "", std::string(300, 'h'), "\xff\xfe"};
+    const std::string line = spool_line(1, SpoolOutcome::Open, attempt);
+    EXPECT_EQ(line, "1\topen\tsshd\troot\t\t" + std::string(256, 'h') + "\t??\n");
+}
+
+TEST(Sanitized, KeepsUtf8ButNotWhatCouldForgeALine) {
+    EXPECT_EQ(sanitized("j\xc3\xbcrgen"), "j\xc3\xbcrgen");  // valid UTF-8 stays
+    EXPECT_EQ(sanitized("a\xe2\x80\xae"
+                        "b"),
+              "a???b");  // U+202E RIGHT-TO-LEFT OVERRIDE
+    EXPECT_EQ(sanitized("x\x7f\r\ny"), "x???y");
+}
+
+TEST(Spool, PathIsNextToTheSnapshot) {
+    EXPECT_EQ(spool_path("/run/jitd/snapshot"), "/run/jitd/fallback.log");
+    EXPECT_EQ(spool_path("/snapshot"), "/fallback.log");
+}
+
+class TempDir : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/pam_jit_unit.XXXXXX";
+        ASSERT_NE(mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+    std::string dir_;
+};
+
+std::string contents(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+using SpoolFile = TempDir;
+
+TEST_F(SpoolFile, AppendsWithMode0600AndNeverFollowsSymlinks) {
+    const std::string path = dir_ + "/fallback.log";
+    ASSERT_EQ(append_spool(path, "one\n"), 0);
+    ASSERT_EQ(append_spool(path, "two\n"), 0);
+    EXPECT_EQ(contents(path), "one\ntwo\n");
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600U);
+
+    const std::string link = dir_ + "/link.log";
+    ASSERT_EQ(symlink(path.c_str(), link.c_str()), 0);
+    EXPECT_EQ(append_spool(link, "three\n"), -ELOOP);
+    EXPECT_EQ(contents(path), "one\ntwo\n");
+}
+
+TEST_F(SpoolFile, GivesUpSoonWhenJitdHoldsTheLock) {
+    const std::string path = dir_ + "/fallback.log";
+    const int holder = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(holder, 0);
+    ASSERT_EQ(flock(holder, LOCK_EX), 0);  // another open file description: conflicts
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(append_spool(path, "blocked\n"), -EWOULDBLOCK);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
+    ASSERT_EQ(flock(holder, LOCK_UN), 0);
+    EXPECT_EQ(append_spool(path, "free\n"), 0);
+    close(holder);
+    EXPECT_EQ(contents(path), "free\n");
+}
+
+using SnapshotFile = TempDir;
+
+TEST_F(SnapshotFile, RefusesWhatJitdCannotHaveWritten) {
+    EXPECT_FALSE(load_snapshot(dir_ + "/missing").index);
+    EXPECT_FALSE(load_snapshot(dir_).index);  // a directory
+
+    const std::string path = dir_ + "/snapshot";
+    std::ofstream(path) << "not a snapshot\n";
+    ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+    const SnapshotLoad corrupt = load_snapshot(path);
+    EXPECT_FALSE(corrupt.index);
+    EXPECT_NE(corrupt.error.find("corrupt"), std::string::npos) << corrupt.error;
+
+    ASSERT_EQ(chmod(path.c_str(), 0620), 0);
+    EXPECT_NE(load_snapshot(path).error.find("writable"), std::string::npos);
+
+    const std::string link = dir_ + "/link";
+    ASSERT_EQ(symlink(path.c_str(), link.c_str()), 0);
+    EXPECT_FALSE(load_snapshot(link).index);
+}
+
+}  // namespace
+}  // namespace jit::pam
