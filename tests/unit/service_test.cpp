@@ -547,10 +547,12 @@ TEST_F(GrantedTest, ExpiryTerminatesSessionsAfterAWarning) {
 
 TEST_F(GrantedTest, RevokeByOwnerOrAdmin) {
     open();
-    EXPECT_EQ(code_of([&] { service->revoke(who("mallory"), grant_id, ""); }), ErrorCode::NotFound);
+    EXPECT_EQ(code_of([&] { service->revoke(who("mallory"), grant_id, ""); }),
+              ErrorCode::PermissionDenied);
     EXPECT_EQ(code_of([&] { service->revoke(who("aud"), grant_id, ""); }),
               ErrorCode::PermissionDenied);
-    EXPECT_EQ(code_of([&] { service->revoke(who("bob"), grant_id, ""); }), ErrorCode::NotFound);
+    EXPECT_EQ(code_of([&] { service->revoke(who("bob"), grant_id, ""); }),
+              ErrorCode::PermissionDenied);
     Grant g = service->revoke(who("ada"), grant_id, "incident over");
     EXPECT_EQ(g.state, GrantState::Revoked);
     EXPECT_EQ(g.ended_by, "ada");

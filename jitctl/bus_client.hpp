@@ -1,0 +1,103 @@
+// jitctl's side of the io.jitd.Jit1 D-Bus contract: an RAII system-bus connection, method calls
+// with an explicit timeout, and the mapping of D-Bus errors onto SPEC §5 exit statuses.
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jit/model.hpp"
+
+namespace jitctl {
+
+struct BusUnref {
+    void operator()(sd_bus* bus) const { sd_bus_flush_close_unref(bus); }
+};
+struct MessageUnref {
+    void operator()(sd_bus_message* message) const { sd_bus_message_unref(message); }
+};
+struct SlotUnref {
+    void operator()(sd_bus_slot* slot) const { sd_bus_slot_unref(slot); }
+};
+using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
+using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
+using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
+
+// How long an ordinary method call may take before jitd counts as unreachable.
+inline constexpr std::uint64_t kCallTimeoutUsec = 10'000'000;
+
+// One io.jitd.Jit1.Manager method call under construction; arguments are appended in the
+// order of the method's signature in dbus/io.jitd.Jit1.xml.
+class MethodCall {
+  public:
+    MethodCall& add_string(const std::string& value);                 // s
+    MethodCall& add_strings(const std::vector<std::string>& values);  // as
+    MethodCall& add_int32(std::int32_t value);                        // i
+    MethodCall& add_int64(std::int64_t value);                        // x
+    MethodCall& add_bool(bool value);                                 // b
+
+    const std::string& method() const { return method_; }
+    sd_bus_message* message() const { return message_.get(); }
+
+  private:
+    friend class BusClient;
+    MethodCall(MessagePtr message, std::string method)
+        : message_(std::move(message)), method_(std::move(method)) {}
+    void check_append(int r);
+
+    MessagePtr message_;
+    std::string method_;
+};
+
+class BusClient {
+  public:
+    // Connects to the system bus; DBUS_SYSTEM_BUS_ADDRESS is honoured. CommandError with
+    // kExitUnreachable when there is no bus to talk to.
+    static BusClient connect();
+
+    MethodCall method(const char* name);
+    // Sends the call and waits up to timeout_usec for the reply. A D-Bus error becomes a
+    // CommandError with the exit status SPEC §5 gives it and jitd's one-line message.
+    MessagePtr call(const MethodCall& call, std::uint64_t timeout_usec = kCallTimeoutUsec);
+
+    sd_bus* get() const { return bus_.get(); }
+
+  private:
+    explicit BusClient(BusPtr bus) : bus_(std::move(bus)) {}
+    BusPtr bus_;
+};
+
+// The exit status a failed call stands for: the error's D-Bus name first, else the local errno
+// (r < 0) sd-bus reported.
+int exit_status_for_bus_error(const sd_bus_error& error, int r);
+
+// A CLOCK_MONOTONIC deadline usec microseconds from now, for RequestDecisionWatch::wait().
+std::uint64_t monotonic_deadline_after(std::uint64_t usec);
+
+// Waits for jitd's RequestDecided signal. The match is installed on construction, before the
+// request exists, so a decision cannot slip by between CreateRequest and the wait.
+class RequestDecisionWatch {
+  public:
+    explicit RequestDecisionWatch(BusClient& bus);
+    // The bus slot points at this object.
+    RequestDecisionWatch(const RequestDecisionWatch&) = delete;
+    RequestDecisionWatch& operator=(const RequestDecisionWatch&) = delete;
+
+    // Dispatches bus messages until RequestDecided for id arrives (returns its state) or the
+    // CLOCK_MONOTONIC deadline in microseconds passes (returns nullopt). No deadline: forever.
+    std::optional<std::string> wait(jit::Id id, std::optional<std::uint64_t> deadline_usec);
+
+  private:
+    static int on_request_decided(sd_bus_message* message, void* userdata, sd_bus_error* error);
+
+    BusClient& bus_;
+    SlotPtr slot_;
+    jit::Id awaited_id_ = 0;
+    std::optional<std::string> decided_state_;
+};
+
+}  // namespace jitctl

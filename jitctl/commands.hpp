@@ -1,0 +1,91 @@
+// The jitctl commands of SPEC §5. Each returns the process exit status or throws
+// CommandError / jit::JitError, which main() prints as one line.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jitctl {
+
+struct Globals {
+    bool json = false;
+};
+
+struct ResourceAddArgs {
+    std::string name;
+    std::string description;
+    std::vector<std::string> services = {"sshd", "sudo"};
+    std::vector<std::string> accounts = {"*"};
+    std::vector<std::string> members;
+};
+
+struct PolicyAddArgs {
+    std::string name;
+    std::optional<std::string> description;
+    std::string action = "require-approval";
+    std::vector<std::string> approvers;
+    std::string approvals = "1";
+    std::optional<std::string> max_duration;
+    std::optional<std::string> preset;
+    bool no_auto_expiry = false;
+    std::optional<std::string> request_ttl;
+};
+
+struct RequestArgs {
+    std::string resource;
+    std::string reason;
+    std::string duration;
+    bool wait = false;
+    std::string wait_limit;  // empty: wait as long as it takes
+};
+
+struct GrantFilter {
+    bool all = false;
+    std::string user;
+    std::string resource;
+};
+
+struct AuditArgs {
+    std::string since;
+    std::string until;
+    std::string user;
+    std::string resource;
+    std::string event;
+    std::string output;  // table, json or csv; empty: table unless --json
+};
+
+int cmd_status(const Globals& globals);
+
+int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args);
+int cmd_resource_list(const Globals& globals);
+int cmd_resource_show(const Globals& globals, const std::string& name);
+int cmd_resource_remove(const Globals& globals, const std::string& name);
+int cmd_resource_add_member(const Globals& globals, const std::string& name,
+                            const std::string& member);
+int cmd_resource_remove_member(const Globals& globals, const std::string& name,
+                               const std::string& member);
+
+int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args);
+int cmd_policy_assign(const Globals& globals, const std::string& policy,
+                      const std::string& resource);
+int cmd_policy_set_active(const Globals& globals, const std::string& policy, bool active);
+int cmd_policy_list(const Globals& globals);
+int cmd_policy_show(const Globals& globals, const std::string& name);
+int cmd_policy_remove(const Globals& globals, const std::string& name);
+
+int cmd_request(const Globals& globals, const RequestArgs& args);
+int cmd_requests(const Globals& globals, bool all, const std::string& state);
+int cmd_approvals(const Globals& globals);
+int cmd_approve(const Globals& globals, const std::string& id, const std::string& comment);
+int cmd_deny(const Globals& globals, const std::string& id, const std::string& comment);
+int cmd_cancel(const Globals& globals, const std::string& id);
+
+int cmd_grants(const Globals& globals, const GrantFilter& filter);
+int cmd_revoke(const Globals& globals, const std::string& id, const std::string& reason);
+int cmd_sessions(const Globals& globals, bool all);
+
+int cmd_audit(const Globals& globals, const AuditArgs& args);
+int cmd_audit_verify(const Globals& globals);
+
+}  // namespace jitctl

@@ -1,0 +1,51 @@
+// jitctl's exit statuses (SPEC §5) and the one exception that carries them to main().
+#pragma once
+
+#include <sysexits.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "jit/error.hpp"
+
+namespace jitctl {
+
+// The BSD sysexits names say what each SPEC status means.
+enum ExitStatus : int {
+    kExitOk = 0,
+    kExitFailed = 1,                    // not found, conflict, denied, timed out
+    kExitUsage = EX_USAGE,              // 64: bad command line
+    kExitInvalidInput = EX_DATAERR,     // 65: a value jitd (or jit_core locally) rejects
+    kExitUnreachable = EX_UNAVAILABLE,  // 69: no bus, jitd not running or not answering
+    kExitNotPermitted = EX_NOPERM,      // 77: the caller lacks the role
+};
+
+// A failure that ends the command: one line for stderr (without the "jitctl: " prefix) and the
+// exit status it stands for.
+class CommandError : public std::runtime_error {
+  public:
+    CommandError(int status, const std::string& message)
+        : std::runtime_error(message), status_(status) {}
+    int status() const noexcept { return status_; }
+
+  private:
+    int status_;
+};
+
+// How a jit_core error (local validation) maps onto the exit statuses.
+constexpr int exit_status_for(jit::ErrorCode code) {
+    switch (code) {
+        case jit::ErrorCode::InvalidInput:
+            return kExitInvalidInput;
+        case jit::ErrorCode::PermissionDenied:
+            return kExitNotPermitted;
+        case jit::ErrorCode::NotFound:
+        case jit::ErrorCode::Conflict:
+        case jit::ErrorCode::Failed:
+        case jit::ErrorCode::Internal:
+            break;
+    }
+    return kExitFailed;
+}
+
+}  // namespace jitctl
