@@ -286,7 +286,9 @@ std::string format_duration(Seconds seconds) {
             text += (text.empty() ? "" : " ") + std::to_string(count) + part.suffix;
         }
     }
-    return seconds < 0 ? "-" + text : text;
+    if (seconds < 0)
+        text.insert(0, 1, '-');
+    return text;
 }
 
 std::string format_rfc3339(EpochSeconds instant) {

@@ -25,18 +25,6 @@ struct MessageUnref {
 };
 using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
 
-class BusError {
-  public:
-    BusError() = default;
-    BusError(const BusError&) = delete;
-    BusError& operator=(const BusError&) = delete;
-    ~BusError() { sd_bus_error_free(&error_); }
-    sd_bus_error* get() { return &error_; }
-
-  private:
-    sd_bus_error error_ = SD_BUS_ERROR_NULL;
-};
-
 using AppendArgs = std::function<int(sd_bus_message*)>;
 using ReadReply = std::function<int(sd_bus_message*, JitdReply&)>;
 
@@ -58,6 +46,35 @@ JitdReply unreachable(std::string why) {
     return reply;
 }
 
+// Runs the connection's I/O until `done()` holds or the deadline passes. Signals delivered to
+// the host process (sudo's SIGCHLD, sshd's SIGALRM...) interrupt waits; they are not failures.
+int drive_until(sd_bus* bus, std::uint64_t deadline, const std::function<bool()>& done,
+                const char* what, std::string& why) {
+    for (;;) {
+        int r = sd_bus_process(bus, nullptr);
+        if (r < 0 && r != -EINTR) {
+            why = std::string(what) + " failed: " + errno_text(r);
+            return r;
+        }
+        if (done()) {
+            return 0;
+        }
+        if (r > 0) {
+            continue;
+        }
+        const std::uint64_t now = monotonic_usec();
+        if (now >= deadline) {
+            why = std::string("timed out ") + what;
+            return -ETIMEDOUT;
+        }
+        r = sd_bus_wait(bus, deadline - now);
+        if (r < 0 && r != -EINTR) {
+            why = std::string(what) + " failed: " + errno_text(r);
+            return r;
+        }
+    }
+}
+
 // sd_bus_open_system() only starts connecting; authentication and Hello complete while
 // messages are processed. sd_bus_call() would wait for them under sd-bus's own authentication
 // timeout (far beyond ours), so the set-up is driven here against our deadline.
@@ -69,29 +86,10 @@ int connect_system_bus(std::uint64_t deadline, BusPtr& bus, std::string& why) {
         return r;
     }
     bus.reset(raw);
-    for (;;) {
-        r = sd_bus_process(bus.get(), nullptr);
-        if (r < 0) {
-            why = "system bus connection failed: " + errno_text(r);
-            return r;
-        }
-        if (sd_bus_is_ready(bus.get()) > 0) {
-            return 0;
-        }
-        if (r > 0) {
-            continue;
-        }
-        const std::uint64_t now = monotonic_usec();
-        if (now >= deadline) {
-            why = "timed out connecting to the system bus";
-            return -ETIMEDOUT;
-        }
-        r = sd_bus_wait(bus.get(), deadline - now);
-        if (r < 0) {
-            why = "system bus connection failed: " + errno_text(r);
-            return r;
-        }
-    }
+    sd_bus* connecting = bus.get();
+    return drive_until(
+        connecting, deadline, [connecting] { return sd_bus_is_ready(connecting) > 0; },
+        "connecting to the system bus", why);
 }
 
 bool is_jitd_error(const sd_bus_error* error) {
@@ -99,7 +97,18 @@ bool is_jitd_error(const sd_bus_error* error) {
     return sd_bus_error_is_set(error) && std::string_view(error->name).starts_with(prefix);
 }
 
+int keep_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    static_cast<MessagePtr*>(userdata)->reset(sd_bus_message_ref(reply));
+    return 0;
+}
+
+struct SlotUnref {
+    void operator()(sd_bus_slot* slot) const { sd_bus_slot_unref(slot); }
+};
+using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
+
 // One method call on io.jitd.Jit1.Pam; everything, connecting included, before the deadline.
+// The call is asynchronous so that an interrupted wait resumes instead of failing the login.
 JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadReply& read,
                     std::uint64_t timeout_usec) {
     const std::uint64_t deadline = monotonic_usec() + timeout_usec;
@@ -124,16 +133,23 @@ JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadRepl
     if (now >= deadline) {
         return unreachable("timed out connecting to the system bus");
     }
-    BusError error;
-    sd_bus_message* raw_reply = nullptr;
-    r = sd_bus_call(bus.get(), call.get(), deadline - now, error.get(), &raw_reply);
-    MessagePtr answer(raw_reply);
+    MessagePtr answer;
+    sd_bus_slot* raw_slot = nullptr;
+    r = sd_bus_call_async(bus.get(), &raw_slot, call.get(), keep_reply, &answer, deadline - now);
+    SlotPtr slot(raw_slot);
     if (r < 0) {
-        const std::string detail = sd_bus_error_is_set(error.get())
-                                       ? std::string(error.get()->name) + ": " +
-                                             (error.get()->message ? error.get()->message : "")
-                                       : errno_text(r);
-        if (is_jitd_error(error.get())) {
+        return unreachable(std::string(method) + " failed: " + errno_text(r));
+    }
+    if (drive_until(
+            bus.get(), deadline, [&answer] { return answer != nullptr; }, method, why) < 0) {
+        return unreachable(std::move(why));
+    }
+
+    const sd_bus_error* error = sd_bus_message_get_error(answer.get());
+    if (sd_bus_error_is_set(error)) {
+        const std::string detail =
+            std::string(error->name) + ": " + (error->message ? error->message : "");
+        if (is_jitd_error(error)) {
             JitdReply refused;
             refused.status = JitdStatus::Refused;
             refused.error = std::string(method) + " refused: " + detail;

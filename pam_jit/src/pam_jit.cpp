@@ -46,6 +46,10 @@ using jit::pam::SpoolOutcome;
 // was already told about (sshd runs the account and session stacks on one handle).
 constexpr const char* kSessionIdKey = "pam_jit_session_id";
 constexpr const char* kAnnouncedGrantKey = "pam_jit_announced_grant";
+// When jitd last failed to answer on this handle (monotonic ms): a login pays the timeout once,
+// not once in the account stack and again in the session stack.
+constexpr const char* kUnreachableSinceKey = "pam_jit_unreachable_since";
+constexpr std::uint64_t kUnreachableMemoryMsec = 30'000;
 
 // One run of an entry point.
 struct Context {
@@ -227,7 +231,16 @@ int fall_back(const Context& ctx, const std::string& why) {
     return apply(ctx, decision, "snapshot");
 }
 
+// True when jitd did not answer this handle's previous call a moment ago.
+bool recently_unreachable(const Context& ctx) {
+    const std::optional<jit::Id> since = kept_id(ctx.pamh, kUnreachableSinceKey);
+    return since && monotonic_msec() - static_cast<std::uint64_t>(*since) < kUnreachableMemoryMsec;
+}
+
 int conclude(const Context& ctx, const JitdReply& reply) {
+    if (reply.status == JitdStatus::Unreachable) {
+        keep_id(ctx.pamh, kUnreachableSinceKey, static_cast<jit::Id>(monotonic_msec()));
+    }
     switch (reply.status) {
         case JitdStatus::Answered:
             return apply(ctx, reply.decision, "jitd");
@@ -287,6 +300,9 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     }
     if (exempt(ctx)) {
         return PAM_SUCCESS;
+    }
+    if (recently_unreachable(ctx)) {
+        return fall_back(ctx, "jitd did not answer the account check of this login");
     }
     // pam_systemd, when it ran before us, put the logind session id in the PAM environment.
     const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");
