@@ -230,7 +230,9 @@ expect_contains "unknown argument logged" "$ERR" "ignoring unknown argument 'fro
 expect_contains "bad timeout logged" "$ERR" "ignoring timeout=5"
 expect_contains "bad fail= logged" "$ERR" "ignoring fail=sometimes"
 expect_contains "bad exempt entry logged" "$ERR" "ignoring exempt entry 'Not-A-User'"
-expect_contains "debug: the bus attempt" "$ERR" "OpenSession unreachable after"
+expect_contains "debug: the bus attempt" "$ERR" "CheckLogin unreachable after"
+expect_contains "session stack does not wait again" "$ERR" \
+    "jitd did not answer the account check of this login"
 
 pam_conf sshd "snapshot=$SNAPSHOT"
 drive --service sshd account
@@ -341,13 +343,21 @@ within_bound() { # DESCRIPTION MS
         fail "$1: took '${2}' ms, want ${TIMEOUT_MS}..$((TIMEOUT_MS + SLACK_MS))"
     fi
 }
+# The session stack of a login whose account check already timed out falls back at once.
+at_once() { # DESCRIPTION MS
+    if [[ $2 =~ ^[0-9]+$ ]] && (($2 < SLACK_MS)); then
+        pass "$1: ${2} ms"
+    else
+        fail "$1: took '${2}' ms, want < ${SLACK_MS} ms (the timeout is paid once per login)"
+    fi
+}
 start_fake --verdict member --resource prod-db --resources prod-db
 kill -STOP "$FAKE_PID"
 sudo_as jitdave
 expect_eq "jitd hung: snapshot decides" "$RESULTS" "account=PAM_IGNORE open=PAM_SUCCESS close=PAM_SUCCESS"
 within_bound "jitd hung: account" "$MS_account"
-within_bound "jitd hung: open_session" "$MS_open"
-expect_contains "jitd hung: timeout logged" "$ERR" "Timeout"
+at_once "jitd hung: open_session" "$MS_open"
+expect_contains "jitd hung: timeout logged" "$ERR" "timed out"
 drive --service sshd --user root account
 expect_eq "jitd hung, fail=open" "$RESULTS" "account=PAM_IGNORE"
 within_bound "jitd hung, fail=open" "$MS_account"
@@ -359,7 +369,7 @@ sudo_as jitdave
 expect_eq "dbus-daemon hung: snapshot decides" "$RESULTS" \
     "account=PAM_IGNORE open=PAM_SUCCESS close=PAM_SUCCESS"
 within_bound "dbus-daemon hung: account" "$MS_account"
-within_bound "dbus-daemon hung: open_session" "$MS_open"
+at_once "dbus-daemon hung: open_session" "$MS_open"
 expect_contains "dbus-daemon hung: logged" "$ERR" "timed out connecting to the system bus"
 drive --service sshd --user root account
 within_bound "dbus-daemon hung, fail=open" "$MS_account"
@@ -450,7 +460,7 @@ kill -CONT "$JITD_PID"
 expect_eq "jitd hung: grant honoured from its snapshot" "$RESULTS" \
     "account=PAM_IGNORE open=PAM_SUCCESS close=PAM_SUCCESS"
 within_bound "jitd hung: account" "$MS_account"
-within_bound "jitd hung: open_session" "$MS_open"
+at_once "jitd hung: open_session" "$MS_open"
 
 note "jitd: a caller that is not root"
 pam_conf sshd "snapshot=$JSNAP"
