@@ -1,0 +1,72 @@
+// Domain records as D-Bus a{sv} dictionaries whose keys are the JSON keys of SPEC §5
+// (dbus/io.jitd.Jit1.xml). Value types: ids, times, durations, pid and seq are int64 ("x");
+// approvals_required is int32 ("i"); flags are "b"; lists of names "as"; approvals "aa{sv}";
+// everything else "s". A value that is null in JSON (undecided request's decided, no grant_id,
+// a grant without expiry, an open session's closed, a resource without policy) is absent.
+// Every function throws SdBusFailure when sd-bus refuses to append.
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "jit/model.hpp"
+#include "jit/service.hpp"
+
+namespace jitd {
+
+// An sd-bus call failed with a negative errno; the method handler returns it to sd-bus.
+class SdBusFailure : public std::runtime_error {
+  public:
+    SdBusFailure(int error, const std::string& what) : std::runtime_error(what), error_(error) {}
+    int error() const { return error_; }
+
+  private:
+    int error_;
+};
+
+// Throws SdBusFailure when r < 0.
+int check_sd_bus(int r, const char* what);
+
+// Writes one a{sv} dictionary: opened by the constructor, closed by close().
+class DictWriter {
+  public:
+    explicit DictWriter(sd_bus_message* message);
+    void str(const char* key, const std::string& value);
+    void i64(const char* key, std::int64_t value);
+    void i32(const char* key, std::int32_t value);
+    void boolean(const char* key, bool value);
+    void strv(const char* key, const std::vector<std::string>& values);
+    sd_bus_message* message() const { return message_; }
+    // Opens the variant of `key` with `signature` for the caller to fill; end_variant() closes.
+    void begin_variant(const char* key, const char* signature);
+    void end_variant();
+    void close();
+
+  private:
+    sd_bus_message* message_;
+};
+
+void append_strv(sd_bus_message* message, const std::vector<std::string>& values);
+
+void append_request(sd_bus_message* message, const jit::Request& request);
+void append_grant(sd_bus_message* message, const jit::Grant& grant);
+void append_resource(sd_bus_message* message, const jit::ResourceView& view);
+void append_policy(sd_bus_message* message, const jit::PolicyView& view);
+void append_session(sd_bus_message* message, const jit::Session& session);
+void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event);
+
+// An aa{sv} of records, each written by append(message, record).
+template <typename Record, typename Append>
+void append_records(sd_bus_message* message, const std::vector<Record>& records, Append append) {
+    check_sd_bus(sd_bus_message_open_container(message, 'a', "a{sv}"), "open record list");
+    for (const auto& record : records) {
+        append(message, record);
+    }
+    check_sd_bus(sd_bus_message_close_container(message), "close record list");
+}
+
+}  // namespace jitd

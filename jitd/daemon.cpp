@@ -1,0 +1,324 @@
+#include "daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "jit/bus_names.hpp"
+#include "jit/error.hpp"
+#include "jit/time.hpp"
+
+namespace jitd {
+namespace {
+
+// Seconds before a failed tick() (a storage error) is retried, instead of spinning.
+constexpr jit::Seconds kTickRetrySeconds = 5;
+// Deadlines are whole seconds; a few milliseconds of slack lets sd-event batch wake-ups.
+constexpr uint64_t kDeadlineAccuracyUsec = 10 * 1000;
+constexpr uint64_t kBusCallTimeoutUsec = 5 * 1000 * 1000;
+
+[[noreturn]] void startup_failure(const std::string& what, int r) {
+    throw std::runtime_error(what + ": " + std::strerror(-r));
+}
+
+[[noreturn]] void throw_name_owned() {
+    throw std::runtime_error(std::string("another process owns ") + jit::bus::kServiceName +
+                             " on the system bus (is jitd already running?)");
+}
+
+EventPtr new_event_loop() {
+    sd_event* event = nullptr;
+    int r = sd_event_default(&event);
+    if (r < 0) {
+        startup_failure("cannot create the event loop", r);
+    }
+    return EventPtr(event);
+}
+
+BusPtr connect_system_bus(sd_event* event) {
+    sd_bus* raw = nullptr;
+    int r = sd_bus_open_system(&raw);
+    BusPtr bus(raw);
+    if (r < 0) {
+        startup_failure("cannot connect to the system bus", r);
+    }
+    r = sd_bus_attach_event(bus.get(), event, SD_EVENT_PRIORITY_NORMAL);
+    if (r < 0) {
+        startup_failure("cannot attach the bus to the event loop", r);
+    }
+    // A lost bus connection ends the loop with EXIT_FAILURE: systemd restarts jitd.
+    sd_bus_set_exit_on_disconnect(bus.get(), 1);
+    // Every call jitd makes itself (the bus driver for caller credentials, logind) has a
+    // timeout short enough that a hung peer cannot stall the one loop for long.
+    sd_bus_set_method_call_timeout(bus.get(), kBusCallTimeoutUsec);
+    return bus;
+}
+
+// Engine lookups made by the daemon itself (not on behalf of a bus caller).
+const jit::Caller kSystemCaller{0, "root", {}};
+
+// Effects run after the engine committed a change; their failure must not undo it or escape
+// into the engine, so each is logged and contained here.
+template <typename Action>
+void contained(const char* what, Action action) {
+    try {
+        action();
+    } catch (const std::exception& e) {
+        spdlog::error("{} failed: {}", what, e.what());
+    }
+}
+
+}  // namespace
+
+Daemon::Daemon(jit::Config config, jit::Store& store)
+    : config_(std::move(config)),
+      event_(new_event_loop()),
+      bus_(connect_system_bus(event_.get())),
+      journal_(event_.get(), store),
+      notifier_(event_.get(), config_.notify_command, config_.notify_timeout),
+      terminator_(event_.get(), bus_.get(), config_.kill_grace),
+      snapshot_(config_.snapshot),
+      service_(store, config_, identity_, clock_, *this),
+      adaptor_(bus_.get(), service_, identity_, [this] { settle(); }),
+      fallback_(event_.get(), snapshot_.directory(), service_) {}
+
+int Daemon::run() {
+    start();
+    int r = sd_event_loop(event_.get());
+    sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+    journal_.save_progress();
+    snapshot_.write_if_dirty(service_.access_index(), clock_.now());
+    if (r < 0) {
+        spdlog::error("event loop failed: {}", std::strerror(-r));
+        return 1;
+    }
+    if (r != 0) {  // sd-bus ends the loop with EXIT_FAILURE when the connection is gone
+        spdlog::error("lost the system bus connection; stopping");
+        return 1;
+    }
+    spdlog::info("jitd stopped");
+    return 0;
+}
+
+// Order matters. A second jitd stops before it touches the state. The journal backlog goes out
+// before anything new; the engine ends what lapsed while jitd was down before pam_jit's
+// snapshot is rewritten; the name is taken once the objects exist and the state is loaded, so
+// whoever sees io.jitd.Jit1 on the bus gets answers from the current state; READY comes last.
+void Daemon::start() {
+    refuse_if_name_owned();
+    journal_.start();
+    service_.start();
+    snapshot_.write(service_.access_index(), clock_.now());
+    fallback_.start();
+    adaptor_.add_objects();
+    add_event_sources();
+    arm_deadline_timer();
+    take_bus_name();
+
+    jit::ServiceStatus status = service_.status();
+    sd_notifyf(0, "READY=1\nSTATUS=Serving %zu resources, %zu active grants", status.resources,
+               status.active_grants);
+    spdlog::info(
+        "jitd {} ready as {} ({} resources, {} policies, {} pending requests, {} "
+        "active grants, {} open sessions)",
+        JITD_VERSION, jit::bus::kServiceName, status.resources, status.policies,
+        status.pending_requests, status.active_grants, status.open_sessions);
+}
+
+void Daemon::refuse_if_name_owned() {
+    BusError error;
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_call_method(bus_.get(), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "NameHasOwner", error.get(), &raw, "s",
+                               jit::bus::kServiceName);
+    MessagePtr reply(raw);
+    int owned = 0;
+    if (r >= 0) {
+        r = sd_bus_message_read(reply.get(), "b", &owned);
+    }
+    if (r < 0) {
+        startup_failure("cannot ask the bus who owns " + std::string(jit::bus::kServiceName), r);
+    }
+    if (owned) {
+        throw_name_owned();
+    }
+}
+
+void Daemon::take_bus_name() {
+    int r = sd_bus_request_name(bus_.get(), jit::bus::kServiceName, 0);
+    if (r == -EEXIST || r == -EALREADY) {
+        throw_name_owned();
+    }
+    if (r == -EACCES || r == -EPERM) {
+        throw std::runtime_error(std::string("the bus policy does not let this user own ") +
+                                 jit::bus::kServiceName +
+                                 " (jitd runs as root with dbus/io.jitd.Jit1.conf installed)");
+    }
+    if (r < 0) {
+        startup_failure(std::string("cannot own ") + jit::bus::kServiceName, r);
+    }
+}
+
+void Daemon::add_event_sources() {
+    sd_event* event = event_.get();
+    sd_event_source* source = nullptr;
+    // SIGTERM/SIGINT/SIGCHLD are blocked by main(), as sd-event requires.
+    if (int r = sd_event_add_signal(event, &source, SIGTERM, on_stop_signal, this); r < 0) {
+        startup_failure("cannot watch SIGTERM", r);
+    }
+    sigterm_.reset(source);
+    if (int r = sd_event_add_signal(event, &source, SIGINT, on_stop_signal, this); r < 0) {
+        startup_failure("cannot watch SIGINT", r);
+    }
+    sigint_.reset(source);
+    // The one timer for every engine deadline; UTC epoch seconds, hence CLOCK_REALTIME.
+    if (int r = sd_event_add_time(event, &source, CLOCK_REALTIME, 0, kDeadlineAccuracyUsec,
+                                  on_deadline, this);
+        r < 0) {
+        startup_failure("cannot create the deadline timer", r);
+    }
+    deadline_timer_.reset(source);
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
+    // Runs after every dispatched event: coalesced snapshot write, journal progress, re-arm.
+    if (int r = sd_event_add_post(event, &source, on_after_dispatch, this); r < 0) {
+        startup_failure("cannot create the post-dispatch hook", r);
+    }
+    after_dispatch_.reset(source);
+    if (int r = sd_event_set_watchdog(event, 1); r < 0) {
+        startup_failure("cannot enable the watchdog", r);
+    }
+}
+
+int Daemon::on_stop_signal(sd_event_source* source, const struct signalfd_siginfo* info, void*) {
+    spdlog::info("received {}, stopping", strsignal(static_cast<int>(info->ssi_signo)));
+    return sd_event_exit(sd_event_source_get_event(source), 0);
+}
+
+int Daemon::on_after_dispatch(sd_event_source*, void* userdata) {
+    static_cast<Daemon*>(userdata)->after_dispatch();
+    return 0;
+}
+
+// A method call's changes are settled before its reply goes out: a caller who saw a revoke
+// succeed finds it in the snapshot, and a jitd killed right after the reply does not resend
+// its audit events. Everything else (expiries, the journal coming back) settles after its
+// dispatch.
+void Daemon::settle() {
+    contained("writing the PAM snapshot",
+              [&] { snapshot_.write_if_dirty(service_.access_index(), clock_.now()); });
+    journal_.save_progress();
+}
+
+void Daemon::after_dispatch() {
+    settle();
+    arm_deadline_timer();
+}
+
+void Daemon::arm_deadline_timer() {
+    std::optional<jit::EpochSeconds> next = service_.next_deadline();
+    if (!next) {
+        if (deadline_armed_usec_ != 0) {
+            sd_event_source_set_enabled(deadline_timer_.get(), SD_EVENT_OFF);
+            deadline_armed_usec_ = 0;
+        }
+        return;
+    }
+    jit::EpochSeconds at = std::max({*next, tick_retry_at_, jit::EpochSeconds{0}});
+    uint64_t usec = std::max<uint64_t>(static_cast<uint64_t>(at) * 1000000, 1);
+    if (usec == deadline_armed_usec_) {
+        return;
+    }
+    int r = sd_event_source_set_time(deadline_timer_.get(), usec);
+    if (r >= 0) {
+        r = sd_event_source_set_enabled(deadline_timer_.get(), SD_EVENT_ONESHOT);
+    }
+    if (r < 0) {
+        spdlog::error("cannot arm the deadline timer for {}: {}", jit::format_rfc3339(at),
+                      std::strerror(-r));
+        return;
+    }
+    deadline_armed_usec_ = usec;
+}
+
+int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    self->deadline_armed_usec_ = 0;  // a oneshot timer is off once it fired
+    try {
+        self->service_.tick();
+        self->tick_retry_at_ = 0;
+    } catch (const std::exception& e) {
+        spdlog::error("handling expiries failed: {}; retrying in {}s", e.what(), kTickRetrySeconds);
+        self->tick_retry_at_ = self->clock_.now() + kTickRetrySeconds;
+    }
+    return 0;
+}
+
+// --- jit::Effects ---
+
+void Daemon::audit_committed(const jit::AuditEvent& event) {
+    contained("forwarding an audit event to the journal", [&] { journal_.add(event); });
+}
+
+void Daemon::notify_request(const std::string& event, const jit::Request& request) {
+    if (!notifier_.enabled()) {
+        return;
+    }
+    std::vector<std::string> approvers;
+    try {
+        approvers = service_.get_policy(kSystemCaller, request.policy).policy.approvers;
+    } catch (const jit::JitError&) {
+        // The policy was removed since the request was made: nobody left to tell.
+    }
+    notifier_.notify(event, request_notification(event, request, approvers));
+}
+
+void Daemon::request_created(const jit::Request& request) {
+    adaptor_.emit_request_created(request);
+    contained("notify_command", [&] { notify_request("request_created", request); });
+}
+
+void Daemon::request_decided(const jit::Request& request) {
+    adaptor_.emit_request_decided(request);
+    contained("notify_command", [&] { notify_request("request_decided", request); });
+}
+
+void Daemon::grant_started(const jit::Grant& grant) {
+    adaptor_.emit_grant_started(grant);
+    contained("notify_command", [&] {
+        notifier_.notify("grant_started", grant_notification("grant_started", grant));
+    });
+}
+
+void Daemon::grant_ended(const jit::Grant& grant) {
+    adaptor_.emit_grant_ended(grant);
+    contained("notify_command",
+              [&] { notifier_.notify("grant_ended", grant_notification("grant_ended", grant)); });
+}
+
+void Daemon::terminate_session(const jit::Session& session) {
+    contained("terminating a session", [&] { terminator_.terminate(session); });
+}
+
+void Daemon::warn_session(const jit::Session& session, jit::EpochSeconds expiry) {
+    contained("warning a session", [&] {
+        std::string resource = service_.get_grant(kSystemCaller, session.grant_id).resource;
+        jit::Seconds left = std::max<jit::Seconds>(expiry - clock_.now(), 0);
+        write_to_tty(session.tty, "jit: your access to " + resource + " ends at " +
+                                      jit::format_local(expiry) + " (in " +
+                                      (left > 0 ? jit::format_duration(left) : "a moment") +
+                                      "). Request more with: jitctl request " + resource +
+                                      " --reason TEXT --duration DURATION");
+        spdlog::info("session {} of {}: warned on '{}' that grant {} ends at {}", session.id,
+                     session.user, session.tty, session.grant_id, jit::format_rfc3339(expiry));
+    });
+}
+
+void Daemon::access_changed() {
+    snapshot_.mark_dirty();
+}
+
+}  // namespace jitd

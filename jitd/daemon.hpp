@@ -1,0 +1,73 @@
+// jitd's event loop: one sd-event loop holding the system bus connection, the engine, and the
+// OS side of the engine's effects (journal, signals, notify_command, session termination, the
+// PAM snapshot). Everything runs on this one thread.
+#pragma once
+
+#include "bus_adaptor.hpp"
+#include "fallback_spool.hpp"
+#include "jit/config.hpp"
+#include "jit/identity.hpp"
+#include "jit/service.hpp"
+#include "jit/store.hpp"
+#include "journal_forwarder.hpp"
+#include "notifier.hpp"
+#include "sd_handles.hpp"
+#include "session_terminator.hpp"
+#include "snapshot_writer.hpp"
+
+namespace jitd {
+
+class Daemon final : public jit::Effects {
+  public:
+    // Connects to the system bus; throws std::runtime_error with one clear line on failure.
+    Daemon(jit::Config config, jit::Store& store);
+
+    // Starts the engine, takes the bus name, and serves until SIGTERM/SIGINT (returns 0) or
+    // until the bus connection is lost (returns 1). Start-up failures throw.
+    int run();
+
+    // jit::Effects
+    void audit_committed(const jit::AuditEvent& event) override;
+    void request_created(const jit::Request& request) override;
+    void request_decided(const jit::Request& request) override;
+    void grant_started(const jit::Grant& grant) override;
+    void grant_ended(const jit::Grant& grant) override;
+    void terminate_session(const jit::Session& session) override;
+    void warn_session(const jit::Session& session, jit::EpochSeconds expiry) override;
+    void access_changed() override;
+
+  private:
+    void start();
+    void refuse_if_name_owned();
+    void take_bus_name();
+    void add_event_sources();
+    void settle();
+    void after_dispatch();
+    void arm_deadline_timer();
+    void notify_request(const std::string& event, const jit::Request& request);
+    static int on_deadline(sd_event_source*, uint64_t, void* userdata);
+    static int on_after_dispatch(sd_event_source*, void* userdata);
+    static int on_stop_signal(sd_event_source*, const struct signalfd_siginfo* info,
+                              void* userdata);
+
+    jit::Config config_;
+    jit::NssIdentityResolver identity_;
+    jit::SystemClock clock_;
+    EventPtr event_;
+    BusPtr bus_;
+    JournalForwarder journal_;
+    Notifier notifier_;
+    SessionTerminator terminator_;
+    SnapshotWriter snapshot_;
+    jit::JitService service_;
+    BusAdaptor adaptor_;
+    FallbackSpool fallback_;
+    EventSourcePtr deadline_timer_;
+    EventSourcePtr after_dispatch_;
+    EventSourcePtr sigterm_;
+    EventSourcePtr sigint_;
+    uint64_t deadline_armed_usec_ = 0;     // 0: timer off
+    jit::EpochSeconds tick_retry_at_ = 0;  // after a failed tick, not before this
+};
+
+}  // namespace jitd

@@ -1,0 +1,37 @@
+// Keeps the PAM snapshot (SPEC §7) up to date: the access index serialized, written to a
+// temporary file in the same directory (root-only, 0600), fsync'ed and renamed over the old
+// one, so pam_jit only ever reads a complete snapshot. Changes are coalesced: many changes in
+// one loop iteration cause one write.
+#pragma once
+
+#include <string>
+
+#include "jit/access.hpp"
+#include "jit/time.hpp"
+
+namespace jitd {
+
+class SnapshotWriter {
+  public:
+    explicit SnapshotWriter(std::string path);
+
+    const std::string& path() const { return path_; }
+    // The directory holding the snapshot (and pam_jit's fallback spool).
+    std::string directory() const;
+
+    void mark_dirty() { dirty_ = true; }
+    // Writes when marked dirty; a failure is logged once and retried on the next call.
+    void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now);
+    // Writes now; throws JitError(Internal) naming the path on failure.
+    void write(const jit::AccessIndex& index, jit::EpochSeconds now);
+
+  private:
+    std::string path_;
+    bool dirty_ = false;
+    bool failing_ = false;
+};
+
+// mkdir -p with `mode` for the directories it creates. Throws JitError(Internal).
+void make_directories(const std::string& path, mode_t mode);
+
+}  // namespace jitd
