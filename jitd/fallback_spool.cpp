@@ -41,6 +41,15 @@ std::string checked_field(std::string_view what, std::string_view value) {
     return std::string(value);
 }
 
+std::int64_t parse_number(std::string_view what, std::string_view text) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
+        jit::throw_invalid("bad " + std::string(what) + " '" + std::string(text) + "'");
+    }
+    return value;
+}
+
 std::string read_all(int fd) {
     std::string data;
     char buffer[8192];
@@ -58,16 +67,15 @@ std::string read_all(int fd) {
 
 }  // namespace
 
-FallbackEntry parse_fallback_line(std::string_view line) {
+jit::FallbackLogin parse_fallback_line(std::string_view line) {
     auto fields = split_tabs(line);
-    if (fields.size() != 7) {
-        jit::throw_invalid("expected 7 tab-separated fields, found " +
+    if (fields.size() != 10) {
+        jit::throw_invalid("expected 10 tab-separated fields, found " +
                            std::to_string(fields.size()));
     }
-    FallbackEntry entry;
-    auto [end, error] =
-        std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), entry.when);
-    if (error != std::errc() || end != fields[0].data() + fields[0].size() || entry.when <= 0) {
+    jit::FallbackLogin entry;
+    entry.when = parse_number("time", fields[0]);
+    if (entry.when <= 0) {
         jit::throw_invalid("bad time '" + std::string(fields[0]) + "'");
     }
     entry.outcome = std::string(fields[1]);
@@ -84,6 +92,9 @@ FallbackEntry parse_fallback_line(std::string_view line) {
     if (entry.attempt.user.empty()) {
         jit::throw_invalid("empty user");
     }
+    entry.pid = parse_number("pid", fields[7]);
+    entry.grant_id = parse_number("grant id", fields[8]);
+    entry.logind_session = checked_field("logind session", fields[9]);
     return entry;
 }
 
@@ -140,8 +151,7 @@ void FallbackSpool::process() {
         std::string_view line(data.data() + start, end - start);
         ++line_no;
         try {
-            FallbackEntry entry = parse_fallback_line(line);
-            service_.record_fallback(entry.attempt, entry.outcome, entry.when);
+            service_.record_fallback(parse_fallback_line(line));
             ++audited;
         } catch (const jit::JitError& e) {
             if (e.code() == jit::ErrorCode::Internal) {

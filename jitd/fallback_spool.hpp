@@ -2,10 +2,12 @@
 // audited once jitd is back"). pam_jit appends one line per decision to fallback.log next to
 // the snapshot, holding flock(LOCK_EX) while it writes:
 //
-//     EPOCH \t OUTCOME \t SERVICE \t USER \t RUSER \t RHOST \t TTY \n
+//     EPOCH \t OUTCOME \t SERVICE \t USER \t RUSER \t RHOST \t TTY \t PID \t GRANT_ID \t LOGIND \n
 //
 // OUTCOME is allowed | denied (decided from the snapshot) | open (fail=open) | unavailable (no
-// usable snapshot: denied); a control character inside a field is written as '?'.
+// usable snapshot: denied); a control character inside a field is written as '?'. PID, GRANT_ID
+// and LOGIND describe a session the session stack opened from the snapshot under a grant
+// (0, 0 and empty otherwise): jitd registers it so that it ends with its grant.
 // jitd audits each line through JitService::record_fallback and empties the file, at start-up
 // and whenever pam_jit closes the file after writing.
 #pragma once
@@ -21,14 +23,8 @@
 
 namespace jitd {
 
-struct FallbackEntry {
-    jit::EpochSeconds when = 0;
-    std::string outcome;
-    jit::LoginAttempt attempt;
-};
-
 // Throws JitError(InvalidInput) saying what is wrong with the line.
-FallbackEntry parse_fallback_line(std::string_view line);
+jit::FallbackLogin parse_fallback_line(std::string_view line);
 
 class FallbackSpool {
   public:

@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 // --- fallback spool ---
 
 TEST(FallbackLine, ParsesAllFields) {
-    auto entry = parse_fallback_line("1795670000\tallowed\tsshd\troot\talice\t10.0.0.9\tpts/3");
+    auto entry = parse_fallback_line(
+        "1795670000\tallowed\tsshd\troot\talice\t10.0.0.9\tpts/3\t4242\t7\tc12");
     EXPECT_EQ(entry.when, 1795670000);
     EXPECT_EQ(entry.outcome, "allowed");
     EXPECT_EQ(entry.attempt.service, "sshd");
@@ -38,11 +39,15 @@ TEST(FallbackLine, ParsesAllFields) {
     EXPECT_EQ(entry.attempt.ruser, "alice");
     EXPECT_EQ(entry.attempt.rhost, "10.0.0.9");
     EXPECT_EQ(entry.attempt.tty, "pts/3");
+    EXPECT_EQ(entry.pid, 4242);
+    EXPECT_EQ(entry.grant_id, 7);
+    EXPECT_EQ(entry.logind_session, "c12");
 }
 
 TEST(FallbackLine, AcceptsEmptyOptionalFieldsAndEveryOutcome) {
     for (const char* outcome : {"allowed", "denied", "open", "unavailable"}) {
-        auto entry = parse_fallback_line(std::string("1\t") + outcome + "\tsudo\troot\t\t\t");
+        auto entry =
+            parse_fallback_line(std::string("1\t") + outcome + "\tsudo\troot\t\t\t\t0\t0\t");
         EXPECT_EQ(entry.outcome, outcome);
         EXPECT_EQ(entry.attempt.ruser, "");
         EXPECT_EQ(entry.attempt.tty, "");
@@ -50,24 +55,28 @@ TEST(FallbackLine, AcceptsEmptyOptionalFieldsAndEveryOutcome) {
 }
 
 TEST(FallbackLine, RejectsMalformedLines) {
-    for (const char* line : {
-             "", "garbage",
-             "1\tallowed\tsshd\troot\talice\thost",              // 6 fields
-             "1\tallowed\tsshd\troot\talice\thost\ttty\textra",  // 8 fields
-             "x\tallowed\tsshd\troot\talice\thost\ttty",         // time
-             "-5\tallowed\tsshd\troot\talice\thost\ttty",
-             "0\tallowed\tsshd\troot\talice\thost\ttty",
-             "12a\tallowed\tsshd\troot\talice\thost\ttty",
-             "1\tmaybe\tsshd\troot\talice\thost\ttty",        // outcome
-             "1\tallowed\tSSH D\troot\talice\thost\ttty",     // service
-             "1\tallowed\tsshd\t\talice\thost\ttty",          // empty user
-             "1\tallowed\tsshd\tro\x01ot\talice\thost\ttty",  // control character
+    const std::string ok = "\t0\t0\t";  // pid, grant id, logind session
+    for (const std::string& line : std::vector<std::string>{
+             std::string(), std::string("garbage"),
+             "1\tallowed\tsshd\troot\talice\thost\ttty",                   // 7 fields
+             "1\tallowed\tsshd\troot\talice\thost\ttty" + ok + "\textra",  // 11 fields
+             "x\tallowed\tsshd\troot\talice\thost\ttty" + ok,              // time
+             "-5\tallowed\tsshd\troot\talice\thost\ttty" + ok,
+             "0\tallowed\tsshd\troot\talice\thost\ttty" + ok,
+             "12a\tallowed\tsshd\troot\talice\thost\ttty" + ok,
+             "1\tmaybe\tsshd\troot\talice\thost\ttty" + ok,                     // outcome
+             "1\tallowed\tSSH D\troot\talice\thost\ttty" + ok,                  // service
+             "1\tallowed\tsshd\t\talice\thost\ttty" + ok,                       // empty user
+             "1\tallowed\tsshd\tro\x01ot\talice\thost\ttty" + ok,               // control character
+             std::string("1\tallowed\tsshd\troot\talice\thost\ttty\t-1\t0\t"),  // pid
+             std::string("1\tallowed\tsshd\troot\talice\thost\ttty\t1\tx\t"),   // grant
+             std::string("1\tallowed\tsshd\troot\talice\thost\ttty\t\t0\t"),    // empty pid
          }) {
         EXPECT_THROW(parse_fallback_line(line), jit::JitError) << line;
     }
-    EXPECT_THROW(
-        parse_fallback_line("1\tallowed\tsshd\troot\talice\t" + std::string(300, 'h') + "\ttty"),
-        jit::JitError);
+    EXPECT_THROW(parse_fallback_line("1\tallowed\tsshd\troot\talice\t" + std::string(300, 'h') +
+                                     "\ttty" + ok),
+                 jit::JitError);
 }
 
 // --- /proc ---

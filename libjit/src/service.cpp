@@ -1055,12 +1055,35 @@ void JitService::close_session(const Caller& caller, Id session_id) {
     publish(events);
 }
 
-void JitService::record_fallback(const LoginAttempt& attempt, const std::string& outcome,
-                                 EpochSeconds when) {
+void JitService::record_fallback(const FallbackLogin& login) {
+    const LoginAttempt& attempt = login.attempt;
     validate_attempt(attempt);
-    if (outcome != "allowed" && outcome != "denied" && outcome != "open" &&
-        outcome != "unavailable")
-        throw_invalid("unknown fallback outcome \"" + outcome + "\"");
+    if (login.outcome != "allowed" && login.outcome != "denied" && login.outcome != "open" &&
+        login.outcome != "unavailable")
+        throw_invalid("unknown fallback outcome \"" + login.outcome + "\"");
+    if (login.pid < 0 || login.grant_id < 0)
+        throw_invalid("negative pid or grant id");
+    validate_text("logind session", login.logind_session, kMaxAttemptField);
+
+    // The session to adopt: only under a grant of this requester on a resource it names.
+    std::optional<Session> adopted;
+    auto grant = grants_.find(login.grant_id);
+    if (login.outcome == "allowed" && login.pid > 0 && grant != grants_.end() &&
+        grant->second.user == requester_of(attempt)) {
+        Session s;
+        s.grant_id = grant->first;
+        s.user = grant->second.user;
+        s.target = attempt.user;
+        s.service = attempt.service;
+        s.rhost = attempt.rhost;
+        s.tty = attempt.tty;
+        s.pid = login.pid;
+        s.logind_session = login.logind_session;
+        s.opened = login.when;
+        adopted = s;
+    }
+    const bool grant_over = adopted && grant->second.state != GrantState::Active;
+
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         ev.push_back(
             tx.append(make_event("login_fallback", {{"JIT_USER", requester_of(attempt)},
@@ -1068,10 +1091,31 @@ void JitService::record_fallback(const LoginAttempt& attempt, const std::string&
                                                     {"JIT_SERVICE", attempt.service},
                                                     {"JIT_RHOST", attempt.rhost},
                                                     {"JIT_TTY", attempt.tty},
-                                                    {"JIT_OUTCOME", outcome},
-                                                    {"JIT_DECIDED", format_rfc3339(when)}})));
+                                                    {"JIT_OUTCOME", login.outcome},
+                                                    {"JIT_DECIDED", format_rfc3339(login.when)}})));
+        if (!adopted)
+            return;
+        LoginDecision d;
+        d.requester = adopted->user;
+        d.target = adopted->target;
+        d.resource = grant->second.resource;
+        d.grant_id = adopted->grant_id;
+        adopted->id = tx.put(*adopted);
+        ev.push_back(tx.append(
+            session_event("session_opened", attempt, d, adopted->pid, adopted->logind_session)));
+        if (!grant_over)
+            return;
+        adopted->state = SessionState::Terminated;
+        adopted->closed = clock_.now();
+        tx.put(*adopted);
+        ev.push_back(tx.append(session_event("session_terminated", attempt, d, adopted->pid,
+                                             adopted->logind_session)));
     });
+    if (adopted)
+        sessions_[adopted->id] = *adopted;
     publish(events);
+    if (grant_over)
+        effects_.terminate_session(*adopted);
 }
 
 // ---------------------------------------------------------------------------------------------

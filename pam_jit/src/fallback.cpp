@@ -133,7 +133,8 @@ std::string spool_path(const std::string& snapshot_path) {
     return snapshot_path.substr(0, snapshot_path.rfind('/') + 1) + "fallback.log";
 }
 
-std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttempt& attempt) {
+std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttempt& attempt,
+                       const SpooledSession& session) {
     std::string line = std::to_string(now);
     for (const std::string_view field :
          {to_string(outcome), std::string_view(attempt.service), std::string_view(attempt.user),
@@ -142,7 +143,8 @@ std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttemp
         line += '\t';
         line += sanitized(field.substr(0, kMaxItemBytes));
     }
-    line += '\n';
+    line += '\t' + std::to_string(session.pid) + '\t' + std::to_string(session.grant_id) + '\t' +
+            sanitized(std::string_view(session.logind_session).substr(0, kMaxItemBytes)) + '\n';
     return line;
 }
 

@@ -59,6 +59,9 @@ struct Context {
     jit::LoginAttempt attempt;
     std::string requester;
     std::string described;  // the attempt as one log-safe line
+    // Session stack only: what identifies the session if the snapshot lets it open.
+    bool opening_session = false;
+    std::string logind_session;
 };
 
 std::uint64_t monotonic_msec() {
@@ -196,9 +199,11 @@ int apply(const Context& ctx, const LoginDecision& decision, const char* source)
     return PAM_PERM_DENIED;
 }
 
-void spool(const Context& ctx, jit::EpochSeconds now, SpoolOutcome outcome) {
+void spool(const Context& ctx, jit::EpochSeconds now, SpoolOutcome outcome,
+           const jit::pam::SpooledSession& session = {}) {
     const std::string path = jit::pam::spool_path(ctx.options.snapshot);
-    const int r = jit::pam::append_spool(path, jit::pam::spool_line(now, outcome, ctx.attempt));
+    const int r =
+        jit::pam::append_spool(path, jit::pam::spool_line(now, outcome, ctx.attempt, session));
     if (r < 0) {
         pam_syslog(ctx.pamh, LOG_ERR, "cannot append to the fallback spool %s: %s", path.c_str(),
                    std::error_code(-r, std::generic_category()).message().c_str());
@@ -226,8 +231,13 @@ int fall_back(const Context& ctx, const std::string& why) {
         return PAM_AUTHINFO_UNAVAIL;
     }
     const LoginDecision decision = snapshot.index->decide(ctx.attempt, groups_of, now);
+    jit::pam::SpooledSession session;
+    if (ctx.opening_session && decision.verdict == LoginVerdict::Grant) {
+        session = {getpid(), decision.grant_id, ctx.logind_session};
+    }
     spool(ctx, now,
-          decision.verdict == LoginVerdict::Deny ? SpoolOutcome::Denied : SpoolOutcome::Allowed);
+          decision.verdict == LoginVerdict::Deny ? SpoolOutcome::Denied : SpoolOutcome::Allowed,
+          session);
     return apply(ctx, decision, "snapshot");
 }
 
@@ -301,14 +311,16 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     if (exempt(ctx)) {
         return PAM_SUCCESS;
     }
+    // pam_systemd, when it ran before us, put the logind session id in the PAM environment.
+    const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");
+    ctx.opening_session = true;
+    ctx.logind_session = logind_session ? logind_session : "";
     if (recently_unreachable(ctx)) {
         return fall_back(ctx, "jitd did not answer the account check of this login");
     }
-    // pam_systemd, when it ran before us, put the logind session id in the PAM environment.
-    const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");
     const std::uint64_t started = monotonic_msec();
-    const JitdReply reply = jit::pam::open_session(
-        ctx.attempt, getpid(), logind_session ? logind_session : "", ctx.options.timeout_usec);
+    const JitdReply reply =
+        jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, ctx.options.timeout_usec);
     debug_reply(ctx, "OpenSession", reply, started);
     if (reply.status == JitdStatus::Answered && reply.session_id > 0) {
         if (keep_id(pamh, kSessionIdKey, reply.session_id)) {

@@ -654,15 +654,47 @@ TEST_F(GrantedTest, AuditIsForReadersOnly) {
 }
 
 TEST_F(GrantedTest, FallbackDecisionsAreAudited) {
-    service->record_fallback({"sudo", "postgres", "alice", "", "pts/1"}, "allowed", 1234);
+    service->record_fallback(
+        {{"sudo", "postgres", "alice", "", "pts/1"}, "allowed", 1234, 0, 0, ""});
     const AuditEvent& e = store.audit_log.back();
     EXPECT_EQ(e.event, "login_fallback");
     EXPECT_EQ(*e.field("JIT_OUTCOME"), "allowed");
     EXPECT_EQ(*e.field("JIT_USER"), "alice");
-    EXPECT_EQ(code_of([&] {
-                  service->record_fallback({"sudo", "postgres", "alice", "", ""}, "maybe", 1);
-              }),
-              ErrorCode::InvalidInput);
+    EXPECT_TRUE(service->list_sessions(who("alice"), false).empty());
+    EXPECT_EQ(
+        code_of([&] {
+            service->record_fallback({{"sudo", "postgres", "alice", "", ""}, "maybe", 1, 0, 0, ""});
+        }),
+        ErrorCode::InvalidInput);
+}
+
+TEST_F(GrantedTest, SessionOpenedFromTheSnapshotEndsWithItsGrant) {
+    service->record_fallback(
+        {{"sudo", "postgres", "alice", "", "pts/1"}, "allowed", clock.t, grant_id, 777, ""});
+    std::vector<Session> sessions = service->list_sessions(who("alice"), false);
+    ASSERT_EQ(sessions.size(), 1u);
+    EXPECT_EQ(sessions[0].pid, 777);
+    EXPECT_EQ(store.audit_log.back().event, "session_opened");
+    clock.t = expiry;
+    service->tick();
+    ASSERT_EQ(effects.terminated.size(), 1u);
+    EXPECT_EQ(effects.terminated[0].pid, 777);
+}
+
+TEST_F(GrantedTest, SessionOpenedFromTheSnapshotAfterItsGrantEndedIsEndedAtOnce) {
+    service->revoke(who("ada"), grant_id, "");
+    service->record_fallback(
+        {{"sudo", "postgres", "alice", "", "pts/1"}, "allowed", clock.t, grant_id, 778, "c9"});
+    ASSERT_EQ(effects.terminated.size(), 1u);
+    EXPECT_EQ(effects.terminated[0].logind_session, "c9");
+    EXPECT_EQ(store.audit_log.back().event, "session_terminated");
+}
+
+TEST_F(GrantedTest, FallbackSessionOfSomeoneElsesGrantIsNotAdopted) {
+    service->record_fallback(
+        {{"sudo", "postgres", "mallory", "", ""}, "allowed", clock.t, grant_id, 779, ""});
+    EXPECT_TRUE(service->list_sessions(who("root"), true).empty());
+    EXPECT_EQ(store.audit_log.back().event, "login_fallback");
 }
 
 }  // namespace

@@ -88,6 +88,17 @@ struct SessionOpen {
     Id session_id = 0;  // registered session (Grant verdict only)
 };
 
+// One line of pam_jit's fallback spool.
+struct FallbackLogin {
+    LoginAttempt attempt;
+    std::string outcome;  // allowed | denied | open | unavailable
+    EpochSeconds when = 0;
+    // Set when a session stack opened a session under this grant from the snapshot.
+    Id grant_id = 0;
+    std::int64_t pid = 0;
+    std::string logind_session;
+};
+
 struct ServiceStatus {
     std::size_t resources = 0, policies = 0, pending_requests = 0, active_grants = 0,
                 open_sessions = 0;
@@ -152,9 +163,9 @@ class JitService {
                              const std::string& logind_session);
     void close_session(const Caller& caller, Id session_id);
     // pam_jit decided without jitd (snapshot or fail=open) and spooled it; jitd audits it as
-    // `login_fallback` once it is back. outcome: allowed | denied | open.
-    void record_fallback(const LoginAttempt& attempt, const std::string& outcome,
-                         EpochSeconds when);
+    // `login_fallback` once it is back, and registers a session pam_jit opened from the snapshot
+    // under a grant, so that it still ends with its grant (at once if the grant already ended).
+    void record_fallback(const FallbackLogin& login);
 
     // Audit.
     std::vector<AuditEvent> audit(const Caller& caller, const AuditFilter& filter) const;
