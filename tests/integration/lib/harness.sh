@@ -1,0 +1,566 @@
+# shellcheck shell=bash
+# Integration test harness: sourced by every tests/integration/*_test.sh.
+#
+# On sourcing it re-executes the test inside a private mount namespace, then gives the test a
+# world of its own: a temp dir $T, a private systemd-journald (tmpfs over the journal
+# directories), a private system dbus-daemon that loads OUR bus policy from the source tree
+# (its socket dir is also bind-mounted over /run/dbus, so setuid programs such as sudo find it),
+# the test users, and helpers to start jitd and act as those users. Everything it starts is
+# killed on exit; the mounts vanish with the namespace.
+#
+# Environment (set by tests/integration/CMakeLists.txt; defaults for running a script by hand):
+#   JIT_SOURCE_DIR  source tree (default: two levels above this file's directory)
+#   JIT_BUILD_DIR   build tree holding jitd/jitd and jitctl/jitctl (default: $JIT_SOURCE_DIR/build)
+#   JIT_KEEP_TMP=1  keep $T after the run (it is printed)
+#
+# Test users (created idempotently, shared by all tests):
+#   jitadmin (jit-admin)  jitaudit (jit-audit)  jitalice jitbob jitcarol jitdave  jitmallory
+#   jit-approvers = jitbob, jitcarol
+#
+# Assertions record a result and carry on; `finish` prints "N passed, M failed" and exits 1 if
+# anything failed. `die` aborts the test (setup that cannot go on).
+
+# --- namespace --------------------------------------------------------------------------------
+if [[ $EUID -ne 0 ]]; then
+    echo "SKIP: integration tests need root (users, mounts, journald)" >&2
+    exit 77
+fi
+if [[ -z ${JIT_HARNESS_NS:-} ]]; then
+    export JIT_HARNESS_NS=$$
+    exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
+
+set -uo pipefail
+shopt -s extglob
+
+HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${JIT_SOURCE_DIR:=$(cd "$HARNESS_DIR/../../.." && pwd)}"
+: "${JIT_BUILD_DIR:=$JIT_SOURCE_DIR/build}"
+export JIT_SOURCE_DIR JIT_BUILD_DIR
+TEST_NAME=$(basename "$0" .sh)
+
+# Sanitizer builds: report and fail loudly; a leak in a CLI run is a failure too.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LC_ALL=C.UTF-8 TZ=UTC
+
+HARNESS_PASSED=0
+HARNESS_FAILED=0
+HARNESS_PIDS=()  # background processes to kill on exit
+JITD_PID=
+JITD_STATUS= # exit status of the last jitd_stop/jitd_kill
+JOURNALD_PID=
+DBUS_PID=
+
+# --- output and assertions --------------------------------------------------------------------
+_ts() { date -u +%H:%M:%S; }
+note() { printf '%s   %s\n' "$(_ts)" "$*"; }
+pass() {
+    HARNESS_PASSED=$((HARNESS_PASSED + 1))
+    printf '%s ok   %s\n' "$(_ts)" "$*"
+}
+fail() {
+    HARNESS_FAILED=$((HARNESS_FAILED + 1))
+    printf '%s FAIL %s\n' "$(_ts)" "$*"
+}
+die() {
+    printf '%s ABORT %s\n' "$(_ts)" "$*"
+    HARNESS_FAILED=$((HARNESS_FAILED + 1))
+    finish
+}
+
+# Text a sanitizer prints when it finds something.
+_sanitizer_report() { grep -E -m1 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$@" 2>/dev/null; }
+
+# run CMD...: runs a command, capturing stdout in $OUT, stderr in $ERR, exit status in $RC.
+run() {
+    "$@" >"$T/.out" 2>"$T/.err"
+    RC=$?
+    OUT=$(<"$T/.out")
+    ERR=$(<"$T/.err")
+    return 0
+}
+
+# expect_exit CODE[|CODE...] [-m DESCRIPTION] -- CMD...
+# Runs CMD (see run) and checks its exit status; on a non-zero CODE also that stderr is exactly
+# one non-empty line. Sanitizer reports on stderr always fail. Returns 0 when it passed.
+expect_exit() {
+    local want=$1 desc=
+    shift
+    if [[ ${1:-} == -m ]]; then
+        desc=$2
+        shift 2
+    fi
+    [[ ${1:-} == -- ]] && shift
+    [[ -n $desc ]] || desc="$*"
+    run "$@"
+    if _sanitizer_report "$T/.err" >/dev/null; then
+        fail "$desc: sanitizer report: $(_sanitizer_report "$T/.err")"
+        return 1
+    fi
+    # CODE may list alternatives, e.g. 64|65, where the contract leaves the choice open.
+    if [[ "|$want|" != *"|$RC|"* ]]; then
+        fail "$desc: exit $RC, want $want; stderr: ${ERR:0:400}; stdout: ${OUT:0:200}"
+        return 1
+    fi
+    if [[ $want != 0 ]]; then
+        if [[ -z $ERR ]]; then
+            fail "$desc: exit $RC as wanted but stderr is empty"
+            return 1
+        fi
+        if [[ $ERR == *$'\n'* ]]; then
+            fail "$desc: exit $RC as wanted but stderr is not one line: ${ERR:0:400}"
+            return 1
+        fi
+    fi
+    pass "$desc${ERR:+ -> $ERR}"
+}
+
+# expect_eq DESCRIPTION GOT WANT
+expect_eq() {
+    if [[ $2 == "$3" ]]; then
+        pass "$1 = ${3:0:120}"
+    else
+        fail "$1: got '${2:0:400}', want '${3:0:400}'"
+        return 1
+    fi
+}
+
+# expect_ne DESCRIPTION GOT UNWANTED
+expect_ne() {
+    if [[ $2 != "$3" ]]; then
+        pass "$1 != ${3:0:120}"
+    else
+        fail "$1: got '${2:0:400}', which it must not be"
+        return 1
+    fi
+}
+
+# expect_contains DESCRIPTION HAYSTACK NEEDLE
+expect_contains() {
+    if [[ $2 == *"$3"* ]]; then
+        pass "$1 contains '${3:0:120}'"
+    else
+        fail "$1: '${2:0:400}' does not contain '${3:0:200}'"
+        return 1
+    fi
+}
+
+# expect_not_contains DESCRIPTION HAYSTACK NEEDLE
+expect_not_contains() {
+    if [[ $2 != *"$3"* ]]; then
+        pass "$1 lacks '${3:0:120}'"
+    else
+        fail "$1: '${2:0:400}' contains '${3:0:200}'"
+        return 1
+    fi
+}
+
+# expect_number_in DESCRIPTION TEXT NUMBER: NUMBER appears in TEXT as a whole number.
+expect_number_in() {
+    if [[ $2 =~ (^|[^0-9])$3([^0-9]|$) ]]; then
+        pass "$1 mentions $3"
+    else
+        fail "$1: '${2:0:400}' does not mention $3"
+        return 1
+    fi
+}
+
+# expect_true DESCRIPTION CMD...: the command succeeds (its output is discarded).
+expect_true() {
+    local desc=$1
+    shift
+    if "$@" >/dev/null 2>&1; then
+        pass "$desc"
+    else
+        fail "$desc (failed: $*)"
+        return 1
+    fi
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.1s until it succeeds; 1 when the deadline passes.
+wait_until() {
+    local deadline=$(($(date +%s%N) + $1 * 1000000000))
+    shift
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        (($(date +%s%N) >= deadline)) && return 1
+        sleep 0.1
+    done
+}
+
+# expect_eventually SECONDS DESCRIPTION CMD...: wait_until as an assertion.
+expect_eventually() {
+    local secs=$1 desc=$2
+    shift 2
+    if wait_until "$secs" "$@"; then
+        pass "$desc"
+    else
+        fail "$desc (not within ${secs}s: $*)"
+        return 1
+    fi
+}
+
+# jq_eq DESCRIPTION JSON FILTER WANT: jq -r FILTER on JSON equals WANT.
+jq_eq() {
+    local got
+    got=$(jq -r "$3" <<<"$2" 2>&1) || got="(jq failed: $got)"
+    expect_eq "$1" "$got" "$4"
+}
+
+finish() {
+    trap - EXIT
+    harness_cleanup
+    printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$HARNESS_PASSED" "$HARNESS_FAILED"
+    if ((HARNESS_FAILED > 0 || HARNESS_PASSED == 0)); then
+        exit 1
+    fi
+    exit 0
+}
+
+# --- processes --------------------------------------------------------------------------------
+track_pid() { HARNESS_PIDS+=("$1"); }
+
+# stop_pid PID [SIGNAL]: signal it and reap it (SIGKILL after 10s).
+stop_pid() {
+    local pid=$1 sig=${2:-TERM}
+    kill -0 "$pid" 2>/dev/null || {
+        wait "$pid" 2>/dev/null
+        return 0
+    }
+    kill "-$sig" "$pid" 2>/dev/null
+    if ! wait_until 10 _pid_gone "$pid"; then
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    { wait "$pid"; } 2>/dev/null
+    return 0
+}
+_pid_gone() { ! kill -0 "$1" 2>/dev/null || [[ $(ps -o stat= -p "$1" 2>/dev/null) == Z* ]]; }
+
+harness_cleanup() {
+    local pid
+    if [[ -n $JITD_PID ]]; then
+        # jitd must still run, and stop cleanly (exit 0, so no leak report either) on SIGTERM.
+        if ! kill -0 "$JITD_PID" 2>/dev/null; then
+            { wait "$JITD_PID"; } 2>/dev/null
+            pid=$?
+            HARNESS_FAILED=$((HARNESS_FAILED + 1))
+            printf '%s FAIL jitd died during the test (status %s)\n' "$(_ts)" "$pid"
+        else
+            kill -TERM "$JITD_PID"
+            kill -CONT "$JITD_PID" 2>/dev/null # a test may have left it stopped
+            wait_until 20 _pid_gone "$JITD_PID" || kill -KILL "$JITD_PID" 2>/dev/null
+            { wait "$JITD_PID"; } 2>/dev/null
+            pid=$?
+            if ((pid != 0)); then
+                HARNESS_FAILED=$((HARNESS_FAILED + 1))
+                printf '%s FAIL jitd exited with status %s on SIGTERM at the end\n' "$(_ts)" "$pid"
+            fi
+        fi
+        JITD_PID=
+    fi
+    for pid in "${HARNESS_PIDS[@]}"; do stop_pid "$pid" TERM; done
+    [[ -n $DBUS_PID ]] && stop_pid "$DBUS_PID" TERM
+    [[ -n $JOURNALD_PID ]] && stop_pid "$JOURNALD_PID" TERM
+    if [[ -n ${T:-} && -d $T ]]; then
+        if [[ -s $T/jitd.log ]] && _sanitizer_report "$T/jitd.log" >/dev/null; then
+            HARNESS_FAILED=$((HARNESS_FAILED + 1))
+            printf '%s FAIL sanitizer report in jitd.log:\n' "$(_ts)"
+            grep -E -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/jitd.log" | head -60
+        fi
+        if ((HARNESS_FAILED > 0)) && [[ -s $T/jitd.log ]]; then
+            printf -- '--- last lines of jitd.log ---\n'
+            tail -n 40 "$T/jitd.log"
+            printf -- '---\n'
+        fi
+        if [[ ${JIT_KEEP_TMP:-0} == 1 ]]; then
+            printf 'kept %s\n' "$T"
+        else
+            rm -rf "$T"
+        fi
+    fi
+}
+trap 'finish' EXIT
+
+# --- temp dir and binaries --------------------------------------------------------------------
+T=$(mktemp -d "${TMPDIR:-/tmp}/jit-$TEST_NAME.XXXXXX") || exit 1
+chmod 0755 "$T"
+mkdir -p "$T/bin" "$T/run"
+
+JITD=$JIT_BUILD_DIR/jitd/jitd
+# jitctl is copied where every test user can run it (the build tree may be under /root).
+JITCTL=$T/bin/jitctl
+if [[ -x $JIT_BUILD_DIR/jitctl/jitctl ]]; then
+    install -m 0755 "$JIT_BUILD_DIR/jitctl/jitctl" "$JITCTL"
+fi
+export PATH="$T/bin:$PATH"
+need_programs() {
+    [[ -x $JITD ]] || die "no jitd at $JITD (build first)"
+    [[ -x $JITCTL ]] || die "no jitctl at $JIT_BUILD_DIR/jitctl/jitctl (build first)"
+}
+
+# --- journald ---------------------------------------------------------------------------------
+# A private, volatile journal: tmpfs over the sockets dir and both journal dirs, and a
+# journald.conf without rate limits (tests send bursts) bind-mounted over the host's.
+journal_setup() {
+    local d
+    for d in /run/systemd/journal /run/log/journal /var/log/journal; do
+        mkdir -p "$d"
+        mount -t tmpfs -o mode=0755 tmpfs "$d" || die "cannot mount tmpfs on $d"
+    done
+    cat >"$T/journald.conf" <<'EOF'
+[Journal]
+Storage=volatile
+RateLimitIntervalSec=0
+RateLimitBurst=0
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+ReadKMsg=no
+EOF
+    if [[ -e /etc/systemd/journald.conf ]]; then
+        mount --bind "$T/journald.conf" /etc/systemd/journald.conf || die "cannot bind journald.conf"
+    fi
+}
+
+journald_start() {
+    rm -f /run/systemd/journal/socket
+    /lib/systemd/systemd-journald >>"$T/journald.log" 2>&1 &
+    JOURNALD_PID=$!
+    wait_until 10 test -S /run/systemd/journal/socket || die "journald did not create its socket"
+}
+
+journald_stop() {
+    [[ -n $JOURNALD_PID ]] || return 0
+    stop_pid "$JOURNALD_PID" TERM
+    JOURNALD_PID=
+}
+
+# jitd's audit events (entries with JIT_EVENT) as JSON lines, oldest first.
+journal_events() {
+    journalctl --no-pager -o json SYSLOG_IDENTIFIER=jitd 2>/dev/null | jq -c 'select(.JIT_EVENT != null)'
+}
+
+# --- dbus-daemon ------------------------------------------------------------------------------
+# A system bus like Debian's system.conf (deny own and method calls by default, allow replies and
+# signals) that includes our policy file from the source tree.
+bus_start() {
+    mkdir -p "$T/dbus"
+    chmod 0755 "$T/dbus"
+    cat >"$T/dbus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=$T/dbus/system_bus_socket</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <include>$JIT_SOURCE_DIR/dbus/io.jitd.Jit1.conf</include>
+</busconfig>
+EOF
+    dbus-daemon --config-file="$T/dbus.conf" --nofork --nopidfile --nosyslog >>"$T/dbus.log" 2>&1 &
+    DBUS_PID=$!
+    wait_until 10 test -S "$T/dbus/system_bus_socket" || die "dbus-daemon did not start: $(cat "$T/dbus.log")"
+    export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/dbus/system_bus_socket"
+    mkdir -p /run/dbus
+    mount --bind "$T/dbus" /run/dbus || die "cannot bind $T/dbus over /run/dbus"
+    wait_until 10 busctl --system list --no-pager || die "the private bus does not answer"
+}
+
+# name_has_owner NAME
+name_has_owner() {
+    [[ $(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+        NameHasOwner s "$1" 2>/dev/null) == "b true" ]]
+}
+
+# --- users ------------------------------------------------------------------------------------
+TEST_USERS=(jitadmin jitaudit jitalice jitbob jitcarol jitdave jitmallory)
+
+users_setup() {
+    (
+        # Tests run in parallel; useradd must not race for /etc/passwd.
+        flock -w 60 9 || exit 1
+        local g u
+        for g in jit-admin jit-audit jit-approvers; do
+            getent group "$g" >/dev/null || groupadd "$g" || exit 1
+        done
+        for u in "${TEST_USERS[@]}"; do
+            id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u" || exit 1
+        done
+        _ensure_in_group jitadmin jit-admin && _ensure_in_group jitaudit jit-audit &&
+            _ensure_in_group jitbob jit-approvers && _ensure_in_group jitcarol jit-approvers
+    ) 9>/tmp/.jit-test-users.lock || die "cannot create the test users"
+}
+_ensure_in_group() {
+    id -nG "$1" | tr ' ' '\n' | grep -qx "$2" || usermod -a -G "$2" "$1"
+}
+
+# as USER CMD...: runs CMD as USER with USER's groups, keeping the environment (the bus address).
+as() {
+    local user=$1
+    shift
+    if [[ $user == root ]]; then
+        "$@"
+        return
+    fi
+    setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups \
+        env HOME="/home/$user" USER="$user" LOGNAME="$user" "$@"
+}
+
+# spawn_as USER CMD...: starts CMD as USER in the background with CMD's own pid in SPAWNED_PID
+# (the process replaces the subshell, so that pid is the command's), tracked for cleanup.
+spawn_as() {
+    local user=$1
+    shift
+    (exec setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups \
+        env HOME="/home/$user" USER="$user" LOGNAME="$user" "$@") &
+    SPAWNED_PID=$!
+    track_pid "$SPAWNED_PID"
+}
+
+# --- jitd -------------------------------------------------------------------------------------
+# jitd_start [CONFIG LINE]...: writes $T/jitd.conf ([daemon] with the test database and snapshot,
+# min_duration 1s, plus the given lines, which override) and starts jitd, waiting until it owns
+# io.jitd.Jit1. Output goes to $T/jitd.log.
+jitd_start() {
+    need_programs
+    {
+        echo "[daemon]"
+        echo "database = $T/jit.db"
+        echo "snapshot = $T/run/snapshot"
+        local has_min=false line
+        for line in "$@"; do [[ $line == min_duration* ]] && has_min=true; done
+        $has_min || echo "min_duration = 1s"
+        printf '%s\n' "$@"
+    } >"$T/jitd.conf"
+    jitd_restart
+}
+
+# jitd_restart: starts jitd again with the current $T/jitd.conf.
+jitd_restart() {
+    need_programs
+    [[ -z $JITD_PID ]] || die "jitd_start: jitd already runs (pid $JITD_PID)"
+    echo "=== jitd start $(_ts)" >>"$T/jitd.log"
+    "$JITD" --config "$T/jitd.conf" >>"$T/jitd.log" 2>&1 &
+    JITD_PID=$!
+    local deadline=$(($(date +%s) + 30))
+    until name_has_owner io.jitd.Jit1; do
+        if ! kill -0 "$JITD_PID" 2>/dev/null; then
+            wait "$JITD_PID"
+            local rc=$?
+            JITD_PID=
+            die "jitd exited with status $rc during start-up: $(tail -n 5 "$T/jitd.log")"
+        fi
+        (($(date +%s) < deadline)) || die "jitd did not own io.jitd.Jit1 within 30s"
+        sleep 0.1
+    done
+}
+
+# jitd_stop: SIGTERM and wait; JITD_STATUS holds its exit status.
+jitd_stop() { _jitd_end TERM; }
+# jitd_kill: SIGKILL and wait.
+jitd_kill() { _jitd_end KILL; }
+_jitd_end() {
+    [[ -n $JITD_PID ]] || return 0
+    kill "-$1" "$JITD_PID" 2>/dev/null
+    kill -CONT "$JITD_PID" 2>/dev/null # a test may have left it stopped (SIGSTOP)
+    if ! wait_until 20 _pid_gone "$JITD_PID"; then
+        fail "jitd did not exit within 20s of SIG$1"
+        kill -KILL "$JITD_PID" 2>/dev/null
+    fi
+    # Braces: bash reports a killed job on the shell's stderr, which this silences.
+    { wait "$JITD_PID"; } 2>/dev/null
+    # shellcheck disable=SC2034 # read by the tests
+    JITD_STATUS=$?
+    JITD_PID=
+    wait_until 10 _name_released || fail "io.jitd.Jit1 still owned after jitd exited"
+}
+_name_released() { ! name_has_owner io.jitd.Jit1; }
+
+# --- jitctl shortcuts -------------------------------------------------------------------------
+# jc USER ARGS...: jitctl ARGS as USER; output in OUT/ERR/RC (see run).
+jc() {
+    local user=$1
+    shift
+    run as "$user" jitctl "$@"
+}
+
+# jcj USER ARGS...: jitctl --json ARGS as USER, printing stdout (for $(...)); fails on non-zero.
+jcj() {
+    local user=$1
+    shift
+    as "$user" jitctl --json "$@"
+}
+
+# audit_count: number of audit rows (as root).
+audit_count() { as root jitctl --json audit | jq 'length'; }
+
+# request_json ID / grant_json ID: one record as root sees it (from the --all lists).
+request_json() { as root jitctl --json requests --all | jq -c --argjson id "$1" '.[] | select(.id == $id)'; }
+grant_json() { as root jitctl --json grants --all | jq -c --argjson id "$1" '.[] | select(.id == $id)'; }
+request_state() { request_json "$1" | jq -r '.state'; }
+grant_state() { grant_json "$1" | jq -r '.state'; }
+# For wait_until: request_state_is ID STATE, grant_state_is ID STATE.
+request_state_is() { [[ $(request_state "$1") == "$2" ]]; }
+grant_state_is() { [[ $(grant_state "$1") == "$2" ]]; }
+
+# audit_json [ARGS]: `jitctl --json audit ARGS` as root.
+audit_json() { as root jitctl --json audit "$@"; }
+
+# setup_resource NAME POLICY [policy add options...]: as root, adds a resource (sshd+sudo, any
+# account), a policy with the given options, assigns and activates it. Aborts on failure.
+setup_resource() {
+    local name=$1 policy=$2
+    shift 2
+    as root jitctl resource add "$name" --description "test resource $name" >/dev/null 2>"$T/.setup" ||
+        die "setup: resource add $name: $(<"$T/.setup")"
+    as root jitctl policy add "$policy" --description "test policy $policy" "$@" >/dev/null 2>"$T/.setup" ||
+        die "setup: policy add $policy $*: $(<"$T/.setup")"
+    as root jitctl policy assign "$policy" "$name" >/dev/null 2>"$T/.setup" ||
+        die "setup: policy assign $policy $name: $(<"$T/.setup")"
+    as root jitctl policy activate "$policy" >/dev/null 2>"$T/.setup" ||
+        die "setup: policy activate $policy: $(<"$T/.setup")"
+}
+
+# new_request USER RESOURCE DURATION [REASON]: creates a request as USER and prints its id.
+new_request() {
+    local out
+    out=$(as "$1" jitctl --json request "$2" --reason "${4:-testing $2}" --duration "$3" 2>"$T/.setup") ||
+        { echo "new_request $*: $(<"$T/.setup")" >&2; return 1; }
+    jq -r '.id' <<<"$out"
+}
+
+# new_grant USER RESOURCE DURATION: on an auto-approve resource, requests and prints the grant id.
+new_grant() {
+    local out
+    out=$(as "$1" jitctl --json request "$2" --reason "testing $2" --duration "$3" 2>"$T/.setup") ||
+        { echo "new_grant $*: $(<"$T/.setup")" >&2; return 1; }
+    jq -r '.grant_id' <<<"$out"
+}
+
+# --- start the world --------------------------------------------------------------------------
+note "test $TEST_NAME in $T (build $JIT_BUILD_DIR)"
+journal_setup
+journald_start
+bus_start
+users_setup
