@@ -17,6 +17,8 @@ PACKAGES=(
     # integration tests: bus, journal, PAM, users, tools the scripts call
     dbus-daemon dbus-bin systemd pamtester libpam-wrapper openssh-server openssh-client sudo
     sqlite3 jq util-linux procps passwd python3 libxml2-utils valgrind
+    # booted Debian 12 container tests (tests/host) and the Debian packages (tests/packaging)
+    mmdebstrap systemd-container debhelper dpkg-dev lintian
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

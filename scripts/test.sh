@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# THE test command (README, .ci/run): installs the dependencies, builds the ASan+UBSan
-# configuration and runs every unit and integration test with ctest. Integration tests need
-# root (they create test users, mount a private journal and start their own dbus-daemon);
-# without root ctest reports them as skipped. Exits with ctest's status.
+# THE test command (README, .ci/run): installs the dependencies, then
+#  1. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs every unit and
+#     integration test (real dbus-daemon, journald, jitd, jitctl, sudo, sshd) with ctest;
+#  2. builds the plain configuration and runs the tests on a booted Debian 12 container
+#     (systemd-nspawn): jitd as a systemd service, sessions ended through logind, and the
+#     Debian packages built, linted and installed. A container cannot load a sanitizer build.
+# Integration tests need root (they create test users, mount a private journal, start their
+# own dbus-daemon); without root ctest reports them as skipped. Exits non-zero if any test
+# failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,17 +18,26 @@ step() { printf '\n=== %s (%ss)\n' "$*" "$(($(date +%s) - started))"; }
 step "dependencies"
 scripts/install-deps.sh
 
-step "configure (preset asan: Debug, AddressSanitizer + UndefinedBehaviorSanitizer)"
+step "configure and build (preset asan: Debug, ASan + UBSan)"
 cmake --preset asan
-
-step "build"
 cmake --build --preset asan --parallel "$JOBS"
 
-step "test"
+step "unit and integration tests (asan build)"
 set +e
 ctest --preset asan --parallel "$JOBS"
-status=$?
+asan_status=$?
 set -e
 
-step "done: ctest exit status $status"
-exit "$status"
+step "configure and build (preset default: RelWithDebInfo; programs and benchmarks)"
+cmake --preset default
+cmake --build --preset default --parallel "$JOBS" --target \
+    jitd jitctl pam_jit jitd_catalog_check access_index_bench jitd_check_bench pam_bench
+
+step "booted-container tests (default build)"
+set +e
+ctest --preset default -L host
+host_status=$?
+set -e
+
+step "done: asan tests exit $asan_status, container tests exit $host_status"
+((asan_status == 0 && host_status == 0))
