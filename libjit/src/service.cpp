@@ -21,6 +21,7 @@ const Preset kPresets[] = {
 constexpr std::size_t kMaxAttemptField = 256;
 constexpr int kMaxApprovalsRequired = 100;
 constexpr Seconds kRetryDelay = 5;
+constexpr Seconds kFallbackClockSkew = 60;
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
@@ -1058,9 +1059,11 @@ void JitService::close_session(const Caller& caller, Id session_id) {
 void JitService::record_fallback(const FallbackLogin& login) {
     const LoginAttempt& attempt = login.attempt;
     validate_attempt(attempt);
-    if (login.outcome != "allowed" && login.outcome != "denied" && login.outcome != "open" &&
-        login.outcome != "unavailable")
+    if (!is_fallback_outcome(login.outcome))
         throw_invalid("unknown fallback outcome \"" + login.outcome + "\"");
+    // pam_jit stamps the line with the host clock; one from the future is not pam_jit's.
+    if (login.when > clock_.now() + kFallbackClockSkew)
+        throw_invalid("fallback decision dated in the future");
     if (login.pid < 0 || login.grant_id < 0)
         throw_invalid("negative pid or grant id");
     validate_text("logind session", login.logind_session, kMaxAttemptField);

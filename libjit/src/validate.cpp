@@ -145,16 +145,33 @@ std::size_t first_unprintable(std::string_view text) {
     return std::string_view::npos;
 }
 
+std::size_t count_characters(std::string_view utf8) {
+    std::size_t count = 0;
+    for (char c : utf8) {
+        count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation byte
+    }
+    return count;
+}
+
+// Limits count characters (SPEC: "1-1024 printable chars"); a UTF-8 character is at most four
+// bytes, so anything beyond 4 * limit bytes is refused before it is scanned.
 void check_text(std::string_view what, std::string_view text, std::size_t limit) {
-    if (text.size() > limit) {
+    const auto too_long = [&](std::size_t length) {
         throw_invalid("invalid " + std::string(what) + ": longer than " + std::to_string(limit) +
-                      " bytes (" + std::to_string(text.size()) + ")");
+                      " characters (" + std::to_string(length) + ")");
+    };
+    if (text.size() > 4 * limit) {
+        too_long(text.size());
     }
     std::size_t bad = first_unprintable(text);
     if (bad != std::string_view::npos) {
         throw_invalid("invalid " + std::string(what) +
                       ": control character or invalid UTF-8 at byte " + std::to_string(bad + 1) +
                       " (only printable text is allowed)");
+    }
+    const std::size_t characters = count_characters(text);
+    if (characters > limit) {
+        too_long(characters);
     }
 }
 
@@ -225,6 +242,21 @@ void validate_text(std::string_view what, std::string_view text, std::size_t lim
 
 bool is_printable_text(std::string_view text) {
     return first_unprintable(text) == std::string_view::npos;
+}
+
+std::string make_printable(std::string_view text, std::size_t max_bytes) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t length = printable_sequence_length(text, pos);
+        std::string_view piece = length == 0 ? std::string_view("?") : text.substr(pos, length);
+        if (out.size() + piece.size() > max_bytes) {
+            break;
+        }
+        out += piece;
+        pos += length == 0 ? 1 : length;
+    }
+    return out;
 }
 
 std::string quote_for_message(std::string_view text) {

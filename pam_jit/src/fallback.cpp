@@ -114,38 +114,9 @@ SnapshotLoad load_snapshot(const std::string& path) {
     return load;
 }
 
-std::string_view to_string(SpoolOutcome outcome) {
-    switch (outcome) {
-        case SpoolOutcome::Allowed:
-            return "allowed";
-        case SpoolOutcome::Denied:
-            return "denied";
-        case SpoolOutcome::Open:
-            return "open";
-        case SpoolOutcome::Unavailable:
-            return "unavailable";
-    }
-    return "unavailable";
-}
-
 std::string spool_path(const std::string& snapshot_path) {
     // rfind() + 1 keeps the slash, and is 0 (no directory) when there is none.
     return snapshot_path.substr(0, snapshot_path.rfind('/') + 1) + "fallback.log";
-}
-
-std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttempt& attempt,
-                       const SpooledSession& session) {
-    std::string line = std::to_string(now);
-    for (const std::string_view field :
-         {to_string(outcome), std::string_view(attempt.service), std::string_view(attempt.user),
-          std::string_view(attempt.ruser), std::string_view(attempt.rhost),
-          std::string_view(attempt.tty)}) {
-        line += '\t';
-        line += sanitized(field.substr(0, kMaxItemBytes));
-    }
-    line += '\t' + std::to_string(session.pid) + '\t' + std::to_string(session.grant_id) + '\t' +
-            sanitized(std::string_view(session.logind_session).substr(0, kMaxItemBytes)) + '\n';
-    return line;
 }
 
 int append_spool(const std::string& path, const std::string& line) {

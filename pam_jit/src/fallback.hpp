@@ -19,24 +19,8 @@ struct SnapshotLoad {
 // group nor others may write, and symlinks: only jitd may decide what the fallback allows.
 SnapshotLoad load_snapshot(const std::string& path);
 
-enum class SpoolOutcome { Allowed, Denied, Open, Unavailable };
-std::string_view to_string(SpoolOutcome outcome);
-
-// <dirname(snapshot)>/fallback.log
+// <dirname(snapshot)>/fallback.log; its lines are jit/spool.hpp's.
 std::string spool_path(const std::string& snapshot_path);
-
-// A session the session stack opened from the snapshot under a grant; jitd adopts it when back
-// so that it still ends with its grant.
-struct SpooledSession {
-    std::int64_t pid = 0;
-    Id grant_id = 0;
-    std::string logind_session;
-};
-
-// EPOCH\tOUTCOME\tSERVICE\tUSER\tRUSER\tRHOST\tTTY\tPID\tGRANT_ID\tLOGIND\n (jitd's
-// jitd/fallback_spool.hpp reads it). Text fields are sanitized() and cut to kMaxItemBytes.
-std::string spool_line(EpochSeconds now, SpoolOutcome outcome, const LoginAttempt& attempt,
-                       const SpooledSession& session = {});
 
 // Appends the line with one write under flock(LOCK_EX), the lock jitd empties the file under
 // after auditing it; creates the file 0600 and never follows a symlink. The lock is waited for

@@ -7,21 +7,7 @@
 namespace jit::pam {
 
 std::string sanitized(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            c = '?';
-        }
-    }
-    if (!is_printable_text(out)) {
-        for (char& c : out) {
-            if (static_cast<unsigned char>(c) >= 0x80) {
-                c = '?';
-            }
-        }
-    }
-    return out;
+    return make_printable(text, text.size());
 }
 
 std::string format_utc(EpochSeconds instant) {

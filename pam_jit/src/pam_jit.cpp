@@ -27,6 +27,7 @@
 #include "fallback.hpp"
 #include "jit/access.hpp"
 #include "jit/identity.hpp"
+#include "jit/spool.hpp"
 #include "jitd_client.hpp"
 #include "messages.hpp"
 #include "options.hpp"
@@ -40,7 +41,6 @@ using jit::LoginVerdict;
 using jit::pam::JitdReply;
 using jit::pam::JitdStatus;
 using jit::pam::sanitized;
-using jit::pam::SpoolOutcome;
 
 // pam_set_data keys: the session jitd registered (for close_session), and the grant the user
 // was already told about (sshd runs the account and session stacks on one handle).
@@ -199,11 +199,17 @@ int apply(const Context& ctx, const LoginDecision& decision, const char* source)
     return PAM_PERM_DENIED;
 }
 
-void spool(const Context& ctx, jit::EpochSeconds now, SpoolOutcome outcome,
-           const jit::pam::SpooledSession& session = {}) {
+// Leaves the decision for jitd to audit once it is back (jit/spool.hpp).
+void spool(const Context& ctx, jit::EpochSeconds now, const char* outcome,
+           const LoginDecision* opened_under_grant = nullptr) {
+    jit::FallbackLogin login{ctx.attempt, outcome, now, 0, 0, ""};
+    if (opened_under_grant) {
+        login.grant_id = opened_under_grant->grant_id;
+        login.pid = getpid();
+        login.logind_session = ctx.logind_session;
+    }
     const std::string path = jit::pam::spool_path(ctx.options.snapshot);
-    const int r =
-        jit::pam::append_spool(path, jit::pam::spool_line(now, outcome, ctx.attempt, session));
+    const int r = jit::pam::append_spool(path, jit::format_fallback_line(login));
     if (r < 0) {
         pam_syslog(ctx.pamh, LOG_ERR, "cannot append to the fallback spool %s: %s", path.c_str(),
                    std::error_code(-r, std::generic_category()).message().c_str());
@@ -217,7 +223,7 @@ int fall_back(const Context& ctx, const std::string& why) {
     if (ctx.options.fail == jit::pam::FailMode::Open) {
         pam_syslog(ctx.pamh, LOG_ALERT, "jitd unreachable, allowing (fail=open): %s: %s",
                    why.c_str(), who);
-        spool(ctx, now, SpoolOutcome::Open);
+        spool(ctx, now, "open");
         return PAM_IGNORE;
     }
     pam_syslog(ctx.pamh, LOG_WARNING, "jitd unreachable, deciding from the snapshot: %s",
@@ -226,18 +232,14 @@ int fall_back(const Context& ctx, const std::string& why) {
     if (!snapshot.index) {
         pam_syslog(ctx.pamh, LOG_ERR, "no usable snapshot, denying: %s: %s", snapshot.error.c_str(),
                    who);
-        spool(ctx, now, SpoolOutcome::Unavailable);
+        spool(ctx, now, "unavailable");
         tell(ctx, PAM_ERROR_MSG, jit::pam::unavailable_message(ctx.attempt.user));
         return PAM_AUTHINFO_UNAVAIL;
     }
     const LoginDecision decision = snapshot.index->decide(ctx.attempt, groups_of, now);
-    jit::pam::SpooledSession session;
-    if (ctx.opening_session && decision.verdict == LoginVerdict::Grant) {
-        session = {getpid(), decision.grant_id, ctx.logind_session};
-    }
-    spool(ctx, now,
-          decision.verdict == LoginVerdict::Deny ? SpoolOutcome::Denied : SpoolOutcome::Allowed,
-          session);
+    const bool opened = ctx.opening_session && decision.verdict == LoginVerdict::Grant;
+    spool(ctx, now, decision.verdict == LoginVerdict::Deny ? "denied" : "allowed",
+          opened ? &decision : nullptr);
     return apply(ctx, decision, "snapshot");
 }
 

@@ -156,7 +156,7 @@ TEST(ValidateService, AcceptsPamServiceNames) {
     }
 }
 
-TEST(ValidateReason, AcceptsPrintableUtf8UpTo1024Bytes) {
+TEST(ValidateReason, AcceptsPrintableUtf8UpTo1024Characters) {
     const std::string reasons[] = {
         "fix outage INC-4711",
         "x",
@@ -166,6 +166,13 @@ TEST(ValidateReason, AcceptsPrintableUtf8UpTo1024Bytes) {
         "\xc2\xa0non-breaking space and \xc2\xa9",           // U+00A0 and U+00A9 are printable
         std::string(1024, 'r'),
         std::string(341, 'r') + std::string(341, 'r') + std::string(342, 'r'),
+        std::string(1020, 'r') + "\xe2\x82\xac\xe2\x82\xac",  // 1022 characters, 1026 bytes
+        [] {  // 1024 euro signs: 3072 bytes, 1024 characters
+            std::string s;
+            for (int i = 0; i < 1024; ++i)
+                s += "\xe2\x82\xac";
+            return s;
+        }(),
     };
     for (const auto& reason : reasons) {
         EXPECT_NO_THROW(validate_reason(reason)) << reason;
@@ -176,8 +183,9 @@ TEST(ValidateReason, AcceptsPrintableUtf8UpTo1024Bytes) {
 TEST(ValidateReason, RejectsEmptyLongAndNonPrintableText) {
     const BadInput cases[] = {
         {"", "invalid reason: must not be empty"},
-        {std::string(1025, 'r'), "invalid reason: longer than 1024 bytes (1025)"},
-        {std::string(1020, 'r') + "\xe2\x82\xac\xe2\x82\xac", "longer than 1024 bytes (1026)"},
+        {std::string(1025, 'r'), "invalid reason: longer than 1024 characters (1025)"},
+        {std::string(1023, 'r') + "\xe2\x82\xac\xe2\x82\xac", "longer than 1024 characters (1025)"},
+        {std::string(4097, 'r'), "longer than 1024 characters (4097)"},
         {"line one\nline two", "control character or invalid UTF-8 at byte 9"},
         {"tab\there", "at byte 4"},
         {"carriage\rreturn", "at byte 9"},
@@ -216,7 +224,7 @@ TEST(ValidateText, AllowsEmptyAndEnforcesTheLimit) {
     EXPECT_EQ(rejection([] {
                   validate_text("description", std::string(257, 'd'), kMaxDescriptionLength);
               }),
-              "invalid description: longer than 256 bytes (257)");
+              "invalid description: longer than 256 characters (257)");
     EXPECT_EQ(rejection([] { validate_text("comment", "ok\nthen", kMaxCommentLength); }),
               "invalid comment: control character or invalid UTF-8 at byte 3 (only printable text "
               "is allowed)");
@@ -229,6 +237,21 @@ TEST(QuoteForMessage, EscapesAndShortens) {
     EXPECT_EQ(quote_for_message(std::string("\n\x1b\0\xff", 4)), "\"\\x0a\\x1b\\x00\\xff\"");
     EXPECT_EQ(quote_for_message(std::string(64, 'q')), "\"" + std::string(64, 'q') + "\"");
     EXPECT_EQ(quote_for_message(std::string(65, 'q')), "\"" + std::string(64, 'q') + "\"...");
+}
+
+}  // namespace
+}  // namespace jit
+
+namespace jit {
+namespace {
+
+TEST(MakePrintable, ReplacesWhatCouldForgeALineAndCutsOnCharacters) {
+    EXPECT_EQ(make_printable("j\xc3\xbcrgen", 100), "j\xc3\xbcrgen");
+    EXPECT_EQ(make_printable("a\tb\nc\x1b", 100), "a?b?c?");
+    EXPECT_EQ(make_printable("\xff\xfe", 100), "??");
+    EXPECT_EQ(make_printable("x\xe2\x80\xaey", 100), "x???y");  // U+202E, byte by byte
+    EXPECT_EQ(make_printable("ab\xe2\x82\xac", 4), "ab");       // the euro sign would not fit
+    EXPECT_EQ(make_printable(std::string(300, 'h'), 256), std::string(256, 'h'));
 }
 
 }  // namespace

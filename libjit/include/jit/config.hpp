@@ -26,9 +26,9 @@ struct Config {
     Seconds min_duration = 60;
     Seconds max_duration_limit = 30 * 86400;
     Seconds kill_grace = 10;
-    Seconds warn_before = 300;     // 0: no warning
-    std::string notify_command;    // empty: no notifications
-    Seconds notify_timeout = 10;   // how long a notify_command may run before it is killed
+    Seconds warn_before = 300;    // 0: no warning
+    std::string notify_command;   // empty: no notifications
+    Seconds notify_timeout = 10;  // how long a notify_command may run before it is killed
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";

@@ -19,12 +19,12 @@ enum class ErrorCode {
 const char* error_code_name(ErrorCode code);
 
 class JitError : public std::runtime_error {
-public:
+  public:
     JitError(ErrorCode code, const std::string& message)
         : std::runtime_error(message), code_(code) {}
     ErrorCode code() const noexcept { return code_; }
 
-private:
+  private:
     ErrorCode code_;
 };
 

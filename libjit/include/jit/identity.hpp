@@ -11,7 +11,7 @@
 namespace jit {
 
 class IdentityResolver {
-public:
+  public:
     virtual ~IdentityResolver() = default;
     // Names of all groups the user belongs to (primary included); empty for unknown users.
     virtual std::vector<std::string> groups_of(const std::string& user) const = 0;
@@ -20,7 +20,7 @@ public:
 
 // getpwuid_r / getgrouplist / getgrgid_r.
 class NssIdentityResolver final : public IdentityResolver {
-public:
+  public:
     std::vector<std::string> groups_of(const std::string& user) const override;
     std::optional<std::string> user_name(uid_t uid) const override;
 };

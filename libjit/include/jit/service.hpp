@@ -18,6 +18,7 @@
 #include "jit/config.hpp"
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
+#include "jit/spool.hpp"
 #include "jit/store.hpp"
 
 namespace jit {
@@ -86,17 +87,6 @@ const Preset& find_preset(std::string_view name);  // JitError(InvalidInput) if 
 struct SessionOpen {
     LoginDecision decision;
     Id session_id = 0;  // registered session (Grant verdict only)
-};
-
-// One line of pam_jit's fallback spool.
-struct FallbackLogin {
-    LoginAttempt attempt;
-    std::string outcome;  // allowed | denied | open | unavailable
-    EpochSeconds when = 0;
-    // Set when a session stack opened a session under this grant from the snapshot.
-    Id grant_id = 0;
-    std::int64_t pid = 0;
-    std::string logind_session;
 };
 
 struct ServiceStatus {

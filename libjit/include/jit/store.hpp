@@ -41,7 +41,7 @@ struct AuditVerification {
 };
 
 class Transaction {
-public:
+  public:
     virtual ~Transaction() = default;
     virtual void put(const Resource& resource) = 0;
     virtual void remove_resource(const std::string& name) = 0;
@@ -57,7 +57,7 @@ public:
 };
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
     virtual StoredState load() = 0;
     virtual std::unique_ptr<Transaction> begin() = 0;

@@ -24,9 +24,9 @@ void validate_principal(std::string_view principal);
 void validate_account(std::string_view account);
 // A PAM service name: [a-z0-9][a-z0-9._-]{0,63}
 void validate_service(std::string_view service);
-// Reason for a request: 1..1024 bytes of printable text (UTF-8 allowed, see is_printable_text).
+// Reason for a request: 1..1024 characters of printable text (UTF-8, see is_printable_text).
 void validate_reason(std::string_view reason);
-// Free text (description, comment, revoke reason): 0..limit bytes of printable text.
+// Free text (description, comment, revoke reason): 0..limit characters of printable text.
 void validate_text(std::string_view what, std::string_view text, std::size_t limit);
 
 // True when text is valid UTF-8 without control characters: C0 (tabs included), DEL, C1, and
@@ -38,5 +38,9 @@ bool is_printable_text(std::string_view text);
 // backslashes escaped as \xNN / \" / \\, cut after 64 bytes with "..." appended, so a hostile
 // value can neither forge nor flood a log line.
 std::string quote_for_message(std::string_view text);
+
+// `text` with every unprintable byte or character replaced by '?', cut (on a character
+// boundary) to at most max_bytes: what PAM hands over, made safe to log and to spool.
+std::string make_printable(std::string_view text, std::size_t max_bytes);
 
 }  // namespace jit

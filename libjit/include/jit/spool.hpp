@@ -1,0 +1,41 @@
+// The fallback spool (SPEC §7: "the fallback is logged and audited once jitd is back").
+// pam_jit appends one line per login it decided without jitd to `fallback.log` beside the
+// snapshot; jitd audits each line and empties the file. Both sides use this one definition:
+//
+//   EPOCH \t OUTCOME \t SERVICE \t USER \t RUSER \t RHOST \t TTY \t PID \t GRANT_ID \t LOGIND \n
+//
+// PID, GRANT_ID and LOGIND describe a session the session stack opened from the snapshot under
+// a grant (0, 0 and "" otherwise): jitd registers it so that it still ends with its grant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "jit/access.hpp"
+
+namespace jit {
+
+inline constexpr std::size_t kMaxSpoolFieldBytes = 256;
+
+struct FallbackLogin {
+    LoginAttempt attempt;
+    // allowed | denied (from the snapshot) | open (fail=open) | unavailable (no usable
+    // snapshot: denied) | exempt (a break-glass account, jitd not asked)
+    std::string outcome;
+    EpochSeconds when = 0;
+    Id grant_id = 0;
+    std::int64_t pid = 0;
+    std::string logind_session;
+};
+
+bool is_fallback_outcome(std::string_view outcome);
+
+// One line, newline included. Text fields are made printable (make_printable) and cut to
+// kMaxSpoolFieldBytes, so whatever PAM handed over, the line parses.
+std::string format_fallback_line(const FallbackLogin& login);
+
+// A line without its newline. JitError(InvalidInput) saying what is wrong.
+FallbackLogin parse_fallback_line(std::string_view line);
+
+}  // namespace jit
