@@ -5,14 +5,11 @@
 #include <sstream>
 
 #include "jit/error.hpp"
+#include "jit/identity.hpp"
 #include "jit/validate.hpp"
 
 namespace jit {
 namespace {
-
-bool contains(const std::vector<std::string>& list, const std::string& value) {
-    return std::find(list.begin(), list.end(), value) != list.end();
-}
 
 bool has_group_members(const AccessRule& rule) {
     return std::any_of(rule.members.begin(), rule.members.end(),
@@ -149,21 +146,16 @@ LoginDecision AccessIndex::decide(const LoginAttempt& attempt, const GroupLookup
     // Standing members first; groups are looked up at most once and only when needed.
     std::optional<std::vector<std::string>> requester_groups;
     for (const AccessRule* rule : matching) {
-        if (contains(rule->members, decision.requester)) {
+        bool member = principals_name(rule->members, decision.requester, {});
+        if (!member && has_group_members(*rule)) {
+            if (!requester_groups)
+                requester_groups = groups ? groups(decision.requester) : std::vector<std::string>{};
+            member = principals_name(rule->members, decision.requester, *requester_groups);
+        }
+        if (member) {
             decision.verdict = LoginVerdict::Member;
             decision.resource = rule->name;
             return decision;
-        }
-        if (!has_group_members(*rule))
-            continue;
-        if (!requester_groups)
-            requester_groups = groups ? groups(decision.requester) : std::vector<std::string>{};
-        for (const auto& group : *requester_groups) {
-            if (contains(rule->members, "@" + group)) {
-                decision.verdict = LoginVerdict::Member;
-                decision.resource = rule->name;
-                return decision;
-            }
         }
     }
 
@@ -230,7 +222,63 @@ std::vector<ActiveGrant> AccessIndex::grants() const {
 //   rule NAME SERVICES ACCOUNTS MEMBERS      (lists comma-separated, "-" when empty)
 //   grant ID USER RESOURCE EXPIRY            (EXPIRY epoch seconds, "-" for none)
 //   end COUNT                                (number of rule and grant lines: detects truncation)
+// Names are written with every byte outside [A-Za-z0-9._@*$] (and a leading '-') as %XX, so a
+// user name NSS allows but jit's own names do not ("Alice", "j doe", "x,y") can neither break
+// the format nor make pam_jit reject the whole snapshot.
 namespace {
+
+bool is_plain_name_byte(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '@' || c == '*' || c == '$' || c == '-';
+}
+
+std::string escape_name(std::string_view name) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (is_plain_name_byte(c) && !(c == '-' && i == 0)) {
+            out += c;
+            continue;
+        }
+        const auto byte = static_cast<unsigned char>(c);
+        out += '%';
+        out += kHex[byte >> 4];
+        out += kHex[byte & 0xF];
+    }
+    return out;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+// Strict inverse of escape_name: anything escape_name would not have written is rejected.
+std::string unescape_name(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c != '%') {
+            if (!is_plain_name_byte(c) || (c == '-' && i == 0))
+                throw_invalid("unescaped character in name " + quote_for_message(text));
+            out += c;
+            continue;
+        }
+        const int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+        const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+        if (high < 0 || low < 0)
+            throw_invalid("bad escape in name " + quote_for_message(text));
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    if (out.empty() || !is_printable_text(out))
+        throw_invalid("name is empty or not printable text: " + quote_for_message(text));
+    return out;
+}
 
 constexpr std::string_view kSnapshotMagic = "jit-snapshot 1";
 
@@ -241,7 +289,7 @@ std::string join_list(const std::vector<std::string>& items) {
     for (const auto& item : items) {
         if (!out.empty())
             out += ',';
-        out += item;
+        out += escape_name(item);
     }
     return out;
 }
@@ -272,8 +320,10 @@ std::vector<std::string> parse_list(std::string_view text, void (*check)(std::st
     if (text == "-")
         return {};
     std::vector<std::string> items = split(text, ',');
-    for (const auto& item : items)
+    for (auto& item : items) {
+        item = unescape_name(item);
         check(item);
+    }
     return items;
 }
 
@@ -289,7 +339,8 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
         ++records;
     }
     for (const ActiveGrant& grant : index.grants()) {
-        out << "grant " << grant.id << ' ' << grant.user << ' ' << grant.resource << ' ';
+        out << "grant " << grant.id << ' ' << escape_name(grant.user) << ' '
+            << escape_name(grant.resource) << ' ';
         if (grant.expiry)
             out << *grant.expiry;
         else
@@ -323,18 +374,21 @@ AccessIndex parse_snapshot(std::string_view text) {
             if (f[0] == "generated" && f.size() == 2) {
                 parse_int(f[1], n + 1);
             } else if (f[0] == "rule" && f.size() == 5) {
-                validate_object_name("resource", f[1]);
-                index.put_rule({f[1], parse_list(f[2], validate_service),
+                const std::string name = unescape_name(f[1]);
+                validate_object_name("resource", name);
+                index.put_rule({name, parse_list(f[2], validate_service),
                                 parse_list(f[3], validate_account),
                                 parse_list(f[4], validate_principal)});
                 ++records;
             } else if (f[0] == "grant" && f.size() == 5) {
-                validate_user_name(f[2]);
-                validate_object_name("resource", f[3]);
+                // Any name NSS gave the requester; printable is all that is required of it.
+                const std::string user = unescape_name(f[2]);
+                const std::string resource = unescape_name(f[3]);
+                validate_object_name("resource", resource);
                 std::optional<EpochSeconds> expiry;
                 if (f[4] != "-")
                     expiry = parse_int(f[4], n + 1);
-                index.put_grant({parse_int(f[1], n + 1), f[2], f[3], expiry});
+                index.put_grant({parse_int(f[1], n + 1), user, resource, expiry});
                 ++records;
             } else if (f[0] == "end" && f.size() == 2) {
                 if (static_cast<std::size_t>(parse_int(f[1], n + 1)) != records)

@@ -35,8 +35,7 @@ bool may_read_all(const Caller& caller, const Roles& roles) {
 bool is_approver(const Caller& caller, const Policy& policy) {
     if (caller.is_root())
         return true;
-    return std::any_of(policy.approvers.begin(), policy.approvers.end(),
-                       [&](const std::string& principal) { return caller.matches(principal); });
+    return principals_name(policy.approvers, caller.name, caller.groups);
 }
 
 bool may_view_request(const Caller& caller, const Roles& roles, const Request& request,

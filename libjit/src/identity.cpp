@@ -128,10 +128,20 @@ bool Caller::in_group(const std::string& group) const {
 }
 
 bool Caller::matches(const std::string& principal) const {
-    if (!principal.empty() && principal[0] == '@') {
-        return in_group(principal.substr(1));
+    return principals_name({principal}, name, groups);
+}
+
+bool principals_name(const std::vector<std::string>& principals, const std::string& user,
+                     const std::vector<std::string>& groups) {
+    for (const std::string& principal : principals) {
+        if (principal.empty())
+            continue;
+        if (principal[0] != '@' ? principal == user
+                                : std::find(groups.begin(), groups.end(),
+                                            std::string_view(principal).substr(1)) != groups.end())
+            return true;
     }
-    return !principal.empty() && principal == name;
+    return false;
 }
 
 Caller caller_from_uid(uid_t uid, const IdentityResolver& identity) {

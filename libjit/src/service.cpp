@@ -93,7 +93,8 @@ JitService::JitService(Store& store, Config config, const IdentityResolver& iden
 // ---------------------------------------------------------------------------------------------
 // Start-up
 
-void JitService::start() {
+void JitService::start(const std::string& boot_id) {
+    boot_id_ = boot_id;
     StoredState state = store_.load();
     resources_.clear();
     policies_.clear();
@@ -127,6 +128,16 @@ void JitService::start() {
     for (auto& session : state.sessions)
         sessions_.emplace(session.id, std::move(session));
     audit_seq_ = state.last_audit_seq;
+
+    // Sessions of an earlier boot ended with it: close them, never signal their old pids.
+    std::vector<Id> stale;
+    for (const auto& [id, session] : sessions_) {
+        if (session.state == SessionState::Open && !boot_id_.empty() && !session.boot_id.empty() &&
+            session.boot_id != boot_id_)
+            stale.push_back(id);
+    }
+    for (Id id : stale)
+        close_session_as(id, "host rebooted");
 
     // Whatever lapsed while jitd was down ends now; sessions of live grants are left alone.
     tick();
@@ -204,19 +215,9 @@ std::vector<std::string> JitService::groups_of(const std::string& user) const {
     return identity_.groups_of(user);
 }
 
-bool JitService::is_member(const std::string& user, const Resource& resource) const {
-    if (std::find(resource.members.begin(), resource.members.end(), user) != resource.members.end())
-        return true;
-    bool has_groups = std::any_of(resource.members.begin(), resource.members.end(),
-                                  [](const std::string& m) { return m[0] == '@'; });
-    if (!has_groups)
-        return false;
-    for (const auto& group : groups_of(user)) {
-        if (std::find(resource.members.begin(), resource.members.end(), "@" + group) !=
-            resource.members.end())
-            return true;
-    }
-    return false;
+// The caller's groups came from NSS once, when jitd identified the caller.
+bool JitService::is_member(const Caller& caller, const Resource& resource) const {
+    return principals_name(resource.members, caller.name, caller.groups);
 }
 
 std::optional<Id> JitService::open_request_of(const std::string& user,
@@ -243,7 +244,7 @@ std::vector<std::string> JitService::resources_under(const std::string& policy) 
 }
 
 std::string JitService::access_of(const Caller& caller, const Resource& resource) const {
-    if (is_member(caller.name, resource))
+    if (is_member(caller, resource))
         return "member";
     if (active_grant_of(caller.name, resource.name))
         return "grant";
@@ -278,6 +279,17 @@ AuditEvent JitService::session_event(const std::string& type, const LoginAttempt
                                                                 : std::string()},
                              {"JIT_SESSION_PID", pid ? std::to_string(pid) : std::string()},
                              {"JIT_LOGIND_SESSION", logind_session}});
+}
+
+AuditEvent JitService::session_record_event(const std::string& type, const Session& session) const {
+    LoginAttempt attempt{session.service, session.target, session.user, session.rhost, session.tty};
+    LoginDecision d;
+    d.requester = session.user;
+    d.target = session.target;
+    d.grant_id = session.grant_id;
+    if (auto grant = grants_.find(session.grant_id); grant != grants_.end())
+        d.resource = grant->second.resource;
+    return session_event(type, attempt, d, session.pid, session.logind_session);
 }
 
 void JitService::publish(const std::vector<AuditEvent>& committed) {
@@ -601,7 +613,7 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
     if (!policy.active)
         throw_failed("the policy \"" + policy.name + "\" of resource \"" + resource_name +
                      "\" is not active");
-    if (is_member(caller.name, resource))
+    if (is_member(caller, resource))
         throw_conflict("you are a standing member of \"" + resource_name +
                        "\"; no request is needed");
     if (auto id = open_request_of(caller.name, resource_name))
@@ -887,14 +899,7 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
         }
         for (const Session& s : ended_sessions) {
             tx.put(s);
-            LoginAttempt attempt{s.service, s.target, s.user, s.rhost, s.tty};
-            LoginDecision d;
-            d.requester = s.user;
-            d.target = s.target;
-            d.resource = updated.resource;
-            d.grant_id = updated.id;
-            ev.push_back(tx.append(
-                session_event("session_terminated", attempt, d, s.pid, s.logind_session)));
+            ev.push_back(tx.append(session_record_event("session_terminated", s)));
         }
     });
 
@@ -986,26 +991,29 @@ LoginDecision JitService::check_login(const Caller& caller, const LoginAttempt& 
 }
 
 SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& attempt,
-                                     std::int64_t pid, const std::string& logind_session) {
+                                     std::int64_t pid, const std::string& logind_session,
+                                     std::int64_t pid_start) {
     require_pam(caller);
     validate_attempt(attempt);
-    if (pid < 0)
-        throw_invalid("pid must not be negative");
+    if (pid < 0 || pid_start < 0)
+        throw_invalid("pid and its start time must not be negative");
     validate_text("logind session", logind_session, kMaxAttemptField);
     SessionOpen result;
     result.decision = index_.decide(
         attempt, [this](const std::string& u) { return groups_of(u); }, clock_.now());
     const LoginDecision& decision = result.decision;
-    if (decision.verdict == LoginVerdict::Deny) {
+    if (decision.verdict == LoginVerdict::Unmanaged)
+        return result;
+    if (decision.verdict != LoginVerdict::Grant) {
+        // Denials and standing members' sessions are audited; only grants' are registered.
+        const char* type =
+            decision.verdict == LoginVerdict::Deny ? "login_denied" : "session_opened";
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-            ev.push_back(
-                tx.append(session_event("login_denied", attempt, decision, pid, logind_session)));
+            ev.push_back(tx.append(session_event(type, attempt, decision, pid, logind_session)));
         });
         publish(events);
         return result;
     }
-    if (decision.verdict != LoginVerdict::Grant)
-        return result;
 
     Session session;
     session.grant_id = decision.grant_id;
@@ -1015,12 +1023,13 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     session.rhost = attempt.rhost;
     session.tty = attempt.tty;
     session.pid = pid;
+    session.pid_start = pid_start;
+    session.boot_id = boot_id_;
     session.logind_session = logind_session;
     session.opened = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         session.id = tx.put(session);
-        ev.push_back(
-            tx.append(session_event("session_opened", attempt, decision, pid, logind_session)));
+        ev.push_back(tx.append(session_record_event("session_opened", session)));
     });
     sessions_[session.id] = session;
     result.session_id = session.id;
@@ -1030,27 +1039,30 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
 
 void JitService::close_session(const Caller& caller, Id session_id) {
     require_pam(caller);
-    auto it = sessions_.find(session_id);
-    if (it == sessions_.end())
+    if (!sessions_.count(session_id))
         throw_not_found("no session " + std::to_string(session_id));
-    if (it->second.state != SessionState::Open)
-        return;  // already terminated by jitd
-    Session updated = it->second;
+    close_session_as(session_id, "logout");
+}
+
+void JitService::reap_session(Id session_id) {
+    if (!sessions_.count(session_id))
+        throw_not_found("no session " + std::to_string(session_id));
+    close_session_as(session_id, "process gone");
+}
+
+// Marks an open session closed (logout, its process gone, or a reboot) with its audit event.
+void JitService::close_session_as(Id session_id, const std::string& how) {
+    const Session& current = sessions_.at(session_id);
+    if (current.state != SessionState::Open)
+        return;  // already ended by jitd
+    Session updated = current;
     updated.state = SessionState::Closed;
     updated.closed = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        LoginAttempt attempt{updated.service, updated.target, updated.user, updated.rhost,
-                             updated.tty};
-        LoginDecision d;
-        d.requester = updated.user;
-        d.target = updated.target;
-        d.grant_id = updated.grant_id;
-        auto grant = grants_.find(updated.grant_id);
-        if (grant != grants_.end())
-            d.resource = grant->second.resource;
-        ev.push_back(tx.append(
-            session_event("session_closed", attempt, d, updated.pid, updated.logind_session)));
+        AuditEvent event = session_record_event("session_closed", updated);
+        event.fields.emplace_back("JIT_CLOSED_BY", how);
+        ev.push_back(tx.append(event));
     });
     sessions_[session_id] = updated;
     publish(events);
@@ -1082,6 +1094,7 @@ void JitService::record_fallback(const FallbackLogin& login) {
         s.tty = attempt.tty;
         s.pid = login.pid;
         s.logind_session = login.logind_session;
+        s.boot_id = boot_id_;
         s.opened = login.when;
         adopted = s;
     }
@@ -1098,21 +1111,14 @@ void JitService::record_fallback(const FallbackLogin& login) {
                                                     {"JIT_DECIDED", format_rfc3339(login.when)}})));
         if (!adopted)
             return;
-        LoginDecision d;
-        d.requester = adopted->user;
-        d.target = adopted->target;
-        d.resource = grant->second.resource;
-        d.grant_id = adopted->grant_id;
         adopted->id = tx.put(*adopted);
-        ev.push_back(tx.append(
-            session_event("session_opened", attempt, d, adopted->pid, adopted->logind_session)));
+        ev.push_back(tx.append(session_record_event("session_opened", *adopted)));
         if (!grant_over)
             return;
         adopted->state = SessionState::Terminated;
         adopted->closed = clock_.now();
         tx.put(*adopted);
-        ev.push_back(tx.append(session_event("session_terminated", attempt, d, adopted->pid,
-                                             adopted->logind_session)));
+        ev.push_back(tx.append(session_record_event("session_terminated", *adopted)));
     });
     if (adopted)
         sessions_[adopted->id] = *adopted;
@@ -1160,8 +1166,9 @@ void JitService::schedule_grant(const Grant& grant) {
         return;
     deadlines_.emplace(*grant.expiry, DeadlineKind::ExpireGrant, grant.id);
     deadline_of_[{DeadlineKind::ExpireGrant, grant.id}] = *grant.expiry;
-    const EpochSeconds warn_at = *grant.expiry - config_.warn_before;
-    if (config_.warn_before > 0 && warn_at > clock_.now()) {
+    // Inside the warning window already (a restart, a short grant): warn now.
+    const EpochSeconds warn_at = std::max(*grant.expiry - config_.warn_before, clock_.now());
+    if (config_.warn_before > 0 && warn_at < *grant.expiry) {
         deadlines_.emplace(warn_at, DeadlineKind::WarnGrant, grant.id);
         deadline_of_[{DeadlineKind::WarnGrant, grant.id}] = warn_at;
     }

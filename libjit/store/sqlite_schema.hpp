@@ -137,6 +137,13 @@ CREATE TABLE audit_fields (
 );
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1};
+// v2: what identifies a session's process beyond its pid, so that jitd never signals a process
+// that merely reuses the pid, nor one from before a reboot.
+inline constexpr const char* kSessionProcessIdentityV2 = R"sql(
+ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2};
 
 }  // namespace jit::sqlite

@@ -482,14 +482,18 @@ TEST_F(GrantedTest, DeniedAndMemberSessions) {
     EXPECT_EQ(denied.session_id, 0);
     EXPECT_EQ(store.audit_log.back().event, "login_denied");
     EXPECT_EQ(*store.audit_log.back().field("JIT_RESOURCE"), "prod-db");
-    const std::size_t rows = audit_rows();
     SessionOpen member = open("dave");
     EXPECT_EQ(member.decision.verdict, LoginVerdict::Member);
-    EXPECT_EQ(member.session_id, 0);
-    EXPECT_EQ(audit_rows(), rows);
+    EXPECT_EQ(member.session_id, 0);  // audited, not registered: no grant ends it
+    EXPECT_EQ(store.audit_log.back().event, "session_opened");
+    EXPECT_EQ(*store.audit_log.back().field("JIT_GRANT_ID"), "");
+    EXPECT_EQ(*store.audit_log.back().field("JIT_RESOURCE"), "prod-db");
+    EXPECT_TRUE(service->list_sessions(who("dave"), true).empty());
+    const std::size_t rows = audit_rows();
     SessionOpen unmanaged =
         service->open_session(who("root"), {"login", "root", "", "", "tty1"}, 1, "");
     EXPECT_EQ(unmanaged.decision.verdict, LoginVerdict::Unmanaged);
+    EXPECT_EQ(audit_rows(), rows);  // not this host's business
 }
 
 TEST_F(GrantedTest, OnlyRootCallsThePamMethods) {
@@ -608,6 +612,46 @@ TEST_F(GrantedTest, RestartKeepsStateAndSessions) {
     clock.t = expiry;
     service->tick();
     EXPECT_EQ(effects.terminated.size(), 1u);
+}
+
+TEST_F(GrantedTest, SessionsOfAnEarlierBootAreClosedWithoutASignal) {
+    service->start("boot-1");
+    Id session =
+        service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
+            .session_id;
+    Session registered = service->list_sessions(who("alice"), false).at(0);
+    EXPECT_EQ(registered.boot_id, "boot-1");
+    EXPECT_EQ(registered.pid_start, 99);
+    service.reset();
+    service = std::make_unique<JitService>(store, config, identity, clock, effects);
+    service->start("boot-2");  // the host rebooted
+    EXPECT_TRUE(effects.terminated.empty());
+    EXPECT_TRUE(service->list_sessions(who("alice"), false).empty());
+    EXPECT_EQ(store.audit_log.back().event, "session_closed");
+    EXPECT_EQ(*store.audit_log.back().field("JIT_CLOSED_BY"), "host rebooted");
+    clock.t = expiry;
+    service->tick();
+    EXPECT_TRUE(effects.terminated.empty());  // the grant ends; no old pid is signalled
+    EXPECT_EQ(service->list_sessions(who("alice"), true).at(0).id, session);
+}
+
+TEST_F(GrantedTest, SessionWhoseProcessIsGoneIsReaped) {
+    Id session = open().session_id;
+    service->reap_session(session);
+    EXPECT_TRUE(service->list_sessions(who("alice"), false).empty());
+    EXPECT_EQ(*store.audit_log.back().field("JIT_CLOSED_BY"), "process gone");
+    clock.t = expiry;
+    service->tick();
+    EXPECT_TRUE(effects.terminated.empty());
+    EXPECT_EQ(code_of([&] { service->reap_session(999); }), ErrorCode::NotFound);
+}
+
+TEST_F(GrantedTest, RestartInsideTheWarningWindowStillWarns) {
+    Id session = open().session_id;
+    clock.t = expiry - config.warn_before + 10;  // jitd was down when the warning was due
+    restart();  // start() handles what is due at once
+    ASSERT_EQ(effects.warned.size(), 1u);
+    EXPECT_EQ(effects.warned[0].first, session);
 }
 
 TEST_F(GrantedTest, GrantThatLapsedWhileDownEndsAtStart) {

@@ -30,6 +30,26 @@ TEST(SnapshotTest, RoundTripKeepsRulesAndGrants) {
     EXPECT_EQ(d.grant_id, 7);
 }
 
+TEST(SnapshotTest, UserNamesJitDoesNotUseRoundTrip) {
+    // NSS may hand jitd requesters named like this (LDAP, SSSD); one of them must not make the
+    // whole snapshot unreadable for pam_jit.
+    AccessIndex index;
+    index.put_rule({"web", {"sshd"}, {"*"}, {}});
+    const std::vector<std::string> users = {"Alice", "john@corp.example", "j doe", "x,y",
+                                            "-dash", "caf\xc3\xa9",       "100%"};
+    Id id = 1;
+    for (const auto& user : users)
+        index.put_grant({id++, user, "web", std::nullopt});
+    const std::string text = serialize_snapshot(index, 1);
+    AccessIndex parsed = parse_snapshot(text);
+    ASSERT_EQ(parsed.grant_count(), users.size());
+    for (const auto& user : users) {
+        LoginDecision d = parsed.decide({"sshd", user, "", "", ""}, {}, 0);
+        EXPECT_EQ(d.verdict, LoginVerdict::Grant) << user;
+    }
+    EXPECT_NE(text.find("grant 3 j%20doe web -"), std::string::npos) << text;
+}
+
 TEST(SnapshotTest, EmptyIndexRoundTrips) {
     AccessIndex parsed = parse_snapshot(serialize_snapshot(AccessIndex{}, 0));
     EXPECT_EQ(parsed.rule_count(), 0u);
@@ -56,6 +76,10 @@ TEST(SnapshotTest, RejectsEveryMalformedForm) {
         {"bad grant user", "jit-snapshot 1\ngrant 1 al;ice web -\nend 1\n"},
         {"data after end", "jit-snapshot 1\nend 0\nrule web sshd * -\n"},
         {"double space", "jit-snapshot 1\nrule web  sshd * -\nend 1\n"},
+        {"bad escape", "jit-snapshot 1\ngrant 1 al%2 web -\nend 1\n"},
+        {"lower-case escape", "jit-snapshot 1\ngrant 1 a%2cb web -\nend 1\n"},
+        {"escaped control character", "jit-snapshot 1\ngrant 1 a%0Ab web -\nend 1\n"},
+        {"escaped empty name", "jit-snapshot 1\ngrant 1 % web -\nend 1\n"},
     };
     for (const auto& [name, text] : cases) {
         EXPECT_THROW(parse_snapshot(text), JitError) << name;

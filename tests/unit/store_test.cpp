@@ -22,6 +22,9 @@
 #include "jit/model.hpp"
 #include "jit/store.hpp"
 
+// The shipped migration steps, to build a database as an older release left it.
+#include "../../libjit/store/sqlite_schema.hpp"
+
 namespace jit {
 
 // Field-by-field equality for the round-trip assertions. They live in namespace jit so that
@@ -47,7 +50,7 @@ static auto tied(const Grant& g) {
 }
 static auto tied(const Session& s) {
     return std::tie(s.id, s.grant_id, s.user, s.target, s.service, s.rhost, s.tty, s.pid,
-                    s.logind_session, s.opened, s.closed, s.state);
+                    s.pid_start, s.boot_id, s.logind_session, s.opened, s.closed, s.state);
 }
 static auto tied(const AuditEvent& e) {
     return std::tie(e.seq, e.time, e.event, e.fields, e.prev_hash, e.hash);
@@ -223,6 +226,8 @@ Session sample_session(Id grant_id) {
     session.rhost = "10.0.0.7";
     session.tty = "/dev/pts/3";
     session.pid = 4242;
+    session.pid_start = 987654;
+    session.boot_id = "0f6c1f5e4d3b4a2c9e8d7c6b5a493827";
     session.logind_session = "c17";
     session.opened = 1'790'000'700;
     session.closed = 1'790'001'000;
@@ -531,11 +536,41 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
     ASSERT_TRUE(std::filesystem::exists(path_));
     open();
     RawDatabase raw(path_);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 1);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
     EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 11);
     open();  // a second open finds the schema current and changes nothing
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 1);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+}
+
+TEST_F(StoreTest, MigratesAVersion1DatabaseKeepingItsRows) {
+    {
+        RawDatabase raw(path_);
+        raw.exec(jit::sqlite::kSchemaV1);
+        raw.exec("PRAGMA user_version = 1");
+        raw.exec(
+            "INSERT INTO policies VALUES ('old', '', 'require-approval', 1, 3600, 1, 3600, 1)");
+        raw.exec(
+            "INSERT INTO requests (id, resource, requester, policy, reason, "
+            "requested_duration, duration, capped, state, created, expires, "
+            "approvals_required, auto_expiry) VALUES "
+            "(1, 'r', 'alice', 'old', 'x', 60, 60, 0, 'approved', 1, 2, 1, 1)");
+        raw.exec(
+            "INSERT INTO grants (id, request_id, user_name, resource, start, state, ended_by) "
+            "VALUES (1, 1, 'alice', 'r', 1, 'active', '')");
+        raw.exec(
+            "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, "
+            "pid, logind_session, opened, state) VALUES "
+            "(1, 1, 'alice', 'root', 'sudo', '', '', 77, '', 1, 'open')");
+    }
+    StoredState state = open()->load();
+    RawDatabase raw(path_);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+    ASSERT_EQ(state.policies.size(), 1u);
+    ASSERT_EQ(state.sessions.size(), 1u);
+    EXPECT_EQ(state.sessions[0].pid, 77);
+    EXPECT_EQ(state.sessions[0].pid_start, 0);  // unknown for sessions from before v2
+    EXPECT_EQ(state.sessions[0].boot_id, "");
 }
 
 TEST_F(StoreTest, RefusesASchemaNewerThanItKnows) {

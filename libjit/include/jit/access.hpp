@@ -91,7 +91,7 @@ class AccessIndex {
 };
 
 // The snapshot file (SPEC §7): a versioned, line-oriented text form of an AccessIndex.
-// Names are validated on write and read, so no field can contain the separators.
+// Names are %-escaped, so any user name NSS allows round-trips; a damaged file is rejected.
 std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated);
 // Throws JitError(InvalidInput) on any malformed line: a corrupt snapshot must not allow.
 AccessIndex parse_snapshot(std::string_view text);

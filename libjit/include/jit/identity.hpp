@@ -37,6 +37,11 @@ struct Caller {
     bool matches(const std::string& principal) const;
 };
 
+// True when one of `principals` ("user" or "@group") names this user or one of its groups: the
+// one rule for standing members, approvers and exempt accounts.
+bool principals_name(const std::vector<std::string>& principals, const std::string& user,
+                     const std::vector<std::string>& groups);
+
 // Builds a Caller from a uid through the resolver; JitError(PermissionDenied) for a uid with no
 // name (jitd never acts for an anonymous caller).
 Caller caller_from_uid(uid_t uid, const IdentityResolver& identity);

@@ -94,6 +94,11 @@ struct Session {
     std::string rhost;
     std::string tty;
     std::int64_t pid = 0;
+    // What identifies that process beyond its pid (0 / "" when unknown): its start time in
+    // clock ticks after boot (/proc/PID/stat field 22) and the boot it ran in
+    // (/proc/sys/kernel/random/boot_id). jitd never signals a pid that does not match them.
+    std::int64_t pid_start = 0;
+    std::string boot_id;
     std::string logind_session;
     EpochSeconds opened = 0;
     std::optional<EpochSeconds> closed;

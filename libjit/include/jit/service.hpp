@@ -100,8 +100,10 @@ class JitService {
     JitService(Store& store, Config config, const IdentityResolver& identity, const Clock& clock,
                Effects& effects);
 
-    // Loads state from the store and ends whatever lapsed while jitd was down.
-    void start();
+    // Loads state from the store and ends whatever lapsed while jitd was down. boot_id is this
+    // boot's (/proc/sys/kernel/random/boot_id): sessions registered in another boot are over,
+    // whatever their pids are now, and are closed without a signal.
+    void start(const std::string& boot_id = "");
 
     const Config& config() const { return config_; }
     Roles roles() const { return roles_; }
@@ -147,11 +149,16 @@ class JitService {
     // Sessions.
     std::vector<Session> list_sessions(const Caller& caller, bool all) const;
 
-    // PAM (root only). check_login audits denials; open_session also registers the session.
+    // PAM (root only). check_login audits denials; open_session audits the opening of sessions
+    // of members and grant holders and registers those under a grant. pid_start: the start
+    // time of `pid` (/proc/PID/stat field 22), 0 when unknown.
     LoginDecision check_login(const Caller& caller, const LoginAttempt& attempt);
     SessionOpen open_session(const Caller& caller, const LoginAttempt& attempt, std::int64_t pid,
-                             const std::string& logind_session);
+                             const std::string& logind_session, std::int64_t pid_start = 0);
     void close_session(const Caller& caller, Id session_id);
+    // A registered session whose process is gone without a logout (sshd or sudo killed):
+    // closed by the system, so that it is not "open" forever and its pid is never signalled.
+    void reap_session(Id session_id);
     // pam_jit decided without jitd (snapshot or fail=open) and spooled it; jitd audits it as
     // `login_fallback` once it is back, and registers a session pam_jit opened from the snapshot
     // under a grant, so that it still ends with its grant (at once if the grant already ended).
@@ -182,7 +189,8 @@ class JitService {
     Grant& grant_ref(Id id);
     std::string access_of(const Caller& caller, const Resource& resource) const;
     std::vector<std::string> groups_of(const std::string& user) const;
-    bool is_member(const std::string& user, const Resource& resource) const;
+    bool is_member(const Caller& caller, const Resource& resource) const;
+    void close_session_as(Id session_id, const std::string& how);
     std::optional<Id> open_request_of(const std::string& user, const std::string& resource) const;
     std::optional<Id> active_grant_of(const std::string& user, const std::string& resource) const;
     std::vector<std::string> resources_under(const std::string& policy) const;
@@ -192,6 +200,7 @@ class JitService {
     AuditEvent session_event(const std::string& type, const LoginAttempt& attempt,
                              const LoginDecision& decision, std::int64_t pid,
                              const std::string& logind_session) const;
+    AuditEvent session_record_event(const std::string& type, const Session& session) const;
     void publish(const std::vector<AuditEvent>& committed);
 
     // State transitions shared by several operations. Each writes through `tx` and records the
@@ -224,6 +233,7 @@ class JitService {
     std::set<Deadline> deadlines_;
     std::map<std::pair<DeadlineKind, Id>, EpochSeconds> deadline_of_;
     Id audit_seq_ = 0;
+    std::string boot_id_;
 };
 
 }  // namespace jit
