@@ -208,6 +208,27 @@ RequestDecisionWatch::RequestDecisionWatch(BusClient& bus) : bus_(bus) {
             std::string("cannot subscribe to jitd's RequestDecided signal: ") + std::strerror(-r));
     }
     slot_.reset(slot);
+    slot = nullptr;
+    const int owner =
+        sd_bus_match_signal(bus_.get(), &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus", "NameOwnerChanged", on_owner_changed, this);
+    if (owner < 0) {
+        throw CommandError(kExitUnreachable,
+                           std::string("cannot watch jitd's bus name: ") + std::strerror(-owner));
+    }
+    owner_slot_.reset(slot);
+}
+
+int RequestDecisionWatch::on_owner_changed(sd_bus_message* message, void* userdata,
+                                           sd_bus_error* /*error*/) {
+    const char* name = nullptr;
+    const char* old_owner = nullptr;
+    const char* new_owner = nullptr;
+    if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) >= 0 &&
+        std::string_view(name) == jit::bus::kServiceName && *new_owner == '\0') {
+        static_cast<RequestDecisionWatch*>(userdata)->jitd_gone_ = true;
+    }
+    return 0;
 }
 
 int RequestDecisionWatch::on_request_decided(sd_bus_message* message, void* userdata,
@@ -234,6 +255,10 @@ std::optional<std::string> RequestDecisionWatch::wait(jit::Id id,
         }
         if (decided_state_) {
             return decided_state_;
+        }
+        if (jitd_gone_) {
+            throw CommandError(kExitUnreachable,
+                               "jitd left the bus while waiting for request " + std::to_string(id));
         }
         if (r > 0) {
             continue;  // more queued messages may be waiting

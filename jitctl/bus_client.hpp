@@ -88,16 +88,20 @@ class RequestDecisionWatch {
     RequestDecisionWatch& operator=(const RequestDecisionWatch&) = delete;
 
     // Dispatches bus messages until RequestDecided for id arrives (returns its state) or the
-    // CLOCK_MONOTONIC deadline in microseconds passes (returns nullopt). No deadline: forever.
+    // CLOCK_MONOTONIC deadline in microseconds passes (returns nullopt). No deadline: until
+    // decided. jitd leaving the bus ends the wait (CommandError, exit 69): nobody would decide.
     std::optional<std::string> wait(jit::Id id, std::optional<std::uint64_t> deadline_usec);
 
   private:
     static int on_request_decided(sd_bus_message* message, void* userdata, sd_bus_error* error);
+    static int on_owner_changed(sd_bus_message* message, void* userdata, sd_bus_error* error);
 
     BusClient& bus_;
     SlotPtr slot_;
+    SlotPtr owner_slot_;
     jit::Id awaited_id_ = 0;
     std::optional<std::string> decided_state_;
+    bool jitd_gone_ = false;
 };
 
 }  // namespace jitctl

@@ -276,4 +276,20 @@ fi
 expect_exit 1 -m "request --wait=1s times out undecided" -- \
     as jitcarol jitctl request wait-box --reason "nobody answers" --duration 10min --wait=1s
 
+# jitd leaving the bus ends a wait that nobody could satisfy any more (69), instead of hanging.
+as jitmallory jitctl request wait-box --reason "jitd goes away" --duration 10min --wait \
+    >"$T/wait3.out" 2>"$T/wait3.err" &
+WAITER=$!
+track_pid "$WAITER"
+if wait_until 20 has_open_request jitmallory wait-box; then
+    jitd_stop
+    expect_eventually 20 "the waiter returns when jitd leaves the bus" _pid_gone "$WAITER"
+    wait "$WAITER"
+    expect_eq "request --wait exit status when jitd is gone" "$?" 69
+    expect_contains "the waiter says why" "$(cat "$T/wait3.err")" "jitd left the bus"
+    jitd_restart
+else
+    fail "request --wait did not create a request: $(cat "$T/wait3.err")"
+fi
+
 finish
