@@ -78,6 +78,42 @@ int lock_within(int fd, int wait_msec) {
     }
 }
 
+// Why the spool's directory is not jitd's alone, or "".
+std::string unsafe_directory(int dir_fd) {
+    struct stat st {};
+    if (fstat(dir_fd, &st) < 0) {
+        return errno_text(errno);
+    }
+    if (st.st_uid != 0) {
+        return "is not owned by root";
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return "is writable by group or others";
+    }
+    return {};
+}
+
+// Why the opened spool is not one pam_jit (as root) created, or "".
+std::string unsafe_spool(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) < 0) {
+        return errno_text(errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return "not a regular file";
+    }
+    if (st.st_uid != 0) {
+        return "not owned by root";
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        return "accessible to group or others";
+    }
+    if (st.st_nlink != 1) {
+        return "has " + std::to_string(st.st_nlink) + " links";
+    }
+    return {};
+}
+
 }  // namespace
 
 SnapshotLoad load_snapshot(const std::string& path) {
@@ -119,24 +155,46 @@ std::string spool_path(const std::string& snapshot_path) {
     return snapshot_path.substr(0, snapshot_path.rfind('/') + 1) + "fallback.log";
 }
 
-int append_spool(const std::string& path, const std::string& line) {
-    const Fd fd(open(path.c_str(),
-                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600));
+std::string append_spool(const std::string& path, const std::string& line) {
+    const std::size_t slash = path.rfind('/');
+    const std::string directory = slash == std::string::npos ? "."
+                                  : slash == 0               ? "/"
+                                                             : path.substr(0, slash);
+    const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    // The file is opened relative to the directory checked, so the two cannot be swapped.
+    const Fd dir(open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) {
+        return "directory " + directory + ": " + errno_text(errno);
+    }
+    std::string why = unsafe_directory(dir.get());
+    if (!why.empty()) {
+        return "directory " + directory + " " + why;
+    }
+    // O_NONBLOCK: a FIFO put there must not hold up the login.
+    const Fd fd(openat(
+        dir.get(), name.c_str(),
+        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600));
     if (fd.get() < 0) {
-        return -errno;
+        return errno_text(errno);
+    }
+    why = unsafe_spool(fd.get());
+    if (!why.empty()) {
+        return why + ", not writing to it";
     }
     const int r = lock_within(fd.get(), kSpoolLockWaitMsec);
     if (r < 0) {
-        return r;
+        return r == -EWOULDBLOCK ? "still locked after " + std::to_string(kSpoolLockWaitMsec) +
+                                       " ms (jitd is auditing it)"
+                                 : errno_text(-r);
     }
     ssize_t n;
     do {
         n = write(fd.get(), line.data(), line.size());
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        return -errno;
+        return errno_text(errno);
     }
-    return static_cast<std::size_t>(n) == line.size() ? 0 : -EIO;
+    return static_cast<std::size_t>(n) == line.size() ? std::string() : "short write";
 }
 
 }  // namespace jit::pam

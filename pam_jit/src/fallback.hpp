@@ -23,10 +23,13 @@ SnapshotLoad load_snapshot(const std::string& path);
 std::string spool_path(const std::string& snapshot_path);
 
 // Appends the line with one write under flock(LOCK_EX), the lock jitd empties the file under
-// after auditing it; creates the file 0600 and never follows a symlink. The lock is waited for
-// at most kSpoolLockWaitMsec, so that a wedged jitd cannot hold up a login. Returns 0 or a
-// negative errno (-EWOULDBLOCK when the lock stayed taken).
+// after auditing it; creates the file 0600 and never follows a symlink. Only jitd may read what
+// pam_jit spools and nobody else may have put the file there: the directory must be owned by
+// root and writable by nobody else, the file a regular root-owned one without group or other
+// permissions and with a single link (a hard link could make the line land anywhere). The lock
+// is waited for at most kSpoolLockWaitMsec, so that a wedged jitd cannot hold up a login.
+// Returns "" once the line is written, else why it was not, for the log.
 inline constexpr int kSpoolLockWaitMsec = 20;
-int append_spool(const std::string& path, const std::string& line);
+std::string append_spool(const std::string& path, const std::string& line);
 
 }  // namespace jit::pam

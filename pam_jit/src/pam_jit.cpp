@@ -5,10 +5,13 @@
 // session  -> jitd OpenSession, which also registers the session under its grant so that jitd
 //             can end it when the grant ends; close_session unregisters it.
 // When jitd cannot answer: decide from jitd's snapshot (fail=closed) or allow (fail=open).
-// auth and password are not ours: PAM_IGNORE.
+// The account and session stacks of one login share one timeout (budget.hpp).
+// exempt= accounts are decided here; fallback and exempt decisions are spooled for jitd to audit.
+// auth and password are not ours: PAM_IGNORE. Nor is a process that is not root.
 //
 // This code runs inside sshd, sudo, su and login: no exception leaves an entry point, nothing
-// is cached between calls (the handle may cross a fork), and every decision goes to pam_syslog.
+// is cached between calls but what belongs to the handle (which may cross a fork), and every
+// decision goes to pam_syslog.
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -21,9 +24,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
+#include "budget.hpp"
 #include "fallback.hpp"
 #include "jit/access.hpp"
 #include "jit/identity.hpp"
@@ -38,6 +41,7 @@ namespace {
 
 using jit::LoginDecision;
 using jit::LoginVerdict;
+using jit::pam::JitdBudget;
 using jit::pam::JitdReply;
 using jit::pam::JitdStatus;
 using jit::pam::sanitized;
@@ -46,10 +50,9 @@ using jit::pam::sanitized;
 // was already told about (sshd runs the account and session stacks on one handle).
 constexpr const char* kSessionIdKey = "pam_jit_session_id";
 constexpr const char* kAnnouncedGrantKey = "pam_jit_announced_grant";
-// When jitd last failed to answer on this handle (monotonic ms): a login pays the timeout once,
-// not once in the account stack and again in the session stack.
-constexpr const char* kUnreachableSinceKey = "pam_jit_unreachable_since";
-constexpr std::uint64_t kUnreachableMemoryMsec = 30'000;
+// The handle's JitdBudget: a login pays the timeout once, not once in the account stack and
+// again in the session stack.
+constexpr const char* kBudgetKey = "pam_jit_budget";
 
 // One run of an entry point.
 struct Context {
@@ -64,11 +67,11 @@ struct Context {
     std::string logind_session;
 };
 
-std::uint64_t monotonic_msec() {
+std::uint64_t monotonic_usec() {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1000 +
-           static_cast<std::uint64_t>(now.tv_nsec) / 1'000'000;
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 +
+           static_cast<std::uint64_t>(now.tv_nsec) / 1000;
 }
 
 std::string item(pam_handle_t* pamh, int type) {
@@ -209,10 +212,10 @@ void spool(const Context& ctx, jit::EpochSeconds now, const char* outcome,
         login.logind_session = ctx.logind_session;
     }
     const std::string path = jit::pam::spool_path(ctx.options.snapshot);
-    const int r = jit::pam::append_spool(path, jit::format_fallback_line(login));
-    if (r < 0) {
+    const std::string error = jit::pam::append_spool(path, jit::format_fallback_line(login));
+    if (!error.empty()) {
         pam_syslog(ctx.pamh, LOG_ERR, "cannot append to the fallback spool %s: %s", path.c_str(),
-                   std::error_code(-r, std::generic_category()).message().c_str());
+                   sanitized(error).c_str());
     }
 }
 
@@ -243,16 +246,7 @@ int fall_back(const Context& ctx, const std::string& why) {
     return apply(ctx, decision, "snapshot");
 }
 
-// True when jitd did not answer this handle's previous call a moment ago.
-bool recently_unreachable(const Context& ctx) {
-    const std::optional<jit::Id> since = kept_id(ctx.pamh, kUnreachableSinceKey);
-    return since && monotonic_msec() - static_cast<std::uint64_t>(*since) < kUnreachableMemoryMsec;
-}
-
 int conclude(const Context& ctx, const JitdReply& reply) {
-    if (reply.status == JitdStatus::Unreachable) {
-        keep_id(ctx.pamh, kUnreachableSinceKey, static_cast<jit::Id>(monotonic_msec()));
-    }
     switch (reply.status) {
         case JitdStatus::Answered:
             return apply(ctx, reply.decision, "jitd");
@@ -267,29 +261,90 @@ int conclude(const Context& ctx, const JitdReply& reply) {
     return PAM_PERM_DENIED;
 }
 
-// Break-glass accounts are decided here, without jitd; every use is logged.
+// A process that is not root cannot switch to another account, so it cannot use a grant, and
+// jitd refuses to answer it anyway: a screen locker checking its own user's account, say, is
+// none of our business (pam-auth-update puts pam_jit in common-account).
+bool not_root(const Context& ctx) {
+    if (geteuid() == 0) {
+        return false;
+    }
+    debug(ctx, "not running as root (euid " + std::to_string(geteuid()) + "), nothing to decide");
+    return true;
+}
+
+// Break-glass accounts are decided here, without jitd; every use is logged and spooled for jitd
+// to audit.
 bool exempt(const Context& ctx) {
     const auto groups = [&] { return groups_of(ctx.requester); };
     if (!jit::pam::is_exempt(ctx.options.exempt, ctx.requester, groups)) {
         return false;
     }
     pam_syslog(ctx.pamh, LOG_NOTICE, "allowed (exempt, jitd not asked): %s", ctx.described.c_str());
+    spool(ctx, std::time(nullptr), "exempt");
     return true;
 }
 
-void debug_reply(const Context& ctx, const char* method, const JitdReply& reply,
-                 std::uint64_t started_msec) {
-    const char* status = reply.status == JitdStatus::Answered  ? "answered"
-                         : reply.status == JitdStatus::Refused ? "refused"
-                                                               : "unreachable";
-    debug(ctx, std::string(method) + " " + status + " after " +
-                   std::to_string(monotonic_msec() - started_msec) + " ms (timeout " +
-                   std::to_string(ctx.options.timeout_usec / 1000) + " ms)");
+const char* status_of(const JitdReply& reply) {
+    switch (reply.status) {
+        case JitdStatus::Answered:
+            return "answered";
+        case JitdStatus::Refused:
+            return "refused";
+        case JitdStatus::Unreachable:
+            return "unreachable";
+    }
+    return "?";
+}
+
+void free_budget(pam_handle_t*, void* data, int) {
+    delete static_cast<JitdBudget*>(data);
+}
+
+// The handle's budget, created at its first call; null (and logged) when libpam cannot keep it.
+JitdBudget* budget_of(const Context& ctx) {
+    const void* data = nullptr;
+    if (pam_get_data(ctx.pamh, kBudgetKey, &data) == PAM_SUCCESS && data != nullptr) {
+        return static_cast<JitdBudget*>(const_cast<void*>(data));
+    }
+    auto budget = std::make_unique<JitdBudget>();
+    if (pam_set_data(ctx.pamh, kBudgetKey, budget.get(), free_budget) != PAM_SUCCESS) {
+        pam_syslog(ctx.pamh, LOG_ERR, "cannot keep the timeout budget on the handle");
+        return nullptr;
+    }
+    return budget.release();
+}
+
+// Calls jitd with what is left of this login's timeout; without asking when nothing is.
+template <typename Call>
+JitdReply ask_jitd(const Context& ctx, const char* method, const Call& call) {
+    const std::uint64_t timeout = ctx.options.timeout_usec;
+    JitdBudget* budget = budget_of(ctx);
+    const std::uint64_t started = monotonic_usec();
+    const std::uint64_t allowance = budget ? budget->allowance_usec(started, timeout) : timeout;
+    if (budget && allowance == 0) {
+        JitdReply reply;
+        reply.error = budget->unreachable() ? "jitd did not answer an earlier call of this login"
+                                            : "this login already spent its timeout on jitd";
+        return reply;
+    }
+    const JitdReply reply = call(allowance);
+    const std::uint64_t ended = monotonic_usec();
+    if (budget) {
+        budget->charge(started, ended, reply.status != JitdStatus::Unreachable);
+    }
+    debug(ctx, std::string(method) + " " + status_of(reply) + " after " +
+                   std::to_string((ended - started) / 1000) + " ms (allowed " +
+                   std::to_string(allowance / 1000) + " ms of timeout " +
+                   std::to_string(timeout / 1000) + " ms)");
+    return reply;
 }
 
 int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     Context ctx;
     read_options(ctx, pamh, flags, argc, argv);
+    if (not_root(ctx)) {
+        return PAM_IGNORE;
+    }
     const int r = read_attempt(ctx);
     if (r != PAM_SUCCESS) {
         return r;
@@ -297,15 +352,18 @@ int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     if (exempt(ctx)) {
         return PAM_SUCCESS;
     }
-    const std::uint64_t started = monotonic_msec();
-    const JitdReply reply = jit::pam::check_login(ctx.attempt, ctx.options.timeout_usec);
-    debug_reply(ctx, "CheckLogin", reply, started);
+    const JitdReply reply = ask_jitd(ctx, "CheckLogin", [&](std::uint64_t timeout_usec) {
+        return jit::pam::check_login(ctx.attempt, timeout_usec);
+    });
     return conclude(ctx, reply);
 }
 
 int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     Context ctx;
     read_options(ctx, pamh, flags, argc, argv);
+    if (not_root(ctx)) {
+        return PAM_IGNORE;
+    }
     const int r = read_attempt(ctx);
     if (r != PAM_SUCCESS) {
         return r;
@@ -317,13 +375,9 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");
     ctx.opening_session = true;
     ctx.logind_session = logind_session ? logind_session : "";
-    if (recently_unreachable(ctx)) {
-        return fall_back(ctx, "jitd did not answer the account check of this login");
-    }
-    const std::uint64_t started = monotonic_msec();
-    const JitdReply reply =
-        jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, ctx.options.timeout_usec);
-    debug_reply(ctx, "OpenSession", reply, started);
+    const JitdReply reply = ask_jitd(ctx, "OpenSession", [&](std::uint64_t timeout_usec) {
+        return jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, timeout_usec);
+    });
     if (reply.status == JitdStatus::Answered && reply.session_id > 0) {
         if (keep_id(pamh, kSessionIdKey, reply.session_id)) {
             debug(ctx, "registered as jitd session " + std::to_string(reply.session_id));
@@ -335,7 +389,8 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     return conclude(ctx, reply);
 }
 
-// A logout never fails because of jitd: an unregistered session is only logged.
+// A logout never fails because of jitd: an unregistered session is only logged. It is no login,
+// so it has a timeout of its own: unregistering must not be skipped because the login was slow.
 int close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     Context ctx;
     read_options(ctx, pamh, flags, argc, argv);
@@ -344,9 +399,11 @@ int close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         debug(ctx, "no jitd session registered on this handle");
         return PAM_SUCCESS;
     }
-    const std::uint64_t started = monotonic_msec();
+    const std::uint64_t started = monotonic_usec();
     const JitdReply reply = jit::pam::close_session(*session_id, ctx.options.timeout_usec);
-    debug_reply(ctx, "CloseSession", reply, started);
+    debug(ctx, std::string("CloseSession ") + status_of(reply) + " after " +
+                   std::to_string((monotonic_usec() - started) / 1000) + " ms (timeout " +
+                   std::to_string(ctx.options.timeout_usec / 1000) + " ms)");
     if (reply.status == JitdStatus::Answered) {
         pam_syslog(pamh, LOG_INFO, "closed jitd session %lld", static_cast<long long>(*session_id));
     } else {

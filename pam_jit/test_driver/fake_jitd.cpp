@@ -1,14 +1,18 @@
 // Test tool for pam_jit (not installed): owns io.jitd.Jit1 on the system bus (as addressed by
 // DBUS_SYSTEM_BUS_ADDRESS) and answers io.jitd.Jit1.Pam with one canned verdict, so that the
 // module's bus paths can be tested without jitd. Prints "READY" once the name is owned and one
-// line per call with its arguments; runs until killed.
+// line per call with its arguments; runs until killed. --delay makes it a slow jitd: every
+// call is answered that many milliseconds after it arrived (one at a time, as they come).
 //
 //   pam_jit_fake_jitd [--verdict unmanaged|member|grant|deny] [--resource R] [--resources A,B]
 //                     [--grant-id N] [--expiry EPOCH|+N] [--session-id N] [--error NAME]
+//                     [--delay MS]
 
 #include <systemd/sd-bus.h>
+#include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -29,9 +33,19 @@ struct Canned {
     std::int64_t expiry = 0;
     std::int64_t session_id = 0;
     std::string error;  // reply with this error name instead
+    long delay_msec = 0;
 };
 
 Canned canned;
+
+// Prints the call's line, then plays a slow jitd.
+void received() {
+    std::printf("\n");
+    std::fflush(stdout);
+    timespec delay{canned.delay_msec / 1000, (canned.delay_msec % 1000) * 1'000'000};
+    while (nanosleep(&delay, &delay) < 0 && errno == EINTR) {
+    }
+}
 
 int refuse(sd_bus_error* error) {
     return sd_bus_error_set(error, canned.error.c_str(), "refused by the fake jitd");
@@ -67,8 +81,7 @@ int append_decision(sd_bus_message* reply) {
 
 int check_login(sd_bus_message* call, void*, sd_bus_error* error) {
     int r = read_attempt(call, "CheckLogin");
-    std::printf("\n");
-    std::fflush(stdout);
+    received();
     if (r < 0) {
         return r;
     }
@@ -97,8 +110,7 @@ int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
     if (r >= 0) {
         std::printf(" pid=%lld logind_session=%s", static_cast<long long>(pid), logind_session);
     }
-    std::printf("\n");
-    std::fflush(stdout);
+    received();
     if (r < 0) {
         return r;
     }
@@ -126,8 +138,8 @@ int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
     if (r < 0) {
         return r;
     }
-    std::printf("CloseSession id=%lld\n", static_cast<long long>(id));
-    std::fflush(stdout);
+    std::printf("CloseSession id=%lld", static_cast<long long>(id));
+    received();
     if (!canned.error.empty()) {
         return refuse(error);
     }
@@ -164,6 +176,8 @@ bool parse_arguments(int argc, char** argv) {
             canned.session_id = std::stoll(value);
         } else if (option == "--error") {
             canned.error = value;
+        } else if (option == "--delay") {
+            canned.delay_msec = std::stol(value);
         } else {
             return false;
         }
@@ -177,7 +191,8 @@ int main(int argc, char** argv) {
     if (!parse_arguments(argc, argv)) {
         std::fputs(
             "usage: pam_jit_fake_jitd [--verdict V] [--resource R] [--resources A,B]\n"
-            "       [--grant-id N] [--expiry EPOCH|+N] [--session-id N] [--error NAME]\n",
+            "       [--grant-id N] [--expiry EPOCH|+N] [--session-id N] [--error NAME]\n"
+            "       [--delay MS]\n",
             stderr);
         return 2;
     }

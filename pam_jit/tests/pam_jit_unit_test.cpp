@@ -1,5 +1,5 @@
-// Unit tests of pam_jit's PAM-free parts: arguments, messages, the spool and the snapshot
-// checks. The PAM paths themselves are tested through libpam by
+// Unit tests of pam_jit's PAM-free parts: arguments, messages, the timeout budget, the spool
+// and the snapshot checks. The PAM paths themselves are tested through libpam by
 // tests/integration/pam_module_test.sh.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "budget.hpp"
 #include "fallback.hpp"
 #include "jit/error.hpp"
 #include "messages.hpp"
@@ -123,6 +124,36 @@ TEST(Sanitized, KeepsUtf8ButNotWhatCouldForgeALine) {
     EXPECT_EQ(sanitized("x\x7f\r\ny"), "x???y");
 }
 
+constexpr std::uint64_t kMs = 1000;
+
+TEST(Budget, CallsOfOneLoginShareOneTimeout) {
+    JitdBudget budget;
+    EXPECT_EQ(budget.allowance_usec(1'000 * kMs, 500 * kMs), 500 * kMs);
+    budget.charge(1'000 * kMs, 1'300 * kMs, true);  // account: answered after 300 ms
+    EXPECT_EQ(budget.allowance_usec(1'400 * kMs, 500 * kMs), 200 * kMs);
+    budget.charge(1'400 * kMs, 1'600 * kMs, true);  // session: answered just in time
+    EXPECT_EQ(budget.allowance_usec(1'700 * kMs, 500 * kMs), 0U);
+    EXPECT_FALSE(budget.unreachable());
+}
+
+TEST(Budget, NoAnswerMeansFallingBackAtOnce) {
+    JitdBudget budget;
+    EXPECT_EQ(budget.allowance_usec(0, 500 * kMs), 500 * kMs);
+    budget.charge(0, 20 * kMs, false);  // no bus: failed fast, little time spent
+    EXPECT_EQ(budget.allowance_usec(30 * kMs, 500 * kMs), 0U);
+    EXPECT_TRUE(budget.unreachable());
+}
+
+TEST(Budget, ALaterCallIsANewLogin) {
+    JitdBudget budget;
+    budget.allowance_usec(5'000 * kMs, 500 * kMs);
+    budget.charge(5'000 * kMs, 5'500 * kMs, false);
+    EXPECT_EQ(budget.allowance_usec(5'000 * kMs + kLoginWindowUsec - 1, 500 * kMs), 0U);
+    // The window counts from the first call of the login, not from the last one.
+    EXPECT_EQ(budget.allowance_usec(5'000 * kMs + kLoginWindowUsec, 500 * kMs), 500 * kMs);
+    EXPECT_FALSE(budget.unreachable());
+}
+
 TEST(Spool, PathIsNextToTheSnapshot) {
     EXPECT_EQ(spool_path("/run/jitd/snapshot"), "/run/jitd/fallback.log");
     EXPECT_EQ(spool_path("/snapshot"), "/fallback.log");
@@ -146,38 +177,95 @@ std::string contents(const std::string& path) {
     return text.str();
 }
 
-using SpoolFile = TempDir;
+// The spool and the snapshot must be root's: these tests need root (as the integration tests).
+class RootTempDir : public TempDir {
+  protected:
+    void SetUp() override {
+        if (geteuid() != 0) {
+            GTEST_SKIP() << "pam_jit's files must be owned by root";
+        }
+        TempDir::SetUp();
+    }
+};
+
+class SpoolFile : public RootTempDir {
+  protected:
+    void SetUp() override {
+        RootTempDir::SetUp();
+        path_ = dir_ + "/fallback.log";
+    }
+    // Refused, with `why` in the reason, and the file left as it was.
+    void expect_refused(const std::string& why) {
+        const std::string before = contents(path_);
+        const std::string error = append_spool(path_, "planted\n");
+        EXPECT_NE(error.find(why), std::string::npos) << error;
+        EXPECT_EQ(contents(path_), before);
+    }
+    std::string path_;
+};
 
 TEST_F(SpoolFile, AppendsWithMode0600AndNeverFollowsSymlinks) {
-    const std::string path = dir_ + "/fallback.log";
-    ASSERT_EQ(append_spool(path, "one\n"), 0);
-    ASSERT_EQ(append_spool(path, "two\n"), 0);
-    EXPECT_EQ(contents(path), "one\ntwo\n");
+    ASSERT_EQ(append_spool(path_, "one\n"), "");
+    ASSERT_EQ(append_spool(path_, "two\n"), "");
+    EXPECT_EQ(contents(path_), "one\ntwo\n");
     struct stat st {};
-    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    ASSERT_EQ(stat(path_.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600U);
 
     const std::string link = dir_ + "/link.log";
-    ASSERT_EQ(symlink(path.c_str(), link.c_str()), 0);
-    EXPECT_EQ(append_spool(link, "three\n"), -ELOOP);
-    EXPECT_EQ(contents(path), "one\ntwo\n");
+    ASSERT_EQ(symlink(path_.c_str(), link.c_str()), 0);
+    EXPECT_NE(append_spool(link, "three\n"), "");
+    EXPECT_EQ(contents(path_), "one\ntwo\n");
+}
+
+TEST_F(SpoolFile, RefusesAFileNotCreatedByRootForJitdAlone) {
+    ASSERT_EQ(append_spool(path_, "one\n"), "");
+    ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
+    expect_refused("accessible to group or others");
+    ASSERT_EQ(chmod(path_.c_str(), 0600), 0);
+    ASSERT_EQ(chown(path_.c_str(), 65534, 65534), 0);
+    expect_refused("not owned by root");
+    ASSERT_EQ(chown(path_.c_str(), 0, 0), 0);
+
+    const std::string elsewhere = dir_ + "/elsewhere";
+    ASSERT_EQ(link(path_.c_str(), elsewhere.c_str()), 0);
+    expect_refused("has 2 links");
+    ASSERT_EQ(unlink(elsewhere.c_str()), 0);
+
+    ASSERT_EQ(unlink(path_.c_str()), 0);
+    ASSERT_EQ(mkfifo(path_.c_str(), 0600), 0);  // opened without blocking, then refused
+    EXPECT_NE(append_spool(path_, "x\n"), "");
+}
+
+TEST_F(SpoolFile, RefusesADirectoryOthersCanWriteTo) {
+    ASSERT_EQ(chmod(dir_.c_str(), 0770), 0);
+    expect_refused("writable by group or others");
+    ASSERT_EQ(chmod(dir_.c_str(), 0703), 0);
+    expect_refused("writable by group or others");
+    ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
+    ASSERT_EQ(chown(dir_.c_str(), 65534, 65534), 0);
+    expect_refused("not owned by root");
+    struct stat st {};
+    EXPECT_NE(stat(path_.c_str(), &st), 0) << "nothing may be created there";
+    ASSERT_EQ(chown(dir_.c_str(), 0, 0), 0);
+    EXPECT_EQ(append_spool(path_, "one\n"), "");
 }
 
 TEST_F(SpoolFile, GivesUpSoonWhenJitdHoldsTheLock) {
-    const std::string path = dir_ + "/fallback.log";
+    const std::string& path = path_;
     const int holder = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     ASSERT_GE(holder, 0);
     ASSERT_EQ(flock(holder, LOCK_EX), 0);  // another open file description: conflicts
     const auto started = std::chrono::steady_clock::now();
-    EXPECT_EQ(append_spool(path, "blocked\n"), -EWOULDBLOCK);
+    EXPECT_NE(append_spool(path, "blocked\n").find("still locked"), std::string::npos);
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
     ASSERT_EQ(flock(holder, LOCK_UN), 0);
-    EXPECT_EQ(append_spool(path, "free\n"), 0);
+    EXPECT_EQ(append_spool(path, "free\n"), "");
     close(holder);
     EXPECT_EQ(contents(path), "free\n");
 }
 
-using SnapshotFile = TempDir;
+using SnapshotFile = RootTempDir;
 
 TEST_F(SnapshotFile, RefusesWhatJitdCannotHaveWritten) {
     EXPECT_FALSE(load_snapshot(dir_ + "/missing").index);

@@ -3,11 +3,12 @@
 # (pam_jit_driver uses pam_start_confdir, so /etc/pam.d is never read).
 #   - what the module exports;
 #   - jitd unreachable (no bus): the snapshot fallback (unmanaged, member, @group member, grant,
-#     expired grant, deny, no/corrupt/truncated/unsafe snapshot), the spool, fail=open, exempt=,
-#     quiet, debug, unknown arguments;
+#     expired grant, deny, no/corrupt/truncated/unsafe snapshot), the spool and the files it
+#     refuses, fail=open, exempt=, quiet, debug, unknown arguments;
+#   - a caller that is not root: left alone;
 #   - over the private bus against pam_jit_fake_jitd (canned verdicts): what jitd is told, the
 #     session registered and closed, messages, refusals, and the timeout bound with a stopped
-#     jitd and a stopped dbus-daemon;
+#     jitd, a slow jitd (one timeout per login) and a stopped dbus-daemon;
 #   - the same against the real jitd when it is built;
 #   - valgrind on the main paths.
 source "$(dirname "$0")/lib/harness.sh"
@@ -164,6 +165,36 @@ drive --service sshd --user root account
 expect_true "spool: a symlink is never followed" test ! -e "$T/elsewhere"
 expect_contains "spool: failure logged" "$ERR" "cannot append to the fallback spool"
 
+# Only jitd reads the spool: a file or directory someone else could have put there is refused.
+pam_conf sshd "snapshot=$SNAPSHOT"
+planted() { # DESCRIPTION EXPECTED-LOG FILE: the line is refused, FILE unchanged, decision unchanged
+    local before
+    before=$(sha256sum <"$3")
+    drive --service sshd --user root account
+    expect_eq "$1: decision unchanged" "$RESULTS" "account=PAM_PERM_DENIED"
+    expect_contains "$1: refused and logged" "$ERR" "cannot append to the fallback spool $SPOOL: $2"
+    expect_eq "$1: not written" "$(sha256sum <"$3")" "$before"
+}
+mv "$SPOOL" "$FB/spool.kept"
+install -m 0600 -o jitalice /dev/null "$SPOOL"
+planted "spool owned by another user" "not owned by root" "$SPOOL"
+chown root "$SPOOL" && chmod 0644 "$SPOOL"
+planted "spool readable by others" "accessible to group or others" "$SPOOL"
+chmod 0640 "$SPOOL"
+planted "spool readable by its group" "accessible to group or others" "$SPOOL"
+rm "$SPOOL" && printf 'precious\n' >"$T/precious" && chmod 0600 "$T/precious"
+ln "$T/precious" "$SPOOL"
+planted "spool hard-linked to another file" "has 2 links" "$T/precious"
+rm "$SPOOL"
+chmod 0770 "$FB"
+planted "spool directory writable by its group" "directory $FB is writable by group or others" /dev/null
+expect_true "group-writable directory: no spool created" test ! -e "$SPOOL"
+chmod 0700 "$FB" && chown jitalice "$FB"
+planted "spool directory owned by another user" "directory $FB is not owned by root" /dev/null
+expect_true "directory of another user: no spool created" test ! -e "$SPOOL"
+chown root "$FB"
+mv "$FB/spool.kept" "$SPOOL"
+
 note "unusable snapshots"
 pam_conf sshd "snapshot=$FB/missing"
 drive --service sshd --user root --rhost 198.51.100.7 account
@@ -211,7 +242,9 @@ sudo_as jitmallory
 expect_eq "exempt user" "$RESULTS" "account=PAM_SUCCESS open=PAM_SUCCESS close=PAM_SUCCESS"
 expect_contains "exempt use logged" "$ERR" \
     "allowed (exempt, jitd not asked): service=sudo requester=jitmallory target=root"
-expect_eq "exempt: no spool line (jitd not involved)" "$(spool_lines)" "$before"
+expect_eq "exempt: both stacks spooled for jitd to audit" \
+    "$(($(spool_lines) - before)) $(tail -n 2 "$SPOOL" | cut -f2-7 | tr '\t\n' ',|')" \
+    "2 exempt,sudo,jitmallory,jitmallory,,/dev/pts/9|exempt,sudo,root,jitmallory,,/dev/pts/9|"
 sudo_as jitadmin
 expect_eq "exempt @group" "$RESULTS" "account=PAM_SUCCESS open=PAM_SUCCESS close=PAM_SUCCESS"
 sudo_as jitdave
@@ -235,11 +268,30 @@ expect_contains "bad fail= logged" "$ERR" "ignoring fail=sometimes"
 expect_contains "bad exempt entry logged" "$ERR" "ignoring exempt entry 'Not-A-User'"
 expect_contains "debug: the bus attempt" "$ERR" "CheckLogin unreachable after"
 expect_contains "session stack does not wait again" "$ERR" \
-    "jitd did not answer the account check of this login"
+    "jitd did not answer an earlier call of this login"
 
 pam_conf sshd "snapshot=$SNAPSHOT"
 drive --service sshd account
 expect_eq "no PAM_USER: fail closed" "$RESULTS" "account=PAM_USER_UNKNOWN"
+
+# A screen locker checks its own user's account as that user (pam-auth-update puts pam_jit in
+# common-account). Not being root, it cannot switch to another account, so it cannot use a
+# grant: pam_jit leaves it alone instead of failing closed on a snapshot it cannot read.
+note "a caller that is not root"
+pam_conf sshd "snapshot=$SNAPSHOT debug"
+before=$(spool_lines)
+WRAP=(setpriv --reuid=jitalice --regid="$(id -g jitalice)" --init-groups)
+drive --service sshd --user root account open
+expect_eq "not root, jitd unreachable: ignored, not denied" "$RESULTS" \
+    "account=PAM_IGNORE open=PAM_IGNORE"
+drive --service sshd --user jitalice account
+WRAP=()
+expect_eq "not root, its own account: ignored" "$RESULTS" "account=PAM_IGNORE"
+expect_contains "not root: said at debug level" "$ERR" "not running as root (euid $(id -u jitalice)), nothing to decide"
+expect_not_contains "not root: nothing else logged" "$ERR" "snapshot"
+expect_eq "not root: nothing spooled" "$(spool_lines)" "$before"
+drive --service sshd --user root account
+expect_eq "root again: decided as usual" "$RESULTS" "account=PAM_PERM_DENIED"
 
 # --- over the bus, against a fake jitd --------------------------------------------------------
 BUS=$PRIVATE_BUS
@@ -367,6 +419,35 @@ within_bound "jitd hung, fail=open" "$MS_account"
 kill -CONT "$FAKE_PID"
 stop_fake
 
+# A slow jitd that answers: the account check uses 240 of the 300 ms, the session stack gets
+# what is left, not a timeout of its own.
+start_fake --verdict grant --resource prod-db --resources prod-db --grant-id 7 --expiry 0 \
+    --session-id 42 --delay 240
+sudo_as jitdave
+expect_eq "slow jitd: account answered, the session decided by the snapshot" "$RESULTS" \
+    "account=PAM_SUCCESS open=PAM_SUCCESS close=PAM_SUCCESS"
+within_bound "slow jitd: account + session" "$((MS_account + MS_open))"
+# Our deadline or sd-bus's call timeout (the same instant): either way OpenSession timed out.
+expect_true "slow jitd: the session stack timed out" grep -qE \
+    'session\): jitd unreachable, deciding from the snapshot: (timed out OpenSession|OpenSession failed: .*NoReply)' \
+    <<<"$ERR"
+expect_not_contains "slow jitd: no session registered, none closed" "$(<"$T/fake.out")" CloseSession
+stop_fake
+# Slow but in time for both stacks (250 ms each of a 600 ms timeout): the session is
+# registered, and the logout, no part of the login, unregisters it with a timeout of its own.
+pam_conf sudo "snapshot=$SNAPSHOT timeout=600ms"
+start_fake --verdict grant --resource prod-db --resources prod-db --grant-id 7 --expiry 0 \
+    --session-id 42 --delay 250
+sudo_as jitdave
+expect_eq "slow jitd in time: all answered" "$RESULTS" \
+    "account=PAM_SUCCESS open=PAM_SUCCESS close=PAM_SUCCESS"
+expect_contains "slow jitd in time: the session stack asked jitd" "$(<"$T/fake.out")" OpenSession
+expect_contains "slow jitd in time: the logout unregistered the session" "$(<"$T/fake.out")" \
+    "CloseSession id=42"
+expect_not_contains "slow jitd in time: nothing fell back" "$ERR" "jitd unreachable"
+stop_fake
+pam_conf sudo "snapshot=$SNAPSHOT timeout=${TIMEOUT_MS}ms"
+
 kill -STOP "$DBUS_PID"
 sudo_as jitdave
 expect_eq "dbus-daemon hung: snapshot decides" "$RESULTS" \
@@ -468,10 +549,10 @@ at_once "jitd hung: open_session" "$MS_open"
 note "jitd: a caller that is not root"
 pam_conf sshd "snapshot=$JSNAP"
 WRAP=(setpriv --reuid=jitalice --regid="$(id -g jitalice)" --init-groups)
-drive --service sshd --user root account
+drive --service sshd --user root account open
 WRAP=()
-expect_eq "not root: jitd refuses, pam_jit denies" "$RESULTS" "account=PAM_PERM_DENIED"
-expect_contains "not root: logged" "$ERR" "io.jitd.Jit1.Error.PermissionDenied"
+expect_eq "not root: jitd not asked, ignored" "$RESULTS" "account=PAM_IGNORE open=PAM_IGNORE"
+expect_not_contains "not root: no refusal" "$ERR" "PermissionDenied"
 jitd_stop
 
 # --- valgrind ---------------------------------------------------------------------------------
