@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
@@ -11,6 +12,7 @@
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
 #include "jit/time.hpp"
+#include "session_terminals.hpp"
 
 namespace jitd {
 namespace {
@@ -307,13 +309,22 @@ void Daemon::warn_session(const jit::Session& session, jit::EpochSeconds expiry)
     contained("warning a session", [&] {
         std::string resource = service_.get_grant(kSystemCaller, session.grant_id).resource;
         jit::Seconds left = std::max<jit::Seconds>(expiry - clock_.now(), 0);
-        write_to_tty(session.tty, "jit: your access to " + resource + " ends at " +
-                                      jit::format_local(expiry) + " (in " +
-                                      (left > 0 ? jit::format_duration(left) : "a moment") +
-                                      "). Request more with: jitctl request " + resource +
-                                      " --reason TEXT --duration DURATION");
-        spdlog::info("session {} of {}: warned on '{}' that grant {} ends at {}", session.id,
-                     session.user, session.tty, session.grant_id, jit::format_rfc3339(expiry));
+        auto terminals = write_to_session_terminals(
+            session, "jit: your access to " + resource + " ends at " + jit::format_local(expiry) +
+                         " (in " + (left > 0 ? jit::format_duration(left) : "a moment") +
+                         "). Request more with: jitctl request " + resource +
+                         " --reason TEXT --duration DURATION");
+        if (terminals.empty()) {
+            spdlog::info(
+                "session {} of {}: no terminal took the warning that grant {} ends at {} "
+                "(tty '{}', pid {})",
+                session.id, session.user, session.grant_id, jit::format_rfc3339(expiry),
+                session.tty, session.pid);
+            return;
+        }
+        spdlog::info("session {} of {}: warned on {} that grant {} ends at {}", session.id,
+                     session.user, fmt::join(terminals, ", "), session.grant_id,
+                     jit::format_rfc3339(expiry));
     });
 }
 

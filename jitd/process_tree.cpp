@@ -1,25 +1,24 @@
 #include "process_tree.hpp"
 
 #include <dirent.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 
 namespace jitd {
 namespace {
 
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
-    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-    if (!file) {
-        return std::nullopt;
-    }
-    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    return parse_proc_stat(text);
-}
+// How much later than the session's `opened` its process may seem to have started: both are
+// rounded to whole seconds, from different clocks.
+constexpr jit::EpochSeconds kStartTimeSlack = 5;
 
 template <typename T>
 bool parse_number(std::string_view text, T& value) {
@@ -27,10 +26,24 @@ bool parse_number(std::string_view text, T& value) {
     return error == std::errc() && end == text.data() + text.size();
 }
 
+// tty_nr is the kernel's new_encode_dev() of the device, printed as a signed int.
+dev_t decode_tty_nr(std::int64_t tty_nr) {
+    auto encoded = static_cast<std::uint32_t>(tty_nr);
+    unsigned int major_number = (encoded >> 8) & 0xfff;
+    unsigned int minor_number = (encoded & 0xff) | ((encoded >> 12) & 0xfff00);
+    return makedev(major_number, minor_number);
+}
+
+std::int64_t clock_ns(clockid_t clock) {
+    timespec now{};
+    clock_gettime(clock, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
 }  // namespace
 
 std::optional<ProcStat> parse_proc_stat(std::string_view text) {
-    // "pid (comm) state ppid pgrp ... starttime ...": comm ends at the last ')'.
+    // "pid (comm) state ppid pgrp session tty_nr ... starttime ...": comm ends at the last ')'.
     auto comm_end = text.rfind(')');
     if (comm_end == std::string_view::npos) {
         return std::nullopt;
@@ -41,12 +54,23 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
         fields.push_back(field);
     }
     ProcStat stat;
+    std::int64_t tty_nr = 0;
     if (fields.size() < 20 || fields[0].size() != 1 || !parse_number(fields[1], stat.ppid) ||
-        !parse_number(fields[19], stat.start_time)) {
+        !parse_number(fields[4], tty_nr) || !parse_number(fields[19], stat.start_time)) {
         return std::nullopt;
     }
     stat.state = fields[0][0];
+    stat.tty = decode_tty_nr(tty_nr);
     return stat;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    if (!file) {
+        return std::nullopt;
+    }
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    return parse_proc_stat(text);
 }
 
 std::vector<ProcessId> process_and_descendants(pid_t root) {
@@ -77,9 +101,61 @@ std::vector<ProcessId> process_and_descendants(pid_t root) {
     return found;
 }
 
+std::vector<ProcessId> survivors_and_descendants(const std::vector<ProcessId>& processes) {
+    std::vector<ProcessId> found;
+    std::set<pid_t> seen;
+    for (const auto& process : processes) {
+        if (seen.contains(process.pid) || !process_alive(process)) {
+            continue;
+        }
+        for (const auto& member : process_and_descendants(process.pid)) {
+            if (seen.insert(member.pid).second) {
+                found.push_back(member);
+            }
+        }
+    }
+    return found;
+}
+
 bool process_alive(const ProcessId& process) {
     auto stat = read_proc_stat(process.pid);
     return stat && stat->running() && stat->start_time == process.start_time;
+}
+
+BootClock BootClock::current() {
+    long ticks = sysconf(_SC_CLK_TCK);
+    return {clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME), ticks > 0 ? ticks : 100};
+}
+
+jit::EpochSeconds BootClock::epoch_of(std::uint64_t start_ticks) const {
+    auto since_boot_ns =
+        static_cast<std::int64_t>(start_ticks / ticks_per_second) * 1000000000 +
+        static_cast<std::int64_t>(start_ticks % ticks_per_second) * 1000000000 / ticks_per_second;
+    return (boot_time_ns + since_boot_ns) / 1000000000;
+}
+
+bool may_have_opened_session(jit::EpochSeconds process_start, jit::EpochSeconds opened) {
+    return opened <= 0 || process_start <= opened + kStartTimeSlack;
+}
+
+SessionProcesses session_processes(pid_t pid, jit::EpochSeconds opened, const BootClock& clock) {
+    auto stat = read_proc_stat(pid);
+    if (!stat || !stat->running()) {
+        return {SessionProcesses::Root::Gone, {}};
+    }
+    if (!may_have_opened_session(clock.epoch_of(stat->start_time), opened)) {
+        return {SessionProcesses::Root::Reused, {}};
+    }
+    // The walk reads the root's start time again: a pid reused in between is not the same
+    // process; compare and give up rather than walk an unrelated tree.
+    auto processes = process_and_descendants(pid);
+    if (processes.empty()) {
+        return {SessionProcesses::Root::Gone, {}};
+    }
+    if (processes.front().start_time != stat->start_time) {
+        return {SessionProcesses::Root::Reused, {}};
+    }
+    return {SessionProcesses::Root::Running, std::move(processes)};
 }
 
 }  // namespace jitd

@@ -1,6 +1,7 @@
 // Finding a session's processes without logind: the registered pid and its descendants, read
 // from /proc. A process is identified by pid and start time, so a pid reused between SIGTERM
-// and SIGKILL is never signalled.
+// and SIGKILL is never signalled, and a registered pid reused since the session opened is not
+// taken for the session's process.
 #pragma once
 
 #include <sys/types.h>
@@ -9,6 +10,8 @@
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "jit/time.hpp"
 
 namespace jitd {
 
@@ -20,6 +23,7 @@ struct ProcessId {
 struct ProcStat {
     char state = '?';  // R, S, D, Z (zombie: dead, waiting to be reaped), ...
     pid_t ppid = 0;
+    dev_t tty = 0;  // controlling terminal (field 7, decoded), 0 for none
     std::uint64_t start_time = 0;
 
     bool running() const { return state != 'Z' && state != 'X'; }
@@ -28,11 +32,44 @@ struct ProcStat {
 // Parses the text of /proc/PID/stat (the command name may contain spaces and parentheses).
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
+// /proc/PID/stat of a process; nullopt when it is gone.
+std::optional<ProcStat> read_proc_stat(pid_t pid);
+
 // The process and all its living descendants (zombies left out), parents before children;
 // empty when it is gone.
 std::vector<ProcessId> process_and_descendants(pid_t root);
 
+// Those of `processes` that still run and all their living descendants, each pid once
+// (children forked since `processes` was taken are included).
+std::vector<ProcessId> survivors_and_descendants(const std::vector<ProcessId>& processes);
+
 // True when `process` still runs (same pid, same start time, not a zombie).
 bool process_alive(const ProcessId& process);
+
+// Wall-clock time of a process start time: the boot time in epoch nanoseconds and the clock
+// ticks per second of /proc/PID/stat.
+struct BootClock {
+    std::int64_t boot_time_ns = 0;
+    long ticks_per_second = 100;
+
+    // The running system's (CLOCK_REALTIME - CLOCK_BOOTTIME: the start times count boot time;
+    // /proc/stat's btime says the same but jitd.service's ProcSubset=pid hides it).
+    static BootClock current();
+    jit::EpochSeconds epoch_of(std::uint64_t start_ticks) const;
+};
+
+// False when a process that started at `process_start` cannot be the one that opened a session
+// at `opened`: it started more than a few seconds (clock rounding) later, so the registered pid
+// was reused. `opened` 0 means unknown, which proves nothing.
+bool may_have_opened_session(jit::EpochSeconds process_start, jit::EpochSeconds opened);
+
+// The processes of a session: its registered pid and descendants.
+struct SessionProcesses {
+    enum class Root { Running, Gone, Reused };
+    Root root = Root::Gone;
+    std::vector<ProcessId> processes;  // empty unless root is Running
+};
+SessionProcesses session_processes(pid_t pid, jit::EpochSeconds opened,
+                                   const BootClock& clock = BootClock::current());
 
 }  // namespace jitd

@@ -1,16 +1,11 @@
 #include "session_terminator.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <set>
 
 namespace jitd {
 namespace {
@@ -101,15 +96,29 @@ void SessionTerminator::signal_processes(const jit::Session& session) {
                      session.pid);
         return;
     }
-    auto processes = process_and_descendants(static_cast<pid_t>(session.pid));
-    std::size_t signalled = signal_alive(processes, SIGTERM);
-    spdlog::info("session {} of {}: sent SIGTERM to {} process(es) under pid {}", session.id,
-                 session.user, signalled, session.pid);
-    if (signalled == 0) {
+    auto found = session_processes(static_cast<pid_t>(session.pid), session.opened);
+    if (found.root == SessionProcesses::Root::Gone) {
+        spdlog::info("session {} of {}: no processes left (pid {} has exited)", session.id,
+                     session.user, session.pid);
         return;
     }
-    auto kill =
-        std::make_unique<PendingKill>(PendingKill{this, session.id, std::move(processes), nullptr});
+    if (found.root == SessionProcesses::Root::Reused) {
+        spdlog::info(
+            "session {} of {}: pid {} now belongs to a process started after the session "
+            "opened; not signalling it",
+            session.id, session.user, session.pid);
+        return;
+    }
+    std::size_t signalled = signal_alive(found.processes, SIGTERM);
+    if (signalled == 0) {
+        spdlog::info("session {} of {}: no processes left under pid {}", session.id, session.user,
+                     session.pid);
+        return;
+    }
+    spdlog::info("session {} of {}: sent SIGTERM to {} process(es) under pid {}", session.id,
+                 session.user, signalled, session.pid);
+    auto kill = std::make_unique<PendingKill>(
+        PendingKill{this, session.id, std::move(found.processes), nullptr});
     uint64_t now = 0;
     sd_event_now(event_, CLOCK_MONOTONIC, &now);
     sd_event_source* source = nullptr;
@@ -126,51 +135,17 @@ void SessionTerminator::signal_processes(const jit::Session& session) {
     pending_kills_.push_back(std::move(kill));
 }
 
-// After kill_grace: SIGKILL what is left, including children forked since SIGTERM.
+// After kill_grace: SIGKILL what is left, including children forked since SIGTERM, each once.
 int SessionTerminator::on_kill_grace(sd_event_source*, uint64_t, void* userdata) {
     auto* kill = static_cast<PendingKill*>(userdata);
     SessionTerminator* self = kill->owner;
-    std::vector<ProcessId> targets;
-    std::set<pid_t> seen;
-    for (const auto& process : kill->processes) {
-        if (!seen.contains(process.pid) && process_alive(process)) {
-            for (const auto& found : process_and_descendants(process.pid)) {
-                if (seen.insert(found.pid).second) {
-                    targets.push_back(found);
-                }
-            }
-        }
-    }
-    std::size_t killed = signal_alive(targets, SIGKILL);
+    std::size_t killed = signal_alive(survivors_and_descendants(kill->processes), SIGKILL);
     if (killed > 0) {
         spdlog::info("session {}: sent SIGKILL to {} process(es) still running after {}s",
                      kill->session_id, killed, self->kill_grace_);
     }
     self->pending_kills_.remove_if([kill](const auto& pending) { return pending.get() == kill; });
     return 0;
-}
-
-void write_to_tty(const std::string& tty, const std::string& text) {
-    if (tty.empty() || tty.find("..") != std::string::npos) {
-        return;
-    }
-    std::string path = tty.rfind("/dev/", 0) == 0 ? tty : "/dev/" + tty;
-    UniqueFd fd(open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) {
-        if (errno != ENOENT) {
-            spdlog::debug("cannot open {} to warn the session: {}", path, std::strerror(errno));
-        }
-        return;
-    }
-    struct stat st {};
-    if (fstat(fd.get(), &st) < 0 || !S_ISCHR(st.st_mode)) {
-        return;
-    }
-    // \r\n: the terminal may be in raw mode (an editor, a pager).
-    std::string line = "\r\n" + text + "\r\n";
-    if (write(fd.get(), line.data(), line.size()) < 0) {
-        spdlog::debug("cannot write the warning to {}: {}", path, std::strerror(errno));
-    }
 }
 
 }  // namespace jitd

@@ -1,7 +1,7 @@
 // Ends the live sessions of a grant that ended (SPEC §8): through logind's TerminateSession
 // when the session has a logind id and logind answers; otherwise, or when logind fails,
 // SIGTERM to the registered pid and its descendants and SIGKILL to whatever still runs after
-// kill_grace. Also writes the pre-expiry warning to a session's terminal.
+// kill_grace.
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -9,7 +9,6 @@
 
 #include <list>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "jit/model.hpp"
@@ -48,9 +47,5 @@ class SessionTerminator {
     std::list<std::unique_ptr<LogindCall>> logind_calls_;
     std::list<std::unique_ptr<PendingKill>> pending_kills_;
 };
-
-// Writes `text` as one line to the session's terminal (PAM_TTY "pts/3" or "/dev/pts/3"). Does
-// nothing for sessions without a terminal ("", "ssh") and never blocks.
-void write_to_tty(const std::string& tty, const std::string& text);
 
 }  // namespace jitd

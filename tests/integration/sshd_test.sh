@@ -7,15 +7,18 @@
 #   - revoke ends a live session whose command ignores SIGTERM (SIGKILL after kill_grace),
 #     expiry ends a plain one; every process of the session is gone within kill_grace + 1 s
 #     (no logind here: jitd signals the registered pid's tree), and the next login is refused;
+#   - warn_before expiry, the warning reaches an interactive (pty) session's terminal, once,
+#     though sshd registers the session's tty as "ssh";
 #   - jitd hung (SIGSTOP) and then dead (SIGKILL), fail=closed: the snapshot decides within
 #     timeout; the fallback is audited once jitd is back; fail=open allows.
 source "$(dirname "$0")/lib/harness.sh"
 source "$(dirname "$0")/lib/realpam.sh"
 
 KILL_GRACE=2
+WARN_BEFORE=10
 TIMEOUT_MS=500
 realpam_need
-jitd_start "kill_grace = ${KILL_GRACE}s"
+jitd_start "kill_grace = ${KILL_GRACE}s" "warn_before = ${WARN_BEFORE}s"
 SNAPSHOT=$T/run/snapshot
 PAM_ARGS=("timeout=${TIMEOUT_MS}ms" "snapshot=$SNAPSHOT")
 
@@ -47,11 +50,25 @@ expect_login() {
     fi
 }
 
-# live_ssh USER REMOTE-COMMAND: a background login registered by jitd under $GRANT; the client's
-# pid in CLIENT_PID, the registered (sshd) pid in SSHD_SESSION_PID, the session's processes on
-# the server in TREE.
+# spawn_ssh_tty USER CMD...: spawn_ssh with a pty (ssh -tt, like an interactive login); what
+# the session's terminal shows goes to $T/ssh-tty.out.
+spawn_ssh_tty() {
+    local user=$1
+    shift
+    spawn_as "$user" ssh -tt -i "$T/ssh/$user.key" "${SSH_OPTS[@]}" -p "$SSHD_PORT" \
+        "$user@127.0.0.1" "$@" </dev/null >"$T/ssh-tty.out" 2>>"$T/ssh-client.log"
+}
+
+# live_ssh [-t] USER REMOTE-COMMAND: a background login registered by jitd under $GRANT (-t:
+# with a pty, see spawn_ssh_tty); the client's pid in CLIENT_PID, the registered (sshd) pid in
+# SSHD_SESSION_PID, the session's processes on the server in TREE.
 live_ssh() {
-    spawn_ssh "$@"
+    if [[ $1 == -t ]]; then
+        shift
+        spawn_ssh_tty "$@"
+    else
+        spawn_ssh "$@"
+    fi
     CLIENT_PID=$SPAWNED_PID
     wait_until 15 session_open_for "$GRANT" sshd || die "jitd registered no sshd session under grant $GRANT"
     SSHD_SESSION_PID=$(session_pid_for "$GRANT" sshd)
@@ -102,15 +119,26 @@ expect_login "next login after the revoke" refused jitalice
 REVOKED_GRANT=$GRANT
 REVOKED_PID=$SSHD_SESSION_PID
 
-note "expiry ends a live session"
-grant_for jitalice ssh-users 5s
+note "warn_before expiry the session's terminal is warned; expiry ends the session"
+grant_for jitalice ssh-users $((WARN_BEFORE + 5))s
 EXPIRY=$(grant_expiry "$GRANT")
-live_ssh jitalice "sleep 1000"
+live_ssh -t jitalice "sleep 1000"
+(($(date +%s) < EXPIRY - WARN_BEFORE)) ||
+    fail "the session opened only after the warning was due: the test machine is too slow"
+# sshd registered the tty "ssh" (it opens the PAM session before the pty): jitd finds the pty
+# from the session's processes.
+expect_eq "the session's registered tty" \
+    "$(open_sessions_json | jq -r --argjson g "$GRANT" '[.[] | select(.grant_id == $g)][0].tty')" ssh
+expect_eventually $((EXPIRY - $(date +%s))) "the warning reaches the ssh session's terminal before expiry" \
+    grep -q "jit: your access to ssh-users ends at" "$T/ssh-tty.out"
+expect_eventually 5 "jitd logs on which terminal it warned" \
+    grep -q "warned on /dev/pts/[0-9]* that grant $GRANT ends at" "$T/jitd.log"
 START_MS=$((EXPIRY * 1000))
 # shellcheck disable=SC2086
 expect_gone_by $((START_MS + (KILL_GRACE + 1) * 1000)) "the session's processes at expiry" $TREE
 expect_eventually 5 "the ssh client saw the session end" all_gone "$CLIENT_PID"
 expect_eventually 5 "grant $GRANT expired" grant_state_is "$GRANT" expired
+expect_eq "the terminal got the warning once" "$(grep -c "jit: your access to ssh-users ends at" "$T/ssh-tty.out")" 1
 expect_login "next login after the expiry" refused jitalice
 EXPIRED_GRANT=$GRANT
 
