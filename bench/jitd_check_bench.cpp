@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "jit/bus_names.hpp"
+#include "jit/sd_handles.hpp"
 #include "jit/service.hpp"
 #include "jit/store.hpp"
 
@@ -75,10 +76,7 @@ int populate(const std::string& path) {
     return 0;
 }
 
-struct BusDeleter {
-    void operator()(sd_bus* bus) const { sd_bus_flush_close_unref(bus); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusDeleter>;
+using jit::sd::BusPtr;
 
 // One call, reply parsed and dropped; returns false (and prints why) on any error.
 bool call(sd_bus* bus, const char* interface, const char* member,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "jit/bus_names.hpp"
+#include "jit/sd_handles.hpp"
 
 namespace {
 
@@ -96,10 +97,6 @@ bool pam_account(const Attempt& attempt) {
     return r == PAM_SUCCESS;
 }
 
-struct BusCloser {
-    void operator()(sd_bus* bus) const { sd_bus_flush_close_unref(bus); }
-};
-
 // A fresh system bus connection, Peer.Ping to jitd, close.
 bool connect_and_ping() {
     sd_bus* raw = nullptr;
@@ -108,7 +105,7 @@ bool connect_and_ping() {
         std::fprintf(stderr, "cannot connect to the system bus: %s\n", std::strerror(-r));
         return false;
     }
-    std::unique_ptr<sd_bus, BusCloser> bus(raw);
+    jit::sd::BusPtr bus(raw);
     sd_bus_message* ping = nullptr;
     sd_bus_message* reply = nullptr;
     sd_bus_error error = SD_BUS_ERROR_NULL;

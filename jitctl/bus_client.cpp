@@ -11,19 +11,7 @@
 namespace jitctl {
 namespace {
 
-// sd_bus_error owns heap strings once set; this frees them on every path.
-class BusError {
-  public:
-    BusError() = default;
-    BusError(const BusError&) = delete;
-    BusError& operator=(const BusError&) = delete;
-    ~BusError() { sd_bus_error_free(&error_); }
-    sd_bus_error* get() { return &error_; }
-    const sd_bus_error& operator*() const { return error_; }
-
-  private:
-    sd_bus_error error_{};  // SD_BUS_ERROR_NULL
-};
+using jit::sd::BusError;
 
 struct ErrorMapping {
     std::string_view name;

@@ -11,21 +11,13 @@
 #include <vector>
 
 #include "jit/model.hpp"
+#include "jit/sd_handles.hpp"
 
 namespace jitctl {
 
-struct BusUnref {
-    void operator()(sd_bus* bus) const { sd_bus_flush_close_unref(bus); }
-};
-struct MessageUnref {
-    void operator()(sd_bus_message* message) const { sd_bus_message_unref(message); }
-};
-struct SlotUnref {
-    void operator()(sd_bus_slot* slot) const { sd_bus_slot_unref(slot); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
-using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
+using jit::sd::BusPtr;
+using jit::sd::MessagePtr;
+using jit::sd::SlotPtr;
 
 // How long an ordinary method call may take before jitd counts as unreachable.
 inline constexpr std::uint64_t kCallTimeoutUsec = 10'000'000;

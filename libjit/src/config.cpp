@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "jit/error.hpp"
+#include "jit/unique_fd.hpp"
 #include "jit/validate.hpp"
 
 namespace jit {
@@ -229,22 +230,6 @@ void check_duration_limits(ParseState& state) {
 }
 
 // Closes the descriptor on every path out of load_config.
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) {
-            close(fd_);
-        }
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 [[noreturn]] void throw_unreadable(const std::string& path, int error) {
     throw_invalid(path + ": cannot read configuration: " + std::system_category().message(error));
 }
@@ -252,7 +237,7 @@ class FileDescriptor {
 }  // namespace
 
 Config load_config(const std::string& path, bool allow_missing) {
-    FileDescriptor file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (file.get() < 0) {
         if (errno == ENOENT && allow_missing) {
             return Config{};

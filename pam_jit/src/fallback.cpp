@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "jit/error.hpp"
+#include "jit/unique_fd.hpp"
 #include "messages.hpp"
 
 namespace jit::pam {
@@ -17,22 +18,6 @@ namespace {
 
 // A snapshot is a few lines per resource and grant; anything this large is not one.
 constexpr off_t kMaxSnapshotBytes = 64 * 1024 * 1024;
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) {
-            close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
 
 std::string errno_text(int error) {
     return std::error_code(error, std::generic_category()).message();
@@ -117,7 +102,8 @@ std::string unsafe_spool(int fd) {
 }  // namespace
 
 SnapshotLoad load_snapshot(const std::string& path) {
-    const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+    const jit::UniqueFd fd(
+        open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) {
         return refuse(path, errno_text(errno));
     }
@@ -162,7 +148,7 @@ std::string append_spool(const std::string& path, const std::string& line) {
                                                              : path.substr(0, slash);
     const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
     // The file is opened relative to the directory checked, so the two cannot be swapped.
-    const Fd dir(open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    const jit::UniqueFd dir(open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0) {
         return "directory " + directory + ": " + errno_text(errno);
     }
@@ -171,7 +157,7 @@ std::string append_spool(const std::string& path, const std::string& line) {
         return "directory " + directory + " " + why;
     }
     // O_NONBLOCK: a FIFO put there must not hold up the login.
-    const Fd fd(openat(
+    const jit::UniqueFd fd(openat(
         dir.get(), name.c_str(),
         O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600));
     if (fd.get() < 0) {

@@ -10,20 +10,15 @@
 
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
+#include "jit/sd_handles.hpp"
 
 namespace jit::pam {
 namespace {
 
-struct BusCloser {
-    // Never sd_bus_flush_close_unref(): flushing waits for a stalled daemon without a timeout.
-    void operator()(sd_bus* bus) const { sd_bus_close_unref(bus); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusCloser>;
+// Never flush on close: flushing waits for a stalled daemon without a timeout.
+using BusPtr = jit::sd::UnflushedBusPtr;
 
-struct MessageUnref {
-    void operator()(sd_bus_message* message) const { sd_bus_message_unref(message); }
-};
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
+using jit::sd::MessagePtr;
 
 using AppendArgs = std::function<int(sd_bus_message*)>;
 using ReadReply = std::function<int(sd_bus_message*, JitdReply&)>;
@@ -102,10 +97,7 @@ int keep_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     return 0;
 }
 
-struct SlotUnref {
-    void operator()(sd_bus_slot* slot) const { sd_bus_slot_unref(slot); }
-};
-using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
+using jit::sd::SlotPtr;
 
 // One method call on io.jitd.Jit1.Pam; everything, connecting included, before the deadline.
 // The call is asynchronous so that an interrupted wait resumes instead of failing the login.
