@@ -4,7 +4,8 @@
 #     integration test (real dbus-daemon, journald, jitd, jitctl, sudo, sshd) with ctest;
 #  2. builds the plain configuration and runs the tests on a booted Debian 12 container
 #     (systemd-nspawn): jitd as a systemd service, sessions ended through logind, and the
-#     Debian packages built, linted and installed. A container cannot load a sanitizer build.
+#     Debian packages built, linted and installed (a container cannot load a sanitizer build);
+#     and pam_jit's libpam test again, this time under valgrind.
 # Integration tests need root (they create test users, mount a private journal, start their
 # own dbus-daemon); without root ctest reports them as skipped. Exits non-zero if any test
 # failed.
@@ -31,11 +32,12 @@ set -e
 step "configure and build (preset default: RelWithDebInfo; programs and benchmarks)"
 cmake --preset default
 cmake --build --preset default --parallel "$JOBS" --target \
-    jitd jitctl pam_jit jitd_catalog_check access_index_bench jitd_check_bench pam_bench
+    jitd jitctl pam_jit pam_jit_driver pam_jit_fake_jitd jitd_catalog_check \
+    access_index_bench jitd_check_bench pam_bench
 
-step "booted-container tests (default build)"
+step "booted-container tests and pam_jit under valgrind (default build)"
 set +e
-ctest --preset default -L host
+ctest --preset default -L 'host|valgrind'
 host_status=$?
 set -e
 
