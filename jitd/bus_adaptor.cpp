@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "bus_records.hpp"
 #include "jit/authz.hpp"
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
+#include "process_tree.hpp"
 
 namespace jitd {
 namespace {
@@ -98,16 +100,10 @@ std::vector<std::string> roles_of(const jit::Caller& caller, const jit::JitServi
     if (jit::is_auditor(caller, service.roles())) {
         roles.emplace_back("auditor");
     }
-    try {
-        for (const auto& view : service.list_policies(caller)) {
-            if (jit::is_approver(caller, view.policy)) {
-                roles.emplace_back("approver");
-                break;
-            }
-        }
-    } catch (const jit::JitError& e) {
-        if (e.code() != jit::ErrorCode::PermissionDenied) {
-            throw;
+    for (const auto& view : service.list_policies(caller)) {
+        if (jit::is_approver(caller, view.policy)) {
+            roles.emplace_back("approver");
+            break;
         }
     }
     return roles;
@@ -157,10 +153,10 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
                P(events), query_audit),
     JIT_METHOD("VerifyAudit", "", "", "bxxs", P(ok) P(rows_checked) P(first_bad_seq) P(problem),
                verify_audit),
-    SD_BUS_SIGNAL_WITH_NAMES("RequestCreated", "xss", P(id) P(resource) P(requester), 0),
+    // Any local user may listen: signals carry ids and states, never names or resources.
+    SD_BUS_SIGNAL_WITH_NAMES("RequestCreated", "x", P(id), 0),
     SD_BUS_SIGNAL_WITH_NAMES("RequestDecided", "xs", P(id) P(state), 0),
-    SD_BUS_SIGNAL_WITH_NAMES("GrantStarted", "xxssx",
-                             P(id) P(request_id) P(user) P(resource) P(expiry), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("GrantStarted", "xx", P(id) P(request_id), 0),
     SD_BUS_SIGNAL_WITH_NAMES("GrantEnded", "xs", P(id) P(state), 0),
     SD_BUS_VTABLE_END,
 };
@@ -481,7 +477,16 @@ MessagePtr BusAdaptor::open_session(sd_bus_message* message, const jit::Caller& 
     jit::LoginAttempt attempt = read_login_attempt(message);
     std::int64_t pid = read_i64(message);
     std::string logind_session = read_string(message);
-    jit::SessionOpen opened = service_.open_session(caller, attempt, pid, logind_session);
+    // What identifies the process beyond its pid, read now while it runs PAM: jitd never
+    // signals a later process that got the same pid.
+    std::int64_t pid_start = 0;
+    if (pid > 0 && pid <= INT32_MAX) {
+        if (auto stat = read_proc_stat(static_cast<pid_t>(pid))) {
+            pid_start = static_cast<std::int64_t>(stat->start_time);
+        }
+    }
+    jit::SessionOpen opened =
+        service_.open_session(caller, attempt, pid, logind_session, pid_start);
     MessagePtr reply = new_reply(message);
     append_login_decision(reply.get(), opened.decision);
     check_sd_bus(sd_bus_message_append(reply.get(), "x", opened.session_id), "append session");
@@ -507,8 +512,7 @@ void log_emit_failure(int r, const char* signal) {
 
 void BusAdaptor::emit_request_created(const jit::Request& request) {
     log_emit_failure(sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface,
-                                        "RequestCreated", "xss", request.id,
-                                        request.resource.c_str(), request.requester.c_str()),
+                                        "RequestCreated", "x", request.id),
                      "RequestCreated");
 }
 
@@ -520,11 +524,9 @@ void BusAdaptor::emit_request_decided(const jit::Request& request) {
 }
 
 void BusAdaptor::emit_grant_started(const jit::Grant& grant) {
-    log_emit_failure(
-        sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface, "GrantStarted",
-                           "xxssx", grant.id, grant.request_id, grant.user.c_str(),
-                           grant.resource.c_str(), grant.expiry.value_or(0)),
-        "GrantStarted");
+    log_emit_failure(sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface,
+                                        "GrantStarted", "xx", grant.id, grant.request_id),
+                     "GrantStarted");
 }
 
 void BusAdaptor::emit_grant_ended(const jit::Grant& grant) {

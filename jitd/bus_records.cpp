@@ -1,6 +1,9 @@
 #include "bus_records.hpp"
 
 #include <cctype>
+#include <charconv>
+#include <optional>
+#include <string_view>
 
 namespace jitd {
 
@@ -168,6 +171,36 @@ std::string audit_key(const std::string& field) {
     return key;
 }
 
+bool is_numeric_audit_key(std::string_view key) {
+    return key == "request_id" || key == "grant_id" || key == "requested_duration" ||
+           key == "duration" || key == "session_pid";
+}
+
+std::optional<std::int64_t> parse_int64(const std::string& text) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// The journal and the store keep every field as text; over the bus numbers and flags get
+// their JSON types like in the other records. A value that is not one ("" for no grant, or a
+// row written by another version) stays the text it is.
+void append_audit_field(DictWriter& dict, const std::string& key, const std::string& value) {
+    if (is_numeric_audit_key(key)) {
+        if (auto number = parse_int64(value)) {
+            dict.i64(key.c_str(), *number);
+            return;
+        }
+    } else if (key == "capped" && (value == "true" || value == "false")) {
+        dict.boolean(key.c_str(), value == "true");
+        return;
+    }
+    dict.str(key.c_str(), value);
+}
+
 }  // namespace
 
 void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event) {
@@ -176,7 +209,7 @@ void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event) {
     dict.i64("time", event.time);
     dict.str("event", event.event);
     for (const auto& [name, value] : event.fields) {
-        dict.str(audit_key(name).c_str(), value);
+        append_audit_field(dict, audit_key(name), value);
     }
     dict.close();
 }

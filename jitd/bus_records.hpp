@@ -3,6 +3,9 @@
 // approvals_required is int32 ("i"); flags are "b"; lists of names "as"; approvals "aa{sv}";
 // everything else "s". A value that is null in JSON (undecided request's decided, no grant_id,
 // a grant without expiry, an open session's closed, a resource without policy) is absent.
+// Audit events: seq and time "x", event "s"; the fields request_id, grant_id,
+// requested_duration, duration and session_pid "x" and capped "b" when they hold such a value,
+// every other field (and an empty one) "s" as stored.
 // Every function throws SdBusFailure when sd-bus refuses to append.
 #pragma once
 

@@ -6,19 +6,22 @@
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
 #include "jit/time.hpp"
+#include "process_tree.hpp"
 #include "session_terminals.hpp"
 
 namespace jitd {
 namespace {
 
-// Seconds before a failed tick() (a storage error) is retried, instead of spinning.
-constexpr jit::Seconds kTickRetrySeconds = 5;
+// How often sessions whose process ended without a logout are looked for.
+constexpr uint64_t kReapIntervalUsec = 60ULL * 1000 * 1000;
 // Deadlines are whole seconds; a few milliseconds of slack lets sd-event batch wake-ups.
 constexpr uint64_t kDeadlineAccuracyUsec = 10 * 1000;
 constexpr uint64_t kBusCallTimeoutUsec = 5 * 1000 * 1000;
@@ -63,6 +66,30 @@ BusPtr connect_system_bus(sd_event* event) {
 // Engine lookups made by the daemon itself (not on behalf of a bus caller).
 const jit::Caller kSystemCaller{0, "root", {}};
 
+// This boot's id, which tells sessions of an earlier boot apart whatever their pids are now;
+// "" when /proc does not show it (then only their processes' start times do).
+std::string read_boot_id() {
+    std::ifstream file("/proc/sys/kernel/random/boot_id");
+    std::string boot_id;
+    if (!std::getline(file, boot_id) || boot_id.empty()) {
+        spdlog::warn(
+            "cannot read /proc/sys/kernel/random/boot_id: sessions of an earlier boot are told "
+            "apart only by their processes' start times");
+        return {};
+    }
+    return boot_id;
+}
+
+// False only when the session's process is certainly gone; a session registered without a
+// pid cannot be checked and stays.
+bool session_process_may_run(const jit::Session& session) {
+    if (session.pid <= 0 || session.pid > INT32_MAX) {
+        return true;
+    }
+    return registered_process_may_run(static_cast<pid_t>(session.pid),
+                                      static_cast<std::uint64_t>(session.pid_start));
+}
+
 // Effects run after the engine committed a change; their failure must not undo it or escape
 // into the engine, so each is logged and contained here.
 template <typename Action>
@@ -106,16 +133,20 @@ int Daemon::run() {
     return 0;
 }
 
-// Order matters. A second jitd stops before it touches the state. The journal backlog goes out
-// before anything new; the engine ends what lapsed while jitd was down before pam_jit's
-// snapshot is rewritten; the name is taken once the objects exist and the state is loaded, so
-// whoever sees io.jitd.Jit1 on the bus gets answers from the current state; READY comes last.
+// Order matters. A second jitd stops before it touches the state, and before it trusts a
+// snapshot directory others could write. The journal backlog goes out before anything new; the
+// engine ends what lapsed while jitd was down before pam_jit's snapshot is rewritten; sessions
+// that ended while jitd was down (including those pam_jit spooled) are closed; the name is taken
+// once the objects exist and the state is loaded, so whoever sees io.jitd.Jit1 on the bus gets
+// answers from the current state; READY comes last.
 void Daemon::start() {
     refuse_if_name_owned();
+    snapshot_.prepare_directory();
     journal_.start();
-    service_.start();
+    service_.start(read_boot_id());
     snapshot_.write(service_.access_index(), clock_.now());
     fallback_.start();
+    reap_gone_sessions();
     adaptor_.add_objects();
     add_event_sources();
     arm_deadline_timer();
@@ -185,6 +216,12 @@ void Daemon::add_event_sources() {
     }
     deadline_timer_.reset(source);
     sd_event_source_set_enabled(source, SD_EVENT_OFF);
+    if (int r = sd_event_add_time_relative(event, &source, CLOCK_MONOTONIC, kReapIntervalUsec,
+                                           kReapIntervalUsec / 10, on_reap_timer, this);
+        r < 0) {
+        startup_failure("cannot create the session reaper timer", r);
+    }
+    reap_timer_.reset(source);
     // Runs after every dispatched event: coalesced snapshot write, journal progress, re-arm.
     if (int r = sd_event_add_post(event, &source, on_after_dispatch, this); r < 0) {
         startup_failure("cannot create the post-dispatch hook", r);
@@ -229,7 +266,7 @@ void Daemon::arm_deadline_timer() {
         }
         return;
     }
-    jit::EpochSeconds at = std::max({*next, tick_retry_at_, jit::EpochSeconds{0}});
+    jit::EpochSeconds at = std::max(*next, jit::EpochSeconds{0});
     uint64_t usec = std::max<uint64_t>(static_cast<uint64_t>(at) * 1000000, 1);
     if (usec == deadline_armed_usec_) {
         return;
@@ -246,17 +283,40 @@ void Daemon::arm_deadline_timer() {
     deadline_armed_usec_ = usec;
 }
 
+// A deadline that fails (a storage error) is rescheduled by the engine a few seconds later;
+// after_dispatch() re-arms the timer for it.
 int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->deadline_armed_usec_ = 0;  // a oneshot timer is off once it fired
-    try {
-        self->service_.tick();
-        self->tick_retry_at_ = 0;
-    } catch (const std::exception& e) {
-        spdlog::error("handling expiries failed: {}; retrying in {}s", e.what(), kTickRetrySeconds);
-        self->tick_retry_at_ = self->clock_.now() + kTickRetrySeconds;
+    contained("handling expiries", [&] { self->service_.tick(); });
+    return 0;
+}
+
+int Daemon::on_reap_timer(sd_event_source* source, uint64_t, void* userdata) {
+    static_cast<Daemon*>(userdata)->reap_gone_sessions();
+    int r = sd_event_source_set_time_relative(source, kReapIntervalUsec);
+    if (r >= 0) {
+        r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+    }
+    if (r < 0) {
+        spdlog::error("cannot re-arm the session reaper: {}", std::strerror(-r));
     }
     return 0;
+}
+
+// Sessions whose process ended without a logout (sshd or sudo killed, a crash) are closed, so
+// that they are not open forever and their pid, once reused, is never signalled.
+void Daemon::reap_gone_sessions() {
+    for (const auto& session : service_.list_sessions(kSystemCaller, true)) {
+        if (session.state != jit::SessionState::Open || session_process_may_run(session)) {
+            continue;
+        }
+        contained("closing a session whose process is gone", [&] {
+            service_.reap_session(session.id);
+            spdlog::info("session {} of {}: closed, its process (pid {}) is gone", session.id,
+                         session.user, session.pid);
+        });
+    }
 }
 
 // --- jit::Effects ---

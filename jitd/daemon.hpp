@@ -44,8 +44,10 @@ class Daemon final : public jit::Effects {
     void settle();
     void after_dispatch();
     void arm_deadline_timer();
+    void reap_gone_sessions();
     void notify_request(const std::string& event, const jit::Request& request);
     static int on_deadline(sd_event_source*, uint64_t, void* userdata);
+    static int on_reap_timer(sd_event_source* source, uint64_t, void* userdata);
     static int on_after_dispatch(sd_event_source*, void* userdata);
     static int on_stop_signal(sd_event_source*, const struct signalfd_siginfo* info,
                               void* userdata);
@@ -63,11 +65,11 @@ class Daemon final : public jit::Effects {
     BusAdaptor adaptor_;
     FallbackSpool fallback_;
     EventSourcePtr deadline_timer_;
+    EventSourcePtr reap_timer_;
     EventSourcePtr after_dispatch_;
     EventSourcePtr sigterm_;
     EventSourcePtr sigint_;
-    uint64_t deadline_armed_usec_ = 0;     // 0: timer off
-    jit::EpochSeconds tick_retry_at_ = 0;  // after a failed tick, not before this
+    uint64_t deadline_armed_usec_ = 0;  // 0: timer off
 };
 
 }  // namespace jitd

@@ -7,47 +7,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <vector>
 
 #include "jit/error.hpp"
-#include "jit/validate.hpp"
+#include "jit/spool.hpp"
 
 namespace jitd {
 namespace {
 
-constexpr std::size_t kMaxFieldLength = 256;
-// After a store failure, our own rewrite of the file must not trigger an immediate retry.
-constexpr uint64_t kStoreRetryUsec = 60 * 1000 * 1000;
+// After a failure, our own write to the file (its inotify echo) must not retry at once.
+constexpr uint64_t kRetryUsec = 60 * 1000 * 1000;
+constexpr char kHandledMark = '#';
 
-std::vector<std::string_view> split_tabs(std::string_view line) {
-    std::vector<std::string_view> fields;
-    for (std::size_t start = 0;;) {
-        auto tab = line.find('\t', start);
-        fields.push_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
-        if (tab == std::string_view::npos) {
-            return fields;
-        }
-        start = tab + 1;
+// Why the spool is not a file pam_jit (root) made, or "": pam_jit refuses the same files.
+std::string unsafe_spool(const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) {
+        return "not a regular file";
     }
-}
-
-std::string checked_field(std::string_view what, std::string_view value) {
-    if (value.size() > kMaxFieldLength || !jit::is_printable_text(value)) {
-        jit::throw_invalid(std::string(what) + " is not printable text of at most 256 bytes");
+    if (st.st_uid != 0) {
+        return "not owned by root";
     }
-    return std::string(value);
-}
-
-std::int64_t parse_number(std::string_view what, std::string_view text) {
-    std::int64_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
-        jit::throw_invalid("bad " + std::string(what) + " '" + std::string(text) + "'");
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        return "accessible to group or others";
     }
-    return value;
+    if (st.st_nlink != 1) {
+        return "has " + std::to_string(st.st_nlink) + " links";
+    }
+    return {};
 }
 
 std::string read_all(int fd) {
@@ -66,37 +54,6 @@ std::string read_all(int fd) {
 }
 
 }  // namespace
-
-jit::FallbackLogin parse_fallback_line(std::string_view line) {
-    auto fields = split_tabs(line);
-    if (fields.size() != 10) {
-        jit::throw_invalid("expected 10 tab-separated fields, found " +
-                           std::to_string(fields.size()));
-    }
-    jit::FallbackLogin entry;
-    entry.when = parse_number("time", fields[0]);
-    if (entry.when <= 0) {
-        jit::throw_invalid("bad time '" + std::string(fields[0]) + "'");
-    }
-    entry.outcome = std::string(fields[1]);
-    if (entry.outcome != "allowed" && entry.outcome != "denied" && entry.outcome != "open" &&
-        entry.outcome != "unavailable") {
-        jit::throw_invalid("bad outcome '" + checked_field("outcome", fields[1]) + "'");
-    }
-    jit::validate_service(fields[2]);
-    entry.attempt.service = std::string(fields[2]);
-    entry.attempt.user = checked_field("user", fields[3]);
-    entry.attempt.ruser = checked_field("ruser", fields[4]);
-    entry.attempt.rhost = checked_field("rhost", fields[5]);
-    entry.attempt.tty = checked_field("tty", fields[6]);
-    if (entry.attempt.user.empty()) {
-        jit::throw_invalid("empty user");
-    }
-    entry.pid = parse_number("pid", fields[7]);
-    entry.grant_id = parse_number("grant id", fields[8]);
-    entry.logind_session = checked_field("logind session", fields[9]);
-    return entry;
-}
 
 FallbackSpool::FallbackSpool(sd_event* event, std::string directory, jit::JitService& service)
     : event_(event),
@@ -127,51 +84,90 @@ int FallbackSpool::on_inotify(sd_event_source*, const struct inotify_event* even
     return 0;
 }
 
-// Lines are audited in order; the file is emptied under the lock pam_jit writes under, so no
-// line is lost or audited twice. If the store fails, the unaudited rest stays for next time.
+// The spool, opened and locked, when it is a file pam_jit made; otherwise logs why not.
+UniqueFd FallbackSpool::open_locked(uint64_t now) {
+    struct stat st {};
+    if (lstat(path_.c_str(), &st) < 0 || st.st_size == 0) {
+        return {};  // also ends the inotify echo of our own truncation
+    }
+    // Checked before opening (opening it for writing would echo back here) and again on the
+    // opened file, which is what counts.
+    std::string unsafe = unsafe_spool(st);
+    UniqueFd fd;
+    if (unsafe.empty()) {
+        fd = UniqueFd(open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+        if (!fd || fstat(fd.get(), &st) < 0 || flock(fd.get(), LOCK_EX) < 0) {
+            spdlog::error("cannot read pam_jit's fallback log {}: {}", path_, std::strerror(errno));
+            retry_after_usec_ = now + kRetryUsec;
+            return {};
+        }
+        unsafe = unsafe_spool(st);
+    }
+    if (!unsafe.empty()) {
+        spdlog::error("not reading pam_jit's fallback log {}: {}; left as it is for an admin",
+                      path_, unsafe);
+        return {};
+    }
+    return fd;
+}
+
+// Lines are audited in order under the lock pam_jit writes under. Each handled line is marked
+// at once, so a crash re-audits none; the file is emptied once all are handled. If the store
+// fails, the unmarked rest stays for the next attempt.
 void FallbackSpool::process() {
     uint64_t now = 0;
     sd_event_now(event_, CLOCK_MONOTONIC, &now);
-    struct stat st {};
-    if (now < retry_after_usec_ || stat(path_.c_str(), &st) < 0 || st.st_size == 0) {
-        return;  // also ends the inotify echo of our own truncation
+    if (now < retry_after_usec_) {
+        return;
     }
-    UniqueFd fd(open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd || flock(fd.get(), LOCK_EX) < 0) {
-        spdlog::error("cannot read pam_jit's fallback log {}: {}", path_, std::strerror(errno));
+    UniqueFd fd = open_locked(now);
+    if (!fd) {
         return;
     }
     std::string data = read_all(fd.get());
-    std::size_t audited = 0, rejected = 0, line_no = 0, start = 0;
-    while (start < data.size()) {
-        auto end = data.find('\n', start);
-        if (end == std::string::npos) {
-            end = data.size();
-        }
+    std::size_t audited = 0, rejected = 0, line_no = 0;
+    bool all_handled = true;
+    for (std::size_t start = 0, end = 0; start < data.size() && all_handled; start = end + 1) {
+        end = std::min(data.find('\n', start), data.size());
         std::string_view line(data.data() + start, end - start);
         ++line_no;
+        if (line.empty() || line.front() == kHandledMark) {
+            continue;
+        }
+        std::string failure;
         try {
-            service_.record_fallback(parse_fallback_line(line));
+            service_.record_fallback(jit::parse_fallback_line(line));
             ++audited;
         } catch (const jit::JitError& e) {
             if (e.code() == jit::ErrorCode::Internal) {
-                spdlog::error("{}:{}: cannot audit: {}; keeping the rest for later", path_, line_no,
-                              e.what());
-                retry_after_usec_ = now + kStoreRetryUsec;
-                break;
+                failure = e.what();
+            } else {
+                spdlog::warn("{}:{}: ignoring bad line: {}", path_, line_no, e.what());
+                ++rejected;
             }
-            spdlog::warn("{}:{}: ignoring bad line: {}", path_, line_no, e.what());
-            ++rejected;
+        } catch (const std::exception& e) {
+            failure = e.what();
         }
-        start = end + 1;
+        if (!failure.empty()) {
+            spdlog::error("{}:{}: cannot audit: {}; keeping the rest for later", path_, line_no,
+                          failure);
+            all_handled = false;
+        } else if (pwrite(fd.get(), &kHandledMark, 1, static_cast<off_t>(start)) != 1) {
+            spdlog::error("{}:{}: cannot mark the line handled ({}); it is read again next time",
+                          path_, line_no, std::strerror(errno));
+            all_handled = false;
+        }
     }
-    std::string rest = start < data.size() ? data.substr(start) : std::string();
-    if (ftruncate(fd.get(), 0) < 0 ||
-        (!rest.empty() && pwrite(fd.get(), rest.data(), rest.size(), 0) < 0)) {
-        spdlog::error("cannot empty {}: {}", path_, std::strerror(errno));
+    if (!all_handled) {
+        retry_after_usec_ = now + kRetryUsec;
+    } else if (ftruncate(fd.get(), 0) < 0) {
+        spdlog::error("cannot empty {} (its lines are marked handled): {}", path_,
+                      std::strerror(errno));
     }
-    spdlog::info("audited {} login(s) pam_jit decided without jitd ({} bad line(s) ignored)",
-                 audited, rejected);
+    if (audited + rejected > 0) {
+        spdlog::info("audited {} login(s) pam_jit decided without jitd ({} bad line(s) ignored)",
+                     audited, rejected);
+    }
 }
 
 }  // namespace jitd

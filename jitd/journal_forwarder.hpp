@@ -27,7 +27,6 @@ class JournalForwarder {
     void add(const jit::AuditEvent& event);
     // Records the send progress in the store (batched: once per loop iteration and at exit).
     void save_progress();
-    std::size_t backlog() const { return pending_.size(); }
 
   private:
     void flush();

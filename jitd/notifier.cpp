@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +48,30 @@ nlohmann::json notification_head(const std::string& event) {
                           "LANG=C.UTF-8", nullptr};
     execve("/bin/sh", const_cast<char* const*>(argv), const_cast<char* const*>(envp));
     _exit(127);
+}
+
+// The payload (and a newline) in a memory file, read from its start: the child gets all of it
+// however large it is, and jitd never waits for a reader as it would on a full pipe.
+UniqueFd payload_file(const std::string& payload) {
+    UniqueFd fd(memfd_create("jitd-notification", MFD_CLOEXEC));
+    if (!fd) {
+        return fd;
+    }
+    std::string text = payload + "\n";
+    for (std::size_t done = 0; done < text.size();) {
+        ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return UniqueFd();
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (lseek(fd.get(), 0, SEEK_SET) < 0) {
+        return UniqueFd();
+    }
+    return fd;
 }
 
 }  // namespace
@@ -114,22 +139,21 @@ void Notifier::start_queued() {
 
 void Notifier::spawn(const Queued& notification) {
     const std::string& summary = notification.event;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        spdlog::error("notify_command for {}: cannot create a pipe: {}", summary,
+    UniqueFd payload = payload_file(notification.payload);
+    if (!payload) {
+        spdlog::error("notify_command for {}: cannot pass the event on stdin: {}", summary,
                       std::strerror(errno));
         return;
     }
-    UniqueFd read_end(fds[0]), write_end(fds[1]);
     pid_t pid = fork();
     if (pid < 0) {
         spdlog::error("notify_command for {}: cannot fork: {}", summary, std::strerror(errno));
         return;
     }
     if (pid == 0) {
-        exec_command(read_end.get(), command_.c_str());
+        exec_command(payload.get(), command_.c_str());
     }
-    read_end.reset();
+    payload.reset();
 
     auto job = std::make_unique<Job>(Job{this, pid, summary, nullptr, nullptr});
     sd_event_source* source = nullptr;
@@ -154,14 +178,6 @@ void Notifier::spawn(const Queued& notification) {
         job->timeout.reset(source);
     }
     running_.push_back(std::move(job));
-
-    // The JSON is far smaller than a pipe buffer, so this never waits; O_NONBLOCK makes sure.
-    std::string line = notification.payload + "\n";
-    fcntl(write_end.get(), F_SETFL, O_NONBLOCK);
-    if (write(write_end.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-        spdlog::warn("notify_command for {}: could not pass the event on stdin: {}", summary,
-                     std::strerror(errno));
-    }
 }
 
 int Notifier::on_exit(sd_event_source*, const siginfo_t* info, void* userdata) {

@@ -138,12 +138,16 @@ bool may_have_opened_session(jit::EpochSeconds process_start, jit::EpochSeconds 
     return opened <= 0 || process_start <= opened + kStartTimeSlack;
 }
 
-SessionProcesses session_processes(pid_t pid, jit::EpochSeconds opened, const BootClock& clock) {
+SessionProcesses session_processes(pid_t pid, std::uint64_t pid_start, jit::EpochSeconds opened,
+                                   const BootClock& clock) {
     auto stat = read_proc_stat(pid);
     if (!stat || !stat->running()) {
         return {SessionProcesses::Root::Gone, {}};
     }
-    if (!may_have_opened_session(clock.epoch_of(stat->start_time), opened)) {
+    bool same_process = pid_start != 0
+                            ? stat->start_time == pid_start
+                            : may_have_opened_session(clock.epoch_of(stat->start_time), opened);
+    if (!same_process) {
         return {SessionProcesses::Root::Reused, {}};
     }
     // The walk reads the root's start time again: a pid reused in between is not the same
@@ -156,6 +160,11 @@ SessionProcesses session_processes(pid_t pid, jit::EpochSeconds opened, const Bo
         return {SessionProcesses::Root::Reused, {}};
     }
     return {SessionProcesses::Root::Running, std::move(processes)};
+}
+
+bool registered_process_may_run(pid_t pid, std::uint64_t pid_start) {
+    auto stat = read_proc_stat(pid);
+    return stat && stat->running() && (pid_start == 0 || stat->start_time == pid_start);
 }
 
 }  // namespace jitd

@@ -60,16 +60,24 @@ struct BootClock {
 
 // False when a process that started at `process_start` cannot be the one that opened a session
 // at `opened`: it started more than a few seconds (clock rounding) later, so the registered pid
-// was reused. `opened` 0 means unknown, which proves nothing.
+// was reused. `opened` 0 means unknown, which proves nothing. Only for sessions registered
+// without the start time of their process.
 bool may_have_opened_session(jit::EpochSeconds process_start, jit::EpochSeconds opened);
 
-// The processes of a session: its registered pid and descendants.
+// The processes of a session: its registered pid and descendants. The pid is the session's
+// process when its start time equals `pid_start` (/proc/PID/stat field 22 when the session
+// opened); when that is unknown (0), when it started no later than `opened` allows.
 struct SessionProcesses {
     enum class Root { Running, Gone, Reused };
     Root root = Root::Gone;
     std::vector<ProcessId> processes;  // empty unless root is Running
 };
-SessionProcesses session_processes(pid_t pid, jit::EpochSeconds opened,
+SessionProcesses session_processes(pid_t pid, std::uint64_t pid_start, jit::EpochSeconds opened,
                                    const BootClock& clock = BootClock::current());
+
+// False when the process a session registered is certainly gone: no process runs as `pid`, or
+// one does that started at another time than `pid_start`. With pid_start 0 (unknown) any
+// process running as `pid` may be the session's.
+bool registered_process_may_run(pid_t pid, std::uint64_t pid_start);
 
 }  // namespace jitd

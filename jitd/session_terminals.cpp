@@ -56,14 +56,11 @@ bool write_line(const std::string& path, std::optional<dev_t> expected, const st
     return true;
 }
 
-// The registered tty as a path, when it names a character device under /dev ("ssh" does not).
+// The registered tty as a path, when it names a terminal device that exists.
 std::optional<std::string> registered_terminal(const std::string& tty) {
-    if (tty.empty() || tty.find("..") != std::string::npos) {
-        return std::nullopt;
-    }
-    std::string path = tty.rfind("/dev/", 0) == 0 ? tty : "/dev/" + tty;
+    auto path = pam_tty_path(tty);
     struct stat st {};
-    if (lstat(path.c_str(), &st) < 0 || !S_ISCHR(st.st_mode)) {
+    if (!path || lstat(path->c_str(), &st) < 0 || !S_ISCHR(st.st_mode)) {
         return std::nullopt;
     }
     return path;
@@ -76,7 +73,8 @@ std::vector<dev_t> process_terminals(const jit::Session& session) {
         spdlog::debug("session {}: no registered process to find a terminal by", session.id);
         return {};
     }
-    auto found = session_processes(static_cast<pid_t>(session.pid), session.opened);
+    auto found = session_processes(static_cast<pid_t>(session.pid),
+                                   static_cast<std::uint64_t>(session.pid_start), session.opened);
     if (found.root != SessionProcesses::Root::Running) {
         spdlog::debug("session {}: registered pid {} {}", session.id, session.pid,
                       found.root == SessionProcesses::Root::Gone
@@ -124,6 +122,25 @@ std::optional<std::string> terminal_path(dev_t device) {
     }
     if (major_number == kTtyMajor && minor_number >= kFirstSerialMinor && minor_number <= 255) {
         return "/dev/ttyS" + std::to_string(minor_number - kFirstSerialMinor);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> pam_tty_path(std::string_view tty) {
+    if (tty == "console") {
+        return "/dev/console";
+    }
+    std::string_view name = tty.substr(tty.rfind("/dev/", 0) == 0 ? 5 : 0);
+    for (std::string_view prefix : {"pts/", "ttyS", "tty"}) {
+        if (name.rfind(prefix, 0) != 0) {
+            continue;
+        }
+        std::string_view number = name.substr(prefix.size());
+        if (number.empty() || number.size() > 9 ||
+            number.find_first_not_of("0123456789") != std::string_view::npos) {
+            return std::nullopt;
+        }
+        return "/dev/" + std::string(name);
     }
     return std::nullopt;
 }

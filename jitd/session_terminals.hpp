@@ -9,11 +9,17 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jit/model.hpp"
 
 namespace jitd {
+
+// The device PAM_TTY names, when it names one of the forms sessions have: "pts/N", "ttyN" or
+// "ttySN" (each also with "/dev/"), or "console"; nullopt for anything else ("ssh", "tty",
+// "ptmx", "../x"), which jitd never opens.
+std::optional<std::string> pam_tty_path(std::string_view tty);
 
 // The path of a terminal device: /dev/pts/N or a virtual console or serial line (/dev/ttyN,
 // /dev/ttySN); nullopt for any other device (and 0, "no terminal").

@@ -12,6 +12,10 @@ namespace {
 
 // logind answers in milliseconds; a hung logind must not keep a session alive.
 constexpr uint64_t kLogindTimeoutUsec = 5 * 1000 * 1000;
+constexpr const char* kLogindService = "org.freedesktop.login1";
+constexpr const char* kLogindPath = "/org/freedesktop/login1";
+constexpr const char* kLogindManager = "org.freedesktop.login1.Manager";
+constexpr const char* kLogindSession = "org.freedesktop.login1.Session";
 
 // Never pid 0/1 (init, or "the whole process group"), never jitd itself, even if jitd was
 // started from inside the session.
@@ -36,57 +40,114 @@ SessionTerminator::SessionTerminator(sd_event* event, sd_bus* bus, jit::Seconds 
     : event_(event), bus_(bus), kill_grace_(kill_grace) {}
 
 void SessionTerminator::terminate(const jit::Session& session) {
-    if (session.logind_session.empty() || !call_logind(session)) {
+    if (session.logind_session.empty()) {
+        signal_processes(session);
+        return;
+    }
+    auto call = std::make_unique<LogindCall>(LogindCall{this, session, nullptr});
+    if (!send_to_logind(*call, kLogindPath, kLogindManager, "GetSession", on_session_path,
+                        session.logind_session.c_str())) {
+        signal_processes(session);
+        return;
+    }
+    logind_calls_.push_back(std::move(call));
+}
+
+// Asynchronous, without auto-start: on a host without logind the bus answers at once with an
+// error and the reply handler falls back to signals. Takes one or two string arguments.
+bool SessionTerminator::send_to_logind(LogindCall& call, const char* path, const char* interface,
+                                       const char* member, sd_bus_message_handler_t on_reply,
+                                       const char* arg1, const char* arg2) {
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_call(bus_, &raw, kLogindService, path, interface, member);
+    MessagePtr message(raw);
+    if (r >= 0) {
+        r = sd_bus_message_append_basic(message.get(), 's', arg1);
+    }
+    if (r >= 0 && arg2) {
+        r = sd_bus_message_append_basic(message.get(), 's', arg2);
+    }
+    if (r >= 0) {
+        r = sd_bus_message_set_auto_start(message.get(), 0);
+    }
+    sd_bus_slot* slot = nullptr;
+    if (r >= 0) {
+        r = sd_bus_call_async(bus_, &slot, message.get(), on_reply, &call, kLogindTimeoutUsec);
+    }
+    if (r < 0) {
+        spdlog::warn("session {}: cannot call logind's {} for session {}: {}", call.session.id,
+                     member, call.session.logind_session, std::strerror(-r));
+        return false;
+    }
+    call.slot.reset(slot);
+    return true;
+}
+
+// Ends a logind exchange: with `failure` set, says why logind did not end the session and
+// falls back to signals.
+void SessionTerminator::finish(LogindCall* call, const char* failure) {
+    const jit::Session session = call->session;
+    logind_calls_.remove_if([call](const auto& pending) { return pending.get() == call; });
+    if (failure) {
+        spdlog::info(
+            "session {} of {}: not ended through logind session {}: {}; signalling its "
+            "processes",
+            session.id, session.user, session.logind_session, failure);
         signal_processes(session);
     }
 }
 
-// Asynchronous, without auto-start: on a host without logind the bus answers at once with an
-// error and the reply handler falls back to signals.
-bool SessionTerminator::call_logind(const jit::Session& session) {
-    sd_bus_message* raw = nullptr;
-    int r = sd_bus_message_new_method_call(bus_, &raw, "org.freedesktop.login1",
-                                           "/org/freedesktop/login1",
-                                           "org.freedesktop.login1.Manager", "TerminateSession");
-    MessagePtr call(raw);
-    if (r >= 0) {
-        r = sd_bus_message_append(call.get(), "s", session.logind_session.c_str());
-    }
-    if (r >= 0) {
-        r = sd_bus_message_set_auto_start(call.get(), 0);
-    }
-    auto pending = std::make_unique<LogindCall>(LogindCall{this, session, nullptr});
-    sd_bus_slot* slot = nullptr;
-    if (r >= 0) {
-        r = sd_bus_call_async(bus_, &slot, call.get(), on_logind_reply, pending.get(),
-                              kLogindTimeoutUsec);
-    }
-    if (r < 0) {
-        spdlog::warn("session {}: cannot ask logind to terminate session {}: {}", session.id,
-                     session.logind_session, std::strerror(-r));
-        return false;
-    }
-    pending->slot.reset(slot);
-    logind_calls_.push_back(std::move(pending));
-    return true;
-}
-
-int SessionTerminator::on_logind_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+int SessionTerminator::on_session_path(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     auto* call = static_cast<LogindCall*>(userdata);
     SessionTerminator* self = call->owner;
-    const jit::Session session = call->session;
     if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
-        spdlog::warn(
-            "session {} of {}: logind could not terminate session {} ({}); signalling "
-            "its processes",
-            session.id, session.user, session.logind_session,
-            error->message ? error->message : error->name);
-        self->signal_processes(session);
-    } else {
-        spdlog::info("session {} of {}: logind terminated session {}", session.id, session.user,
-                     session.logind_session);
+        self->finish(call, error->message ? error->message : error->name);
+        return 0;
     }
-    self->logind_calls_.remove_if([call](const auto& pending) { return pending.get() == call; });
+    const char* path = nullptr;
+    if (sd_bus_message_read_basic(reply, 'o', &path) < 0 ||
+        !self->send_to_logind(*call, path, "org.freedesktop.DBus.Properties", "Get", on_leader,
+                              kLogindSession, "Leader")) {
+        self->finish(call, "cannot ask for its leader");
+    }
+    return 0;
+}
+
+int SessionTerminator::on_leader(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    auto* call = static_cast<LogindCall*>(userdata);
+    SessionTerminator* self = call->owner;
+    if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
+        self->finish(call, error->message ? error->message : error->name);
+        return 0;
+    }
+    uint32_t leader = 0;
+    if (sd_bus_message_read(reply, "v", "u", &leader) < 0) {
+        self->finish(call, "cannot read its leader");
+        return 0;
+    }
+    if (static_cast<std::int64_t>(leader) != call->session.pid) {
+        std::string why = "its leader is pid " + std::to_string(leader) +
+                          ", not the session's pid " + std::to_string(call->session.pid);
+        self->finish(call, why.c_str());
+        return 0;
+    }
+    if (!self->send_to_logind(*call, kLogindPath, kLogindManager, "TerminateSession", on_terminated,
+                              call->session.logind_session.c_str())) {
+        self->finish(call, "cannot ask to terminate it");
+    }
+    return 0;
+}
+
+int SessionTerminator::on_terminated(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    auto* call = static_cast<LogindCall*>(userdata);
+    SessionTerminator* self = call->owner;
+    if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
+        self->finish(call, error->message ? error->message : error->name);
+        return 0;
+    }
+    spdlog::info("session {} of {}: logind terminated session {}", call->session.id,
+                 call->session.user, call->session.logind_session);
+    self->finish(call, nullptr);
     return 0;
 }
 
@@ -96,7 +157,8 @@ void SessionTerminator::signal_processes(const jit::Session& session) {
                      session.pid);
         return;
     }
-    auto found = session_processes(static_cast<pid_t>(session.pid), session.opened);
+    auto found = session_processes(static_cast<pid_t>(session.pid),
+                                   static_cast<std::uint64_t>(session.pid_start), session.opened);
     if (found.root == SessionProcesses::Root::Gone) {
         spdlog::info("session {} of {}: no processes left (pid {} has exited)", session.id,
                      session.user, session.pid);
@@ -104,8 +166,8 @@ void SessionTerminator::signal_processes(const jit::Session& session) {
     }
     if (found.root == SessionProcesses::Root::Reused) {
         spdlog::info(
-            "session {} of {}: pid {} now belongs to a process started after the session "
-            "opened; not signalling it",
+            "session {} of {}: no processes left (pid {} now belongs to a process started after "
+            "the session opened); not signalling it",
             session.id, session.user, session.pid);
         return;
     }

@@ -1,7 +1,9 @@
 // Ends the live sessions of a grant that ended (SPEC §8): through logind's TerminateSession
-// when the session has a logind id and logind answers; otherwise, or when logind fails,
-// SIGTERM to the registered pid and its descendants and SIGKILL to whatever still runs after
-// kill_grace.
+// when the session has a logind id whose Leader is the registered pid; otherwise, or when
+// logind fails, SIGTERM to the registered pid and its descendants and SIGKILL to whatever still
+// runs after kill_grace. The leader check matters: sudo inherits XDG_SESSION_ID from the login
+// it runs in, and ending that whole login for the sudo grant would be wrong. The registered pid
+// is signalled only while it is still the session's process (same start time).
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -36,9 +38,14 @@ class SessionTerminator {
         EventSourcePtr timer;
     };
 
-    bool call_logind(const jit::Session& session);
+    bool send_to_logind(LogindCall& call, const char* path, const char* interface,
+                        const char* member, sd_bus_message_handler_t on_reply, const char* arg1,
+                        const char* arg2 = nullptr);
+    void finish(LogindCall* call, const char* failure);
     void signal_processes(const jit::Session& session);
-    static int on_logind_reply(sd_bus_message* reply, void* userdata, sd_bus_error*);
+    static int on_session_path(sd_bus_message* reply, void* userdata, sd_bus_error*);
+    static int on_leader(sd_bus_message* reply, void* userdata, sd_bus_error*);
+    static int on_terminated(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_kill_grace(sd_event_source*, uint64_t, void* userdata);
 
     sd_event* event_;

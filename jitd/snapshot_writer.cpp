@@ -58,9 +58,33 @@ std::string SnapshotWriter::directory() const {
     return slash == 0 ? "/" : path_.substr(0, slash);
 }
 
-void SnapshotWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now) {
-    make_directories(directory(), 0755);
-    std::string contents = jit::serialize_snapshot(index, now);
+void SnapshotWriter::prepare_directory() const {
+    std::string dir = directory();
+    struct stat st {};
+    if (stat(dir.c_str(), &st) < 0) {
+        if (errno != ENOENT) {
+            throw_os_error("cannot inspect the snapshot directory", dir);
+        }
+        make_directories(dir, 0700);
+        return;
+    }
+    std::string problem;
+    if (!S_ISDIR(st.st_mode)) {
+        problem = "is not a directory";
+    } else if (st.st_uid != 0) {
+        problem = "is not owned by root";
+    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        problem = "is writable by group or others";
+    }
+    if (!problem.empty()) {
+        throw jit::JitError(jit::ErrorCode::Internal,
+                            "the snapshot directory " + dir + " " + problem +
+                                " (pam_jit's snapshot and spool belong in a directory only root "
+                                "can write)");
+    }
+}
+
+void SnapshotWriter::replace_snapshot(const std::string& contents) {
     std::string temp = path_ + ".XXXXXX";
     // mkostemp creates the file 0600, owned by jitd (root): only root reads the snapshot.
     UniqueFd fd(mkostemp(temp.data(), O_CLOEXEC));
@@ -80,6 +104,22 @@ void SnapshotWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now)
         unlink(temp.c_str());
         throw;
     }
+}
+
+void SnapshotWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now) {
+    try {
+        replace_snapshot(jit::serialize_snapshot(index, now));
+    } catch (const jit::JitError& e) {
+        std::string what = e.what();
+        if (unlink(path_.c_str()) == 0 || errno == ENOENT) {
+            what +=
+                "; removed the old snapshot, so pam_jit denies managed logins while jitd "
+                "is unreachable";
+        } else {
+            what += "; cannot remove the old snapshot either: " + std::string(std::strerror(errno));
+        }
+        throw jit::JitError(jit::ErrorCode::Internal, what);
+    }
     dirty_ = false;
 }
 
@@ -95,8 +135,7 @@ void SnapshotWriter::write_if_dirty(const jit::AccessIndex& index, jit::EpochSec
         }
     } catch (const std::exception& e) {
         if (!failing_) {
-            spdlog::error("cannot update the PAM snapshot (pam_jit's fallback is stale): {}",
-                          e.what());
+            spdlog::error("cannot update the PAM snapshot: {}", e.what());
             failing_ = true;
         }
     }

@@ -1,7 +1,9 @@
 // Keeps the PAM snapshot (SPEC §7) up to date: the access index serialized, written to a
 // temporary file in the same directory (root-only, 0600), fsync'ed and renamed over the old
 // one, so pam_jit only ever reads a complete snapshot. Changes are coalesced: many changes in
-// one loop iteration cause one write.
+// one loop iteration cause one write. When a write fails the old snapshot is removed: without
+// one pam_jit denies managed logins while jitd is unreachable, where a stale one would still
+// honour grants that have ended since.
 #pragma once
 
 #include <string>
@@ -19,13 +21,21 @@ class SnapshotWriter {
     // The directory holding the snapshot (and pam_jit's fallback spool).
     std::string directory() const;
 
+    // At start-up: creates the directory (0700) when missing; throws JitError(Internal) saying
+    // why when it exists but is not root's alone (owned by root, not writable by group or
+    // others), since whoever can write there can plant a snapshot or spool for pam_jit.
+    void prepare_directory() const;
+
     void mark_dirty() { dirty_ = true; }
     // Writes when marked dirty; a failure is logged once and retried on the next call.
     void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now);
-    // Writes now; throws JitError(Internal) naming the path on failure.
+    // Writes now; on failure removes the old snapshot and throws JitError(Internal) naming the
+    // path.
     void write(const jit::AccessIndex& index, jit::EpochSeconds now);
 
   private:
+    void replace_snapshot(const std::string& contents);
+
     std::string path_;
     bool dirty_ = false;
     bool failing_ = false;

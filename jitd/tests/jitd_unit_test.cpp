@@ -1,12 +1,15 @@
-// jitd's own pieces that need no bus: the fallback spool parser, /proc parsing and walking,
-// ending a session by signals, the expiry warning on a session's terminals, audit message ids
-// and texts, the snapshot writer and notify_command.
+// jitd's own pieces that need no system bus: auditing the fallback spool, /proc parsing and
+// walking, ending a session (by logind, over a private connection to a fake logind, and by
+// signals), the expiry warning on a session's terminals, audit records over the bus, audit
+// message ids and texts, the snapshot writer and notify_command.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -18,10 +21,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "audit_message_ids.hpp"
+#include "bus_records.hpp"
+#include "fakes.hpp"
 #include "fallback_spool.hpp"
 #include "jit/error.hpp"
 #include "journal_forwarder.hpp"
@@ -35,58 +41,6 @@ namespace jitd {
 namespace {
 
 namespace fs = std::filesystem;
-
-// --- fallback spool ---
-
-TEST(FallbackLine, ParsesAllFields) {
-    auto entry = parse_fallback_line(
-        "1795670000\tallowed\tsshd\troot\talice\t10.0.0.9\tpts/3\t4242\t7\tc12");
-    EXPECT_EQ(entry.when, 1795670000);
-    EXPECT_EQ(entry.outcome, "allowed");
-    EXPECT_EQ(entry.attempt.service, "sshd");
-    EXPECT_EQ(entry.attempt.user, "root");
-    EXPECT_EQ(entry.attempt.ruser, "alice");
-    EXPECT_EQ(entry.attempt.rhost, "10.0.0.9");
-    EXPECT_EQ(entry.attempt.tty, "pts/3");
-    EXPECT_EQ(entry.pid, 4242);
-    EXPECT_EQ(entry.grant_id, 7);
-    EXPECT_EQ(entry.logind_session, "c12");
-}
-
-TEST(FallbackLine, AcceptsEmptyOptionalFieldsAndEveryOutcome) {
-    for (const char* outcome : {"allowed", "denied", "open", "unavailable"}) {
-        auto entry =
-            parse_fallback_line(std::string("1\t") + outcome + "\tsudo\troot\t\t\t\t0\t0\t");
-        EXPECT_EQ(entry.outcome, outcome);
-        EXPECT_EQ(entry.attempt.ruser, "");
-        EXPECT_EQ(entry.attempt.tty, "");
-    }
-}
-
-TEST(FallbackLine, RejectsMalformedLines) {
-    const std::string ok = "\t0\t0\t";  // pid, grant id, logind session
-    for (const std::string& line : std::vector<std::string>{
-             std::string(), std::string("garbage"),
-             "1\tallowed\tsshd\troot\talice\thost\ttty",                   // 7 fields
-             "1\tallowed\tsshd\troot\talice\thost\ttty" + ok + "\textra",  // 11 fields
-             "x\tallowed\tsshd\troot\talice\thost\ttty" + ok,              // time
-             "-5\tallowed\tsshd\troot\talice\thost\ttty" + ok,
-             "0\tallowed\tsshd\troot\talice\thost\ttty" + ok,
-             "12a\tallowed\tsshd\troot\talice\thost\ttty" + ok,
-             "1\tmaybe\tsshd\troot\talice\thost\ttty" + ok,                     // outcome
-             "1\tallowed\tSSH D\troot\talice\thost\ttty" + ok,                  // service
-             "1\tallowed\tsshd\t\talice\thost\ttty" + ok,                       // empty user
-             "1\tallowed\tsshd\tro\x01ot\talice\thost\ttty" + ok,               // control character
-             std::string("1\tallowed\tsshd\troot\talice\thost\ttty\t-1\t0\t"),  // pid
-             std::string("1\tallowed\tsshd\troot\talice\thost\ttty\t1\tx\t"),   // grant
-             std::string("1\tallowed\tsshd\troot\talice\thost\ttty\t\t0\t"),    // empty pid
-         }) {
-        EXPECT_THROW(parse_fallback_line(line), jit::JitError) << line;
-    }
-    EXPECT_THROW(parse_fallback_line("1\tallowed\tsshd\troot\talice\t" + std::string(300, 'h') +
-                                     "\ttty" + ok),
-                 jit::JitError);
-}
 
 // --- /proc ---
 
@@ -228,13 +182,13 @@ TEST(SessionProcess, FindsTheTreeOnlyUnderTheProcessThatOpenedTheSession) {
     jit::EpochSeconds now = time(nullptr);
     SessionProcesses found;
     ASSERT_TRUE(wait_for([&] {
-        found = session_processes(child, now);
+        found = session_processes(child, 0, now);
         return found.processes.size() == 2;
     }));
     EXPECT_EQ(found.root, SessionProcesses::Root::Running);
     EXPECT_EQ(found.processes[0].pid, child);
-    EXPECT_EQ(session_processes(child, 0).root, SessionProcesses::Root::Running);
-    found = session_processes(child, now - 60);  // opened before this process existed
+    EXPECT_EQ(session_processes(child, 0, 0).root, SessionProcesses::Root::Running);
+    found = session_processes(child, 0, now - 60);  // opened before this process existed
     EXPECT_EQ(found.root, SessionProcesses::Root::Reused);
     EXPECT_TRUE(found.processes.empty());
 
@@ -242,9 +196,53 @@ TEST(SessionProcess, FindsTheTreeOnlyUnderTheProcessThatOpenedTheSession) {
     kill(grandchild, SIGKILL);
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
-    found = session_processes(child, now);
+    found = session_processes(child, 0, now);
     EXPECT_EQ(found.root, SessionProcesses::Root::Gone);
     EXPECT_TRUE(found.processes.empty());
+}
+
+// With the start time the session registered, that alone decides, whenever the session opened.
+TEST(SessionProcess, IsTheProcessWithTheRegisteredStartTime) {
+    pid_t child = spawn_tree();
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    std::uint64_t start = read_proc_stat(child).value().start_time;
+    jit::EpochSeconds now = time(nullptr);
+    auto found = session_processes(child, start, now - 3600);
+    EXPECT_EQ(found.root, SessionProcesses::Root::Running);
+    EXPECT_EQ(found.processes.size(), 2u);
+    found = session_processes(child, start + 1, now);
+    EXPECT_EQ(found.root, SessionProcesses::Root::Reused);
+    EXPECT_TRUE(found.processes.empty());
+
+    for (const auto& process : process_and_descendants(child)) {
+        kill(process.pid, SIGKILL);
+    }
+    waitpid(child, nullptr, 0);
+    EXPECT_EQ(session_processes(child, start, now).root, SessionProcesses::Root::Gone);
+}
+
+// What the reaper asks: only a process certainly not the session's counts as gone.
+TEST(SessionProcess, MayRunWhileThePidRunsWithTheRegisteredStartTime) {
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    ASSERT_GT(child, 0);
+    std::uint64_t start = read_proc_stat(child).value().start_time;
+    EXPECT_TRUE(registered_process_may_run(child, start));
+    EXPECT_TRUE(registered_process_may_run(child, 0));  // start time unknown: any process
+    EXPECT_FALSE(registered_process_may_run(child, start + 1));
+    kill(child, SIGKILL);
+    ASSERT_TRUE(wait_for([&] {  // a zombie is gone too
+        auto stat = read_proc_stat(child);
+        return stat && !stat->running();
+    }));
+    EXPECT_FALSE(registered_process_may_run(child, start));
+    EXPECT_FALSE(registered_process_may_run(child, 0));
+    waitpid(child, nullptr, 0);
+    EXPECT_FALSE(registered_process_may_run(child, 0));
 }
 
 // --- log capture ---
@@ -366,7 +364,237 @@ TEST_F(SessionTerminatorTest, LeavesAReusedPidAlone) {
     waitpid(child, nullptr, 0);
 }
 
+TEST_F(SessionTerminatorTest, LeavesAPidAloneWhoseStartTimeIsNotTheRegisteredOne) {
+    CapturedLog log;
+    pid_t child = spawn_tree();
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    auto session = session_of(child);
+    session.pid_start = static_cast<std::int64_t>(read_proc_stat(child).value().start_time) + 1;
+    SessionTerminator terminator(event_.get(), nullptr, 1);
+    terminator.terminate(session);
+    EXPECT_NE(log.text().find("no processes left (pid " + std::to_string(child) + " now belongs"),
+              std::string::npos)
+        << log.text();
+    EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
+    for (const auto& process : process_and_descendants(child)) {
+        kill(process.pid, SIGKILL);
+    }
+    waitpid(child, nullptr, 0);
+}
+
+TEST_F(SessionTerminatorTest, SignalsTheProcessWithTheRegisteredStartTime) {
+    CapturedLog log;
+    pid_t child = spawn_tree();
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    auto tree = process_and_descendants(child);
+    auto session = session_of(child);
+    session.pid_start = static_cast<std::int64_t>(tree[0].start_time);
+    session.opened -= 3600;  // by the clock alone this would look like a reused pid
+    SessionTerminator terminator(event_.get(), nullptr, 1);
+    terminator.terminate(session);
+    EXPECT_NE(log.text().find("sent SIGTERM to 2 process(es)"), std::string::npos) << log.text();
+    EXPECT_TRUE(run_until(
+        [&] { return !process_alive(tree[1]) && waitpid(child, nullptr, WNOHANG) == child; }));
+}
+
+// --- ending a session through logind ---
+
+// Two ends of a private D-Bus connection on one event loop: `client` for the code under test,
+// `server` for the fake peer.
+class PeerBuses {
+  public:
+    explicit PeerBuses(sd_event* event) {
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0) {
+            throw std::runtime_error("socketpair failed");
+        }
+        client = open_end(fds[0], event, false);
+        server = open_end(fds[1], event, true);
+    }
+    BusPtr client;
+    BusPtr server;
+
+  private:
+    static BusPtr open_end(int fd, sd_event* event, bool is_server) {
+        sd_bus* raw = nullptr;
+        if (sd_bus_new(&raw) < 0) {
+            throw std::runtime_error("sd_bus_new failed");
+        }
+        BusPtr bus(raw);
+        sd_id128_t id{};
+        if (is_server && (sd_id128_randomize(&id) < 0 || sd_bus_set_server(raw, 1, id) < 0)) {
+            throw std::runtime_error("cannot make a server end");
+        }
+        if (sd_bus_set_fd(raw, fd, fd) < 0 || sd_bus_start(raw) < 0 ||
+            sd_bus_attach_event(raw, event, 0) < 0) {
+            throw std::runtime_error("cannot start a bus end");
+        }
+        return bus;
+    }
+};
+
+// logind's Manager.GetSession, Manager.TerminateSession and Session.Leader for session "1".
+class FakeLogind {
+  public:
+    explicit FakeLogind(sd_event* event) : buses_(event) {
+        sd_bus_slot* slot = nullptr;
+        if (sd_bus_add_object_vtable(buses_.server.get(), &slot, "/org/freedesktop/login1",
+                                     "org.freedesktop.login1.Manager", kManager, this) < 0) {
+            throw std::runtime_error("cannot add the Manager");
+        }
+        manager_.reset(slot);
+        if (sd_bus_add_object_vtable(buses_.server.get(), &slot, kSessionPath,
+                                     "org.freedesktop.login1.Session", kSession, this) < 0) {
+            throw std::runtime_error("cannot add the Session");
+        }
+        session_.reset(slot);
+    }
+    sd_bus* bus() const { return buses_.client.get(); }
+
+    std::uint32_t leader = 0;
+    std::vector<std::string> terminated;
+
+  private:
+    static constexpr const char* kSessionPath = "/org/freedesktop/login1/session/_31";
+
+    static int get_session(sd_bus_message* call, void*, sd_bus_error* error) {
+        const char* id = nullptr;
+        if (sd_bus_message_read(call, "s", &id) < 0 || std::string(id) != "1") {
+            return sd_bus_error_set(error, "org.freedesktop.login1.NoSuchSession",
+                                    "No session by that id");
+        }
+        return sd_bus_reply_method_return(call, "o", kSessionPath);
+    }
+    static int terminate_session(sd_bus_message* call, void* userdata, sd_bus_error*) {
+        const char* id = nullptr;
+        sd_bus_message_read(call, "s", &id);
+        static_cast<FakeLogind*>(userdata)->terminated.emplace_back(id ? id : "");
+        return sd_bus_reply_method_return(call, "");
+    }
+    static int get_leader(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                          void* userdata, sd_bus_error*) {
+        return sd_bus_message_append(reply, "u", static_cast<FakeLogind*>(userdata)->leader);
+    }
+
+    static const sd_bus_vtable kManager[];
+    static const sd_bus_vtable kSession[];
+
+    PeerBuses buses_;
+    SlotPtr manager_;
+    SlotPtr session_;
+};
+
+const sd_bus_vtable FakeLogind::kManager[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD("GetSession", "s", "o", FakeLogind::get_session, 0),
+    SD_BUS_METHOD("TerminateSession", "s", "", FakeLogind::terminate_session, 0),
+    SD_BUS_VTABLE_END,
+};
+const sd_bus_vtable FakeLogind::kSession[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("Leader", "u", FakeLogind::get_leader, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_VTABLE_END,
+};
+
+TEST_F(SessionTerminatorTest, AsksLogindToEndTheSessionTheRegisteredPidLeads) {
+    CapturedLog log;
+    pid_t child = spawn_tree();
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    FakeLogind logind(event_.get());
+    logind.leader = static_cast<std::uint32_t>(child);
+    auto session = session_of(child);
+    session.logind_session = "1";
+    {
+        SessionTerminator terminator(event_.get(), logind.bus(), 1);
+        terminator.terminate(session);
+        EXPECT_TRUE(run_until([&] { return log.text().find("logind") != std::string::npos; }));
+    }
+    EXPECT_EQ(logind.terminated, std::vector<std::string>{"1"});
+    EXPECT_NE(log.text().find("logind terminated session 1"), std::string::npos) << log.text();
+    EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
+    for (const auto& process : process_and_descendants(child)) {
+        kill(process.pid, SIGKILL);
+    }
+    waitpid(child, nullptr, 0);
+}
+
+// sudo inherits XDG_SESSION_ID from the login it runs in: that login is not the sudo session.
+TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindsSessionHasAnotherLeader) {
+    CapturedLog log;
+    pid_t child = spawn_tree();
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    auto tree = process_and_descendants(child);
+    FakeLogind logind(event_.get());
+    logind.leader = static_cast<std::uint32_t>(getpid());  // the outer login
+    auto session = session_of(child);
+    session.logind_session = "1";
+    session.pid_start = static_cast<std::int64_t>(tree[0].start_time);
+    SessionTerminator terminator(event_.get(), logind.bus(), 1);
+    terminator.terminate(session);
+    EXPECT_TRUE(run_until(
+        [&] { return !process_alive(tree[1]) && waitpid(child, nullptr, WNOHANG) == child; }));
+    EXPECT_TRUE(logind.terminated.empty());
+    EXPECT_NE(log.text().find("its leader is pid " + std::to_string(getpid())), std::string::npos)
+        << log.text();
+}
+
+TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindDoesNotKnowTheSession) {
+    CapturedLog log;
+    pid_t child = spawn_tree();
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    auto tree = process_and_descendants(child);
+    FakeLogind logind(event_.get());
+    auto session = session_of(child);
+    session.logind_session = "7";
+    SessionTerminator terminator(event_.get(), logind.bus(), 1);
+    terminator.terminate(session);
+    EXPECT_TRUE(run_until(
+        [&] { return !process_alive(tree[1]) && waitpid(child, nullptr, WNOHANG) == child; }));
+    EXPECT_TRUE(logind.terminated.empty());
+    EXPECT_NE(log.text().find("No session by that id"), std::string::npos) << log.text();
+}
+
 // --- the expiry warning on a session's terminals ---
+
+TEST(PamTty, NamesOnlyTheTerminalsSessionsHave) {
+    EXPECT_EQ(pam_tty_path("pts/3"), "/dev/pts/3");
+    EXPECT_EQ(pam_tty_path("/dev/pts/12"), "/dev/pts/12");
+    EXPECT_EQ(pam_tty_path("tty2"), "/dev/tty2");
+    EXPECT_EQ(pam_tty_path("/dev/tty63"), "/dev/tty63");
+    EXPECT_EQ(pam_tty_path("ttyS0"), "/dev/ttyS0");
+    EXPECT_EQ(pam_tty_path("/dev/ttyS1"), "/dev/ttyS1");
+    EXPECT_EQ(pam_tty_path("console"), "/dev/console");
+    for (const char* other : {"",
+                              "ssh",
+                              "sudo",
+                              "tty",
+                              "/dev/tty",
+                              "ptmx",
+                              "/dev/ptmx",
+                              "pts/",
+                              "pts/ptmx",
+                              "pts/3/",
+                              "pts/-1",
+                              "pts/+1",
+                              "pts/1x",
+                              "ttyS",
+                              "ttyUSB0",
+                              "null",
+                              "/dev/null",
+                              "../dev/pts/1",
+                              "/dev/pts/../pts/1",
+                              "/dev//pts/1",
+                              "/dev/console",
+                              "/tmp/pts/1",
+                              "pts/1234567890"}) {
+        EXPECT_FALSE(pam_tty_path(other)) << other;
+    }
+}
 
 TEST(TerminalPath, NamesPtsConsolesAndSerialLinesOnly) {
     EXPECT_EQ(terminal_path(makedev(136, 3)), "/dev/pts/3");
@@ -482,12 +710,20 @@ TEST_F(SessionTerminalsTest, WarnsNobodyWhenThePidWasReused) {
     EXPECT_NE(log.text().find("started after the session opened"), std::string::npos) << log.text();
 }
 
+TEST_F(SessionTerminalsTest, WarnsNobodyWhenThePidHasAnotherStartTime) {
+    auto session = ssh_session();
+    session.pid_start = static_cast<std::int64_t>(read_proc_stat(monitor_).value().start_time) + 1;
+    CapturedLog log;
+    EXPECT_TRUE(write_to_session_terminals(session, "not for you").empty());
+    EXPECT_NE(log.text().find("started after the session opened"), std::string::npos) << log.text();
+}
+
 TEST(SessionTerminals, WarnsNobodyWithoutAProcessOrTerminal) {
     jit::Session session;
-    session.tty = "ssh";
-    EXPECT_TRUE(write_to_session_terminals(session, "x").empty());
-    session.tty = "/dev/null";  // a character device, but no terminal
-    EXPECT_TRUE(write_to_session_terminals(session, "x").empty());
+    for (const char* tty : {"ssh", "/dev/null", "null", "ptmx", "/dev/ptmx", "tty", "/dev/tty"}) {
+        session.tty = tty;  // /dev/ptmx would make a new pty, /dev/tty is jitd's own terminal
+        EXPECT_TRUE(write_to_session_terminals(session, "x").empty()) << tty;
+    }
 }
 
 // --- audit messages ---
@@ -505,7 +741,8 @@ TEST(AuditMessageIds, AreDistinct128BitIds) {
     EXPECT_EQ(audit_message_type("no_such_event").message_id, kOtherAuditMessageType.message_id);
 }
 
-jit::AuditEvent event(std::string type, std::vector<std::pair<std::string, std::string>> fields) {
+jit::AuditEvent event_of(std::string type,
+                         std::vector<std::pair<std::string, std::string>> fields) {
     jit::AuditEvent e;
     e.seq = 7;
     e.event = std::move(type);
@@ -514,26 +751,26 @@ jit::AuditEvent event(std::string type, std::vector<std::pair<std::string, std::
 }
 
 TEST(AuditJournalMessage, SaysWhatHappenedInWords) {
-    EXPECT_EQ(audit_journal_message(event("requested", {{"JIT_USER", "alice"},
-                                                        {"JIT_RESOURCE", "prod-db"},
-                                                        {"JIT_REASON", "fix it"},
-                                                        {"JIT_REQUESTED_DURATION", "86400"},
-                                                        {"JIT_DURATION", "7200"},
-                                                        {"JIT_CAPPED", "true"}})),
+    EXPECT_EQ(audit_journal_message(event_of("requested", {{"JIT_USER", "alice"},
+                                                           {"JIT_RESOURCE", "prod-db"},
+                                                           {"JIT_REASON", "fix it"},
+                                                           {"JIT_REQUESTED_DURATION", "86400"},
+                                                           {"JIT_DURATION", "7200"},
+                                                           {"JIT_CAPPED", "true"}})),
               "alice requested access to prod-db for 2h (capped from 1d): fix it");
-    EXPECT_EQ(audit_journal_message(event("granted", {{"JIT_REQUEST_ID", "3"},
-                                                      {"JIT_GRANT_ID", "4"},
-                                                      {"JIT_USER", "alice"},
-                                                      {"JIT_RESOURCE", "prod-db"},
-                                                      {"JIT_EXPIRY", ""}})),
+    EXPECT_EQ(audit_journal_message(event_of("granted", {{"JIT_REQUEST_ID", "3"},
+                                                         {"JIT_GRANT_ID", "4"},
+                                                         {"JIT_USER", "alice"},
+                                                         {"JIT_RESOURCE", "prod-db"},
+                                                         {"JIT_EXPIRY", ""}})),
               "alice was granted access to prod-db until revoked (grant 4, request 3)");
-    EXPECT_EQ(audit_journal_message(event("login_denied", {{"JIT_USER", "bob"},
-                                                           {"JIT_TARGET", "root"},
-                                                           {"JIT_SERVICE", "sshd"},
-                                                           {"JIT_RHOST", ""},
-                                                           {"JIT_RESOURCE", "prod-db"}})),
+    EXPECT_EQ(audit_journal_message(event_of("login_denied", {{"JIT_USER", "bob"},
+                                                              {"JIT_TARGET", "root"},
+                                                              {"JIT_SERVICE", "sshd"},
+                                                              {"JIT_RHOST", ""},
+                                                              {"JIT_RESOURCE", "prod-db"}})),
               "denied login of bob via sshd as root: no access to prod-db");
-    EXPECT_EQ(audit_journal_message(event("mystery", {{"JIT_X", "1"}})),
+    EXPECT_EQ(audit_journal_message(event_of("mystery", {{"JIT_X", "1"}})),
               "audit event mystery JIT_X=1");
 }
 
@@ -565,13 +802,16 @@ TEST_F(SnapshotWriterTest, WritesAtomicallyRootOnlyIntoNewDirectories) {
     SnapshotWriter writer((dir_ / "run/jitd/snapshot").string());
     EXPECT_EQ(writer.directory(), (dir_ / "run/jitd").string());
 
+    writer.prepare_directory();
     writer.write(index, 1900000000);
     EXPECT_EQ(read(writer.path()), jit::serialize_snapshot(index, 1900000000));
     struct stat st {};
     ASSERT_EQ(stat(writer.path().c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
-    ASSERT_EQ(stat(writer.directory().c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    for (const auto& made : {dir_ / "run", dir_ / "run/jitd"}) {
+        ASSERT_EQ(stat(made.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 07777, 0700u) << made;
+    }
 
     std::string before = read(writer.path());
     index.remove_grant(5);
@@ -584,15 +824,216 @@ TEST_F(SnapshotWriterTest, WritesAtomicallyRootOnlyIntoNewDirectories) {
               1);  // no temporary file left behind
 }
 
+// What prepare_directory() throws, or "".
+std::string directory_problem(const SnapshotWriter& writer) {
+    try {
+        writer.prepare_directory();
+        return {};
+    } catch (const jit::JitError& e) {
+        return e.what();
+    }
+}
+
 TEST_F(SnapshotWriterTest, FailsWithThePathWhenTheDirectoryCannotBeMade) {
     std::ofstream(dir_ / "file") << "x";
-    SnapshotWriter writer((dir_ / "file/snapshot").string());
-    try {
-        writer.write(jit::AccessIndex{}, 1);
-        FAIL() << "no error";
-    } catch (const jit::JitError& e) {
-        EXPECT_NE(std::string(e.what()).find((dir_ / "file").string()), std::string::npos);
+    SnapshotWriter writer((dir_ / "file/sub/snapshot").string());
+    EXPECT_NE(directory_problem(writer).find((dir_ / "file").string()), std::string::npos);
+}
+
+// Whoever can write there can plant a snapshot or spool for pam_jit.
+TEST_F(SnapshotWriterTest, RefusesADirectoryNotRootsAlone) {
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "needs root (file ownership)";
     }
+    fs::path dir = dir_ / "run";
+    SnapshotWriter writer((dir / "snapshot").string());
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+    ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+    EXPECT_EQ(directory_problem(writer), "");  // root's, others may read: fine
+    for (mode_t mode : {0775, 0757, 01777}) {
+        ASSERT_EQ(chmod(dir.c_str(), mode), 0);
+        std::string problem = directory_problem(writer);
+        EXPECT_NE(problem.find("the snapshot directory " + dir.string() +
+                               " is writable by group or others"),
+                  std::string::npos)
+            << std::oct << mode << ": " << problem;
+    }
+    ASSERT_EQ(chmod(dir.c_str(), 0700), 0);
+    ASSERT_EQ(chown(dir.c_str(), 65534, 0), 0);
+    EXPECT_NE(directory_problem(writer).find("is not owned by root"), std::string::npos);
+    ASSERT_EQ(chown(dir.c_str(), 0, 0), 0);
+    EXPECT_EQ(directory_problem(writer), "");
+}
+
+// Fail closed: without a snapshot pam_jit denies managed logins while jitd is unreachable; a
+// stale one would still let in a grant revoked since.
+TEST_F(SnapshotWriterTest, RemovesTheOldSnapshotWhenItCannotWriteANewOne) {
+    jit::AccessIndex index;
+    index.put_grant({5, "bob", "db", 2000000000});
+    SnapshotWriter writer((dir_ / "snapshot").string());
+    writer.write(index, 1900000000);
+    ASSERT_TRUE(fs::exists(writer.path()));
+
+    // A file size limit of one byte makes the next write fail (EFBIG, SIGXFSZ ignored).
+    rlimit saved{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    auto previous_handler = signal(SIGXFSZ, SIG_IGN);
+    rlimit tiny = saved;
+    tiny.rlim_cur = 1;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    std::string error;
+    try {
+        writer.write(index, 1900000001);
+    } catch (const jit::JitError& e) {
+        error = e.what();
+    }
+    setrlimit(RLIMIT_FSIZE, &saved);
+    signal(SIGXFSZ, previous_handler);
+
+    EXPECT_NE(error.find("removed the old snapshot"), std::string::npos) << error;
+    EXPECT_FALSE(fs::exists(writer.path()));
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 0)
+        << "a temporary file was left behind";
+    writer.write(index, 1900000002);  // and it comes back once writing works again
+    EXPECT_EQ(read(writer.path()), jit::serialize_snapshot(index, 1900000002));
+}
+
+// --- the fallback spool ---
+
+// Effects of the engine that the spool does not care about; `on_audit` runs after each commit.
+class SpoolEffects final : public jit::Effects {
+  public:
+    std::function<void(const jit::AuditEvent&)> on_audit;
+    void audit_committed(const jit::AuditEvent& event) override {
+        if (on_audit) {
+            on_audit(event);
+        }
+    }
+    void request_created(const jit::Request&) override {}
+    void request_decided(const jit::Request&) override {}
+    void grant_started(const jit::Grant&) override {}
+    void grant_ended(const jit::Grant&) override {}
+    void terminate_session(const jit::Session&) override {}
+    void warn_session(const jit::Session&, jit::EpochSeconds) override {}
+    void access_changed() override {}
+};
+
+class FallbackSpoolTest : public TempDir {
+  protected:
+    void SetUp() override {
+        if (geteuid() != 0) {
+            GTEST_SKIP() << "needs root (pam_jit's spool is root's)";
+        }
+        TempDir::SetUp();
+        sd_event* raw = nullptr;
+        ASSERT_GE(sd_event_new(&raw), 0);
+        event_.reset(raw);
+        service_ =
+            std::make_unique<jit::JitService>(store_, jit::Config{}, identity_, clock_, effects_);
+        service_->start();
+    }
+    std::unique_ptr<FallbackSpool> new_spool() {
+        return std::make_unique<FallbackSpool>(event_.get(), dir_.string(), *service_);
+    }
+    fs::path spool_path() const { return dir_ / "fallback.log"; }
+    void write_spool(const std::string& text, mode_t mode = 0600) {
+        std::ofstream(spool_path()) << text;
+        ASSERT_EQ(chmod(spool_path().c_str(), mode), 0);
+    }
+    // user:outcome of each login_fallback audited, in order.
+    std::vector<std::string> audited() const {
+        std::vector<std::string> out;
+        for (const auto& event : store_.audit_log) {
+            if (event.event == "login_fallback") {
+                out.push_back(*event.field("JIT_TARGET") + ":" + *event.field("JIT_OUTCOME"));
+            }
+        }
+        return out;
+    }
+    static std::string line(const std::string& outcome, const std::string& user) {
+        return "1795670000\t" + outcome + "\tsudo\t" + user + "\tjitalice\t\t/dev/pts/1\t0\t0\t\n";
+    }
+
+    jit::testing::FakeStore store_;
+    jit::testing::FakeClock clock_;
+    jit::testing::FakeIdentity identity_;
+    SpoolEffects effects_;
+    std::unique_ptr<jit::JitService> service_;
+    EventPtr event_;
+};
+
+TEST_F(FallbackSpoolTest, AuditsEveryOutcomeIncludingExemptAndEmptiesTheSpool) {
+    CapturedLog log;
+    write_spool(line("allowed", "root") + line("exempt", "breakglass") + "garbage\n" +
+                line("unavailable", "postgres"));
+    new_spool()->process();
+    EXPECT_EQ(audited(), (std::vector<std::string>{"root:allowed", "breakglass:exempt",
+                                                   "postgres:unavailable"}));
+    EXPECT_EQ(fs::file_size(spool_path()), 0u);
+    EXPECT_NE(log.text().find("fallback.log:3: ignoring bad line"), std::string::npos)
+        << log.text();
+    EXPECT_NE(log.text().find("audited 3 login(s)"), std::string::npos) << log.text();
+}
+
+TEST_F(FallbackSpoolTest, RefusesASpoolSomeoneElseCouldHaveWritten) {
+    const std::string text = line("allowed", "root");
+    auto refused = [&](const std::string& why) {
+        CapturedLog log;
+        new_spool()->process();
+        EXPECT_TRUE(audited().empty()) << why;
+        EXPECT_EQ(read(spool_path()), text) << why << ": the file is left as it is";
+        EXPECT_NE(log.text().find("not reading pam_jit's fallback log " + spool_path().string() +
+                                  ": " + why),
+                  std::string::npos)
+            << log.text();
+    };
+    write_spool(text, 0640);
+    refused("accessible to group or others");
+    write_spool(text, 0604);
+    refused("accessible to group or others");
+    write_spool(text);
+    ASSERT_EQ(chown(spool_path().c_str(), 65534, 0), 0);
+    refused("not owned by root");
+    ASSERT_EQ(chown(spool_path().c_str(), 0, 0), 0);
+    ASSERT_EQ(link(spool_path().c_str(), (dir_ / "other-name").c_str()), 0);
+    refused("has 2 links");
+    fs::remove(dir_ / "other-name");
+
+    // A symlink is never followed, to whatever it points.
+    fs::rename(spool_path(), dir_ / "target");
+    fs::create_symlink(dir_ / "target", spool_path());
+    CapturedLog log;
+    new_spool()->process();
+    EXPECT_TRUE(audited().empty());
+    EXPECT_EQ(read(dir_ / "target"), text);
+    EXPECT_NE(log.text().find("fallback.log: not a regular file"), std::string::npos) << log.text();
+}
+
+// A crash between auditing a line and emptying the spool must not audit it again: each line is
+// marked as it is audited. A store failure keeps the rest for later, without retrying at once.
+TEST_F(FallbackSpoolTest, AuditsEachLineOnceWhenTheStoreFailsHalfWay) {
+    effects_.on_audit = [&](const jit::AuditEvent&) { store_.fail_commits = true; };
+    const std::string first = line("allowed", "root"), second = line("denied", "postgres"),
+                      third = line("exempt", "breakglass");
+    write_spool(first + second + third);
+    auto spool = new_spool();
+    {
+        CapturedLog log;
+        spool->process();
+        EXPECT_NE(log.text().find("fallback.log:2: cannot audit: disk full"), std::string::npos)
+            << log.text();
+    }
+    EXPECT_EQ(audited(), std::vector<std::string>{"root:allowed"});
+    EXPECT_EQ(read(spool_path()), "#" + first.substr(1) + second + third);
+
+    effects_.on_audit = nullptr;
+    store_.fail_commits = false;
+    spool->process();  // its own write to the file echoes back here: no retry yet
+    EXPECT_EQ(audited().size(), 1u);
+    new_spool()->process();  // later (a new start)
+    EXPECT_EQ(audited(),
+              (std::vector<std::string>{"root:allowed", "postgres:denied", "breakglass:exempt"}));
+    EXPECT_EQ(fs::file_size(spool_path()), 0u);
 }
 
 // --- notify_command ---
@@ -646,6 +1087,20 @@ TEST_F(NotifierTest, PassesTheEventOnStdinWithAMinimalEnvironment) {
     EXPECT_EQ(text.find("JITD_UNIT_SECRET"), std::string::npos) << text;
 }
 
+// Larger than a pipe's buffer (64 KiB): the command still reads all of it.
+TEST_F(NotifierTest, PassesAPayloadOfAnySizeWhole) {
+    fs::path out = dir_ / "out";
+    Notifier notifier(
+        event_.get(),
+        "cat > " + out.string() + ".tmp && mv " + out.string() + ".tmp " + out.string(), 10);
+    std::string payload = "{\"reason\":\"" + std::string(300 * 1024, 'x') + "\"}";
+    notifier.notify("request_created", payload);
+    ASSERT_TRUE(run_until([&] { return fs::exists(out); }));
+    std::string text = read(out);
+    EXPECT_EQ(text.size(), payload.size() + 1);
+    EXPECT_TRUE(text == payload + "\n");
+}
+
 TEST_F(NotifierTest, KillsACommandThatOutlivesItsTimeoutAndReapsIt) {
     fs::path pid_file = dir_ / "pid";
     Notifier notifier(event_.get(), "echo $$ > " + pid_file.string() + "; exec sleep 60", 1);
@@ -655,6 +1110,91 @@ TEST_F(NotifierTest, KillsACommandThatOutlivesItsTimeoutAndReapsIt) {
     ASSERT_GT(pid, 1);
     // Gone and reaped: not even a zombie is left.
     EXPECT_TRUE(run_until([&] { return kill(pid, 0) < 0 && errno == ESRCH; }));
+}
+
+// --- audit records over the bus ---
+
+// key -> "TYPE:value" of each entry of the a{sv} at the message's read position.
+std::map<std::string, std::string> read_typed_dictionary(sd_bus_message* message) {
+    std::map<std::string, std::string> entries;
+    EXPECT_GT(sd_bus_message_enter_container(message, 'a', "{sv}"), 0);
+    while (sd_bus_message_enter_container(message, 'e', "sv") > 0) {
+        const char* key = nullptr;
+        char type = 0;
+        const char* contents = nullptr;
+        sd_bus_message_read_basic(message, 's', &key);
+        sd_bus_message_peek_type(message, &type, &contents);
+        sd_bus_message_enter_container(message, 'v', contents);
+        std::string value;
+        if (contents[0] == 'x') {
+            std::int64_t number = 0;
+            sd_bus_message_read_basic(message, 'x', &number);
+            value = std::to_string(number);
+        } else if (contents[0] == 'b') {
+            int flag = 0;
+            sd_bus_message_read_basic(message, 'b', &flag);
+            value = flag ? "true" : "false";
+        } else {
+            const char* text = nullptr;
+            sd_bus_message_read_basic(message, 's', &text);
+            value = text;
+        }
+        entries[key] = std::string(contents) + ":" + value;
+        sd_bus_message_exit_container(message);
+        sd_bus_message_exit_container(message);
+    }
+    sd_bus_message_exit_container(message);
+    return entries;
+}
+
+TEST(AuditRecord, GivesNumbersAndFlagsTheirTypes) {
+    sd_event* raw_event = nullptr;
+    ASSERT_GE(sd_event_new(&raw_event), 0);
+    EventPtr event(raw_event);
+    PeerBuses buses(event.get());
+    sd_bus_message* raw = nullptr;
+    ASSERT_GE(sd_bus_message_new_method_call(buses.client.get(), &raw, "io.jitd.Jit1",
+                                             "/io/jitd/Jit1", "io.jitd.Jit1.Manager", "X"),
+              0);
+    MessagePtr message(raw);
+    jit::AuditEvent requested = event_of("requested", {{"JIT_REQUEST_ID", "3"},
+                                                       {"JIT_USER", "alice"},
+                                                       {"JIT_REASON", "42"},
+                                                       {"JIT_REQUESTED_DURATION", "86400"},
+                                                       {"JIT_DURATION", "7200"},
+                                                       {"JIT_CAPPED", "true"}});
+    jit::AuditEvent denied = event_of("login_denied", {{"JIT_USER", "bob"},
+                                                       {"JIT_GRANT_ID", ""},
+                                                       {"JIT_SESSION_PID", ""},
+                                                       {"JIT_CAPPED", "maybe"}});
+    jit::AuditEvent granted = event_of("granted", {{"JIT_GRANT_ID", "4"},
+                                                   {"JIT_EXPIRY", "never"},
+                                                   {"JIT_SESSION_PID", "4242"},
+                                                   {"JIT_DURATION", "12x"}});
+    append_records(message.get(), std::vector<jit::AuditEvent>{requested, denied, granted},
+                   append_audit_event);
+    ASSERT_GE(sd_bus_message_seal(message.get(), 1, 0), 0);
+    ASSERT_GE(sd_bus_message_rewind(message.get(), 1), 0);
+    ASSERT_GT(sd_bus_message_enter_container(message.get(), 'a', "a{sv}"), 0);
+
+    auto first = read_typed_dictionary(message.get());
+    EXPECT_EQ(first["seq"], "x:7");
+    EXPECT_EQ(first["event"], "s:requested");
+    EXPECT_EQ(first["request_id"], "x:3");
+    EXPECT_EQ(first["user"], "s:alice");
+    EXPECT_EQ(first["reason"], "s:42");  // text, however it looks
+    EXPECT_EQ(first["requested_duration"], "x:86400");
+    EXPECT_EQ(first["duration"], "x:7200");
+    EXPECT_EQ(first["capped"], "b:true");
+    auto second = read_typed_dictionary(message.get());
+    EXPECT_EQ(second["grant_id"], "s:");  // none: stays empty text
+    EXPECT_EQ(second["session_pid"], "s:");
+    EXPECT_EQ(second["capped"], "s:maybe");
+    auto third = read_typed_dictionary(message.get());
+    EXPECT_EQ(third["grant_id"], "x:4");
+    EXPECT_EQ(third["expiry"], "s:never");
+    EXPECT_EQ(third["session_pid"], "x:4242");
+    EXPECT_EQ(third["duration"], "s:12x");
 }
 
 }  // namespace

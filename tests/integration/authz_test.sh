@@ -2,7 +2,8 @@
 # The authorization matrix of SPEC §4: every io.jitd.Jit1.Manager method (through jitctl) and
 # every io.jitd.Jit1.Pam method (raw, through dbus-send, which shows the error name) for root,
 # an admin, an auditor, an approver, a requester and an unrelated user. A denied call exits 77
-# (PermissionDenied) and changes nothing.
+# (PermissionDenied) and changes nothing. Signals, which every local user may receive, name no
+# user or resource.
 source "$(dirname "$0")/lib/harness.sh"
 
 jitd_start
@@ -233,5 +234,36 @@ if [[ $SESSION =~ ^[1-9][0-9]*$ ]]; then
 else
     fail "OpenSession returned no session id: $OUT $ERR"
 fi
+
+# --- signals: any local user may listen, so they carry ids and states, never who or what -------
+note "signals"
+spawn_as jitmallory dbus-monitor --system "type='signal',interface='io.jitd.Jit1.Manager'" \
+    >"$T/signals" 2>&1
+MONITOR_PID=$SPAWNED_PID
+# dbus-monitor's own NameAcquired shows it is connected; a signal sent before it has its match
+# would be missed, so one GrantEnded (of the earlier auto grant) shows the match is in place.
+wait_until 10 grep -q NameAcquired "$T/signals" || die "dbus-monitor did not start: $(<"$T/signals")"
+as root jitctl revoke "$AG" >/dev/null 2>&1 || fail "revoke $AG"
+wait_until 10 grep -q "member=GrantEnded" "$T/signals" || die "mallory's monitor sees no signal"
+R=$(new_request jitalice app 10min "signal check") && need_id request "$R"
+as jitbob jitctl approve "$R" >/dev/null 2>&1 || fail "approve $R"
+G=$(request_json "$R" | jq -r .grant_id) && need_id grant "$G"
+as root jitctl revoke "$G" >/dev/null 2>&1 || fail "revoke $G"
+grants_ended() { [[ $(grep -c "member=GrantEnded" "$T/signals") -ge 2 ]]; }
+expect_eventually 10 "mallory's monitor saw alice's request through to its grant's end" grants_ended
+stop_pid "$MONITOR_PID"
+# signal_args MEMBER: the arguments of each MEMBER signal, one signal per line.
+signal_args() {
+    awk -v member="member=$1" '
+        /^signal / { if (on) print args; on = index($0, member) > 0; args = ""; next }
+        on { sub(/^ +/, ""); args = args (args == "" ? "" : " ") $0 }
+        END { if (on) print args }' "$T/signals"
+}
+expect_eq "RequestCreated carries the id only" "$(signal_args RequestCreated)" "int64 $R"
+expect_eq "RequestDecided carries id and state" "$(signal_args RequestDecided)" "int64 $R string \"approved\""
+expect_eq "GrantStarted carries id and request id only" "$(signal_args GrantStarted)" "int64 $G int64 $R"
+expect_eq "GrantEnded carries id and state" "$(signal_args GrantEnded | tail -n 1)" "int64 $G string \"revoked\""
+expect_not_contains "no signal names the requester" "$(<"$T/signals")" jitalice
+expect_not_contains "no signal names the resource" "$(<"$T/signals")" '"app"'
 
 finish

@@ -139,11 +139,32 @@ jq_eq "json audit rows have seq, time (RFC 3339 UTC), event" "$OUT" \
     'all(.[]; (.seq | type) == "number" and (.time | test("^[0-9-]{10}T[0-9:]{8}Z$")) and (.event | type) == "string")' true
 jq_eq "json audit fields are lower case without JIT_" "$OUT" \
     '[.[] | select(.event == "requested")][0] | has("request_id") and has("requested_duration") and (has("JIT_USER") | not)' true
+jq_eq "json audit: a request's ids and durations are numbers, capped a boolean" "$OUT" \
+    '[.[] | select(.event == "requested" and .user == "jitalice" and .resource == "prod-db")][0] | [.request_id, .requested_duration, .duration, .capped] | map(type) | join(",")' \
+    "number,number,number,boolean"
+jq_eq "json audit: the requested durations" "$OUT" \
+    '[.[] | select(.event == "requested" and .user == "jitalice" and .resource == "prod-db")][0] | [.requested_duration, .duration, .capped] == [3600, 2, true]' true
+jq_eq "json audit: a terminated session's pid and grant are numbers" "$OUT" \
+    "[.[] | select(.event == \"session_terminated\")][0] | [.session_pid, .grant_id] == [$TERMINATED_PID, $G]" true
+jq_eq "json audit: a denied login's missing grant and pid stay empty text" "$OUT" \
+    '[.[] | select(.event == "login_denied")][0] | [.grant_id, .session_pid] == ["", ""]' true
+jq_eq "json audit: a grant's expiry stays text" "$OUT" \
+    "[.[] | select(.event == \"granted\" and .grant_id == $EXPIRING)][0].expiry | test(\"^[0-9-]{10}T[0-9:]{8}Z\$\")" true
+expect_exit 0 -m "audit as a table, requests only" -- as jitaudit jitctl audit --event requested --user jitalice
+expect_contains "table shows the requested duration" "$OUT" "requested_duration=3600"
+expect_contains "table shows capped as a flag" "$OUT" "capped=yes"
 expect_exit 0 -m "audit --output csv" -- as jitaudit jitctl audit --output csv
 HEADER=$(head -n1 <<<"$OUT")
 expect_contains "csv header" "$HEADER" "seq"
 expect_contains "csv header" "$HEADER" "event"
 expect_eq "csv rows" "$(($(wc -l <<<"$OUT") - 1))" "$N"
+csv_column() { # NAME: its number in the header
+    tr ',' '\n' <<<"$HEADER" | grep -nx "$1" | cut -d: -f1
+}
+CSV_REQUESTED=$(grep ',requested,' <<<"$OUT" | grep -m1 'journal story')
+expect_eq "csv: a request's durations and capped" \
+    "$(cut -d, -f"$(csv_column requested_duration),$(csv_column duration),$(csv_column capped)" <<<"$CSV_REQUESTED")" \
+    "3600,2,true"
 expect_exit 0 -m "audit --event granted --output json" -- as jitaudit jitctl audit --event granted --output json
 jq_eq "filter by event" "$OUT" 'map(.event) | unique | join(",")' granted
 expect_exit 0 -m "audit --user jitdave" -- as jitadmin jitctl --json audit --user jitdave

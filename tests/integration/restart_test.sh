@@ -3,7 +3,10 @@
 # jitd. A grant that lapses while jitd is down is ended at start-up with its expired event; a
 # pending request stays pending; an active grant stays active and its timer still fires; an
 # audit event that could not reach the journal before the kill arrives after the restart, once;
-# and a restart never kills a session.
+# and a restart never kills a session. Sessions whose process ended without a logout are closed
+# (at start-up, and by the periodic check while jitd runs). At start-up jitd refuses a snapshot
+# directory others could write and makes a missing one root's alone; it audits what pam_jit
+# spooled (exempt logins too) and leaves alone a spool others could have written.
 source "$(dirname "$0")/lib/harness.sh"
 
 CONFIG=("kill_grace = 1s")
@@ -110,5 +113,71 @@ expect_eq "no event was sent twice across restarts" \
     "$(journal_events | jq -s '[.[].JIT_SEQ] | (length == (unique | length))')" true
 expect_eq "exactly one new event since the stop" "$(journal_events | jq -s 'length')" "$((LAST + 1))"
 expect_exit 0 -m "audit verify at the end" -- as root jitctl audit verify
+
+# open_session PID: registers a session of carol's under her grant on "long"; prints its id.
+open_session() {
+    run busctl --system -- call io.jitd.Jit1 /io/jitd/Jit1 io.jitd.Jit1.Pam OpenSession \
+        sssssxs sshd jitcarol "" 203.0.113.5 ssh "$1" ""
+    read -r -a REPLY <<<"$OUT"
+    echo "${REPLY[-1]:-}"
+}
+session_state() { as root jitctl --json sessions --all | jq -r --argjson s "$1" '.[] | select(.id == $s) | .state'; }
+session_state_is() { [[ $(session_state "$1") == "$2" ]]; }
+closed_by() {
+    audit_json --event session_closed |
+        jq -r --argjson p "$1" '[.[] | select(.session_pid == $p) | .closed_by] | join(",")'
+}
+
+note "=== sessions whose process ended without a logout are closed"
+REAP_GRANT=$(new_grant jitcarol long 30min) && need_id "grant" "$REAP_GRANT"
+spawn_as jitcarol sleep 600
+GONE_PID=$SPAWNED_PID
+GONE=$(open_session "$GONE_PID") && need_id "session" "$GONE"
+spawn_as jitcarol sleep 600
+KEPT_PID=$SPAWNED_PID
+KEPT=$(open_session "$KEPT_PID") && need_id "session" "$KEPT"
+jitd_stop
+stop_pid "$GONE_PID" KILL
+jitd_restart
+expect_eq "session $GONE, whose process died while jitd was down, closed at start-up" \
+    "$(session_state "$GONE")" closed
+expect_eq "closed because its process is gone" "$(closed_by "$GONE_PID")" "process gone"
+expect_eq "session $KEPT, whose process runs, still open" "$(session_state "$KEPT")" open
+stop_pid "$KEPT_PID" KILL
+expect_eventually 75 "session $KEPT closed by the periodic check once its process died" \
+    session_state_is "$KEPT" closed
+expect_eq "closed because its process is gone" "$(closed_by "$KEPT_PID")" "process gone"
+expect_eq "grant $REAP_GRANT still active" "$(grant_state "$REAP_GRANT")" active
+
+note "=== the snapshot directory is root's alone"
+jitd_stop
+chmod 0777 "$T/run"
+run timeout 30 "$JITD" --config "$T/jitd.conf"
+expect_eq "jitd refuses to start with a world-writable snapshot directory" "$RC" 1
+expect_contains "and says why" "$ERR" "the snapshot directory $T/run is writable by group or others"
+chmod 0755 "$T/run"
+FRESH=$T/fresh/run
+sed -i "s|^snapshot = .*|snapshot = $FRESH/snapshot|" "$T/jitd.conf"
+jitd_restart
+expect_eq "a missing snapshot directory is made root's alone" "$(stat -c %a "$FRESH")" 700
+
+note "=== pam_jit's spool"
+jitd_stop
+NOW=$(date +%s)
+install -m 0600 /dev/null "$FRESH/fallback.log"
+printf '%s\texempt\tsudo\troot\tjitmallory\t\t/dev/pts/4\t0\t0\t\n' "$NOW" >>"$FRESH/fallback.log"
+printf '%s\tdenied\tsshd\troot\t\t198.51.100.7\tssh\t0\t0\t\n' "$NOW" >>"$FRESH/fallback.log"
+jitd_restart
+expect_eventually 10 "spool audited and emptied at start-up" test ! -s "$FRESH/fallback.log"
+expect_eq "an exempt login pam_jit spooled is audited" \
+    "$(audit_json --event login_fallback | jq -r '[.[] | .user + ":" + .target + ":" + .outcome] | join(" ")')" \
+    "jitmallory:root:exempt root:root:denied"
+rm "$FRESH/fallback.log"
+install -m 0644 /dev/null "$FRESH/fallback.log"
+printf '%s\tallowed\tsshd\troot\t\t198.51.100.8\tssh\t0\t0\t\n' "$NOW" >>"$FRESH/fallback.log"
+refused_logged() { grep -q "not reading pam_jit's fallback log $FRESH/fallback.log: accessible to group or others" "$T/jitd.log"; }
+expect_eventually 10 "a spool others can read is refused and logged" refused_logged
+expect_eq "and left as it is" "$(wc -l <"$FRESH/fallback.log")" 1
+expect_eq "and not audited" "$(audit_json --event login_fallback | jq length)" 2
 
 finish
