@@ -21,23 +21,6 @@ namespace {
 constexpr uint64_t kRetryUsec = 60 * 1000 * 1000;
 constexpr char kHandledMark = '#';
 
-// Why the spool is not a file pam_jit (root) made, or "": pam_jit refuses the same files.
-std::string unsafe_spool(const struct stat& st) {
-    if (!S_ISREG(st.st_mode)) {
-        return "not a regular file";
-    }
-    if (st.st_uid != 0) {
-        return "not owned by root";
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        return "accessible to group or others";
-    }
-    if (st.st_nlink != 1) {
-        return "has " + std::to_string(st.st_nlink) + " links";
-    }
-    return {};
-}
-
 std::string read_all(int fd) {
     std::string data;
     char buffer[8192];
@@ -92,7 +75,7 @@ UniqueFd FallbackSpool::open_locked(uint64_t now) {
     }
     // Checked before opening (opening it for writing would echo back here) and again on the
     // opened file, which is what counts.
-    std::string unsafe = unsafe_spool(st);
+    std::string unsafe = jit::unsafe_spool_file(st);
     UniqueFd fd;
     if (unsafe.empty()) {
         fd = UniqueFd(open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
@@ -101,7 +84,7 @@ UniqueFd FallbackSpool::open_locked(uint64_t now) {
             retry_after_usec_ = now + kRetryUsec;
             return {};
         }
-        unsafe = unsafe_spool(st);
+        unsafe = jit::unsafe_spool_file(st);
     }
     if (!unsafe.empty()) {
         spdlog::error("not reading pam_jit's fallback log {}: {}; left as it is for an admin",

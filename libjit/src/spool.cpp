@@ -83,4 +83,16 @@ FallbackLogin parse_fallback_line(std::string_view line) {
     return login;
 }
 
+std::string unsafe_spool_file(const struct stat& st) {
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    if (st.st_uid != 0)
+        return "not owned by root";
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return "accessible to group or others";
+    if (st.st_nlink != 1)
+        return "has " + std::to_string(st.st_nlink) + " links";
+    return {};
+}
+
 }  // namespace jit

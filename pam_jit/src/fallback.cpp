@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "jit/error.hpp"
+#include "jit/spool.hpp"
 #include "jit/unique_fd.hpp"
 #include "messages.hpp"
 
@@ -84,19 +85,7 @@ std::string unsafe_spool(int fd) {
     if (fstat(fd, &st) < 0) {
         return errno_text(errno);
     }
-    if (!S_ISREG(st.st_mode)) {
-        return "not a regular file";
-    }
-    if (st.st_uid != 0) {
-        return "not owned by root";
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        return "accessible to group or others";
-    }
-    if (st.st_nlink != 1) {
-        return "has " + std::to_string(st.st_nlink) + " links";
-    }
-    return {};
+    return unsafe_spool_file(st);
 }
 
 }  // namespace

@@ -339,8 +339,10 @@ JitdReply ask_jitd(const Context& ctx, const char* method, const Call& call) {
     return reply;
 }
 
-int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
-    Context ctx;
+// Reads the arguments and the attempt. Returns the result when jitd need not be asked (not
+// root, no PAM_USER, an exempt account), or nothing when the caller goes on to ask.
+std::optional<int> prepare(Context& ctx, pam_handle_t* pamh, int flags, int argc,
+                           const char** argv) {
     read_options(ctx, pamh, flags, argc, argv);
     if (not_root(ctx)) {
         return PAM_IGNORE;
@@ -351,6 +353,14 @@ int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     }
     if (exempt(ctx)) {
         return PAM_SUCCESS;
+    }
+    return std::nullopt;
+}
+
+int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    Context ctx;
+    if (const std::optional<int> done = prepare(ctx, pamh, flags, argc, argv)) {
+        return *done;
     }
     const JitdReply reply = ask_jitd(ctx, "CheckLogin", [&](std::uint64_t timeout_usec) {
         return jit::pam::check_login(ctx.attempt, timeout_usec);
@@ -360,16 +370,8 @@ int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
 
 int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     Context ctx;
-    read_options(ctx, pamh, flags, argc, argv);
-    if (not_root(ctx)) {
-        return PAM_IGNORE;
-    }
-    const int r = read_attempt(ctx);
-    if (r != PAM_SUCCESS) {
-        return r;
-    }
-    if (exempt(ctx)) {
-        return PAM_SUCCESS;
+    if (const std::optional<int> done = prepare(ctx, pamh, flags, argc, argv)) {
+        return *done;
     }
     // pam_systemd, when it ran before us, put the logind session id in the PAM environment.
     const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");

@@ -8,6 +8,8 @@
 // a grant (0, 0 and "" otherwise): jitd registers it so that it still ends with its grant.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,5 +39,9 @@ std::string format_fallback_line(const FallbackLogin& login);
 
 // A line without its newline. JitError(InvalidInput) saying what is wrong.
 FallbackLogin parse_fallback_line(std::string_view line);
+
+// Why a spool file is not one pam_jit (as root) created, or "" when it is: a regular file,
+// owned by root, no group/other permission bits, one link. Writer and reader refuse the same.
+std::string unsafe_spool_file(const struct stat& st);
 
 }  // namespace jit
