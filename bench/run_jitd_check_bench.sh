@@ -7,7 +7,8 @@
 set -uo pipefail
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export JIT_SOURCE_DIR=$SOURCE_DIR
-export JIT_BUILD_DIR=${1:-${JIT_BUILD_DIR:-$SOURCE_DIR/build}}
+JIT_BUILD_DIR=$(realpath "${1:-${JIT_BUILD_DIR:-$SOURCE_DIR/build}}")
+export JIT_BUILD_DIR # absolute: PAM loads the module by this path
 N=${2:-20000}
 source "$SOURCE_DIR/tests/integration/lib/harness.sh"
 trap 'harness_cleanup' EXIT # a benchmark prints numbers, not "N passed"
