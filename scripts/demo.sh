@@ -104,33 +104,11 @@ else
     stop_pidfile "$DEMO/dbus.pid" "$DEMO/dbus.conf"
     BUS_ADDRESS=unix:path=$RUNDIR/bus.socket
     rm -f "$RUNDIR/bus.socket"
-    cat >"$DEMO/dbus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<!-- A private system-type bus for the jit demo (no system bus runs on this host). -->
-<busconfig>
-  <type>system</type>
-  <fork/>
-  <pidfile>$DEMO/dbus.pid</pidfile>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=$RUNDIR/bus.socket</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$REPO/dbus/io.jitd.Jit1.conf</include>
-</busconfig>
-EOF
+    # shellcheck source=lib/private_bus.sh
+    source "$REPO/scripts/lib/private_bus.sh"
+    private_bus_config "unix:path=$RUNDIR/bus.socket" "$REPO" \
+        "  <fork/>
+  <pidfile>$DEMO/dbus.pid</pidfile>" >"$DEMO/dbus.conf"
     dbus-daemon --config-file="$DEMO/dbus.conf" --nosyslog || die "cannot start dbus-daemon"
     wait_for 10 busctl --address="$BUS_ADDRESS" list || die "the private bus does not answer"
     info "no system bus: started a private dbus-daemon on $RUNDIR/bus.socket"

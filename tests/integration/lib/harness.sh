@@ -37,6 +37,8 @@ HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${JIT_SOURCE_DIR:=$(cd "$HARNESS_DIR/../../.." && pwd)}"
 : "${JIT_BUILD_DIR:=$JIT_SOURCE_DIR/build}"
 export JIT_SOURCE_DIR JIT_BUILD_DIR
+# shellcheck source=../../../scripts/lib/private_bus.sh
+source "$JIT_SOURCE_DIR/scripts/lib/private_bus.sh"
 TEST_NAME=$(basename "$0" .sh)
 
 # Sanitizer builds: report and fail loudly; a leak in a CLI run is a failure too.
@@ -348,36 +350,10 @@ journal_events() {
 bus_start() {
     mkdir -p "$T/dbus"
     chmod 0755 "$T/dbus"
-    cat >"$T/dbus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=$T/dbus/system_bus_socket</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <policy user="root">
+    private_bus_config "unix:path=$T/dbus/system_bus_socket" "$JIT_SOURCE_DIR" \
+        '  <policy user="root">
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>$JIT_SOURCE_DIR/dbus/io.jitd.Jit1.conf</include>
-</busconfig>
-EOF
+  </policy>' >"$T/dbus.conf"
     dbus-daemon --config-file="$T/dbus.conf" --nofork --nopidfile --nosyslog >>"$T/dbus.log" 2>&1 &
     DBUS_PID=$!
     wait_until 10 test -S "$T/dbus/system_bus_socket" || die "dbus-daemon did not start: $(cat "$T/dbus.log")"
