@@ -649,7 +649,7 @@ TEST_F(GrantedTest, SessionWhoseProcessIsGoneIsReaped) {
 TEST_F(GrantedTest, RestartInsideTheWarningWindowStillWarns) {
     Id session = open().session_id;
     clock.t = expiry - config.warn_before + 10;  // jitd was down when the warning was due
-    restart();  // start() handles what is due at once
+    restart();                                   // start() handles what is due at once
     ASSERT_EQ(effects.warned.size(), 1u);
     EXPECT_EQ(effects.warned[0].first, session);
 }
