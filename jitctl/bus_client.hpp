@@ -1,5 +1,5 @@
 // jitctl's side of the io.jitd.Jit1 D-Bus contract: an RAII system-bus connection, method calls
-// with an explicit timeout, and the mapping of D-Bus errors onto SPEC §5 exit statuses.
+// with an explicit timeout, and the mapping of D-Bus errors onto jitctl's exit statuses.
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -53,7 +53,7 @@ class BusClient {
 
     MethodCall method(const char* name);
     // Sends the call and waits up to timeout_usec for the reply. A D-Bus error becomes a
-    // CommandError with the exit status SPEC §5 gives it and jitd's one-line message.
+    // CommandError with the exit status docs/jitctl.md gives it and jitd's one-line message.
     MessagePtr call(const MethodCall& call, std::uint64_t timeout_usec = kCallTimeoutUsec);
 
     sd_bus* get() const { return bus_.get(); }

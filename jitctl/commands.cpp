@@ -136,7 +136,7 @@ void print_request_outcome(BusClient& bus, const Json& request) {
     }
 }
 
-// SPEC §3: the caller is told when the duration was capped. Under --json the record says so
+// The caller is told when the duration was capped. Under --json the record says so
 // (capped, requested_duration, duration) and stderr stays free for errors.
 void note_capping(const Json& request) {
     if (field(request, "capped") != true) {

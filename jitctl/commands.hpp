@@ -1,4 +1,4 @@
-// The jitctl commands of SPEC §5. Each returns the process exit status or throws
+// The jitctl commands (docs/jitctl.md). Each returns the process exit status or throws
 // CommandError / jit::JitError, which main() prints as one line.
 #pragma once
 

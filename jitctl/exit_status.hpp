@@ -1,4 +1,4 @@
-// jitctl's exit statuses (SPEC §5) and the one exception that carries them to main().
+// jitctl's exit statuses (docs/jitctl.md) and the one exception that carries them to main().
 #pragma once
 
 #include <sysexits.h>
@@ -10,7 +10,7 @@
 
 namespace jitctl {
 
-// The BSD sysexits names say what each SPEC status means.
+// The BSD sysexits names say what each status means.
 enum ExitStatus : int {
     kExitOk = 0,
     kExitFailed = 1,                    // not found, conflict, denied, timed out

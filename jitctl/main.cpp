@@ -1,5 +1,5 @@
-// jitctl: the command line of jit (SPEC §5). This file only wires CLI11 to the commands and
-// turns every failure into one "jitctl: ..." line on stderr and a SPEC exit status.
+// jitctl: the command line of jit (docs/jitctl.md). This file only wires CLI11 to the commands and
+// turns every failure into one "jitctl: ..." line on stderr and a documented exit status.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -57,7 +57,7 @@ std::string missing_subcommand(const CLI::App& app) {
     return (group == &app ? "missing command: " : "missing subcommand: ") + names;
 }
 
-// CLI11 shows a flag with an optional value as "--wait{}"; show it the way SPEC §5 writes it.
+// CLI11 shows a flag with an optional value as "--wait{}"; show it the way jitctl(1) writes it.
 class HelpFormatter : public CLI::Formatter {
   public:
     std::string make_option_name(const CLI::Option* option, bool positional) const override {
@@ -112,7 +112,7 @@ int run_command(const std::function<int()>& action) {
     }
 }
 
-// The CLI11 tree of SPEC §5, the values it fills in, and the command it selects. Callbacks
+// The CLI11 tree of docs/jitctl.md, the values it fills in, and the command it selects. Callbacks
 // point into this object, so it stays where it was built.
 class CommandLine {
   public:

@@ -40,7 +40,7 @@ std::string show_request_duration(const Json& request) {
     return text;
 }
 
-// The SPEC §6 fields, lower case without JIT_, in the order the event table names them.
+// The audit fields, lower case without JIT_, in the order docs/audit-events.md lists them.
 const std::vector<std::string>& audit_field_order() {
     static const std::vector<std::string> order = {"request_id",
                                                    "grant_id",

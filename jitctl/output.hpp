@@ -43,7 +43,7 @@ void print_requests(const Json& requests, std::string_view empty_message);
 void print_grants(const Json& grants);
 void print_sessions(const Json& sessions);
 void print_audit_table(const Json& events);
-// CSV (RFC 4180 quoting, \n line ends): seq, time (RFC 3339 UTC), event, then every SPEC §6 field
+// CSV (RFC 4180 quoting, \n line ends): seq, time (RFC 3339 UTC), event, then every audit field
 // (lower case, no JIT_ prefix) and any further field jitd sent, one column each.
 void print_audit_csv(const Json& events);
 

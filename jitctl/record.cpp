@@ -101,7 +101,7 @@ Json read_sequence(sd_bus_message* message, char type, const char* contents) {
     return array;
 }
 
-// What SPEC §5 lists for each record, in its order. Lists default to [] and the rest to null.
+// The keys of each record (docs/jitctl.md), in order. Lists default to [] and the rest to null.
 struct SpecKey {
     const char* name;
     bool is_list = false;
@@ -196,7 +196,7 @@ Json ordered(const Json& record, const std::vector<SpecKey>& keys) {
 }  // namespace
 
 bool is_time_key(std::string_view key) {
-    // created..time are SPEC §5's; expires (pending deadline) and ended are instants jitd may add.
+    // created..time are documented; expires (pending deadline) and ended are instants jitd may add.
     static constexpr std::string_view kTimeKeys[] = {
         "created", "decided", "start", "expiry", "opened", "closed", "time", "expires", "ended"};
     for (const auto time_key : kTimeKeys) {

@@ -1,4 +1,4 @@
-// jitd's records (a{sv} dictionaries, dbus/io.jitd.Jit1.xml) as JSON values, and their SPEC §5
+// jitd's records (a{sv} dictionaries, dbus/io.jitd.Jit1.xml) as JSON values, and their documented
 // JSON form.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 namespace jitctl {
 
-// Keeps keys in the order jitd and SPEC §5 give them.
+// Keeps keys in the order jitd and docs/jitctl.md give them.
 using Json = nlohmann::ordered_json;
 
 // Reads the complete value at the read position of message, whatever its D-Bus type:
@@ -18,7 +18,7 @@ Json read_value(sd_bus_message* message);
 
 enum class RecordKind { Status, Resource, Policy, Request, Grant, Session, AuditEvent };
 
-// The SPEC §5 JSON form of a record as read_value() returned it: the SPEC keys first, in SPEC
+// The JSON form of a record (docs/jitctl.md) as read_value() returned it: those keys first, in
 // order, null (or [] for lists) when jitd left them out; times as RFC 3339 UTC; then whatever
 // further keys jitd sent, as they are.
 Json to_spec_json(const Json& record, RecordKind kind);

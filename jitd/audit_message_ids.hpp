@@ -1,4 +1,4 @@
-// The fixed journal MESSAGE_ID of every audit event type (SPEC §6). These ids are a public
+// The fixed journal MESSAGE_ID of each event type (docs/audit-events.md). These ids are a public
 // interface: journal catalog entries and site filters (`journalctl MESSAGE_ID=...`) rely on
 // them, so an id never changes once released; a new event type gets a new id.
 #pragma once

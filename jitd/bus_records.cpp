@@ -162,7 +162,7 @@ void append_session(sd_bus_message* message, const jit::Session& session) {
 
 namespace {
 
-// JIT_REQUEST_ID -> request_id (SPEC §5: lower case without the JIT_ prefix).
+// JIT_REQUEST_ID -> request_id (lower case without the JIT_ prefix).
 std::string audit_key(const std::string& field) {
     std::string key = field.rfind("JIT_", 0) == 0 ? field.substr(4) : field;
     for (char& c : key) {

@@ -1,5 +1,5 @@
-// pam_jit's record of the logins it decided without jitd (SPEC §7: "the fallback is logged and
-// audited once jitd is back"). pam_jit appends one line per decision (jit/spool.hpp) to
+// pam_jit's record of the logins it decided without jitd (docs/login-decision.md), to be
+// audited once jitd is back. pam_jit appends one line per decision (jit/spool.hpp) to
 // fallback.log next to the snapshot, holding flock(LOCK_EX) while it writes. jitd audits each
 // line through JitService::record_fallback, at start-up and whenever pam_jit closes the file
 // after writing, under the same lock.

@@ -1,4 +1,4 @@
-// Forwards committed audit events to the systemd journal (SPEC §6). The database is the
+// Forwards committed audit events (docs/audit-events.md) to the journal. The database is the
 // source of truth: an event that cannot be sent stays pending and is retried, and the store
 // remembers the highest seq known to be in the journal so that a restart resends exactly the
 // events that never made it. None is lost; none is sent twice unless jitd dies between sending

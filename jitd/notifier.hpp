@@ -1,4 +1,4 @@
-// notify_command (SPEC §8): runs `/bin/sh -c COMMAND` for every request created/decided and
+// notify_command (jitd.conf(5)): runs `/bin/sh -c COMMAND` for every request created/decided and
 // grant started/ended with the event as one JSON object on stdin, so a site can wire mail or
 // chat. It never blocks jitd: the child is reaped by the event loop, killed (its whole process
 // group) after notify_timeout, and at most a few run at once; the rest wait in a bounded queue.
@@ -18,7 +18,7 @@
 namespace jitd {
 
 // The JSON objects notify_command reads: {"event": "request_created", "host": ..., then the
-// record's SPEC §5 JSON keys (times RFC 3339 UTC or null, durations in seconds)}. Request events
+// record's jitctl JSON keys (times RFC 3339 UTC or null, durations in seconds)}. Request events
 // also carry "approvers" (the policy's approvers, "user" or "@group").
 std::string request_notification(const std::string& event, const jit::Request& request,
                                  const std::vector<std::string>& approvers);

@@ -1,4 +1,4 @@
-// Ends the live sessions of a grant that ended (SPEC §8): through logind's TerminateSession
+// Ends the live sessions of a grant that ended (jitd(8)): through logind's TerminateSession
 // when the session has a logind id whose Leader is the registered pid; otherwise, or when
 // logind fails, SIGTERM to the registered pid and its descendants and SIGKILL to whatever still
 // runs after kill_grace. The leader check matters: sudo inherits XDG_SESSION_ID from the login

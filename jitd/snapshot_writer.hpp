@@ -1,4 +1,4 @@
-// Keeps the PAM snapshot (SPEC §7) up to date: the access index serialized, written to a
+// Keeps the snapshot (docs/login-decision.md) up to date: the access index serialized, written to a
 // temporary file in the same directory (root-only, 0600), fsync'ed and renamed over the old
 // one, so pam_jit only ever reads a complete snapshot. Changes are coalesced: many changes in
 // one loop iteration cause one write. When a write fails the old snapshot is removed: without

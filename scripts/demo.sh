@@ -126,7 +126,7 @@ fi
 # A fresh state for every run.
 rm -f "$DEMO"/jit.db "$DEMO"/jit.db-wal "$DEMO"/jit.db-shm "$DEMO"/snapshot
 cat >"$DEMO/jitd.conf" <<EOF
-# jitd configuration for the demo (see SPEC §8). Short durations so expiry shows quickly.
+# jitd configuration for the demo (see man/jitd.conf.5). Short durations so expiry shows quickly.
 [daemon]
 database = $DEMO/jit.db
 snapshot = $DEMO/snapshot

@@ -153,7 +153,7 @@ std::size_t count_characters(std::string_view utf8) {
     return count;
 }
 
-// Limits count characters (SPEC: "1-1024 printable chars"); a UTF-8 character is at most four
+// Limits count characters, not bytes; a UTF-8 character is at most four
 // bytes, so anything beyond 4 * limit bytes is refused before it is scanned.
 void check_text(std::string_view what, std::string_view text, std::size_t limit) {
     const auto too_long = [&](std::size_t length) {

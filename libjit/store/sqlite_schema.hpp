@@ -3,7 +3,7 @@
 // Append new steps; never edit one that has shipped.
 //
 // Plain INTEGER/TEXT columns so a PostgreSQL backend can share the design. Times are epoch
-// seconds, optional values NULL, enums their SPEC spelling, booleans 0/1. "user" is reserved
+// seconds, optional values NULL, enums their documented spelling, booleans 0/1. "user" is reserved
 // in PostgreSQL, hence user_name. Lists keep their order in a position column.
 #pragma once
 

@@ -1,6 +1,6 @@
 // How long one PAM handle may still wait for jitd. sshd and sudo run the account and the session
 // stack on one handle: together they form one login, and a login never waits longer than
-// timeout= (SPEC §7). So the calls of a login share one timeout, and once jitd failed to answer
+// timeout= (pam_jit(8)). So the calls of a login share one timeout, and once jitd failed to answer
 // one of them the others fall back at once instead of waiting again.
 //
 // A handle can live for hours (sshd keeps it until the logout): only the calls within

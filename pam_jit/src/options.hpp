@@ -1,4 +1,4 @@
-// The module arguments of SPEC §7, parsed without PAM so that they can be tested alone.
+// The module arguments (pam_jit(8)), parsed without PAM so that they can be tested alone.
 #pragma once
 
 #include <cstdint>

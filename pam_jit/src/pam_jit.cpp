@@ -1,5 +1,5 @@
 // pam_jit.so: lets a login into a covered account proceed only while the requester is a
-// standing member or holds an active grant (SPEC §2, §7).
+// standing member or holds an active grant (docs/login-decision.md).
 //
 // account  -> jitd CheckLogin.
 // session  -> jitd OpenSession, which also registers the session under its grant so that jitd
@@ -103,7 +103,7 @@ void read_options(Context& ctx, pam_handle_t* pamh, int flags, int argc, const c
     ctx.options = std::move(parsed.options);
 }
 
-// Target = PAM_USER, requester = PAM_RUSER when set and different (SPEC §2).
+// Target = PAM_USER, requester = PAM_RUSER when set and different (docs/login-decision.md).
 int read_attempt(Context& ctx) {
     jit::LoginAttempt& attempt = ctx.attempt;
     attempt.service = item(ctx.pamh, PAM_SERVICE);
@@ -219,7 +219,7 @@ void spool(const Context& ctx, jit::EpochSeconds now, const char* outcome,
     }
 }
 
-// SPEC §7, when jitd cannot answer.
+// docs/login-decision.md, when jitd cannot answer.
 int fall_back(const Context& ctx, const std::string& why) {
     const jit::EpochSeconds now = std::time(nullptr);
     const char* who = ctx.described.c_str();

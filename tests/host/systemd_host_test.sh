@@ -105,7 +105,7 @@ install -m 0600 -o alice -g alice /root/alice_key.pub /home/alice/.ssh/authorize
 echo 'alice ALL=(root) NOPASSWD: ALL' >/etc/sudoers.d/alice
 chmod 0440 /etc/sudoers.d/alice
 
-# SPEC §7: account, and session after pam_systemd (which common-session runs).
+# pam_jit(8): account, and session after pam_systemd (which common-session runs).
 for service in sshd sudo; do
     printf '%s\n' 'account required pam_jit.so' 'session required pam_jit.so' >>/etc/pam.d/\$service
 done
@@ -201,7 +201,7 @@ jq_eq "the sudo session runs as root under the same grant" "$OUT" \
 expect_eq "sleep under ssh and sudo run" "$(story_processes | cut -d' ' -f2- | sort -u | paste -sd,)" \
     "sleep 1000,sleep 1001,sleep 1002,sudo -n sleep 1001"
 
-# SPEC §8: a restart reloads the sessions and kills nothing; the grant's timers are re-armed.
+# jitd(8): a restart reloads the sessions and kills nothing; the grant's timers are re-armed.
 JITD_PID_BEFORE=$(c systemctl show -P MainPID jitd)
 expect_exit 0 "systemctl restart jitd while the sessions run" c systemctl restart jitd
 poll_until 10 jitd_ready || fail "jitd does not own io.jitd.Jit1 after the restart"

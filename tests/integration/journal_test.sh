@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The audit trail (SPEC §6): every event type reaches the journal with its fields, JIT_EVENT,
+# The audit trail: every event type reaches the journal with its fields, JIT_EVENT,
 # JIT_SEQ, a fixed MESSAGE_ID and a MESSAGE; each audit row is in the journal exactly once; an
 # event made while journald is down arrives once it is back; `jitctl audit` as table, json and
 # csv; `jitctl audit verify` passes, and fails naming the row after the database is edited.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pam_jit.so through libpam: every path of SPEC §7 with a private PAM config directory
+# pam_jit.so through libpam: every path of pam_jit(8) with a private PAM config directory
 # (pam_jit_driver uses pam_start_confdir, so /etc/pam.d is never read).
 #   - what the module exports;
 #   - jitd unreachable (no bus): the snapshot fallback (unmanaged, member, @group member, grant,
@@ -385,7 +385,7 @@ expect_eq "no owner of io.jitd.Jit1: snapshot decides" "$RESULTS" \
 expect_contains "cause logged" "$ERR" "org.freedesktop.DBus.Error.ServiceUnknown"
 
 note "bus: the timeout bound"
-# A login never waits longer than timeout plus a few milliseconds (SPEC §7). The bound checked
+# A login never waits longer than timeout plus a few milliseconds (pam_jit(8)). The bound checked
 # here leaves room for a loaded CI machine; the measured times are printed.
 TIMEOUT_MS=300
 SLACK_MS=100

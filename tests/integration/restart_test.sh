@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Restart (SPEC §8): state, timers and pending journal events survive SIGTERM and SIGKILL of
+# Restart (jitd(8)): state, timers and pending journal events survive SIGTERM and SIGKILL of
 # jitd. A grant that lapses while jitd is down is ended at start-up with its expired event; a
 # pending request stays pending; an active grant stays active and its timer still fires; an
 # audit event that could not reach the journal before the kill arrives after the restart, once;

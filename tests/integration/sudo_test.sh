@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real sudo with pam_jit (SPEC §2, §7, §8) inside the harness's mount namespace: a copy of
+# The real sudo with pam_jit (pam_jit(8)) inside the harness's mount namespace: a copy of
 # /etc/pam.d whose sudo service ends with pam_jit's account and session lines, and an
 # /etc/sudoers.d that lets the test users run anything with NOPASSWD.
 #   - unmanaged sudo passes; no grant -> refused, the message names the resource and the

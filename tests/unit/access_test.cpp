@@ -1,4 +1,4 @@
-// SPEC §2: deciding a login from resources' match rules, standing members and active grants.
+// docs/login-decision.md: deciding a login from match rules, standing members and active grants.
 #include <gtest/gtest.h>
 
 #include "jit/access.hpp"

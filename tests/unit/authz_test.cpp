@@ -1,4 +1,4 @@
-// SPEC §4: who may do what, as pure functions of the caller and the object.
+// docs/concepts.md: who may do what, as pure functions of the caller and the object.
 #include <gtest/gtest.h>
 
 #include "fakes.hpp"

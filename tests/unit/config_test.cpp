@@ -1,4 +1,4 @@
-// jitd.conf (SPEC §8): defaults, every key, and a FILE:LINE message for every mistake.
+// jitd.conf(5): defaults, every key, and a FILE:LINE message for every mistake.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

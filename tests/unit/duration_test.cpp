@@ -1,4 +1,4 @@
-// parse_duration / format_duration: the systemd-like time spans of SPEC §3.
+// parse_duration / format_duration: the systemd-like time spans of docs/durations-and-time.md.
 #include <gtest/gtest.h>
 
 #include <string>

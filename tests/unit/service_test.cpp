@@ -1,4 +1,4 @@
-// The engine: the seed's admin and operator stories, SPEC §3 capping, §4 rules, the request
+// The engine: the seed's admin and operator stories, capping, authorization rules, the request
 // and grant state machines, deadlines, sessions and restarts, over injected fakes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

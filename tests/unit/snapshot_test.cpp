@@ -1,4 +1,4 @@
-// SPEC §7: the snapshot pam_jit decides from when jitd cannot answer. A damaged snapshot must
+// The snapshot pam_jit decides from when jitd cannot answer. A damaged snapshot must
 // never allow anything, so every malformed form is rejected.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// RFC 3339 formatting and timestamp parsing: UTC whatever the process TZ says (SPEC §3).
+// RFC 3339 formatting and timestamp parsing: UTC whatever the process TZ says.
 #include <gtest/gtest.h>
 
 #include <cstdlib>

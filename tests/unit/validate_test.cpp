@@ -1,4 +1,4 @@
-// Names, principals and free text (SPEC §1): what jitd accepts and how it says no.
+// Names, principals and free text (docs/concepts.md): what jitd accepts and how it says no.
 #include <gtest/gtest.h>
 
 #include <functional>

@@ -1,4 +1,4 @@
-// Deciding a login (SPEC §2) from an in-memory index of resources' match rules, standing
+// Deciding a login (docs/login-decision.md) from an index of resources' match rules, standing
 // members and active grants. jitd keeps one AccessIndex live; pam_jit rebuilds one from the
 // snapshot file when jitd cannot answer. The same code decides in both places.
 #pragma once
@@ -90,7 +90,7 @@ class AccessIndex {
     std::unordered_map<std::string, std::multimap<std::string, Id>> grants_by_user_;
 };
 
-// The snapshot file (SPEC §7): a versioned, line-oriented text form of an AccessIndex.
+// The snapshot file (docs/login-decision.md): a versioned, line-based text form of an AccessIndex.
 // Names are %-escaped, so any user name NSS allows round-trips; a damaged file is rejected.
 std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated);
 // Throws JitError(InvalidInput) on any malformed line: a corrupt snapshot must not allow.

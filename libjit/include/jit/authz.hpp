@@ -1,4 +1,4 @@
-// Who may do what (SPEC §4), as pure functions of the caller and the object.
+// Who may do what (docs/concepts.md), as pure functions of the caller and the object.
 #pragma once
 
 #include "jit/config.hpp"

@@ -1,4 +1,4 @@
-// jitd.conf (SPEC §8): INI with a [daemon] section of key = value lines, lists comma-separated.
+// jitd.conf(5): INI with a [daemon] section of key = value lines, lists comma-separated.
 //
 //   [daemon]
 //   database = /var/lib/jitd/jit.db        ; absolute paths

@@ -1,4 +1,4 @@
-// The domain objects of SPEC §1. Plain values: no behaviour beyond naming their states.
+// The domain objects of docs/concepts.md. Plain values: no behaviour beyond naming their states.
 #pragma once
 
 #include <cstdint>
@@ -105,7 +105,7 @@ struct Session {
     SessionState state = SessionState::Open;
 };
 
-// One audit record. Fields use the journal names of SPEC §6 (JIT_USER, JIT_RESOURCE...),
+// One audit record (docs/audit-events.md). Fields use the journal names (JIT_USER...),
 // in the order the event type defines; JIT_EVENT and JIT_SEQ are implied by event/seq.
 struct AuditEvent {
     Id seq = 0;  // assigned by the store, strictly increasing from 1

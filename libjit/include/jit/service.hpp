@@ -1,4 +1,4 @@
-// The JIT engine: every operation of SPEC §4–§8 as plain C++ over injected storage, identity,
+// The JIT engine: every operation of jitd as plain C++ over injected storage, identity,
 // clock and OS effects. jitd is a thin D-Bus adaptor over this class; unit tests drive it with
 // fakes. It owns the in-memory state (loaded once from the Store) so that login checks are
 // answered from memory; every change is written through to the Store with its audit events in
@@ -53,7 +53,7 @@ class Effects {
     virtual void access_changed() = 0;
 };
 
-// A resource as one caller sees it: `access` is the caller's own (SPEC §5).
+// A resource as one caller sees it: `access` is the caller's own (docs/jitctl.md).
 struct ResourceView {
     Resource resource;
     std::string access;  // member | grant | request | none

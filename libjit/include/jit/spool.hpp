@@ -1,4 +1,4 @@
-// The fallback spool (SPEC §7: "the fallback is logged and audited once jitd is back").
+// The fallback spool (docs/login-decision.md): what jitd audits once it is back.
 // pam_jit appends one line per login it decided without jitd to `fallback.log` beside the
 // snapshot; jitd audits each line and empties the file. Both sides use this one definition:
 //
