@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/access.hpp"
 #include "jit/bus_names.hpp"
 #include "jit/sd_handles.hpp"
 #include "jit/service.hpp"
@@ -135,8 +136,9 @@ int measure(int n) {
         const std::string user = "user" + std::to_string(g);
         const std::string account = "acct" + std::to_string(g % kResources);
         return call(bus.get(), jit::bus::kPamInterface, "CheckLogin", [&](sd_bus_message* m) {
-            return sd_bus_message_append(m, "sssss", "sudo", account.c_str(), user.c_str(), "",
-                                         "pts/0");
+            // Root running sudo for a named user with no login uid: requester = PAM_RUSER.
+            return sd_bus_message_append(m, "sssssuu", "sudo", account.c_str(), user.c_str(), "",
+                                         "pts/0", 0u, jit::kLoginUidUnset);
         });
     };
     measure_calls(std::max(100, n / 10), check);  // warm up both paths

@@ -26,6 +26,12 @@ std::int64_t read_i64(sd_bus_message* message) {
     return value;
 }
 
+std::uint32_t read_u32(sd_bus_message* message) {
+    std::uint32_t value = 0;
+    check_sd_bus(sd_bus_message_read_basic(message, 'u', &value), "read uint32 argument");
+    return value;
+}
+
 std::int32_t read_i32(sd_bus_message* message) {
     std::int32_t value = 0;
     check_sd_bus(sd_bus_message_read_basic(message, 'i', &value), "read int32 argument");
@@ -56,6 +62,8 @@ jit::LoginAttempt read_login_attempt(sd_bus_message* message) {
     attempt.ruser = read_string(message);
     attempt.rhost = read_string(message);
     attempt.tty = read_string(message);
+    attempt.app_uid = read_u32(message);
+    attempt.login_uid = read_u32(message);
     return attempt;
 }
 
@@ -163,10 +171,13 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
 
 const sd_bus_vtable BusAdaptor::kPamVtable[] = {
     SD_BUS_VTABLE_START(0),
-    JIT_METHOD("CheckLogin", "sssss", P(service) P(user) P(ruser) P(rhost) P(tty), "ssasxx",
+    JIT_METHOD("CheckLogin", "sssssuu",
+               P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid), "ssasxx",
                P(verdict) P(resource) P(resources) P(grant_id) P(expiry), check_login),
-    JIT_METHOD("OpenSession", "sssssxs",
-               P(service) P(user) P(ruser) P(rhost) P(tty) P(pid) P(logind_session), "ssasxxx",
+    JIT_METHOD("OpenSession", "sssssuuxs",
+               P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid) P(pid)
+                   P(logind_session),
+               "ssasxxx",
                P(verdict) P(resource) P(resources) P(grant_id) P(expiry) P(session_id),
                open_session),
     JIT_METHOD("CloseSession", "x", P(session_id), "", "", close_session),

@@ -144,7 +144,10 @@ void Daemon::start() {
     snapshot_.prepare_directory();
     journal_.start();
     service_.start(read_boot_id());
-    snapshot_.write(service_.access_index(), clock_.now());
+    // A snapshot that cannot be written is no reason to stop answering: the old one stays for
+    // pam_jit, and the write is retried after every event (the reaper wakes jitd every minute).
+    snapshot_.mark_dirty();
+    snapshot_.write_if_dirty(service_.access_index(), clock_.now());
     fallback_.start();
     reap_gone_sessions();
     adaptor_.add_objects();

@@ -107,19 +107,7 @@ void SnapshotWriter::replace_snapshot(const std::string& contents) {
 }
 
 void SnapshotWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now) {
-    try {
-        replace_snapshot(jit::serialize_snapshot(index, now));
-    } catch (const jit::JitError& e) {
-        std::string what = e.what();
-        if (unlink(path_.c_str()) == 0 || errno == ENOENT) {
-            what +=
-                "; removed the old snapshot, so pam_jit denies managed logins while jitd "
-                "is unreachable";
-        } else {
-            what += "; cannot remove the old snapshot either: " + std::string(std::strerror(errno));
-        }
-        throw jit::JitError(jit::ErrorCode::Internal, what);
-    }
+    replace_snapshot(jit::serialize_snapshot(index, now));
     dirty_ = false;
 }
 
@@ -135,7 +123,10 @@ void SnapshotWriter::write_if_dirty(const jit::AccessIndex& index, jit::EpochSec
         }
     } catch (const std::exception& e) {
         if (!failing_) {
-            spdlog::error("cannot update the PAM snapshot: {}", e.what());
+            spdlog::critical(
+                "cannot update the PAM snapshot: {}; pam_jit falls back to the previous one "
+                "(grants revoked since may be honoured until their expiry); retrying",
+                e.what());
             failing_ = true;
         }
     }

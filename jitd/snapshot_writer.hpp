@@ -1,9 +1,9 @@
-// Keeps the snapshot (docs/login-decision.md) up to date: the access index serialized, written to a
-// temporary file in the same directory (root-only, 0600), fsync'ed and renamed over the old
-// one, so pam_jit only ever reads a complete snapshot. Changes are coalesced: many changes in
-// one loop iteration cause one write. When a write fails the old snapshot is removed: without
-// one pam_jit denies managed logins while jitd is unreachable, where a stale one would still
-// honour grants that have ended since.
+// Keeps the PAM snapshot (docs/login-decision.md) up to date: the access index serialized,
+// written to a temporary file in the same directory (root-only, 0600), fsync'ed and renamed over
+// the old one, so pam_jit only ever reads a complete snapshot. Changes are coalesced: many
+// changes in one loop iteration cause one write. The snapshot is never removed: when a write
+// fails the old one stays (its grants carry absolute expiries, so none is honoured past its
+// end), the failure is logged loudly and the write is retried until it succeeds.
 #pragma once
 
 #include <string>
@@ -29,9 +29,11 @@ class SnapshotWriter {
     void mark_dirty() { dirty_ = true; }
     // Writes when marked dirty; a failure is logged once and retried on the next call.
     void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now);
-    // Writes now; on failure removes the old snapshot and throws JitError(Internal) naming the
+    // Writes now; on failure keeps the old snapshot and throws JitError(Internal) naming the
     // path.
     void write(const jit::AccessIndex& index, jit::EpochSeconds now);
+    // The last write failed and the snapshot is still to be written.
+    bool failing() const { return failing_ && dirty_; }
 
   private:
     void replace_snapshot(const std::string& contents);

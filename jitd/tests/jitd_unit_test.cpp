@@ -867,12 +867,12 @@ TEST_F(SnapshotWriterTest, RefusesADirectoryNotRootsAlone) {
 
 // Fail closed: without a snapshot pam_jit denies managed logins while jitd is unreachable; a
 // stale one would still let in a grant revoked since.
-TEST_F(SnapshotWriterTest, RemovesTheOldSnapshotWhenItCannotWriteANewOne) {
+TEST_F(SnapshotWriterTest, KeepsTheOldSnapshotWhenItCannotWriteANewOne) {
     jit::AccessIndex index;
     index.put_grant({5, "bob", "db", 2000000000});
     SnapshotWriter writer((dir_ / "snapshot").string());
     writer.write(index, 1900000000);
-    ASSERT_TRUE(fs::exists(writer.path()));
+    const std::string old_snapshot = read(writer.path());
 
     // A file size limit of one byte makes the next write fail (EFBIG, SIGXFSZ ignored).
     rlimit saved{};
@@ -881,20 +881,19 @@ TEST_F(SnapshotWriterTest, RemovesTheOldSnapshotWhenItCannotWriteANewOne) {
     rlimit tiny = saved;
     tiny.rlim_cur = 1;
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
-    std::string error;
-    try {
-        writer.write(index, 1900000001);
-    } catch (const jit::JitError& e) {
-        error = e.what();
-    }
+    index.put_grant({6, "carol", "db", 2000000000});
+    writer.mark_dirty();
+    writer.write_if_dirty(index, 1900000001);
+    const bool failing = writer.failing();
     setrlimit(RLIMIT_FSIZE, &saved);
     signal(SIGXFSZ, previous_handler);
 
-    EXPECT_NE(error.find("removed the old snapshot"), std::string::npos) << error;
-    EXPECT_FALSE(fs::exists(writer.path()));
-    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 0)
+    EXPECT_TRUE(failing);
+    EXPECT_EQ(read(writer.path()), old_snapshot) << "the old snapshot must stay for pam_jit";
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1)
         << "a temporary file was left behind";
-    writer.write(index, 1900000002);  // and it comes back once writing works again
+    writer.write_if_dirty(index, 1900000002);  // retried, and written once writing works again
+    EXPECT_FALSE(writer.failing());
     EXPECT_EQ(read(writer.path()), jit::serialize_snapshot(index, 1900000002));
 }
 
@@ -951,7 +950,8 @@ class FallbackSpoolTest : public TempDir {
         return out;
     }
     static std::string line(const std::string& outcome, const std::string& user) {
-        return "1795670000\t" + outcome + "\tsudo\t" + user + "\tjitalice\t\t/dev/pts/1\t0\t0\t\n";
+        return "1795670000\t" + outcome + "\tsudo\t" + user +
+               "\tjitalice\t\t/dev/pts/1\t0\t0\t\t0\t4294967295\n";
     }
 
     jit::testing::FakeStore store_;

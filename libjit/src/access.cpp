@@ -11,6 +11,14 @@
 namespace jit {
 namespace {
 
+// Without NSS (unit tests of the index alone): names are the only identity.
+class NameOnlyIdentity final : public IdentityResolver {
+  public:
+    std::vector<std::string> groups_of(const std::string&) const override { return {}; }
+    std::optional<std::string> user_name(uid_t) const override { return std::nullopt; }
+    std::optional<uid_t> user_uid(const std::string&) const override { return std::nullopt; }
+};
+
 bool has_group_members(const AccessRule& rule) {
     return std::any_of(rule.members.begin(), rule.members.end(),
                        [](const std::string& m) { return !m.empty() && m[0] == '@'; });
@@ -29,16 +37,55 @@ bool outlasts(const std::optional<EpochSeconds>& a, const std::optional<EpochSec
 
 }  // namespace
 
-std::string requester_of(const LoginAttempt& attempt) {
-    if (!attempt.ruser.empty() && attempt.ruser != attempt.user)
-        return attempt.ruser;
-    return attempt.user;
+Requester resolve_requester(const LoginAttempt& attempt, const IdentityResolver& identity) {
+    Requester requester;
+    if (attempt.app_uid != 0) {
+        requester.uid = attempt.app_uid;
+    } else {
+        requester.name = attempt.ruser.empty() ? attempt.user : attempt.ruser;
+        requester.uid = identity.user_uid(requester.name);
+    }
+    // Root switching accounts (su, sudo, runuser run by root): the person behind the root shell
+    // when the process descends from someone's login, root's own automation otherwise.
+    const bool root_switching = attempt.app_uid == 0 && !attempt.ruser.empty();
+    if (root_switching && requester.uid == 0u) {
+        if (attempt.login_uid == 0 || attempt.login_uid == kLoginUidUnset) {
+            requester.root_automation = true;
+        } else {
+            requester.uid = attempt.login_uid;
+            requester.name.clear();
+        }
+    }
+    if (!requester.uid) {
+        return requester;  // a name NSS does not know: compared by name
+    }
+    // The uid's own name, so an alias or another spelling of the same user is that user.
+    if (std::optional<std::string> name = identity.user_name(*requester.uid)) {
+        requester.name = std::move(*name);
+    } else if (requester.name.empty()) {
+        requester.name = "#" + std::to_string(*requester.uid);
+    }
+    return requester;
+}
+
+std::vector<std::string> service_routes(const std::string& service) {
+    if (service == "sudo" || service == "su" || service == "runuser") {
+        return {service, service == "sudo" ? "sudo-i" : service + "-l"};
+    }
+    return {service};
+}
+
+const std::vector<std::string>& default_unmanaged_services() {
+    static const std::vector<std::string> services = {"cron", "atd", "systemd-user"};
+    return services;
 }
 
 std::string_view to_string(LoginVerdict verdict) {
     switch (verdict) {
         case LoginVerdict::Unmanaged:
             return "unmanaged";
+        case LoginVerdict::RootAutomation:
+            return "root";
         case LoginVerdict::Member:
             return "member";
         case LoginVerdict::Grant:
@@ -50,39 +97,75 @@ std::string_view to_string(LoginVerdict verdict) {
 }
 
 LoginVerdict parse_login_verdict(std::string_view text) {
-    for (auto v :
-         {LoginVerdict::Unmanaged, LoginVerdict::Member, LoginVerdict::Grant, LoginVerdict::Deny}) {
+    for (auto v : {LoginVerdict::Unmanaged, LoginVerdict::RootAutomation, LoginVerdict::Member,
+                   LoginVerdict::Grant, LoginVerdict::Deny}) {
         if (to_string(v) == text)
             return v;
     }
     throw_invalid("unknown login verdict \"" + std::string(text) + "\"");
 }
 
+void AccessIndex::set_unmanaged_services(std::vector<std::string> services) {
+    unmanaged_ = std::move(services);
+}
+
+std::optional<uid_t> AccessIndex::uid_of(const std::string& name) const {
+    if (!identity_ || name.empty() || name == "*" || name[0] == '@') {
+        return std::nullopt;
+    }
+    return identity_->user_uid(name);
+}
+
+// The keys an account is indexed (and looked up) under: its name, and "#UID" when NSS knows it.
+std::vector<std::string> AccessIndex::account_keys(const std::string& account) const {
+    std::vector<std::string> keys = {account};
+    if (std::optional<uid_t> uid = uid_of(account)) {
+        keys.push_back("#" + std::to_string(*uid));
+    }
+    return keys;
+}
+
 void AccessIndex::put_rule(AccessRule rule) {
     remove_rule(rule.name);
     for (const auto& service : rule.services) {
-        for (const auto& account : rule.accounts)
-            by_service_[service][account].push_back(rule.name);
+        for (const auto& route : service_routes(service)) {
+            for (const auto& account : rule.accounts) {
+                for (const auto& key : account_keys(account)) {
+                    auto& names = by_service_[route][key];
+                    if (std::find(names.begin(), names.end(), rule.name) == names.end()) {
+                        names.push_back(rule.name);
+                    }
+                }
+            }
+        }
     }
+    std::vector<uid_t> member_uids;
+    for (const auto& member : rule.members) {
+        if (std::optional<uid_t> uid = uid_of(member)) {
+            member_uids.push_back(*uid);
+        }
+    }
+    member_uids_[rule.name] = std::move(member_uids);
     std::string name = rule.name;
     rules_.emplace(std::move(name), std::move(rule));
 }
 
 void AccessIndex::remove_rule(const std::string& name) {
     auto it = rules_.find(name);
-    if (it == rules_.end())
+    if (it == rules_.end()) {
         return;
-    for (const auto& service : it->second.services) {
-        ByAccount& by_account = by_service_[service];
-        for (const auto& account : it->second.accounts) {
-            auto& names = by_account[account];
-            names.erase(std::remove(names.begin(), names.end(), name), names.end());
-            if (names.empty())
-                by_account.erase(account);
-        }
-        if (by_account.empty())
-            by_service_.erase(service);
     }
+    // Drop the name wherever it was indexed (the keys it was put under may no longer resolve).
+    for (auto service = by_service_.begin(); service != by_service_.end();) {
+        ByAccount& by_account = service->second;
+        for (auto account = by_account.begin(); account != by_account.end();) {
+            auto& names = account->second;
+            names.erase(std::remove(names.begin(), names.end(), name), names.end());
+            account = names.empty() ? by_account.erase(account) : std::next(account);
+        }
+        service = by_account.empty() ? by_service_.erase(service) : std::next(service);
+    }
+    member_uids_.erase(name);
     rules_.erase(it);
 }
 
@@ -115,44 +198,102 @@ void AccessIndex::remove_grant(Id grant_id) {
 
 void AccessIndex::clear() {
     rules_.clear();
+    member_uids_.clear();
     by_service_.clear();
     grants_.clear();
     grants_by_user_.clear();
 }
 
-LoginDecision AccessIndex::decide(const LoginAttempt& attempt, const GroupLookup& groups,
-                                  EpochSeconds now) const {
-    LoginDecision decision;
-    decision.requester = requester_of(attempt);
-    decision.target = attempt.user;
-
+// The rules covering (service, target): the service's own entry and, unless the service is
+// one "*" leaves alone, the "*" entry; the target by name, by uid, and by the uid's own name.
+std::vector<const AccessRule*> AccessIndex::matching_rules(const LoginAttempt& attempt,
+                                                           std::optional<uid_t> target_uid) const {
+    std::vector<std::string> keys = {attempt.user, "*"};
+    if (target_uid) {
+        keys.push_back("#" + std::to_string(*target_uid));
+    }
+    const bool unmanaged =
+        std::find(unmanaged_.begin(), unmanaged_.end(), attempt.service) != unmanaged_.end();
     std::vector<const AccessRule*> matching;
-    if (auto it = by_service_.find(attempt.service); it != by_service_.end()) {
-        for (const std::string& account : {decision.target, std::string("*")}) {
-            auto names = it->second.find(account);
-            if (names == it->second.end())
-                continue;
-            for (const auto& name : names->second)
-                matching.push_back(&rules_.at(name));
+    auto collect = [&](const std::string& service) {
+        auto it = by_service_.find(service);
+        if (it == by_service_.end()) {
+            return;
+        }
+        for (const std::string& key : keys) {
+            if (auto names = it->second.find(key); names != it->second.end()) {
+                for (const auto& name : names->second) {
+                    matching.push_back(&rules_.at(name));
+                }
+            }
+        }
+    };
+    collect(attempt.service);
+    if (!unmanaged) {
+        collect("*");
+    }
+    // An account created after its resource was indexed is known by name only: look up the
+    // target's own name too before calling the login unmanaged.
+    if (matching.empty() && target_uid && identity_) {
+        if (std::optional<std::string> name = identity_->user_name(*target_uid);
+            name && *name != attempt.user) {
+            keys = {*name};
+            collect(attempt.service);
+            if (!unmanaged) {
+                collect("*");
+            }
         }
     }
-    if (matching.empty())
-        return decision;  // Unmanaged: this host does not manage the login.
     std::sort(matching.begin(), matching.end(),
               [](const AccessRule* a, const AccessRule* b) { return a->name < b->name; });
-    // A rule that lists both the target and "*" was found twice.
+    // A rule found under several keys or services appears once.
     matching.erase(std::unique(matching.begin(), matching.end()), matching.end());
+    return matching;
+}
 
-    // Standing members first; groups are looked up at most once and only when needed.
-    std::optional<std::vector<std::string>> requester_groups;
-    for (const AccessRule* rule : matching) {
-        bool member = principals_name(rule->members, decision.requester, {});
-        if (!member && has_group_members(*rule)) {
-            if (!requester_groups)
-                requester_groups = groups ? groups(decision.requester) : std::vector<std::string>{};
-            member = principals_name(rule->members, decision.requester, *requester_groups);
+// Standing member by uid (names where NSS does not know them) or by one of the person's groups;
+// the groups are looked up at most once per decision and only when a rule has @group members.
+bool AccessIndex::is_member(const AccessRule& rule, const Requester& requester,
+                            std::optional<std::vector<std::string>>& groups) const {
+    if (principals_name(rule.members, requester.name, {})) {
+        return true;
+    }
+    if (requester.uid) {
+        const auto& uids = member_uids_.at(rule.name);
+        if (std::find(uids.begin(), uids.end(), *requester.uid) != uids.end()) {
+            return true;
         }
-        if (member) {
+    }
+    if (!has_group_members(rule)) {
+        return false;
+    }
+    if (!groups) {
+        groups = identity_ ? identity_->groups_of(requester.name) : std::vector<std::string>{};
+    }
+    return principals_name(rule.members, requester.name, *groups);
+}
+
+LoginDecision AccessIndex::decide(const LoginAttempt& attempt, EpochSeconds now) const {
+    static const NameOnlyIdentity kNamesOnly;
+    const IdentityResolver& identity = identity_ ? *identity_ : kNamesOnly;
+    LoginDecision decision;
+    decision.target = attempt.user;
+    const std::vector<const AccessRule*> matching =
+        matching_rules(attempt, identity.user_uid(attempt.user));
+    if (matching.empty()) {
+        return decision;  // Unmanaged: this host does not manage the login.
+    }
+    const Requester requester = resolve_requester(attempt, identity);
+    decision.requester = requester.name;
+    if (requester.root_automation) {
+        decision.verdict = LoginVerdict::RootAutomation;
+        decision.resource = matching.front()->name;
+        return decision;
+    }
+
+    std::optional<std::vector<std::string>> groups;
+    for (const AccessRule* rule : matching) {
+        if (is_member(*rule, requester, groups)) {
             decision.verdict = LoginVerdict::Member;
             decision.resource = rule->name;
             return decision;
@@ -161,15 +302,17 @@ LoginDecision AccessIndex::decide(const LoginAttempt& attempt, const GroupLookup
 
     // Then active grants; among several, the one that lasts longest.
     const ActiveGrant* best = nullptr;
-    if (auto user_it = grants_by_user_.find(decision.requester); user_it != grants_by_user_.end()) {
+    if (auto user_it = grants_by_user_.find(requester.name); user_it != grants_by_user_.end()) {
         for (const AccessRule* rule : matching) {
             auto [first, last] = user_it->second.equal_range(rule->name);
             for (auto g = first; g != last; ++g) {
                 const ActiveGrant& grant = grants_.at(g->second);
-                if (!is_live(grant, now))
+                if (!is_live(grant, now)) {
                     continue;
-                if (!best || outlasts(grant.expiry, best->expiry))
+                }
+                if (!best || outlasts(grant.expiry, best->expiry)) {
                     best = &grant;
+                }
             }
         }
     }
@@ -182,8 +325,9 @@ LoginDecision AccessIndex::decide(const LoginAttempt& attempt, const GroupLookup
     }
 
     decision.verdict = LoginVerdict::Deny;
-    for (const AccessRule* rule : matching)
+    for (const AccessRule* rule : matching) {
         decision.resources.push_back(rule->name);
+    }
     return decision;
 }
 
@@ -217,8 +361,9 @@ std::vector<ActiveGrant> AccessIndex::grants() const {
 }
 
 // Snapshot format, one record per line, fields separated by single spaces:
-//   jit-snapshot 1
+//   jit-snapshot 2
 //   generated EPOCH
+//   unmanaged SERVICES                       (the services "*" leaves alone)
 //   rule NAME SERVICES ACCOUNTS MEMBERS      (lists comma-separated, "-" when empty)
 //   grant ID USER RESOURCE EXPIRY            (EXPIRY epoch seconds, "-" for none)
 //   end COUNT                                (number of rule and grant lines: detects truncation)
@@ -280,7 +425,7 @@ std::string unescape_name(std::string_view text) {
     return out;
 }
 
-constexpr std::string_view kSnapshotMagic = "jit-snapshot 1";
+constexpr std::string_view kSnapshotMagic = "jit-snapshot 2";
 
 std::string join_list(const std::vector<std::string>& items) {
     if (items.empty())
@@ -332,6 +477,7 @@ std::vector<std::string> parse_list(std::string_view text, void (*check)(std::st
 std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated) {
     std::ostringstream out;
     out << kSnapshotMagic << '\n' << "generated " << generated << '\n';
+    out << "unmanaged " << join_list(index.unmanaged_services()) << '\n';
     std::size_t records = 0;
     for (const AccessRule& rule : index.rules()) {
         out << "rule " << rule.name << ' ' << join_list(rule.services) << ' '
@@ -352,8 +498,8 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
     return out.str();
 }
 
-AccessIndex parse_snapshot(std::string_view text) {
-    AccessIndex index;
+AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identity) {
+    AccessIndex index(identity);
     std::vector<std::string> lines = split(text, '\n');
     if (lines.empty() || lines[0] != kSnapshotMagic)
         throw_invalid("snapshot: unknown format");
@@ -373,10 +519,12 @@ AccessIndex parse_snapshot(std::string_view text) {
         try {
             if (f[0] == "generated" && f.size() == 2) {
                 parse_int(f[1], n + 1);
+            } else if (f[0] == "unmanaged" && f.size() == 2) {
+                index.set_unmanaged_services(parse_list(f[1], validate_service));
             } else if (f[0] == "rule" && f.size() == 5) {
                 const std::string name = unescape_name(f[1]);
                 validate_object_name("resource", name);
-                index.put_rule({name, parse_list(f[2], validate_service),
+                index.put_rule({name, parse_list(f[2], validate_resource_service),
                                 parse_list(f[3], validate_account),
                                 parse_list(f[4], validate_principal)});
                 ++records;

@@ -110,25 +110,30 @@ std::string absolute_path(std::string_view value) {
     return std::string(value);
 }
 
-// "a, b,c" -> {a, b, c}; an empty value is an empty list.
-std::vector<std::string> group_list(std::string_view value) {
-    std::vector<std::string> groups;
+// "a, b,c" -> {a, b, c}, each item checked by `validate`; an empty value is an empty list.
+std::vector<std::string> name_list(std::string_view value, const char* what,
+                                   void (*validate)(std::string_view)) {
+    std::vector<std::string> names;
     if (value.empty()) {
-        return groups;
+        return names;
     }
     for (;;) {
         std::size_t comma = value.find(',');
-        std::string_view group = trim(value.substr(0, comma));
-        if (group.empty()) {
-            throw_invalid("empty group name in the list (write a, b, c)");
+        std::string_view name = trim(value.substr(0, comma));
+        if (name.empty()) {
+            throw_invalid(std::string("empty ") + what + " in the list (write a, b, c)");
         }
-        validate_group_name(group);
-        groups.emplace_back(group);
+        validate(name);
+        names.emplace_back(name);
         if (comma == std::string_view::npos) {
-            return groups;
+            return names;
         }
         value.remove_prefix(comma + 1);
     }
+}
+
+std::vector<std::string> group_list(std::string_view value) {
+    return name_list(value, "group name", validate_group_name);
 }
 
 struct KeyRule {
@@ -155,6 +160,10 @@ constexpr KeyRule kKeyRules[] = {
          c.notify_command = std::string(v);
      }},
     {"notify_timeout", [](Config& c, std::string_view v) { c.notify_timeout = parse_duration(v); }},
+    {"unmanaged_services",
+     [](Config& c, std::string_view v) {
+         c.unmanaged_services = name_list(v, "service name", validate_service);
+     }},
 };
 
 const KeyRule* find_key_rule(std::string_view name) {

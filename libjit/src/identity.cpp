@@ -123,6 +123,19 @@ std::optional<std::string> NssIdentityResolver::user_name(uid_t uid) const {
     return std::string(found->pw_name);
 }
 
+std::optional<uid_t> NssIdentityResolver::user_uid(const std::string& name) const {
+    passwd entry{};
+    std::vector<char> buffer;
+    passwd* found = nss_lookup("user " + name, _SC_GETPW_R_SIZE_MAX, entry, buffer,
+                               [&](passwd* out, char* data, std::size_t size, passwd** result) {
+                                   return getpwnam_r(name.c_str(), out, data, size, result);
+                               });
+    if (found == nullptr) {
+        return std::nullopt;
+    }
+    return found->pw_uid;
+}
+
 bool Caller::in_group(const std::string& group) const {
     return !group.empty() && std::find(groups.begin(), groups.end(), group) != groups.end();
 }

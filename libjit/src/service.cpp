@@ -88,7 +88,10 @@ JitService::JitService(Store& store, Config config, const IdentityResolver& iden
       roles_(Roles::from_config(config_)),
       identity_(identity),
       clock_(clock),
-      effects_(effects) {}
+      effects_(effects),
+      index_(&identity) {
+    index_.set_unmanaged_services(config_.unmanaged_services);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Start-up
@@ -329,7 +332,7 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
     if (resource.accounts.empty())
         throw_invalid("a resource needs at least one account");
     for (const auto& s : resource.services)
-        validate_service(s);
+        validate_resource_service(s);
     for (const auto& a : resource.accounts)
         validate_account(a);
     for (const auto& m : resource.members)
@@ -979,8 +982,7 @@ std::vector<Session> JitService::list_sessions(const Caller& caller, bool all) c
 LoginDecision JitService::check_login(const Caller& caller, const LoginAttempt& attempt) {
     require_pam(caller);
     validate_attempt(attempt);
-    LoginDecision decision = index_.decide(
-        attempt, [this](const std::string& u) { return groups_of(u); }, clock_.now());
+    LoginDecision decision = index_.decide(attempt, clock_.now());
     if (decision.verdict == LoginVerdict::Deny) {
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
             ev.push_back(tx.append(session_event("login_denied", attempt, decision, 0, "")));
@@ -999,13 +1001,13 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
         throw_invalid("pid and its start time must not be negative");
     validate_text("logind session", logind_session, kMaxAttemptField);
     SessionOpen result;
-    result.decision = index_.decide(
-        attempt, [this](const std::string& u) { return groups_of(u); }, clock_.now());
+    result.decision = index_.decide(attempt, clock_.now());
     const LoginDecision& decision = result.decision;
     if (decision.verdict == LoginVerdict::Unmanaged)
         return result;
     if (decision.verdict != LoginVerdict::Grant) {
-        // Denials and standing members' sessions are audited; only grants' are registered.
+        // Denials, standing members' and root's own sessions are audited; only grants' are
+        // registered.
         const char* type =
             decision.verdict == LoginVerdict::Deny ? "login_denied" : "session_opened";
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
@@ -1082,9 +1084,10 @@ void JitService::record_fallback(const FallbackLogin& login) {
 
     // The session to adopt: only under a grant of this requester on a resource it names.
     std::optional<Session> adopted;
+    const std::string requester = resolve_requester(attempt, identity_).name;
     auto grant = grants_.find(login.grant_id);
     if (login.outcome == "allowed" && login.pid > 0 && grant != grants_.end() &&
-        grant->second.user == requester_of(attempt)) {
+        grant->second.user == requester) {
         Session s;
         s.grant_id = grant->first;
         s.user = grant->second.user;
@@ -1102,7 +1105,7 @@ void JitService::record_fallback(const FallbackLogin& login) {
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         ev.push_back(
-            tx.append(make_event("login_fallback", {{"JIT_USER", requester_of(attempt)},
+            tx.append(make_event("login_fallback", {{"JIT_USER", requester},
                                                     {"JIT_TARGET", attempt.user},
                                                     {"JIT_SERVICE", attempt.service},
                                                     {"JIT_RHOST", attempt.rhost},

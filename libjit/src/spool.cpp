@@ -9,7 +9,7 @@
 namespace jit {
 namespace {
 
-constexpr std::size_t kFields = 10;
+constexpr std::size_t kFields = 12;
 
 std::vector<std::string_view> split_tabs(std::string_view line) {
     std::vector<std::string_view> fields;
@@ -28,6 +28,13 @@ std::int64_t parse_number(std::string_view what, std::string_view text) {
     if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0)
         throw_invalid("bad " + std::string(what) + " " + quote_for_message(text));
     return value;
+}
+
+uid_t parse_uid(std::string_view what, std::string_view text) {
+    const std::int64_t value = parse_number(what, text);
+    if (value > static_cast<std::int64_t>(kLoginUidUnset))
+        throw_invalid("bad " + std::string(what) + " " + quote_for_message(text));
+    return static_cast<uid_t>(value);
 }
 
 std::string text_field(std::string_view what, std::string_view value) {
@@ -53,7 +60,8 @@ std::string format_fallback_line(const FallbackLogin& login) {
         line += make_printable(field, kMaxSpoolFieldBytes);
     }
     line += '\t' + std::to_string(login.pid) + '\t' + std::to_string(login.grant_id) + '\t' +
-            make_printable(login.logind_session, kMaxSpoolFieldBytes) + '\n';
+            make_printable(login.logind_session, kMaxSpoolFieldBytes) + '\t' +
+            std::to_string(a.app_uid) + '\t' + std::to_string(a.login_uid) + '\n';
     return line;
 }
 
@@ -80,6 +88,8 @@ FallbackLogin parse_fallback_line(std::string_view line) {
     login.pid = parse_number("pid", f[7]);
     login.grant_id = parse_number("grant id", f[8]);
     login.logind_session = text_field("logind session", f[9]);
+    login.attempt.app_uid = parse_uid("application uid", f[10]);
+    login.attempt.login_uid = parse_uid("login uid", f[11]);
     return login;
 }
 

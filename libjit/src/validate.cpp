@@ -229,6 +229,12 @@ void validate_service(std::string_view service) {
     }
 }
 
+void validate_resource_service(std::string_view service) {
+    if (service != "*") {
+        validate_service(service);
+    }
+}
+
 void validate_reason(std::string_view reason) {
     if (reason.empty()) {
         throw_invalid("invalid reason: must not be empty (say why you need access)");

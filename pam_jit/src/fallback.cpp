@@ -118,7 +118,9 @@ SnapshotLoad load_snapshot(const std::string& path) {
     }
     SnapshotLoad load;
     try {
-        load.index = parse_snapshot(text);
+        // NSS resolves accounts and members to uids, as in jitd; it keeps no state.
+        static const NssIdentityResolver identity;
+        load.index = parse_snapshot(text, &identity);
     } catch (const JitError& e) {
         return refuse(path, std::string("corrupt: ") + e.what());
     }

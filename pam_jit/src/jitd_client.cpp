@@ -87,9 +87,26 @@ int connect_system_bus(std::uint64_t deadline, BusPtr& bus, std::string& why) {
         "connecting to the system bus", why);
 }
 
-bool is_jitd_error(const sd_bus_error* error) {
-    const std::string_view prefix = "io.jitd.Jit1.Error.";
-    return sd_bus_error_is_set(error) && std::string_view(error->name).starts_with(prefix);
+// The errors that mean nobody answered: jitd is not on the bus, or did not reply in time. Any
+// other error is jitd's (or its bus policy's) answer and is decided from the snapshot, so that
+// making jitd fail can never open a login under fail=open.
+bool means_no_answer(const sd_bus_error* error) {
+    static constexpr std::string_view kNoAnswer[] = {
+        SD_BUS_ERROR_SERVICE_UNKNOWN,
+        SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+        SD_BUS_ERROR_NO_REPLY,
+        SD_BUS_ERROR_TIMEOUT,
+        "org.freedesktop.DBus.Error.TimedOut",
+        SD_BUS_ERROR_DISCONNECTED,
+        SD_BUS_ERROR_NO_SERVER,
+        SD_BUS_ERROR_NO_NETWORK,
+    };
+    for (std::string_view name : kNoAnswer) {
+        if (name == error->name) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int keep_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
@@ -141,7 +158,7 @@ JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadRepl
     if (sd_bus_error_is_set(error)) {
         const std::string detail =
             std::string(error->name) + ": " + (error->message ? error->message : "");
-        if (is_jitd_error(error)) {
+        if (!means_no_answer(error)) {
             JitdReply refused;
             refused.status = JitdStatus::Refused;
             refused.error = std::string(method) + " refused: " + detail;
@@ -161,8 +178,9 @@ JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadRepl
 }
 
 int append_attempt(sd_bus_message* call, const LoginAttempt& attempt) {
-    return sd_bus_message_append(call, "sssss", attempt.service.c_str(), attempt.user.c_str(),
-                                 attempt.ruser.c_str(), attempt.rhost.c_str(), attempt.tty.c_str());
+    return sd_bus_message_append(call, "sssssuu", attempt.service.c_str(), attempt.user.c_str(),
+                                 attempt.ruser.c_str(), attempt.rhost.c_str(), attempt.tty.c_str(),
+                                 attempt.app_uid, attempt.login_uid);
 }
 
 int read_strings(sd_bus_message* reply, std::vector<std::string>& out) {
@@ -208,7 +226,6 @@ int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecis
     if (expiry != 0) {
         decision.expiry = expiry;
     }
-    decision.requester = requester_of(attempt);
     decision.target = attempt.user;
     return 0;
 }

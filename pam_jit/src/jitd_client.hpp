@@ -12,7 +12,7 @@ namespace jit::pam {
 
 enum class JitdStatus {
     Answered,     // jitd decided (or closed the session)
-    Refused,      // jitd answered with an io.jitd.Jit1.Error.*: a misconfiguration, deny
+    Refused,      // jitd answered with an error: decided from the snapshot, never opened
     Unreachable,  // no answer: no bus, no jitd, timeout, broken reply; fall back
 };
 

@@ -51,9 +51,4 @@ std::string unavailable_message(const std::string& target) {
            " on this host cannot be checked right now (jitd is unreachable).";
 }
 
-std::string refused_message(const std::string& target) {
-    return "jit: access to " + sanitized(target) +
-           " on this host cannot be checked (jitd refused the check; see the system log).";
-}
-
 }  // namespace jit::pam

@@ -29,7 +29,4 @@ std::string grant_notice(const LoginDecision& decision);
 // When neither jitd nor a snapshot can decide.
 std::string unavailable_message(const std::string& target);
 
-// When jitd refused to answer the check (a misconfiguration, e.g. not called as root).
-std::string refused_message(const std::string& target);
-
 }  // namespace jit::pam

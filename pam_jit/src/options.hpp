@@ -13,7 +13,7 @@ enum class FailMode { Closed, Open };
 
 inline constexpr std::uint64_t kDefaultTimeoutUsec = 2'000'000;
 inline constexpr std::uint64_t kMaxTimeoutUsec = 3600ULL * 1'000'000;
-inline constexpr const char* kDefaultSnapshot = "/run/jitd/snapshot";
+inline constexpr const char* kDefaultSnapshot = "/var/lib/jitd/snapshot";
 
 struct Options {
     FailMode fail = FailMode::Closed;

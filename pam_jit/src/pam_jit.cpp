@@ -1,5 +1,5 @@
 // pam_jit.so: lets a login into a covered account proceed only while the requester is a
-// standing member or holds an active grant (docs/login-decision.md).
+// standing member or holds an active grant (docs/login-decision.md, pam_jit(8)).
 //
 // account  -> jitd CheckLogin.
 // session  -> jitd OpenSession, which also registers the session under its grant so that jitd
@@ -13,12 +13,15 @@
 // is cached between calls but what belongs to the handle (which may cross a fork), and every
 // decision goes to pam_syslog.
 
+#include <fcntl.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <memory>
@@ -31,6 +34,7 @@
 #include "jit/access.hpp"
 #include "jit/identity.hpp"
 #include "jit/spool.hpp"
+#include "jit/unique_fd.hpp"
 #include "jitd_client.hpp"
 #include "messages.hpp"
 #include "options.hpp"
@@ -103,7 +107,25 @@ void read_options(Context& ctx, pam_handle_t* pamh, int flags, int argc, const c
     ctx.options = std::move(parsed.options);
 }
 
-// Target = PAM_USER, requester = PAM_RUSER when set and different (docs/login-decision.md).
+// The audit login uid of this process (the person whose login it descends from), or
+// kLoginUidUnset when the kernel has none for it or it cannot be read.
+uid_t own_login_uid() {
+    jit::UniqueFd fd(open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC));
+    char text[16] = {};
+    if (!fd || read(fd.get(), text, sizeof text - 1) <= 0) {
+        return jit::kLoginUidUnset;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long value = std::strtoul(text, &end, 10);
+    if (errno != 0 || end == text || value > jit::kLoginUidUnset) {
+        return jit::kLoginUidUnset;
+    }
+    return static_cast<uid_t>(value);
+}
+
+// Target = PAM_USER; the requester from the application's real uid, PAM_RUSER or PAM_USER, and
+// the login uid behind a root shell (docs/login-decision.md).
 int read_attempt(Context& ctx) {
     jit::LoginAttempt& attempt = ctx.attempt;
     attempt.service = item(ctx.pamh, PAM_SERVICE);
@@ -117,7 +139,9 @@ int read_attempt(Context& ctx) {
         pam_syslog(ctx.pamh, LOG_ERR, "PAM_USER is not set, nothing to decide; failing closed");
         return PAM_USER_UNKNOWN;
     }
-    ctx.requester = jit::requester_of(attempt);
+    attempt.app_uid = getuid();
+    attempt.login_uid = own_login_uid();
+    ctx.requester = jit::resolve_requester(attempt, jit::NssIdentityResolver()).name;
     ctx.described =
         "service=" + sanitized(attempt.service) + " requester=" + sanitized(ctx.requester) +
         " target=" + sanitized(attempt.user) + " rhost=" + attempt.rhost + " tty=" + attempt.tty;
@@ -179,6 +203,11 @@ int apply(const Context& ctx, const LoginDecision& decision, const char* source)
         case LoginVerdict::Unmanaged:
             pam_syslog(ctx.pamh, LOG_INFO, "not managed (%s): %s", source, who);
             return PAM_IGNORE;
+        case LoginVerdict::RootAutomation:
+            pam_syslog(ctx.pamh, LOG_NOTICE,
+                       "allowed (%s): %s resource=%s as root's own automation (no login uid)",
+                       source, who, decision.resource.c_str());
+            return PAM_SUCCESS;
         case LoginVerdict::Member:
             pam_syslog(ctx.pamh, LOG_INFO, "allowed (%s): %s resource=%s as standing member",
                        source, who, decision.resource.c_str());
@@ -219,18 +248,11 @@ void spool(const Context& ctx, jit::EpochSeconds now, const char* outcome,
     }
 }
 
-// docs/login-decision.md, when jitd cannot answer.
-int fall_back(const Context& ctx, const std::string& why) {
+// Decides from jitd's snapshot: when jitd cannot answer (fail=closed), and when it answered
+// with an error (either mode: an error is an answer, so fail=open never applies to it).
+int decide_from_snapshot(const Context& ctx) {
     const jit::EpochSeconds now = std::time(nullptr);
     const char* who = ctx.described.c_str();
-    if (ctx.options.fail == jit::pam::FailMode::Open) {
-        pam_syslog(ctx.pamh, LOG_ALERT, "jitd unreachable, allowing (fail=open): %s: %s",
-                   why.c_str(), who);
-        spool(ctx, now, "open");
-        return PAM_IGNORE;
-    }
-    pam_syslog(ctx.pamh, LOG_WARNING, "jitd unreachable, deciding from the snapshot: %s",
-               why.c_str());
     const jit::pam::SnapshotLoad snapshot = jit::pam::load_snapshot(ctx.options.snapshot);
     if (!snapshot.index) {
         pam_syslog(ctx.pamh, LOG_ERR, "no usable snapshot, denying: %s: %s", snapshot.error.c_str(),
@@ -239,11 +261,24 @@ int fall_back(const Context& ctx, const std::string& why) {
         tell(ctx, PAM_ERROR_MSG, jit::pam::unavailable_message(ctx.attempt.user));
         return PAM_AUTHINFO_UNAVAIL;
     }
-    const LoginDecision decision = snapshot.index->decide(ctx.attempt, groups_of, now);
+    const LoginDecision decision = snapshot.index->decide(ctx.attempt, now);
     const bool opened = ctx.opening_session && decision.verdict == LoginVerdict::Grant;
     spool(ctx, now, decision.verdict == LoginVerdict::Deny ? "denied" : "allowed",
           opened ? &decision : nullptr);
     return apply(ctx, decision, "snapshot");
+}
+
+// When jitd cannot answer (pam_jit(8), FAILURE MODES).
+int fall_back(const Context& ctx, const std::string& why) {
+    if (ctx.options.fail == jit::pam::FailMode::Open) {
+        pam_syslog(ctx.pamh, LOG_ALERT, "jitd unreachable, allowing (fail=open): %s: %s",
+                   why.c_str(), ctx.described.c_str());
+        spool(ctx, std::time(nullptr), "open");
+        return PAM_IGNORE;
+    }
+    pam_syslog(ctx.pamh, LOG_WARNING, "jitd unreachable, deciding from the snapshot: %s",
+               why.c_str());
+    return decide_from_snapshot(ctx);
 }
 
 int conclude(const Context& ctx, const JitdReply& reply) {
@@ -251,10 +286,10 @@ int conclude(const Context& ctx, const JitdReply& reply) {
         case JitdStatus::Answered:
             return apply(ctx, reply.decision, "jitd");
         case JitdStatus::Refused:
-            pam_syslog(ctx.pamh, LOG_ERR, "jitd refused the check, denying: %s: %s",
+            pam_syslog(ctx.pamh, LOG_ERR,
+                       "jitd answered with an error, deciding from the snapshot: %s: %s",
                        sanitized(reply.error).c_str(), ctx.described.c_str());
-            tell(ctx, PAM_ERROR_MSG, jit::pam::refused_message(ctx.attempt.user));
-            return PAM_PERM_DENIED;
+            return decide_from_snapshot(ctx);
         case JitdStatus::Unreachable:
             return fall_back(ctx, sanitized(reply.error));
     }

@@ -38,9 +38,13 @@ struct Canned {
 
 Canned canned;
 
+// The uids of the last call's attempt, printed at the end of its line.
+std::uint32_t app_uid = 0;
+std::uint32_t login_uid = 0;
+
 // Prints the call's line, then plays a slow jitd.
 void received() {
-    std::printf("\n");
+    std::printf(" app_uid=%u login_uid=%u\n", app_uid, login_uid);
     std::fflush(stdout);
     timespec delay{canned.delay_msec / 1000, (canned.delay_msec % 1000) * 1'000'000};
     while (nanosleep(&delay, &delay) < 0 && errno == EINTR) {
@@ -51,11 +55,12 @@ int refuse(sd_bus_error* error) {
     return sd_bus_error_set(error, canned.error.c_str(), "refused by the fake jitd");
 }
 
-// Reads service, user, ruser, rhost, tty and prints them after the method name.
+// Reads service, user, ruser, rhost, tty and prints them after the method name; keeps the uids
+// for received().
 int read_attempt(sd_bus_message* call, const char* method) {
     const char* fields[5] = {};
-    const int r = sd_bus_message_read(call, "sssss", &fields[0], &fields[1], &fields[2], &fields[3],
-                                      &fields[4]);
+    const int r = sd_bus_message_read(call, "sssssuu", &fields[0], &fields[1], &fields[2],
+                                      &fields[3], &fields[4], &app_uid, &login_uid);
     if (r < 0) {
         return r;
     }
@@ -148,8 +153,8 @@ int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
 
 const sd_bus_vtable kPamVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD("CheckLogin", "sssss", "ssasxx", check_login, 0),
-    SD_BUS_METHOD("OpenSession", "sssssxs", "ssasxxx", open_session, 0),
+    SD_BUS_METHOD("CheckLogin", "sssssuu", "ssasxx", check_login, 0),
+    SD_BUS_METHOD("OpenSession", "sssssuuxs", "ssasxxx", open_session, 0),
     SD_BUS_METHOD("CloseSession", "x", "", close_session, 0),
     SD_BUS_VTABLE_END,
 };

@@ -29,7 +29,7 @@ TEST(Options, DefaultsFollowSpec) {
     const ParsedOptions parsed = parse({});
     EXPECT_EQ(parsed.options.fail, FailMode::Closed);
     EXPECT_EQ(parsed.options.timeout_usec, 2'000'000U);
-    EXPECT_EQ(parsed.options.snapshot, "/run/jitd/snapshot");
+    EXPECT_EQ(parsed.options.snapshot, "/var/lib/jitd/snapshot");
     EXPECT_TRUE(parsed.options.exempt.empty());
     EXPECT_FALSE(parsed.options.quiet);
     EXPECT_FALSE(parsed.options.debug);
@@ -155,7 +155,7 @@ TEST(Budget, ALaterCallIsANewLogin) {
 }
 
 TEST(Spool, PathIsNextToTheSnapshot) {
-    EXPECT_EQ(spool_path("/run/jitd/snapshot"), "/run/jitd/fallback.log");
+    EXPECT_EQ(spool_path("/var/lib/jitd/snapshot"), "/var/lib/jitd/fallback.log");
     EXPECT_EQ(spool_path("/snapshot"), "/fallback.log");
 }
 

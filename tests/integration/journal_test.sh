@@ -34,7 +34,7 @@ TTL_REQ=$(new_request jitalice ttl-box 1h "to expire pending") && need_id reques
 G=$(new_grant jitdave tools 30min) && need_id grant "$G"
 spawn_as jitdave sleep 600
 CLOSED_PID=$SPAWNED_PID
-pam OpenSession sssssxs sshd jitdave "" 192.0.2.7 ssh "$CLOSED_PID" ""   # session_opened
+pam OpenSession sssssuuxs sshd jitdave "" 192.0.2.7 ssh 0 4294967295 "$CLOSED_PID" ""   # session_opened
 read -r -a REPLY <<<"$OUT"
 SID=${REPLY[-1]:-}
 if [[ $SID =~ ^[1-9][0-9]*$ ]]; then
@@ -45,12 +45,12 @@ else
 fi
 spawn_as jitdave sleep 600
 TERMINATED_PID=$SPAWNED_PID
-pam OpenSession sssssxs sudo root jitdave "" /dev/pts/3 "$TERMINATED_PID" ""
+pam OpenSession sssssuuxs sudo root jitdave "" /dev/pts/3 0 4294967295 "$TERMINATED_PID" ""
 read -r -a REPLY <<<"$OUT"
 expect_contains "sudo session under dave's grant" "$OUT" '"grant"'
 as jitadmin jitctl revoke "$G" --reason "end of test" >/dev/null || fail "revoke $G"  # revoked, session_terminated
 expect_eventually 30 "the session's process is terminated when its grant is revoked" _pid_gone "$TERMINATED_PID"
-pam CheckLogin sssss sshd jitmallory "" 198.51.100.9 ssh                # login_denied
+pam CheckLogin sssssuu sshd jitmallory "" 198.51.100.9 ssh 0 4294967295                # login_denied
 expect_contains "mallory's login denied" "$OUT" '"deny"'
 
 expect_eventually 20 "grant $EXPIRING expires" grant_state_is "$EXPIRING" expired   # expired

@@ -39,7 +39,7 @@ for how in TERM KILL; do
     spawn_as jitcarol sleep 600
     SESSION_PID=$SPAWNED_PID
     run busctl --system -- call io.jitd.Jit1 /io/jitd/Jit1 io.jitd.Jit1.Pam OpenSession \
-        sssssxs sshd jitcarol "" 203.0.113.5 ssh "$SESSION_PID" ""
+        sssssuuxs sshd jitcarol "" 203.0.113.5 ssh 0 4294967295 "$SESSION_PID" ""
     expect_contains "carol's session under her grant" "$OUT" '"grant"'
     BEFORE_SEQ=$(audit_json | jq '[.[].seq] | max')
 
@@ -117,7 +117,7 @@ expect_exit 0 -m "audit verify at the end" -- as root jitctl audit verify
 # open_session PID: registers a session of carol's under her grant on "long"; prints its id.
 open_session() {
     run busctl --system -- call io.jitd.Jit1 /io/jitd/Jit1 io.jitd.Jit1.Pam OpenSession \
-        sssssxs sshd jitcarol "" 203.0.113.5 ssh "$1" ""
+        sssssuuxs sshd jitcarol "" 203.0.113.5 ssh 0 4294967295 "$1" ""
     read -r -a REPLY <<<"$OUT"
     echo "${REPLY[-1]:-}"
 }
@@ -165,8 +165,8 @@ note "=== pam_jit's spool"
 jitd_stop
 NOW=$(date +%s)
 install -m 0600 /dev/null "$FRESH/fallback.log"
-printf '%s\texempt\tsudo\troot\tjitmallory\t\t/dev/pts/4\t0\t0\t\n' "$NOW" >>"$FRESH/fallback.log"
-printf '%s\tdenied\tsshd\troot\t\t198.51.100.7\tssh\t0\t0\t\n' "$NOW" >>"$FRESH/fallback.log"
+printf '%s\texempt\tsudo\troot\tjitmallory\t\t/dev/pts/4\t0\t0\t\t0\t4294967295\n' "$NOW" >>"$FRESH/fallback.log"
+printf '%s\tdenied\tsshd\troot\t\t198.51.100.7\tssh\t0\t0\t\t0\t4294967295\n' "$NOW" >>"$FRESH/fallback.log"
 jitd_restart
 expect_eventually 10 "spool audited and emptied at start-up" test ! -s "$FRESH/fallback.log"
 expect_eq "an exempt login pam_jit spooled is audited" \

@@ -43,7 +43,7 @@ std::string load_error(const std::string& path, bool allow_missing) {
 void expect_defaults(const Config& config) {
     const Config defaults;
     EXPECT_EQ(config.database, "/var/lib/jitd/jit.db");
-    EXPECT_EQ(config.snapshot, "/run/jitd/snapshot");
+    EXPECT_EQ(config.snapshot, "/var/lib/jitd/snapshot");
     EXPECT_THAT(config.admin_groups, ElementsAre("jit-admin"));
     EXPECT_THAT(config.auditor_groups, ElementsAre("jit-audit"));
     EXPECT_EQ(config.min_duration, 60);
@@ -167,7 +167,7 @@ TEST(ParseConfig, RejectsMistakesWithFileLineAndKey) {
          "t.conf:2: key 'max_duration_limit': 1h is shorter than min_duration (2h)"},
         {"[daemon]\ndatabase = jit.db\n",
          "t.conf:2: key 'database': must be an absolute path, got \"jit.db\""},
-        {"[daemon]\nsnapshot = \"/run/jitd/snapshot\"\n",
+        {"[daemon]\nsnapshot = \"/var/lib/jitd/snapshot\"\n",
          "t.conf:2: key 'snapshot': must be an absolute path"},
         {"[daemon]\ndatabase =\n", "t.conf:2: key 'database': must be an absolute path"},
         {"[daemon]\nadmin_groups = wheel,,ops\n", "t.conf:2: key 'admin_groups': empty group name"},

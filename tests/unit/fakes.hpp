@@ -133,6 +133,17 @@ class FakeIdentity final : public IdentityResolver {
             return std::nullopt;
         return it->second;
     }
+    // A name NSS knows: an alias from `aliases`, else a name in `users`.
+    std::optional<uid_t> user_uid(const std::string& name) const override {
+        if (auto alias = aliases.find(name); alias != aliases.end())
+            return alias->second;
+        for (const auto& [uid, user] : users) {
+            if (user == name)
+                return uid;
+        }
+        return std::nullopt;
+    }
+    std::map<std::string, uid_t> aliases;  // another name for a uid ("toor" -> 0)
 };
 
 class RecordingEffects final : public Effects {

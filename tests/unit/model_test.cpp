@@ -205,6 +205,12 @@ class FakeIdentity final : public IdentityResolver {
         }
         return std::nullopt;
     }
+    std::optional<uid_t> user_uid(const std::string& name) const override {
+        if (name == "alice") {
+            return 1000;
+        }
+        return std::nullopt;
+    }
 };
 
 TEST(Caller, FromUidThroughTheResolver) {

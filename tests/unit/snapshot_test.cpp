@@ -1,5 +1,5 @@
-// The snapshot pam_jit decides from when jitd cannot answer. A damaged snapshot must
-// never allow anything, so every malformed form is rejected.
+// The snapshot pam_jit decides from when jitd cannot answer (docs/login-decision.md). A damaged
+// snapshot must never allow anything, so every malformed form is rejected.
 #include <gtest/gtest.h>
 
 #include "jit/access.hpp"
@@ -25,7 +25,7 @@ TEST(SnapshotTest, RoundTripKeepsRulesAndGrants) {
     ASSERT_EQ(parsed.grants().size(), 2u);
     EXPECT_EQ(parsed.grants()[0].expiry, 1'800'000'060);
     EXPECT_FALSE(parsed.grants()[1].expiry);
-    LoginDecision d = parsed.decide({"sudo", "postgres", "alice", "", ""}, {}, 1'800'000'000);
+    LoginDecision d = parsed.decide({"sudo", "postgres", "alice", "", ""}, 1'800'000'000);
     EXPECT_EQ(d.verdict, LoginVerdict::Grant);
     EXPECT_EQ(d.grant_id, 7);
 }
@@ -44,10 +44,21 @@ TEST(SnapshotTest, UserNamesJitDoesNotUseRoundTrip) {
     AccessIndex parsed = parse_snapshot(text);
     ASSERT_EQ(parsed.grant_count(), users.size());
     for (const auto& user : users) {
-        LoginDecision d = parsed.decide({"sshd", user, "", "", ""}, {}, 0);
+        LoginDecision d = parsed.decide({"sshd", user, "", "", ""}, 0);
         EXPECT_EQ(d.verdict, LoginVerdict::Grant) << user;
     }
     EXPECT_NE(text.find("grant 3 j%20doe web -"), std::string::npos) << text;
+}
+
+TEST(SnapshotTest, UnmanagedServicesRoundTrip) {
+    AccessIndex index;
+    index.put_rule({"all", {"*"}, {"*"}, {}});
+    index.set_unmanaged_services({"cron", "backup-agent"});
+    AccessIndex parsed = parse_snapshot(serialize_snapshot(index, 1));
+    EXPECT_EQ(parsed.unmanaged_services(), (std::vector<std::string>{"cron", "backup-agent"}));
+    EXPECT_EQ(parsed.decide({"backup-agent", "root", "", "", ""}, 0).verdict,
+              LoginVerdict::Unmanaged);
+    EXPECT_EQ(parsed.decide({"atd", "root", "", "", ""}, 0).verdict, LoginVerdict::Deny);
 }
 
 TEST(SnapshotTest, EmptyIndexRoundTrips) {
@@ -61,25 +72,26 @@ TEST(SnapshotTest, RejectsEveryMalformedForm) {
     const std::string without_end = good.substr(0, good.rfind("end "));
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"empty", ""},
-        {"wrong magic", "jit-snapshot 2\nend 0\n"},
+        {"older format", "jit-snapshot 1\nend 0\n"},
+        {"bad unmanaged service", "jit-snapshot 2\nunmanaged Cron\nend 0\n"},
         {"truncated before end", without_end},
         {"cut mid-line", good.substr(0, good.size() / 2)},
-        {"count mismatch", "jit-snapshot 1\nrule web sshd * -\nend 2\n"},
-        {"unknown record", "jit-snapshot 1\nfoo bar\nend 0\n"},
-        {"rule with too few fields", "jit-snapshot 1\nrule web sshd *\nend 1\n"},
-        {"bad resource name", "jit-snapshot 1\nrule Web! sshd * -\nend 1\n"},
-        {"bad service", "jit-snapshot 1\nrule web SSHD * -\nend 1\n"},
-        {"bad member", "jit-snapshot 1\nrule web sshd * @\nend 1\n"},
-        {"empty list item", "jit-snapshot 1\nrule web sshd,,sudo * -\nend 1\n"},
-        {"bad grant id", "jit-snapshot 1\ngrant x alice web -\nend 1\n"},
-        {"negative expiry", "jit-snapshot 1\ngrant 1 alice web -5\nend 1\n"},
-        {"bad grant user", "jit-snapshot 1\ngrant 1 al;ice web -\nend 1\n"},
-        {"data after end", "jit-snapshot 1\nend 0\nrule web sshd * -\n"},
-        {"double space", "jit-snapshot 1\nrule web  sshd * -\nend 1\n"},
-        {"bad escape", "jit-snapshot 1\ngrant 1 al%2 web -\nend 1\n"},
-        {"lower-case escape", "jit-snapshot 1\ngrant 1 a%2cb web -\nend 1\n"},
-        {"escaped control character", "jit-snapshot 1\ngrant 1 a%0Ab web -\nend 1\n"},
-        {"escaped empty name", "jit-snapshot 1\ngrant 1 % web -\nend 1\n"},
+        {"count mismatch", "jit-snapshot 2\nrule web sshd * -\nend 2\n"},
+        {"unknown record", "jit-snapshot 2\nfoo bar\nend 0\n"},
+        {"rule with too few fields", "jit-snapshot 2\nrule web sshd *\nend 1\n"},
+        {"bad resource name", "jit-snapshot 2\nrule Web! sshd * -\nend 1\n"},
+        {"bad service", "jit-snapshot 2\nrule web SSHD * -\nend 1\n"},
+        {"bad member", "jit-snapshot 2\nrule web sshd * @\nend 1\n"},
+        {"empty list item", "jit-snapshot 2\nrule web sshd,,sudo * -\nend 1\n"},
+        {"bad grant id", "jit-snapshot 2\ngrant x alice web -\nend 1\n"},
+        {"negative expiry", "jit-snapshot 2\ngrant 1 alice web -5\nend 1\n"},
+        {"bad grant user", "jit-snapshot 2\ngrant 1 al;ice web -\nend 1\n"},
+        {"data after end", "jit-snapshot 2\nend 0\nrule web sshd * -\n"},
+        {"double space", "jit-snapshot 2\nrule web  sshd * -\nend 1\n"},
+        {"bad escape", "jit-snapshot 2\ngrant 1 al%2 web -\nend 1\n"},
+        {"lower-case escape", "jit-snapshot 2\ngrant 1 a%2cb web -\nend 1\n"},
+        {"escaped control character", "jit-snapshot 2\ngrant 1 a%0Ab web -\nend 1\n"},
+        {"escaped empty name", "jit-snapshot 2\ngrant 1 % web -\nend 1\n"},
     };
     for (const auto& [name, text] : cases) {
         EXPECT_THROW(parse_snapshot(text), JitError) << name;

@@ -14,10 +14,16 @@ std::string without_newline(std::string line) {
 }
 
 TEST(SpoolLine, RoundTripsEveryField) {
-    FallbackLogin login{
-        {"sudo", "root", "alice", "10.0.0.9", "pts/3"}, "allowed", 1795670000, 7, 4242, "c12"};
+    FallbackLogin login{{"sudo", "root", "alice", "10.0.0.9", "pts/3", 1000, 1001},
+                        "allowed",
+                        1795670000,
+                        7,
+                        4242,
+                        "c12"};
     const std::string line = format_fallback_line(login);
-    EXPECT_EQ(line, "1795670000\tallowed\tsudo\troot\talice\t10.0.0.9\tpts/3\t4242\t7\tc12\n");
+    EXPECT_EQ(
+        line,
+        "1795670000\tallowed\tsudo\troot\talice\t10.0.0.9\tpts/3\t4242\t7\tc12\t1000\t1001\n");
     FallbackLogin parsed = parse_fallback_line(without_newline(line));
     EXPECT_EQ(parsed.when, login.when);
     EXPECT_EQ(parsed.outcome, "allowed");
@@ -29,6 +35,8 @@ TEST(SpoolLine, RoundTripsEveryField) {
     EXPECT_EQ(parsed.pid, 4242);
     EXPECT_EQ(parsed.grant_id, 7);
     EXPECT_EQ(parsed.logind_session, "c12");
+    EXPECT_EQ(parsed.attempt.app_uid, 1000u);
+    EXPECT_EQ(parsed.attempt.login_uid, 1001u);
 }
 
 TEST(SpoolLine, EveryOutcomeAndEmptyOptionalFields) {

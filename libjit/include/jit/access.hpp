@@ -1,6 +1,6 @@
-// Deciding a login (docs/login-decision.md) from an index of resources' match rules, standing
-// members and active grants. jitd keeps one AccessIndex live; pam_jit rebuilds one from the
-// snapshot file when jitd cannot answer. The same code decides in both places.
+// Deciding a login (docs/login-decision.md) from an in-memory index of resources' match rules,
+// standing members and active grants. jitd keeps one AccessIndex live; pam_jit rebuilds one from
+// the snapshot file when jitd cannot answer. The same code decides in both places.
 #pragma once
 
 #include <functional>
@@ -11,23 +11,41 @@
 #include <unordered_map>
 #include <vector>
 
+#include "jit/identity.hpp"
 #include "jit/model.hpp"
 
 namespace jit {
 
-// What PAM knows about an attempt.
+// The audit login uid of a process that has none (AUDIT_UID_UNSET).
+inline constexpr uid_t kLoginUidUnset = static_cast<uid_t>(-1);
+
+// What PAM knows about an attempt, and what the PAM application's process knows of itself.
 struct LoginAttempt {
     std::string service;  // PAM_SERVICE
     std::string user;     // PAM_USER: the target account
     std::string ruser;    // PAM_RUSER: the invoking user for sudo/su, often empty for sshd
     std::string rhost;
     std::string tty;
+    // The application's real uid: whoever ran a setuid su or sudo (0 for sshd, login, cron).
+    uid_t app_uid = 0;
+    // The application's audit login uid (/proc/self/loginuid): the person whose login this
+    // process descends from, kLoginUidUnset for daemons and boot-time services.
+    uid_t login_uid = kLoginUidUnset;
 };
 
-// Requester = PAM_RUSER when set and different from PAM_USER (sudo, su), else PAM_USER.
-std::string requester_of(const LoginAttempt& attempt);
+// Who is asking, resolved from an attempt by one rule for jitd and pam_jit alike:
+// the application's real uid when it is not 0 (setuid su/sudo: PAM_RUSER is not trusted over
+// it), else PAM_RUSER when set, else PAM_USER. A root requester switching accounts (PAM_RUSER
+// set) is a person when the process has a login uid other than 0 (a root shell someone reached),
+// and root's own automation otherwise.
+struct Requester {
+    std::string name;          // the canonical NSS name (the uid's first entry) when known
+    std::optional<uid_t> uid;  // none: NSS does not know the name
+    bool root_automation = false;
+};
+Requester resolve_requester(const LoginAttempt& attempt, const IdentityResolver& identity);
 
-enum class LoginVerdict { Unmanaged, Member, Grant, Deny };
+enum class LoginVerdict { Unmanaged, RootAutomation, Member, Grant, Deny };
 std::string_view to_string(LoginVerdict verdict);
 LoginVerdict parse_login_verdict(std::string_view text);
 
@@ -56,19 +74,32 @@ struct ActiveGrant {
     std::optional<EpochSeconds> expiry;
 };
 
-// Lazily fetches a user's groups: only called when a matching resource has @group members.
-using GroupLookup = std::function<std::vector<std::string>(const std::string& user)>;
+// The PAM services a resource's service name stands for: "sudo" covers sudo and sudo -i
+// ("sudo-i"), "su" covers su and su - ("su-l"), "runuser" covers runuser and runuser -l.
+std::vector<std::string> service_routes(const std::string& service);
+
+// The services that "*" leaves alone unless jitd.conf says otherwise: an account's own
+// scheduled jobs and its systemd user manager.
+const std::vector<std::string>& default_unmanaged_services();
 
 class AccessIndex {
   public:
+    // Accounts and members are compared by uid: the index resolves their names through
+    // `identity` (kept by reference; it must outlive the index). Without one, names only.
+    explicit AccessIndex(const IdentityResolver* identity = nullptr) : identity_(identity) {}
+
+    // PAM services a "*" resource does not cover.
+    void set_unmanaged_services(std::vector<std::string> services);
+    const std::vector<std::string>& unmanaged_services() const { return unmanaged_; }
+
     void put_rule(AccessRule rule);
     void remove_rule(const std::string& name);
     void put_grant(ActiveGrant grant);
     void remove_grant(Id grant_id);
     void clear();
 
-    LoginDecision decide(const LoginAttempt& attempt, const GroupLookup& groups,
-                         EpochSeconds now) const;
+    // Decides with the index's resolver (NSS in jitd and pam_jit).
+    LoginDecision decide(const LoginAttempt& attempt, EpochSeconds now) const;
 
     // The active grant of this user on this resource, if any (expired or not).
     std::optional<Id> grant_of(const std::string& user, const std::string& resource) const;
@@ -80,9 +111,21 @@ class AccessIndex {
     std::size_t grant_count() const { return grants_.size(); }
 
   private:
+    std::vector<const AccessRule*> matching_rules(const LoginAttempt& attempt,
+                                                  std::optional<uid_t> target_uid) const;
+    bool is_member(const AccessRule& rule, const Requester& requester,
+                   std::optional<std::vector<std::string>>& groups) const;
+    std::vector<std::string> account_keys(const std::string& account) const;
+    std::optional<uid_t> uid_of(const std::string& name) const;
+
+    const IdentityResolver* identity_;
+    std::vector<std::string> unmanaged_ = default_unmanaged_services();
     std::map<std::string, AccessRule> rules_;
-    // service -> target account (or "*") -> names of the resources covering that pair, so a
-    // check touches only the resources that match it, however many the host has.
+    // The uids of a rule's user members (by rule name), resolved when the rule is put.
+    std::unordered_map<std::string, std::vector<uid_t>> member_uids_;
+    // PAM service (aliases expanded, or "*") -> account key -> names of the resources covering
+    // that pair, so a check touches only the resources that match it, however many the host
+    // has. An account is keyed by its name and, when NSS knows it, by "#UID" (aliases).
     using ByAccount = std::unordered_map<std::string, std::vector<std::string>>;
     std::unordered_map<std::string, ByAccount> by_service_;
     std::unordered_map<Id, ActiveGrant> grants_;
@@ -94,6 +137,7 @@ class AccessIndex {
 // Names are %-escaped, so any user name NSS allows round-trips; a damaged file is rejected.
 std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated);
 // Throws JitError(InvalidInput) on any malformed line: a corrupt snapshot must not allow.
-AccessIndex parse_snapshot(std::string_view text);
+// `identity` as for the AccessIndex constructor.
+AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identity = nullptr);
 
 }  // namespace jit

@@ -1,4 +1,4 @@
-// jitd.conf(5): INI with a [daemon] section of key = value lines, lists comma-separated.
+// jitd.conf (man/jitd.conf.5): INI with a [daemon] section of key = value lines, lists comma-separated.
 //
 //   [daemon]
 //   database = /var/lib/jitd/jit.db        ; absolute paths
@@ -20,7 +20,9 @@ namespace jit {
 
 struct Config {
     std::string database = "/var/lib/jitd/jit.db";
-    std::string snapshot = "/run/jitd/snapshot";
+    // On persistent storage: after a reboot in which jitd does not start, pam_jit still lets
+    // unmanaged logins, members and unexpired grants in (docs/login-decision.md).
+    std::string snapshot = "/var/lib/jitd/snapshot";
     std::vector<std::string> admin_groups = {"jit-admin"};
     std::vector<std::string> auditor_groups = {"jit-audit"};
     Seconds min_duration = 60;
@@ -29,6 +31,8 @@ struct Config {
     Seconds warn_before = 300;    // 0: no warning
     std::string notify_command;   // empty: no notifications
     Seconds notify_timeout = 10;  // how long a notify_command may run before it is killed
+    // PAM services that a resource's "*" does not cover (cron, atd, systemd-user).
+    std::vector<std::string> unmanaged_services = {"cron", "atd", "systemd-user"};
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";

@@ -16,6 +16,7 @@ class IdentityResolver {
     // Names of all groups the user belongs to (primary included); empty for unknown users.
     virtual std::vector<std::string> groups_of(const std::string& user) const = 0;
     virtual std::optional<std::string> user_name(uid_t uid) const = 0;
+    virtual std::optional<uid_t> user_uid(const std::string& name) const = 0;
 };
 
 // getpwuid_r / getgrouplist / getgrgid_r.
@@ -23,6 +24,7 @@ class NssIdentityResolver final : public IdentityResolver {
   public:
     std::vector<std::string> groups_of(const std::string& user) const override;
     std::optional<std::string> user_name(uid_t uid) const override;
+    std::optional<uid_t> user_uid(const std::string& name) const override;
 };
 
 // A person calling jitd, identified by the kernel-sourced uid of the bus peer.

@@ -1,8 +1,12 @@
-// The fallback spool (docs/login-decision.md): what jitd audits once it is back.
+// The fallback spool (docs/login-decision.md: a fallback decision is audited once jitd is back).
 // pam_jit appends one line per login it decided without jitd to `fallback.log` beside the
 // snapshot; jitd audits each line and empties the file. Both sides use this one definition:
 //
-//   EPOCH \t OUTCOME \t SERVICE \t USER \t RUSER \t RHOST \t TTY \t PID \t GRANT_ID \t LOGIND \n
+//   EPOCH \t OUTCOME \t SERVICE \t USER \t RUSER \t RHOST \t TTY \t PID \t GRANT_ID \t LOGIND
+//   \t APP_UID \t LOGIN_UID \n
+//
+// APP_UID and LOGIN_UID are the PAM application's real and audit login uids, from which jitd
+// works out the requester with the same rule as pam_jit.
 //
 // PID, GRANT_ID and LOGIND describe a session the session stack opened from the snapshot under
 // a grant (0, 0 and "" otherwise): jitd registers it so that it still ends with its grant.

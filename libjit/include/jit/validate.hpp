@@ -24,6 +24,8 @@ void validate_principal(std::string_view principal);
 void validate_account(std::string_view account);
 // A PAM service name: [a-z0-9][a-z0-9._-]{0,63}
 void validate_service(std::string_view service);
+// A service a resource covers: a PAM service name, or "*" for every route (docs/login-decision.md).
+void validate_resource_service(std::string_view service);
 // Reason for a request: 1..1024 characters of printable text (UTF-8, see is_printable_text).
 void validate_reason(std::string_view reason);
 // Free text (description, comment, revoke reason): 0..limit characters of printable text.
