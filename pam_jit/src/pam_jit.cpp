@@ -268,7 +268,7 @@ int decide_from_snapshot(const Context& ctx) {
     return apply(ctx, decision, "snapshot");
 }
 
-// When jitd cannot answer (pam_jit(8), FAILURE MODES).
+// When jitd cannot answer (docs/login-decision.md, the snapshot fallback).
 int fall_back(const Context& ctx, const std::string& why) {
     if (ctx.options.fail == jit::pam::FailMode::Open) {
         pam_syslog(ctx.pamh, LOG_ALERT, "jitd unreachable, allowing (fail=open): %s: %s",
