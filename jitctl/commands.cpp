@@ -554,6 +554,45 @@ int cmd_sessions(const Globals& globals, bool all) {
     return kExitOk;
 }
 
+namespace {
+
+// jitd answers the audit log a page at a time; reads pages until `limit` events or the end,
+// and says on stderr when more events matched than were shown.
+Json fetch_audit(BusClient& bus, const AuditArgs& args, jit::EpochSeconds since,
+                 jit::EpochSeconds until) {
+    Json events = Json::array();
+    std::int64_t after_seq = 0;
+    for (;;) {
+        const auto wanted = args.limit - static_cast<std::int64_t>(events.size());
+        const Json page = fetch(bus, bus.method("QueryAudit")
+                                         .add_int64(since)
+                                         .add_int64(until)
+                                         .add_string(args.user)
+                                         .add_string(args.resource)
+                                         .add_string(args.event)
+                                         .add_int64(after_seq)
+                                         .add_int64(wanted > 0 ? wanted : 1));
+        if (!page.is_array() || page.empty()) {
+            return events;
+        }
+        if (wanted <= 0) {
+            std::cerr << "jitctl: showing the first " << args.limit
+                      << " matching events; more match (narrow with --since, or raise --limit)\n";
+            return events;
+        }
+        for (const Json& event : page) {
+            events.push_back(event);
+        }
+        const Json& last_seq = page.back()["seq"];
+        if (!last_seq.is_number_integer() || last_seq.get<std::int64_t>() <= after_seq) {
+            throw CommandError(kExitFailed, "jitd's audit page does not advance");
+        }
+        after_seq = last_seq.get<std::int64_t>();
+    }
+}
+
+}  // namespace
+
 int cmd_audit(const Globals& globals, const AuditArgs& args) {
     if (globals.json && !args.output.empty() && args.output != "json") {
         throw CommandError(kExitUsage, "--json contradicts --output " + args.output);
@@ -572,12 +611,7 @@ int cmd_audit(const Globals& globals, const AuditArgs& args) {
         jit::validate_object_name("resource", args.resource);
     }
     auto bus = BusClient::connect();
-    const Json events = fetch(bus, bus.method("QueryAudit")
-                                       .add_int64(since)
-                                       .add_int64(until)
-                                       .add_string(args.user)
-                                       .add_string(args.resource)
-                                       .add_string(args.event));
+    const Json events = fetch_audit(bus, args, since, until);
     if (output == "json") {
         print_json(to_spec_json_list(events, RecordKind::AuditEvent));
     } else if (output == "csv") {

@@ -52,7 +52,8 @@ struct AuditArgs {
     std::string user;
     std::string resource;
     std::string event;
-    std::string output;  // table, json or csv; empty: table unless --json
+    std::string output;         // table, json or csv; empty: table unless --json
+    std::int64_t limit = 1000;  // at most this many events
 };
 
 int cmd_status(const Globals& globals);

@@ -318,6 +318,9 @@ void CommandLine::add_audit_commands() {
         audit->add_option("--output", audit_.output, "table (default), json or csv")
             ->check(CLI::IsMember({"table", "json", "csv"}))
             ->type_name("FORMAT"),
+        audit->add_option("--limit", audit_.limit, "At most N events, oldest first (default 1000)")
+            ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}))
+            ->type_name("N"),
     };
     auto* verify = audit->add_subcommand("verify", "Check the audit log's hash chain");
     // CLI11 runs audit's callback after verify's, so audit decides between the two.

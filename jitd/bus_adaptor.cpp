@@ -9,6 +9,7 @@
 #include "jit/authz.hpp"
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
+#include "peer_identity.hpp"
 #include "process_tree.hpp"
 
 namespace jitd {
@@ -109,7 +110,7 @@ std::vector<std::string> roles_of(const jit::Caller& caller, const jit::JitServi
         roles.emplace_back("auditor");
     }
     for (const auto& view : service.list_policies(caller)) {
-        if (jit::is_approver(caller, view.policy)) {
+        if (jit::is_approver(caller, service.roles(), view.policy)) {
             roles.emplace_back("approver");
             break;
         }
@@ -157,7 +158,8 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     JIT_METHOD("GetGrant", "x", P(id), "a{sv}", P(grant), get_grant),
     JIT_METHOD("Revoke", "xs", P(id) P(reason), "a{sv}", P(grant), revoke),
     JIT_METHOD("ListSessions", "b", P(all), "aa{sv}", P(sessions), list_sessions),
-    JIT_METHOD("QueryAudit", "xxsss", P(since) P(until) P(user) P(resource) P(event), "aa{sv}",
+    JIT_METHOD("QueryAudit", "xxsssxx",
+               P(since) P(until) P(user) P(resource) P(event) P(after_seq) P(limit), "aa{sv}",
                P(events), query_audit),
     JIT_METHOD("VerifyAudit", "", "", "bxxs", P(ok) P(rows_checked) P(first_bad_seq) P(problem),
                verify_audit),
@@ -232,38 +234,36 @@ int BusAdaptor::call(sd_bus_message* message, sd_bus_error* error, Handler handl
         return sd_bus_error_set(error, jit::bus::error_name(e.code()), e.what());
     } catch (const SdBusFailure& e) {
         spdlog::error("{} failed: {}: {}", member, e.what(), std::strerror(-e.error()));
-        return e.error();
+        // A jit error name, not sd-bus's errno mapping (which could read as a timeout).
+        std::string text = std::string(e.what()) + ": " + std::strerror(-e.error());
+        return sd_bus_error_set(error, jit::bus::error_name(jit::ErrorCode::Internal),
+                                text.c_str());
     } catch (const std::exception& e) {
         spdlog::error("{} failed unexpectedly: {}", member, e.what());
         return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, e.what());
+    } catch (...) {
+        // Whatever failed, the caller gets an error reply: a dropped call would look to
+        // pam_jit like jitd being unreachable.
+        spdlog::error("{} failed with an unknown exception", member);
+        return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "internal error in jitd");
     }
 }
 
-// Only the effective uid the bus driver got from the kernel (SO_PEERCRED) when the client
-// connected; never fields sd-bus would read from /proc (SD_BUS_CREDS_AUGMENT), which a client
-// can race. The caller (name and groups) is resolved once per connection, like the groups of a
-// login session: a group change applies to the caller's next connection.
+// The sender's euid and pid come from the bus driver (the kernel's SO_PEERCRED at connect time)
+// and never change for a connection, so they are asked once per sender. Everything else is read
+// on every call: the login uid (a process may set it once, after connecting) and the names and
+// groups from NSS, so that a group change applies to the very next call.
 jit::Caller BusAdaptor::caller_of(sd_bus_message* message) {
     const char* sender = sd_bus_message_get_sender(message);
     if (!sender) {
         throw jit::JitError(jit::ErrorCode::Internal, "cannot identify the caller: no sender");
     }
-    auto cached = caller_by_sender_.find(sender);
-    if (cached != caller_by_sender_.end()) {
-        return cached->second;
+    auto cached = peer_by_sender_.find(sender);
+    if (cached == peer_by_sender_.end()) {
+        cached = peer_by_sender_.emplace(sender, query_peer_creds(message)).first;
     }
-    sd_bus_creds* raw = nullptr;
-    int r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &raw);
-    CredsPtr creds(raw);
-    uid_t uid = 0;
-    if (r >= 0) {
-        r = sd_bus_creds_get_euid(creds.get(), &uid);
-    }
-    if (r < 0) {
-        throw jit::JitError(jit::ErrorCode::Internal,
-                            std::string("cannot identify the caller: ") + std::strerror(-r));
-    }
-    return caller_by_sender_.emplace(sender, jit::caller_from_uid(uid, identity_)).first->second;
+    const PeerCreds peer = cached->second;
+    return jit::caller_from_uid(peer.euid, identity_, read_login_uid(peer.pid, peer.euid));
 }
 
 int BusAdaptor::on_name_owner_changed(sd_bus_message* message, void* userdata, sd_bus_error*) {
@@ -275,7 +275,7 @@ int BusAdaptor::on_name_owner_changed(sd_bus_message* message, void* userdata, s
         return 0;
     }
     if (name[0] == ':' && new_owner[0] == '\0') {
-        self->caller_by_sender_.erase(name);
+        self->peer_by_sender_.erase(name);
     }
     return 0;
 }
@@ -462,6 +462,14 @@ MessagePtr BusAdaptor::query_audit(sd_bus_message* message, const jit::Caller& c
     filter.user = read_string(message);
     filter.resource = read_string(message);
     filter.event = read_string(message);
+    std::int64_t after_seq = read_i64(message);
+    std::int64_t limit = read_i64(message);
+    if (after_seq < 0 || limit < 0) {
+        throw jit::JitError(jit::ErrorCode::InvalidInput,
+                            "after_seq and limit must not be negative");
+    }
+    filter.after_seq = after_seq;
+    filter.limit = static_cast<std::size_t>(limit);  // 0 or too many: jitd's page size
     return reply_records(message, service_.audit(caller, filter), append_audit_event);
 }
 

@@ -13,6 +13,7 @@
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
 #include "jit/service.hpp"
+#include "peer_identity.hpp"
 #include "sd_handles.hpp"
 
 namespace jitd {
@@ -87,9 +88,10 @@ class BusAdaptor {
     SlotPtr manager_slot_;
     SlotPtr pam_slot_;
     SlotPtr name_owner_match_;
-    // Unique bus name -> caller. Unique names are never reused on a bus and a connection's
-    // credentials never change; entries go when the name leaves the bus.
-    std::unordered_map<std::string, jit::Caller> caller_by_sender_;
+    // Unique bus name -> its connection's kernel credentials. Unique names are never reused on
+    // a bus and a connection's credentials never change; entries go when the name leaves the
+    // bus. Names, groups and the login uid are not cached (see caller_of).
+    std::unordered_map<std::string, PeerCreds> peer_by_sender_;
 };
 
 }  // namespace jitd

@@ -51,7 +51,9 @@ BusPtr connect_system_bus(sd_event* event) {
     if (r < 0) {
         startup_failure("cannot connect to the system bus", r);
     }
-    r = sd_bus_attach_event(bus.get(), event, SD_EVENT_PRIORITY_NORMAL);
+    // Bus calls (pam_jit's above all: a login waits) are served before the timers, the spool
+    // watch and notify_command's children, which run at the normal priority.
+    r = sd_bus_attach_event(bus.get(), event, SD_EVENT_PRIORITY_IMPORTANT);
     if (r < 0) {
         startup_failure("cannot attach the bus to the event loop", r);
     }
@@ -64,7 +66,11 @@ BusPtr connect_system_bus(sd_event* event) {
 }
 
 // Engine lookups made by the daemon itself (not on behalf of a bus caller).
-const jit::Caller kSystemCaller{0, "root", {}};
+const jit::Caller kSystemCaller = [] {
+    jit::Caller root;
+    root.name = "root";
+    return root;
+}();
 
 // This boot's id, which tells sessions of an earlier boot apart whatever their pids are now;
 // "" when /proc does not show it (then only their processes' start times do).

@@ -1,6 +1,7 @@
 // jitd [--config FILE] [--database FILE] (jitd(8)): the JIT access daemon on the system bus.
 // Runs in the foreground under systemd. Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot
 // start (one clear line says why) or loses the bus.
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
@@ -9,14 +10,19 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string_view>
 
 #include "daemon.hpp"
 #include "jit/config.hpp"
+#include "jit/error.hpp"
 #include "jit/store.hpp"
+#include "jit/unique_fd.hpp"
 
 namespace {
 
@@ -68,6 +74,57 @@ void set_up_signals() {
     signal(SIGPIPE, SIG_IGN);
 }
 
+// Owned by root and writable by nobody else, or throws naming `what`.
+void require_root_only(const struct stat& st, const std::string& what) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    if (st.st_uid != 0) {
+        jit::throw_invalid(what + " is owned by uid " + std::to_string(st.st_uid) +
+                           ", not root; jitd.conf must be changeable by root only");
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        jit::throw_invalid(what + " is writable by group or others (mode " + mode +
+                           "); jitd.conf must be changeable by root only");
+    }
+}
+
+void require_safe_directory(const std::string& file) {
+    std::string dir = file.substr(0, file.find_last_of('/'));
+    if (dir.empty()) {
+        dir = "/";
+    }
+    struct stat st {};
+    if (stat(dir.c_str(), &st) != 0) {
+        jit::throw_invalid("cannot check directory " + dir + ": " + std::strerror(errno));
+    }
+    require_root_only(st, "directory " + dir + " of the configuration");
+}
+
+// notify_command runs as root, so whoever may change jitd.conf may run commands as root: the
+// file and its directory (the named path's and, through a symlink, the target's) must be
+// root's alone.
+void require_safe_config(const std::string& path) {
+    jit::UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!file) {
+        return;  // missing (the default may be) or unreadable: load_config says which
+    }
+    struct stat st {};
+    if (fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        jit::throw_invalid("configuration " + path + " is not a regular file");
+    }
+    require_root_only(st, "configuration " + path);
+    char resolved[PATH_MAX];
+    if (realpath(path.c_str(), resolved) == nullptr) {
+        jit::throw_invalid("cannot resolve " + path + ": " + std::strerror(errno));
+    }
+    if (path.find('/') != std::string::npos) {
+        require_safe_directory(path);
+    } else {
+        require_safe_directory("./" + path);
+    }
+    require_safe_directory(resolved);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,8 +148,12 @@ int main(int argc, char** argv) {
     set_up_logging();
     set_up_signals();
     try {
-        jit::Config config = config_path.empty() ? jit::load_config(jit::kDefaultConfigPath, true)
-                                                 : jit::load_config(config_path, false);
+        const bool default_path = config_path.empty();
+        if (default_path) {
+            config_path = jit::kDefaultConfigPath;
+        }
+        require_safe_config(config_path);
+        jit::Config config = jit::load_config(config_path, default_path);
         if (!database.empty()) {
             config.database = database;
         }

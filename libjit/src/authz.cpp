@@ -32,29 +32,37 @@ bool may_read_all(const Caller& caller, const Roles& roles) {
     return is_admin(caller, roles) || is_auditor(caller, roles);
 }
 
-bool is_approver(const Caller& caller, const Policy& policy) {
-    if (caller.is_root())
-        return true;
-    return principals_name(policy.approvers, caller.name, caller.groups);
+bool is_approver(const Caller& caller, const Roles& roles, const Policy& policy) {
+    if (caller.is_bare_root())
+        return roles.root_approves;
+    return principals_name(policy.approvers, caller.person(), caller.person_groups());
 }
 
 bool may_view_request(const Caller& caller, const Roles& roles, const Request& request,
                       const Policy* policy) {
     if (owns(caller, request.requester) || may_read_all(caller, roles))
         return true;
-    return policy && is_approver(caller, *policy);
+    return policy && is_approver(caller, roles, *policy);
 }
 
-bool may_decide(const Caller& caller, const Request& request, const Policy* policy) {
-    if (request.state != RequestState::Pending)
+bool is_own_request(const Caller& caller, const Request& request) {
+    return caller.is_or_acts_for(request.requester);
+}
+
+bool has_decided(const Caller& caller, const Request& request) {
+    return std::any_of(request.approvals.begin(), request.approvals.end(), [&](const Approval& a) {
+        return a.approver == caller.person() || caller.is_or_acts_for(a.approver);
+    });
+}
+
+bool may_decide(const Caller& caller, const Roles& roles, const Request& request,
+                const Policy* policy) {
+    if (request.state != RequestState::Pending || is_own_request(caller, request))
         return false;
-    if (owns(caller, request.requester))
-        return false;  // never one's own request
-    bool approver = caller.is_root() || (policy && is_approver(caller, *policy));
-    if (!approver)
-        return false;
-    return std::none_of(request.approvals.begin(), request.approvals.end(),
-                        [&](const Approval& a) { return a.approver == caller.name; });
+    // Bare root may decide (with root_approves) even a request whose policy was removed.
+    bool approver =
+        caller.is_bare_root() ? roles.root_approves : policy && is_approver(caller, roles, *policy);
+    return approver && !has_decided(caller, request);
 }
 
 bool may_cancel(const Caller& caller, const Request& request) {

@@ -136,6 +136,30 @@ std::vector<std::string> group_list(std::string_view value) {
     return name_list(value, "group name", validate_group_name);
 }
 
+bool yes_no(std::string_view value) {
+    if (value == "yes" || value == "true" || value == "on" || value == "1")
+        return true;
+    if (value == "no" || value == "false" || value == "off" || value == "0")
+        return false;
+    throw_invalid("must be yes or no, got " + quote_for_message(value));
+}
+
+// A count limit: 0 (no limit) up to a million.
+int limit_count(std::string_view value) {
+    constexpr int kMaxLimit = 1000000;
+    int count = 0;
+    bool digits = !value.empty() && value.size() <= 7;
+    for (char c : value) {
+        digits = digits && c >= '0' && c <= '9';
+        if (digits)
+            count = count * 10 + (c - '0');
+    }
+    if (!digits || count > kMaxLimit)
+        throw_invalid("must be a whole number from 0 (no limit) to " + std::to_string(kMaxLimit) +
+                      ", got " + quote_for_message(value));
+    return count;
+}
+
 struct KeyRule {
     std::string_view name;
     void (*apply)(Config& config, std::string_view value);
@@ -164,6 +188,11 @@ constexpr KeyRule kKeyRules[] = {
      [](Config& c, std::string_view v) {
          c.unmanaged_services = name_list(v, "service name", validate_service);
      }},
+    {"root_approves", [](Config& c, std::string_view v) { c.root_approves = yes_no(v); }},
+    {"max_pending_per_user",
+     [](Config& c, std::string_view v) { c.max_pending_per_user = limit_count(v); }},
+    {"requests_per_hour",
+     [](Config& c, std::string_view v) { c.requests_per_hour = limit_count(v); }},
 };
 
 const KeyRule* find_key_rule(std::string_view name) {

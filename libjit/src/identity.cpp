@@ -157,7 +157,7 @@ bool principals_name(const std::vector<std::string>& principals, const std::stri
     return false;
 }
 
-Caller caller_from_uid(uid_t uid, const IdentityResolver& identity) {
+Caller caller_from_uid(uid_t uid, const IdentityResolver& identity, uid_t login_uid) {
     std::optional<std::string> name = identity.user_name(uid);
     if (!name) {
         throw_denied("uid " + std::to_string(uid) +
@@ -167,6 +167,13 @@ Caller caller_from_uid(uid_t uid, const IdentityResolver& identity) {
     caller.uid = uid;
     caller.groups = identity.groups_of(*name);
     caller.name = std::move(*name);
+    if (login_uid != kUnsetLoginUid && login_uid != 0) {
+        caller.login_uid = login_uid;
+        // "#" never starts a user name, so an unknown login user matches no principal.
+        caller.login_name = identity.user_name(login_uid).value_or("#" + std::to_string(login_uid));
+        if (caller.is_root())
+            caller.login_groups = identity.groups_of(caller.login_name);
+    }
     return caller;
 }
 

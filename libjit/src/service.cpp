@@ -47,6 +47,18 @@ std::string expiry_text(const std::optional<EpochSeconds>& expiry) {
     return expiry ? format_rfc3339(*expiry) : "never";
 }
 
+// JIT_ACTOR is the person the action counts for (root acting for its login user counts as that
+// user); JIT_ACTOR_LOGIN is added when the caller's login user differs from its account.
+// Appends JIT_ACTOR_LOGIN to an event's fields when the caller has one.
+Fields with_login(const Caller& caller, Fields fields) {
+    if (caller.login_differs())
+        fields.emplace_back("JIT_ACTOR_LOGIN", caller.login_name);
+    return fields;
+}
+
+constexpr Seconds kRequestRateWindow = 3600;
+constexpr std::size_t kMaxAuditPage = 1000;
+
 void validate_attempt(const LoginAttempt& attempt) {
     validate_service(attempt.service);
     const std::pair<const char*, const std::string*> fields[] = {{"user", &attempt.user},
@@ -348,11 +360,12 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(resource);
         ev.push_back(tx.append(make_event(
-            "resource_changed", {{"JIT_ACTOR", caller.name},
-                                 {"JIT_OBJECT", resource.name},
-                                 {"JIT_CHANGE", "created services=" + join(resource.services) +
-                                                    " accounts=" + join(resource.accounts) +
-                                                    " members=" + join(resource.members)}})));
+            "resource_changed",
+            with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                {"JIT_OBJECT", resource.name},
+                                {"JIT_CHANGE", "created services=" + join(resource.services) +
+                                                   " accounts=" + join(resource.accounts) +
+                                                   " members=" + join(resource.members)}}))));
     });
     index_resource(resource);
     std::string name = resource.name;
@@ -379,9 +392,10 @@ void JitService::remove_resource(const Caller& caller, const std::string& name) 
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_resource(resource.name);
-        ev.push_back(tx.append(make_event(
-            "resource_changed",
-            {{"JIT_ACTOR", caller.name}, {"JIT_OBJECT", name}, {"JIT_CHANGE", "removed"}})));
+        ev.push_back(tx.append(
+            make_event("resource_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                                               {"JIT_OBJECT", name},
+                                                               {"JIT_CHANGE", "removed"}}))));
     });
     index_.remove_rule(name);
     resources_.erase(name);
@@ -399,10 +413,10 @@ void JitService::add_member(const Caller& caller, const std::string& resource_na
     updated.members.push_back(member);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(
-            tx.append(make_event("resource_changed", {{"JIT_ACTOR", caller.name},
-                                                      {"JIT_OBJECT", resource_name},
-                                                      {"JIT_CHANGE", "member added " + member}})));
+        ev.push_back(tx.append(make_event(
+            "resource_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                                    {"JIT_OBJECT", resource_name},
+                                                    {"JIT_CHANGE", "member added " + member}}))));
     });
     index_resource(updated);
     resources_[resource_name] = std::move(updated);
@@ -421,10 +435,10 @@ void JitService::remove_member(const Caller& caller, const std::string& resource
     updated.members.erase(it);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(tx.append(
-            make_event("resource_changed", {{"JIT_ACTOR", caller.name},
-                                            {"JIT_OBJECT", resource_name},
-                                            {"JIT_CHANGE", "member removed " + member}})));
+        ev.push_back(tx.append(make_event(
+            "resource_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                                    {"JIT_OBJECT", resource_name},
+                                                    {"JIT_CHANGE", "member removed " + member}}))));
     });
     index_resource(updated);
     resources_[resource_name] = std::move(updated);
@@ -496,14 +510,15 @@ Policy JitService::add_policy(const Caller& caller, const NewPolicy& spec) {
         tx.put(policy);
         ev.push_back(tx.append(make_event(
             "policy_changed",
-            {{"JIT_ACTOR", caller.name},
-             {"JIT_OBJECT", policy.name},
-             {"JIT_CHANGE", "created action=" + std::string(to_string(policy.action)) +
-                                " approvers=" + join(policy.approvers) +
-                                " approvals=" + std::to_string(policy.approvals_required) +
-                                " max_duration=" + format_duration(policy.max_duration) +
-                                " auto_expiry=" + (policy.auto_expiry ? "yes" : "no") +
-                                " request_ttl=" + format_duration(policy.request_ttl)}})));
+            with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                {"JIT_OBJECT", policy.name},
+                                {"JIT_CHANGE",
+                                 "created action=" + std::string(to_string(policy.action)) +
+                                     " approvers=" + join(policy.approvers) +
+                                     " approvals=" + std::to_string(policy.approvals_required) +
+                                     " max_duration=" + format_duration(policy.max_duration) +
+                                     " auto_expiry=" + (policy.auto_expiry ? "yes" : "no") +
+                                     " request_ttl=" + format_duration(policy.request_ttl)}}))));
     });
     policies_[policy.name] = policy;
     publish(events);
@@ -523,9 +538,10 @@ void JitService::assign_policy(const Caller& caller, const std::string& policy_n
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
         ev.push_back(tx.append(
-            make_event("policy_changed", {{"JIT_ACTOR", caller.name},
-                                          {"JIT_OBJECT", policy_name},
-                                          {"JIT_CHANGE", "assigned to " + resource_name}})));
+            make_event("policy_changed",
+                       with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                           {"JIT_OBJECT", policy_name},
+                                           {"JIT_CHANGE", "assigned to " + resource_name}}))));
     });
     resources_[resource_name] = std::move(updated);
     publish(events);
@@ -541,10 +557,11 @@ void JitService::set_policy_active(const Caller& caller, const std::string& poli
     updated.active = active;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(tx.append(
-            make_event("policy_changed", {{"JIT_ACTOR", caller.name},
-                                          {"JIT_OBJECT", policy_name},
-                                          {"JIT_CHANGE", active ? "activated" : "deactivated"}})));
+        ev.push_back(tx.append(make_event(
+            "policy_changed",
+            with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                {"JIT_OBJECT", policy_name},
+                                {"JIT_CHANGE", active ? "activated" : "deactivated"}}))));
     });
     policies_[policy_name] = std::move(updated);
     publish(events);
@@ -571,9 +588,10 @@ void JitService::remove_policy(const Caller& caller, const std::string& name) {
         std::string change = "removed";
         if (!assigned.empty())
             change += " (unassigned from " + join(assigned) + ")";
-        ev.push_back(tx.append(make_event(
-            "policy_changed",
-            {{"JIT_ACTOR", caller.name}, {"JIT_OBJECT", name}, {"JIT_CHANGE", change}})));
+        ev.push_back(tx.append(
+            make_event("policy_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
+                                                             {"JIT_OBJECT", name},
+                                                             {"JIT_CHANGE", change}}))));
     });
     for (const auto& resource_name : assigned)
         resources_[resource_name].policy.clear();
@@ -598,6 +616,30 @@ PolicyView JitService::get_policy(const Caller&, const std::string& name) const 
 
 // ---------------------------------------------------------------------------------------------
 // Requests
+
+// One user cannot flood jitd (or the approvers): at most max_pending_per_user pending requests
+// and requests_per_hour requests in the last hour. Counted from the requests jitd holds, which
+// it reloads from the store on start, so a restart does not reset the hourly count.
+void JitService::require_request_limits(const Caller& caller) const {
+    const EpochSeconds since = clock_.now() - kRequestRateWindow;
+    std::size_t pending = 0, last_hour = 0;
+    for (const auto& [id, r] : requests_) {
+        if (r.requester != caller.name)
+            continue;
+        pending += r.state == RequestState::Pending;
+        last_hour += r.created > since;
+    }
+    const auto max_pending = static_cast<std::size_t>(config_.max_pending_per_user);
+    if (max_pending > 0 && pending >= max_pending)
+        throw_failed("you have " + std::to_string(pending) +
+                     " pending requests, the limit max_pending_per_user = " +
+                     std::to_string(max_pending) + "; cancel one or wait for a decision");
+    const auto per_hour = static_cast<std::size_t>(config_.requests_per_hour);
+    if (per_hour > 0 && last_hour >= per_hour)
+        throw_failed("you made " + std::to_string(last_hour) +
+                     " requests in the last hour, the limit requests_per_hour = " +
+                     std::to_string(per_hour) + "; try again later");
+}
 
 Request JitService::create_request(const Caller& caller, const std::string& resource_name,
                                    const std::string& reason, Seconds duration) {
@@ -625,6 +667,7 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
     if (auto id = active_grant_of(caller.name, resource_name))
         throw_conflict("grant " + std::to_string(*id) + " on \"" + resource_name +
                        "\" is already active");
+    require_request_limits(caller);
 
     const EpochSeconds now = clock_.now();
     Request request;
@@ -645,14 +688,15 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         request.id = tx.put(request);
         ev.push_back(tx.append(make_event(
-            "requested", {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                          {"JIT_USER", request.requester},
-                          {"JIT_RESOURCE", request.resource},
-                          {"JIT_POLICY", request.policy},
-                          {"JIT_REASON", request.reason},
-                          {"JIT_REQUESTED_DURATION", std::to_string(request.requested_duration)},
-                          {"JIT_DURATION", std::to_string(request.duration)},
-                          {"JIT_CAPPED", request.capped ? "true" : "false"}})));
+            "requested", with_login(caller, {{"JIT_REQUEST_ID", std::to_string(request.id)},
+                                             {"JIT_USER", request.requester},
+                                             {"JIT_RESOURCE", request.resource},
+                                             {"JIT_POLICY", request.policy},
+                                             {"JIT_REASON", request.reason},
+                                             {"JIT_REQUESTED_DURATION",
+                                              std::to_string(request.requested_duration)},
+                                             {"JIT_DURATION", std::to_string(request.duration)},
+                                             {"JIT_CAPPED", request.capped ? "true" : "false"}}))));
         if (policy.action == PolicyAction::AutoApprove) {
             request.approvals.push_back({"system", Decision::Approve, "auto-approve policy", now});
             ev.push_back(
@@ -708,36 +752,52 @@ Grant JitService::start_grant(Transaction& tx, Request& request, std::vector<Aud
     return grant;
 }
 
+// Why this caller may not decide this request, as one line each; returns when it may.
+void JitService::require_decide(const Caller& caller, const Request& request) const {
+    const std::string id = std::to_string(request.id);
+    const Policy* policy = policy_of(request);
+    if (!may_view_request(caller, roles_, request, policy))
+        throw_denied("you are not an approver of request " + id);
+    if (is_own_request(caller, request)) {
+        throw_denied(caller.login_differs() && caller.login_name == request.requester
+                         ? "you cannot approve or deny your own request, also not as " +
+                               caller.name + " (you logged in as " + caller.login_name + ")"
+                         : "you cannot approve or deny your own request");
+    }
+    if (caller.is_bare_root() && !roles_.root_approves)
+        throw_denied(
+            "root with no login user may not approve or deny (jitd.conf root_approves = no); "
+            "decide from your own account");
+    const bool approver = caller.is_bare_root() || (policy && is_approver(caller, roles_, *policy));
+    if (!approver && caller.is_root())
+        throw_denied(caller.person() + " (your login user) is not an approver of request " + id);
+    if (!approver)
+        throw_denied("you are not an approver of request " + id);
+    if (request.state != RequestState::Pending)
+        throw_conflict("request " + id + " is already " + std::string(to_string(request.state)));
+    if (has_decided(caller, request))
+        throw_conflict(caller.person() + " has already decided request " + id);
+}
+
 Request JitService::decide(const Caller& caller, Id request_id, Decision decision,
                            const std::string& comment) {
     validate_text("comment", comment, kMaxCommentLength);
     Request updated = request_ref(request_id);
-    const Policy* policy = policy_of(updated);
-    if (!may_view_request(caller, roles_, updated, policy))
-        throw_denied("you are not an approver of request " + std::to_string(request_id));
-    if (updated.requester == caller.name)
-        throw_denied("you cannot approve or deny your own request");
-    if (!caller.is_root() && !(policy && is_approver(caller, *policy)))
-        throw_denied("you are not an approver of request " + std::to_string(request_id));
-    if (updated.state != RequestState::Pending)
-        throw_conflict("request " + std::to_string(request_id) + " is already " +
-                       std::string(to_string(updated.state)));
-    if (!may_decide(caller, updated, policy))
-        throw_conflict("you have already decided request " + std::to_string(request_id));
-
+    require_decide(caller, updated);
     const EpochSeconds now = clock_.now();
-    updated.approvals.push_back({caller.name, decision, comment, now});
+    updated.approvals.push_back({caller.person(), decision, comment, now});
     std::size_t approvals =
         std::count_if(updated.approvals.begin(), updated.approvals.end(),
                       [](const Approval& a) { return a.decision == Decision::Approve; });
     std::optional<Grant> grant;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        ev.push_back(tx.append(make_event(decision == Decision::Approve ? "approved" : "denied",
-                                          {{"JIT_REQUEST_ID", std::to_string(updated.id)},
-                                           {"JIT_USER", updated.requester},
-                                           {"JIT_RESOURCE", updated.resource},
-                                           {"JIT_ACTOR", caller.name},
-                                           {"JIT_COMMENT", comment}})));
+        ev.push_back(
+            tx.append(make_event(decision == Decision::Approve ? "approved" : "denied",
+                                 with_login(caller, {{"JIT_REQUEST_ID", std::to_string(updated.id)},
+                                                     {"JIT_USER", updated.requester},
+                                                     {"JIT_RESOURCE", updated.resource},
+                                                     {"JIT_ACTOR", caller.person()},
+                                                     {"JIT_COMMENT", comment}}))));
         if (decision == Decision::Deny) {
             updated.state = RequestState::Denied;  // a single deny ends the request
             updated.decided = now;
@@ -778,11 +838,11 @@ Request JitService::cancel(const Caller& caller, Id request_id) {
     updated.decided = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(
-            tx.append(make_event("cancelled", {{"JIT_REQUEST_ID", std::to_string(updated.id)},
-                                               {"JIT_USER", updated.requester},
-                                               {"JIT_RESOURCE", updated.resource},
-                                               {"JIT_ACTOR", caller.name}})));
+        ev.push_back(tx.append(make_event(
+            "cancelled", with_login(caller, {{"JIT_REQUEST_ID", std::to_string(updated.id)},
+                                             {"JIT_USER", updated.requester},
+                                             {"JIT_RESOURCE", updated.resource},
+                                             {"JIT_ACTOR", caller.person()}}))));
     });
     requests_[updated.id] = updated;
     unschedule(DeadlineKind::ExpireRequest, updated.id);
@@ -836,7 +896,7 @@ std::vector<Request> JitService::list_requests(const Caller& caller, bool all,
 std::vector<Request> JitService::approvals(const Caller& caller) const {
     std::vector<Request> out;
     for (const auto& [id, r] : requests_) {
-        if (may_decide(caller, r, policy_of(r)))
+        if (may_decide(caller, roles_, r, policy_of(r)))
             out.push_back(r);
     }
     return out;
@@ -858,13 +918,14 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
     if (grant.state != GrantState::Active)
         throw_conflict("grant " + std::to_string(grant_id) + " is already " +
                        std::string(to_string(grant.state)));
-    end_grant(grant_id, GrantState::Revoked, caller.name, reason);
+    end_grant(grant_id, GrantState::Revoked, caller.person(), reason,
+              caller.login_differs() ? caller.login_name : std::string());
     return grants_.at(grant_id);
 }
 
 // Ends an active grant: new logins are refused at once (index), its sessions are terminated.
 void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
-                           const std::string& reason) {
+                           const std::string& reason, const std::string& actor_login) {
     Grant updated = grant_ref(grant_id);
     if (updated.state != GrantState::Active)
         return;
@@ -893,12 +954,15 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
                                                  {"JIT_EXPIRY", expiry_text(updated.expiry)},
                                                  {"JIT_ACTOR", "system"}})));
         } else {
-            ev.push_back(
-                tx.append(make_event("revoked", {{"JIT_GRANT_ID", std::to_string(updated.id)},
-                                                 {"JIT_USER", updated.user},
-                                                 {"JIT_RESOURCE", updated.resource},
-                                                 {"JIT_ACTOR", actor},
-                                                 {"JIT_REASON", reason}})));
+            AuditEvent revoked =
+                make_event("revoked", {{"JIT_GRANT_ID", std::to_string(updated.id)},
+                                       {"JIT_USER", updated.user},
+                                       {"JIT_RESOURCE", updated.resource},
+                                       {"JIT_ACTOR", actor},
+                                       {"JIT_REASON", reason}});
+            if (!actor_login.empty())
+                revoked.fields.emplace_back("JIT_ACTOR_LOGIN", actor_login);
+            ev.push_back(tx.append(revoked));
         }
         for (const Session& s : ended_sessions) {
             tx.put(s);
@@ -1144,7 +1208,11 @@ std::vector<AuditEvent> JitService::audit(const Caller& caller, const AuditFilte
         validate_object_name("event", filter.event);
     if (filter.since && filter.until && *filter.since > *filter.until)
         throw_invalid("--since is after --until");
-    return store_.audit_events(filter);
+    // Replies are bounded: a caller reads a long log page by page (after_seq).
+    AuditFilter page = filter;
+    if (page.limit == 0 || page.limit > kMaxAuditPage)
+        page.limit = kMaxAuditPage;
+    return store_.audit_events(page);
 }
 
 AuditVerification JitService::verify_audit(const Caller& caller) const {

@@ -53,46 +53,102 @@ TEST(AuthzTest, RootAdminsAndAuditorsReadEverything) {
 
 TEST(AuthzTest, ApproversByNameAndByGroup) {
     Cast c;
-    EXPECT_TRUE(is_approver(c.approver, c.policy));
-    EXPECT_TRUE(is_approver(c.group_approver, c.policy));
-    EXPECT_TRUE(is_approver(c.root, c.policy));
-    EXPECT_FALSE(is_approver(c.admin, c.policy));  // admins are not approvers by role
-    EXPECT_FALSE(is_approver(c.requester, c.policy));
+    EXPECT_TRUE(is_approver(c.approver, c.roles, c.policy));
+    EXPECT_TRUE(is_approver(c.group_approver, c.roles, c.policy));
+    EXPECT_FALSE(is_approver(c.admin, c.roles, c.policy));  // admins are not approvers by role
+    EXPECT_FALSE(is_approver(c.requester, c.roles, c.policy));
 }
 
 TEST(AuthzTest, DecidingNeedsAnApproverWhoIsNotTheRequester) {
     Cast c;
-    EXPECT_TRUE(may_decide(c.approver, c.request, &c.policy));
-    EXPECT_TRUE(may_decide(c.group_approver, c.request, &c.policy));
-    EXPECT_TRUE(may_decide(c.root, c.request, &c.policy));
-    EXPECT_FALSE(may_decide(c.admin, c.request, &c.policy));
-    EXPECT_FALSE(may_decide(c.auditor, c.request, &c.policy));
-    EXPECT_FALSE(may_decide(c.other, c.request, &c.policy));
-    EXPECT_FALSE(may_decide(c.requester, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.approver, c.roles, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.group_approver, c.roles, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.admin, c.roles, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.auditor, c.roles, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.other, c.roles, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.requester, c.roles, c.request, &c.policy));
 }
 
 TEST(AuthzTest, NoSelfApprovalEvenForApprovers) {
     Cast c;
     c.request.requester = "bob";
-    EXPECT_FALSE(may_decide(c.approver, c.request, &c.policy));
-    EXPECT_TRUE(may_decide(c.group_approver, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.approver, c.roles, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.group_approver, c.roles, c.request, &c.policy));
+    c.roles.root_approves = true;
     c.request.requester = "root";
-    EXPECT_FALSE(may_decide(c.root, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.root, c.roles, c.request, &c.policy));
 }
 
 TEST(AuthzTest, NoSecondVoteAndOnlyWhilePending) {
     Cast c;
     c.request.approvals.push_back({"bob", Decision::Approve, "", 0});
-    EXPECT_FALSE(may_decide(c.approver, c.request, &c.policy));
-    EXPECT_TRUE(may_decide(c.group_approver, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.approver, c.roles, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(c.group_approver, c.roles, c.request, &c.policy));
     c.request.state = RequestState::Approved;
-    EXPECT_FALSE(may_decide(c.group_approver, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(c.group_approver, c.roles, c.request, &c.policy));
 }
 
-TEST(AuthzTest, RequestWithoutPolicyOnlyRootDecides) {
+TEST(AuthzTest, RequestWithoutPolicyOnlyBareRootWithRootApprovesDecides) {
     Cast c;
-    EXPECT_FALSE(may_decide(c.approver, c.request, nullptr));
-    EXPECT_TRUE(may_decide(c.root, c.request, nullptr));
+    EXPECT_FALSE(may_decide(c.approver, c.roles, c.request, nullptr));
+    EXPECT_FALSE(may_decide(c.root, c.roles, c.request, nullptr));
+    c.roles.root_approves = true;
+    EXPECT_TRUE(may_decide(c.root, c.roles, c.request, nullptr));
+}
+
+// Root with a login user is that person when deciding.
+Caller root_as(const std::string& login, uid_t login_uid, std::vector<std::string> groups) {
+    Caller root = make_caller(0, "root", {"root"});
+    root.login_uid = login_uid;
+    root.login_name = login;
+    root.login_groups = std::move(groups);
+    return root;
+}
+
+TEST(AuthzTest, BareRootApprovesOnlyWhenConfigured) {
+    Cast c;
+    EXPECT_TRUE(c.root.is_bare_root());
+    EXPECT_FALSE(is_approver(c.root, c.roles, c.policy));
+    EXPECT_FALSE(may_decide(c.root, c.roles, c.request, &c.policy));
+    c.roles.root_approves = true;
+    EXPECT_TRUE(is_approver(c.root, c.roles, c.policy));
+    EXPECT_TRUE(may_decide(c.root, c.roles, c.request, &c.policy));
+}
+
+TEST(AuthzTest, RootWithALoginUserDecidesAsThatUser) {
+    Cast c;
+    c.roles.root_approves = true;  // bare root's setting does not matter for a person
+    Caller root_bob = root_as("bob", 1003, {"bob", "approvers"});
+    Caller root_carol = root_as("carol", 1004, {"carol", "approvers"});
+    Caller root_mallory = root_as("mallory", 1006, {"mallory"});
+    Caller root_alice = root_as("alice", 1005, {"alice"});
+    EXPECT_EQ(root_bob.person(), "bob");
+    EXPECT_TRUE(may_decide(root_bob, c.roles, c.request, &c.policy));
+    EXPECT_TRUE(may_decide(root_carol, c.roles, c.request, &c.policy));  // by group
+    EXPECT_FALSE(may_decide(root_mallory, c.roles, c.request, &c.policy));
+    EXPECT_FALSE(may_decide(root_alice, c.roles, c.request, &c.policy));  // her own request
+    EXPECT_TRUE(is_own_request(root_alice, c.request));
+}
+
+TEST(AuthzTest, DistinctPersonsCount) {
+    Cast c;
+    Caller root_bob = root_as("bob", 1003, {"bob", "approvers"});
+    c.request.approvals.push_back({"bob", Decision::Approve, "", 0});
+    EXPECT_TRUE(has_decided(root_bob, c.request));
+    EXPECT_FALSE(may_decide(root_bob, c.roles, c.request, &c.policy));
+    // An account whose login user already decided is the same person too.
+    Caller carol_by_bob = make_caller(1004, "carol", {"carol", "approvers"});
+    carol_by_bob.login_uid = 1003;
+    carol_by_bob.login_name = "bob";
+    EXPECT_TRUE(carol_by_bob.login_differs());
+    EXPECT_TRUE(has_decided(carol_by_bob, c.request));
+    EXPECT_FALSE(may_decide(carol_by_bob, c.roles, c.request, &c.policy));
+    // ... and one logged in as the requester never decides the request.
+    Caller bob_by_alice = make_caller(1003, "bob", {"bob", "approvers"});
+    bob_by_alice.login_uid = 1005;
+    bob_by_alice.login_name = "alice";
+    c.request.approvals.clear();
+    EXPECT_FALSE(may_decide(bob_by_alice, c.roles, c.request, &c.policy));
 }
 
 TEST(AuthzTest, ViewingRequests) {

@@ -238,3 +238,38 @@ TEST_F(ConfigFileTest, UnopenableFileIsAnErrorEvenWhenMissingIsAllowed) {
 
 }  // namespace
 }  // namespace jit
+
+namespace jit {
+namespace {
+
+TEST(ConfigLimitsTest, DefaultsAndValues) {
+    const Config defaults;
+    EXPECT_FALSE(defaults.root_approves);
+    EXPECT_EQ(defaults.max_pending_per_user, 5);
+    EXPECT_EQ(defaults.requests_per_hour, 30);
+    Config c = parse_config(
+        "[daemon]\nroot_approves = yes\nmax_pending_per_user = 2\nrequests_per_hour = 0\n",
+        "t.conf");
+    EXPECT_TRUE(c.root_approves);
+    EXPECT_EQ(c.max_pending_per_user, 2);
+    EXPECT_EQ(c.requests_per_hour, 0);
+    EXPECT_FALSE(parse_config("[daemon]\nroot_approves = no\n", "t.conf").root_approves);
+}
+
+TEST(ConfigLimitsTest, BadValuesNameTheKey) {
+    for (const char* text :
+         {"[daemon]\nroot_approves = maybe\n", "[daemon]\nmax_pending_per_user = -1\n",
+          "[daemon]\nrequests_per_hour = 10x\n", "[daemon]\nrequests_per_hour = 99999999\n",
+          "[daemon]\nmax_pending_per_user =\n"}) {
+        try {
+            parse_config(text, "t.conf");
+            ADD_FAILURE() << "accepted:\n" << text;
+        } catch (const JitError& error) {
+            EXPECT_EQ(error.code(), ErrorCode::InvalidInput);
+            EXPECT_THAT(error.what(), ::testing::HasSubstr("t.conf:2: key '"));
+        }
+    }
+}
+
+}  // namespace
+}  // namespace jit

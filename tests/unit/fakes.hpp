@@ -94,6 +94,8 @@ class FakeStore final : public Store {
                 continue;
             if (!filter.event.empty() && e.event != filter.event)
                 continue;
+            if (filter.limit && out.size() == filter.limit)
+                break;
             out.push_back(e);
         }
         return out;

@@ -50,6 +50,16 @@ class ServiceTest : public ::testing::Test {
         service->start();
     }
 
+    // Root in a shell that `login_name` logged in to (sudo -s): the audit login uid is theirs.
+    Caller root_as(const std::string& login_name) {
+        Caller root = who("root");
+        Caller person = who(login_name);
+        root.login_uid = person.uid;
+        root.login_name = person.name;
+        root.login_groups = person.groups;
+        return root;
+    }
+
     Caller who(const std::string& name) {
         static const std::map<std::string, uid_t> uids = {
             {"root", 0},     {"ada", 1001},   {"aud", 1002},  {"bob", 1003},
@@ -275,7 +285,7 @@ TEST_F(ServiceTest, ApprovalsQueueShowsOnlyWhatTheCallerMayDecide) {
     Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
     EXPECT_EQ(service->approvals(who("bob")).size(), 1u);
     EXPECT_EQ(service->approvals(who("carol")).size(), 1u);
-    EXPECT_EQ(service->approvals(who("root")).size(), 1u);
+    EXPECT_TRUE(service->approvals(who("root")).empty());  // bare root: root_approves = no
     EXPECT_TRUE(service->approvals(who("alice")).empty());
     EXPECT_TRUE(service->approvals(who("mallory")).empty());
     EXPECT_TRUE(service->approvals(who("ada")).empty());
@@ -350,7 +360,7 @@ TEST_F(ServiceTest, DenyEndsTheRequest) {
     EXPECT_EQ(store.audit_log.back().event, "denied");
     EXPECT_EQ(*store.audit_log.back().field("JIT_ACTOR"), "carol");
     EXPECT_EQ(*store.audit_log.back().field("JIT_COMMENT"), "not now");
-    EXPECT_EQ(code_of([&] { service->decide(who("root"), r.id, Decision::Approve, ""); }),
+    EXPECT_EQ(code_of([&] { service->decide(who("bob"), r.id, Decision::Approve, ""); }),
               ErrorCode::Conflict);
     EXPECT_EQ(sudo_as_postgres("alice").verdict, LoginVerdict::Deny);
 }
@@ -739,6 +749,143 @@ TEST_F(GrantedTest, FallbackSessionOfSomeoneElsesGrantIsNotAdopted) {
         {{"sudo", "postgres", "mallory", "", ""}, "allowed", clock.t, grant_id, 779, ""});
     EXPECT_TRUE(service->list_sessions(who("root"), true).empty());
     EXPECT_EQ(store.audit_log.back().event, "login_fallback");
+}
+
+// --- The person behind root, and limits ----------------------------------------------------
+
+TEST_F(ServiceTest, RootApprovesAsItsLoginUser) {
+    seed_admin_steps();
+    Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
+    Request decided = service->decide(root_as("bob"), r.id, Decision::Approve, "ok");
+    EXPECT_EQ(decided.state, RequestState::Approved);
+    ASSERT_EQ(decided.approvals.size(), 1u);
+    EXPECT_EQ(decided.approvals[0].approver, "bob");
+    const AuditEvent& approved = store.audit_log[store.audit_log.size() - 2];
+    EXPECT_EQ(approved.event, "approved");
+    EXPECT_EQ(*approved.field("JIT_ACTOR"), "bob");
+    EXPECT_EQ(*approved.field("JIT_ACTOR_LOGIN"), "bob");
+}
+
+TEST_F(ServiceTest, RootCannotApproveItsLoginUsersOwnRequest) {
+    seed_admin_steps(1, {"@approvers", "alice"});  // even an approver never decides their own
+    Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
+    const std::size_t before = audit_rows();
+    try {
+        service->decide(root_as("alice"), r.id, Decision::Approve, "");
+        ADD_FAILURE() << "root acting for alice approved alice's request";
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+        EXPECT_THAT(e.what(), HasSubstr("your own request"));
+        EXPECT_THAT(e.what(), HasSubstr("alice"));
+    }
+    EXPECT_EQ(audit_rows(), before);
+    EXPECT_EQ(service->get_request(who("alice"), r.id).state, RequestState::Pending);
+    EXPECT_EQ(code_of([&] { service->decide(root_as("mallory"), r.id, Decision::Approve, ""); }),
+              ErrorCode::PermissionDenied);  // not an approver, through root or not
+}
+
+TEST_F(ServiceTest, BareRootApprovesOnlyWithRootApproves) {
+    seed_admin_steps();
+    Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
+    try {
+        service->decide(who("root"), r.id, Decision::Approve, "");
+        ADD_FAILURE() << "bare root approved";
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+        EXPECT_THAT(e.what(), HasSubstr("root_approves"));
+    }
+    config.root_approves = true;
+    restart();
+    EXPECT_EQ(service->decide(who("root"), r.id, Decision::Approve, "").state,
+              RequestState::Approved);
+    const AuditEvent& approved = store.audit_log[store.audit_log.size() - 2];
+    EXPECT_EQ(*approved.field("JIT_ACTOR"), "root");
+    EXPECT_FALSE(approved.field("JIT_ACTOR_LOGIN"));
+}
+
+TEST_F(ServiceTest, NOfMCountsPersonsNotAccounts) {
+    seed_admin_steps(2);
+    Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
+    service->decide(who("bob"), r.id, Decision::Approve, "");
+    EXPECT_EQ(code_of([&] { service->decide(root_as("bob"), r.id, Decision::Approve, ""); }),
+              ErrorCode::Conflict);
+    EXPECT_EQ(service->decide(root_as("carol"), r.id, Decision::Approve, "").state,
+              RequestState::Approved);
+}
+
+TEST_F(ServiceTest, EventsNameTheLoginUserBehindAnotherAccount) {
+    seed_admin_steps();
+    Caller dave_by_alice = who("dave");
+    dave_by_alice.login_uid = 1005;
+    dave_by_alice.login_name = "alice";
+    service->add_member(root_as("ada"), "prod-db", "carol");
+    EXPECT_EQ(*store.audit_log.back().field("JIT_ACTOR"), "ada");
+    EXPECT_EQ(*store.audit_log.back().field("JIT_ACTOR_LOGIN"), "ada");
+    Request r = service->create_request(who("mallory"), "prod-db", "fix", kHour);
+    EXPECT_FALSE(store.audit_log.back().field("JIT_ACTOR_LOGIN"));
+    service->cancel(who("mallory"), r.id);
+    EXPECT_FALSE(store.audit_log.back().field("JIT_ACTOR_LOGIN"));
+    service->remove_member(who("ada"), "prod-db", "@dba");
+    service->create_request(dave_by_alice, "prod-db", "fix", kHour);
+    EXPECT_EQ(*store.audit_log.back().field("JIT_ACTOR_LOGIN"), "alice");
+}
+
+TEST_F(ServiceTest, PendingRequestsPerUserAreLimited) {
+    config.max_pending_per_user = 2;
+    restart();
+    seed_admin_steps();
+    for (const char* name : {"db2", "db3"}) {
+        service->add_resource(who("ada"), {name, "", {"sshd"}, {"postgres"}, {}, ""});
+        service->assign_policy(who("ada"), "prod-db-jit", name);
+    }
+    service->create_request(who("alice"), "prod-db", "fix", kHour);
+    Request second = service->create_request(who("alice"), "db2", "fix", kHour);
+    const std::size_t before = audit_rows();
+    try {
+        service->create_request(who("alice"), "db3", "fix", kHour);
+        ADD_FAILURE() << "a third pending request was accepted";
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::Failed);
+        EXPECT_THAT(e.what(), HasSubstr("max_pending_per_user"));
+    }
+    EXPECT_EQ(audit_rows(), before);
+    service->create_request(who("mallory"), "db3", "fix", kHour);  // others are not limited
+    service->cancel(who("alice"), second.id);
+    service->create_request(who("alice"), "db3", "fix", kHour);
+}
+
+TEST_F(ServiceTest, RequestsPerHourSurviveARestart) {
+    config.requests_per_hour = 3;
+    restart();
+    seed_admin_steps();
+    for (int i = 0; i < 3; ++i) {
+        Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
+        service->cancel(who("alice"), r.id);
+        clock.t += 60;
+    }
+    restart();
+    try {
+        service->create_request(who("alice"), "prod-db", "fix", kHour);
+        ADD_FAILURE() << "a fourth request within the hour was accepted";
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::Failed);
+        EXPECT_THAT(e.what(), HasSubstr("requests_per_hour"));
+    }
+    service->create_request(who("mallory"), "prod-db", "fix", kHour);
+    clock.t += kHour - 60;  // the first request is now more than an hour old
+    service->create_request(who("alice"), "prod-db", "fix", kHour);
+}
+
+TEST_F(ServiceTest, AuditRepliesArePaged) {
+    seed_admin_steps();
+    AuditFilter filter;
+    filter.limit = 2;
+    std::vector<AuditEvent> page = service->audit(who("aud"), filter);
+    ASSERT_EQ(page.size(), 2u);
+    filter.after_seq = page.back().seq;
+    std::vector<AuditEvent> next = service->audit(who("aud"), filter);
+    ASSERT_EQ(next.size(), 2u);
+    EXPECT_EQ(next.front().seq, page.back().seq + 1);
 }
 
 }  // namespace

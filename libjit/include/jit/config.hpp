@@ -1,4 +1,5 @@
-// jitd.conf (man/jitd.conf.5): INI with a [daemon] section of key = value lines, lists comma-separated.
+// jitd.conf (man/jitd.conf.5): INI with a [daemon] section of key = value lines, lists
+// comma-separated.
 //
 //   [daemon]
 //   database = /var/lib/jitd/jit.db        ; absolute paths
@@ -33,6 +34,9 @@ struct Config {
     Seconds notify_timeout = 10;  // how long a notify_command may run before it is killed
     // PAM services that a resource's "*" does not cover (cron, atd, systemd-user).
     std::vector<std::string> unmanaged_services = {"cron", "atd", "systemd-user"};
+    bool root_approves = false;    // root with no login user may approve requests
+    int max_pending_per_user = 5;  // pending requests one user may hold; 0: no limit
+    int requests_per_hour = 30;    // requests one user may make in an hour; 0: no limit
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";

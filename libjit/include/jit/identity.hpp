@@ -27,16 +27,40 @@ class NssIdentityResolver final : public IdentityResolver {
     std::optional<uid_t> user_uid(const std::string& name) const override;
 };
 
-// A person calling jitd, identified by the kernel-sourced uid of the bus peer.
+// The kernel's "no login uid" value of /proc/PID/loginuid ((uid_t)-1).
+inline constexpr uid_t kUnsetLoginUid = static_cast<uid_t>(-1);
+
+// Someone calling jitd: the kernel-sourced uid of the bus peer and, separately, the person who
+// logged in (the calling process's audit login uid), who may act through another account
+// (sudo, su). Both are resolved on every call, so group changes apply at once.
 struct Caller {
     uid_t uid = 0;
     std::string name;
     std::vector<std::string> groups;
+    // The login user, when one is set and is not root: unset (services, root's cron) and 0
+    // (the root console) mean nobody logged in behind this process.
+    std::optional<uid_t> login_uid;
+    std::string login_name;                 // its NSS name ("#UID" when NSS has none)
+    std::vector<std::string> login_groups;  // resolved only for root callers (see person())
 
     bool is_root() const { return uid == 0; }
     bool in_group(const std::string& group) const;
     // True when the principal ("user" or "@group") names this caller.
     bool matches(const std::string& principal) const;
+    // The login user is set and is not the calling account (JIT_ACTOR_LOGIN is written).
+    bool login_differs() const { return login_uid && *login_uid != uid; }
+    // Root with no person behind it.
+    bool is_bare_root() const { return is_root() && !login_uid; }
+    // Whom a decision counts for: root with a login user acts as that user; everyone else as
+    // their own account.
+    const std::string& person() const { return is_root() && login_uid ? login_name : name; }
+    const std::vector<std::string>& person_groups() const {
+        return is_root() && login_uid ? login_groups : groups;
+    }
+    // True when `user` is the calling account or the person logged in behind it.
+    bool is_or_acts_for(const std::string& user) const {
+        return user == name || (login_uid && user == login_name);
+    }
 };
 
 // True when one of `principals` ("user" or "@group") names this user or one of its groups: the
@@ -44,8 +68,10 @@ struct Caller {
 bool principals_name(const std::vector<std::string>& principals, const std::string& user,
                      const std::vector<std::string>& groups);
 
-// Builds a Caller from a uid through the resolver; JitError(PermissionDenied) for a uid with no
-// name (jitd never acts for an anonymous caller).
-Caller caller_from_uid(uid_t uid, const IdentityResolver& identity);
+// Builds a Caller from a uid and the calling process's login uid (kUnsetLoginUid when unset)
+// through the resolver; JitError(PermissionDenied) for a uid with no name (jitd never acts for
+// an anonymous caller).
+Caller caller_from_uid(uid_t uid, const IdentityResolver& identity,
+                       uid_t login_uid = kUnsetLoginUid);
 
 }  // namespace jit

@@ -181,6 +181,8 @@ class JitService {
 
     void require_manage(const Caller& caller) const;
     void require_pam(const Caller& caller) const;
+    void require_decide(const Caller& caller, const Request& request) const;
+    void require_request_limits(const Caller& caller) const;
     Resource& resource_ref(const std::string& name);
     const Resource& resource_ref(const std::string& name) const;
     Policy& policy_ref(const std::string& name);
@@ -207,7 +209,7 @@ class JitService {
     // audit events to publish after commit.
     Grant start_grant(Transaction& tx, Request& request, std::vector<AuditEvent>& events);
     void end_grant(Id grant_id, GrantState state, const std::string& actor,
-                   const std::string& reason);
+                   const std::string& reason, const std::string& actor_login = "");
     void expire_request(Id request_id);
     void warn_grant(Id grant_id);
 
