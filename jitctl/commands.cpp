@@ -225,11 +225,43 @@ int cmd_status(const Globals& globals) {
     return print_record(globals, status, RecordKind::Status, print_status);
 }
 
+namespace {
+
+// The usual ways into another account on a Linux host, as PAM services.
+constexpr const char* kKnownRoutes[] = {"sshd", "login",   "sudo",      "sudo-i", "su",
+                                        "su-l", "runuser", "runuser-l", "pkexec"};
+
+// A resource that names its services leaves the other routes into its accounts open: says
+// which, on stderr, so that the admin decides rather than finds out.
+void warn_unmanaged_routes(const std::vector<std::string>& services) {
+    if (std::find(services.begin(), services.end(), "*") != services.end()) {
+        return;
+    }
+    std::vector<std::string> covered;
+    for (const auto& service : services) {
+        for (auto& route : jit::service_routes(service)) {
+            covered.push_back(std::move(route));
+        }
+    }
+    std::string open;
+    for (const char* route : kKnownRoutes) {
+        if (std::find(covered.begin(), covered.end(), route) == covered.end()) {
+            open += (open.empty() ? "" : ", ") + std::string(route);
+        }
+    }
+    if (!open.empty()) {
+        std::cerr << "jitctl: note: these routes into its accounts stay unmanaged: " << open
+                  << " (--service '*' covers every route but jitd.conf unmanaged_services)\n";
+    }
+}
+
+}  // namespace
+
 int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
     jit::validate_object_name("resource", args.name);
     jit::validate_text("description", args.description, jit::kMaxDescriptionLength);
     for (const auto& service : args.services) {
-        jit::validate_service(service);
+        jit::validate_resource_service(service);
     }
     for (const auto& account : args.accounts) {
         jit::validate_account(account);
@@ -244,6 +276,7 @@ int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
                        .add_strings(args.services)
                        .add_strings(args.accounts)
                        .add_strings(args.members));
+    warn_unmanaged_routes(args.services);
     if (globals.json) {
         print_json(to_spec_json(get_resource(bus, args.name), RecordKind::Resource));
         return kExitOk;

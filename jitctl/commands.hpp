@@ -16,7 +16,7 @@ struct ResourceAddArgs {
     std::string name;
     std::string description;
     std::vector<std::string> services = {"sshd", "sudo"};
-    std::vector<std::string> accounts = {"*"};
+    std::vector<std::string> accounts;  // required: no default
     std::vector<std::string> members;
 };
 

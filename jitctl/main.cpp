@@ -183,10 +183,13 @@ void CommandLine::add_resource_commands() {
     auto* add = add_name(resource->add_subcommand("add", "Add a resource"), "NAME",
                          resource_add_.name, "Resource name");
     add->add_option("--description", resource_add_.description, "What it is");
-    add->add_option("--service", resource_add_.services, "PAM service it covers (sshd, sudo)")
+    add->add_option("--service", resource_add_.services,
+                    "PAM service it covers (sshd, sudo; * for every route)")
         ->type_name("S");
-    add->add_option("--account", resource_add_.accounts, "Target account it covers (*)")
-        ->type_name("A");
+    add->add_option("--account", resource_add_.accounts,
+                    "Target account it covers (no default: name them, or *)")
+        ->type_name("A")
+        ->required();
     add->add_option("--member", resource_add_.members, "Standing member")->type_name("U|@G");
     on(add, [this] { return cmd_resource_add(globals_, resource_add_); });
 

@@ -183,7 +183,7 @@ expect_exit 0 "jitctl status as root over the system bus" c jitctl --json status
 jq_eq "jitd answers root with its version" "$OUT" '"\(.user) \(.version)"' "root $VERSION"
 expect_exit 0 "jitctl status as the plain user dave over the system bus" as dave jitctl --json status
 jq_eq "jitd knows the caller from the bus credentials" "$OUT" .user dave
-expect_exit 77 "a plain user may not add a resource" as dave jitctl resource add nope
+expect_exit 77 "a plain user may not add a resource" as dave jitctl resource add nope --account '*'
 
 # --- the admin's steps, and a restart ---------------------------------------------------------
 expect_exit 0 "carol (jit-admin) adds resource prod-shell (sshd, account alice)" \

@@ -63,21 +63,21 @@ done
 # --- AddResource, AddResourceMember, RemoveResourceMember, RemoveResource: managers -----------
 BEFORE=$(state_digest)
 for u in "${NON_MANAGERS[@]}"; do
-    denied "$u" resource add "by-$u"
+    denied "$u" resource add "by-$u" --account '*'
     denied "$u" resource add-member app jitmallory
     denied "$u" resource remove-member app jitmallory
     denied "$u" resource remove app
 done
 expect_eq "denied resource changes changed nothing" "$(state_digest)" "$BEFORE"
 for u in "${MANAGERS[@]}"; do
-    allowed "$u" resource add "by-$u"
+    allowed "$u" resource add "by-$u" --account '*'
     allowed "$u" resource add-member "by-$u" jitdave
     allowed "$u" resource remove-member "by-$u" jitdave
     allowed "$u" resource remove "by-$u"
 done
 
 # --- AddPolicy, AssignPolicy, SetPolicyActive, RemovePolicy: managers -------------------------
-as root jitctl resource add spare >/dev/null 2>&1 || die "setup: resource spare"
+as root jitctl resource add spare --account '*' >/dev/null 2>&1 || die "setup: resource spare"
 as root jitctl policy add spare-policy --approver jitbob >/dev/null 2>&1 || die "setup: policy spare-policy"
 BEFORE=$(state_digest)
 for u in "${NON_MANAGERS[@]}"; do

@@ -61,17 +61,18 @@ bad 65 jitalice request wait-none --reason "x" --duration 1h --wait=forever
 
 note "names"
 for n in Prod-DB .hidden -dash "a/b" "a b" "$LONG_NAME" "" "prod;rm" "ünïcode" "_under"; do
-    bad 65 root resource add -- "$n"
+    # A list option right before "--" keeps CLI11 from seeing NAME: a plain one goes last.
+    bad 65 root resource add --account '*' --description "bad name" -- "$n"
 done
 bad 65 root policy add "Bad.Policy" --approver jitbob
-bad 65 root resource add okname --service "ss hd"
-bad 65 root resource add okname --service ""
+bad 65 root resource add okname --service "ss hd" --account '*'
+bad 65 root resource add okname --service "" --account '*'
 bad 65 root resource add okname --account "Root!"
-bad 65 root resource add okname --member "@"
-bad 65 root resource add okname --member "@@admins"
-bad 65 root resource add okname --member "Alice"
-bad 65 root resource add okname --description "$LONG_DESC"
-bad 65 root resource add okname --description $'two\nlines'
+bad 65 root resource add okname --member "@" --account '*'
+bad 65 root resource add okname --member "@@admins" --account '*'
+bad 65 root resource add okname --member "Alice" --account '*'
+bad 65 root resource add okname --description "$LONG_DESC" --account '*'
+bad 65 root resource add okname --description $'two\nlines' --account '*'
 bad 65 root resource add-member prod-db "bad user"
 bad 65 root policy add p-bad --approver "Bob" --approver jitbob
 bad 65 root policy add p-bad --approver "@" --approver jitbob
@@ -90,7 +91,7 @@ bad 1 jitbob approve 999999
 bad 1 jitbob deny 999999
 bad 1 jitalice cancel 999999
 bad 1 jitdave revoke 999999
-bad 1 root resource add prod-db                           # exists
+bad 1 root resource add prod-db --account "*"              # exists
 bad 1 root policy add prod-db-jit --approver jitbob    # exists
 
 note "reasons and comments"
@@ -138,6 +139,7 @@ bad 64 jitalice resource
 bad 64 jitalice approve
 bad 64 jitalice requests --no-such-flag
 bad 64 root resource add
+bad 64 root resource add okname        # --account has no default: name the accounts, or '*'
 bad 64 root policy assign only-one-arg
 
 note "raw D-Bus calls (busctl as root, bypassing jitctl's own checks)"

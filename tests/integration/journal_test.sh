@@ -175,11 +175,11 @@ jq_eq "nothing in 2000" "$OUT" length 0
 # --- journal unavailable: the event waits and arrives once -------------------------------------
 note "journald down"
 journald_stop
-expect_exit 0 -m "change while journald is down" -- as jitadmin jitctl resource add made-while-down
+expect_exit 0 -m "change while journald is down" -- as jitadmin jitctl resource add made-while-down --account '*'
 journald_start
 has_object() { journal_events | jq -e --arg o "$1" 'select(.JIT_OBJECT == $o)' >/dev/null; }
 expect_eventually 30 "the event reaches the journal once it is back" has_object made-while-down
-expect_exit 0 -m "change after journald is back" -- as jitadmin jitctl resource add made-after
+expect_exit 0 -m "change after journald is back" -- as jitadmin jitctl resource add made-after --account '*'
 expect_eventually 10 "the next event arrives too" has_object made-after
 expect_eq "the delayed event is in the journal exactly once" \
     "$(journal_events | jq -s '[.[] | select(.JIT_OBJECT == "made-while-down")] | length')" 1

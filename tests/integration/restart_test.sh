@@ -91,12 +91,12 @@ expect_eventually 10 "expired event for $TIMED in the journal" journal_has expir
 
 note "=== an event not yet in the journal survives SIGKILL"
 journald_stop
-expect_exit 0 -m "change while journald is down" -- as jitadmin jitctl resource add made-before-kill
+expect_exit 0 -m "change while journald is down" -- as jitadmin jitctl resource add made-before-kill --account '*'
 jitd_kill
 journald_start
 jitd_restart
 expect_eventually 30 "the event reaches the journal after the restart" journal_has resource_changed JIT_OBJECT made-before-kill
-expect_exit 0 -m "one more change" -- as jitadmin jitctl resource add made-after-restart
+expect_exit 0 -m "one more change" -- as jitadmin jitctl resource add made-after-restart --account '*'
 expect_eventually 10 "the next event arrives" journal_has resource_changed JIT_OBJECT made-after-restart
 expect_eq "the delayed event is in the journal exactly once" \
     "$(journal_count resource_changed JIT_OBJECT made-before-kill)" 1
@@ -107,7 +107,7 @@ jitd_stop
 expect_eq "jitd exits 0 on SIGTERM" "$JITD_STATUS" 0
 jitd_restart
 expect_exit 0 -m "status after the last restart" -- as root jitctl --json status
-expect_exit 0 -m "a change after the last restart" -- as jitadmin jitctl resource add final
+expect_exit 0 -m "a change after the last restart" -- as jitadmin jitctl resource add final --account '*'
 expect_eventually 10 "its event arrives" journal_has resource_changed JIT_OBJECT final
 expect_eq "no event was sent twice across restarts" \
     "$(journal_events | jq -s '[.[].JIT_SEQ] | (length == (unique | length))')" true

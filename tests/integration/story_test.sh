@@ -181,7 +181,7 @@ jq_eq "access back to request" "$OUT" .access request
 expect_exit 0 -m "policy without automatic expiry" -- \
     as jitadmin jitctl policy add forever-auto --action auto-approve --no-auto-expiry
 if grep -qiE 'warn|until revoked' <<<"$OUT$ERR"; then pass "jitctl warns about grants without expiry"; else fail "no warning for --no-auto-expiry: $OUT $ERR"; fi
-expect_exit 0 -m "resource forever" -- as jitadmin jitctl resource add forever
+expect_exit 0 -m "resource forever" -- as jitadmin jitctl resource add forever --account '*'
 as jitadmin jitctl policy assign forever-auto forever >/dev/null 2>&1 && as jitadmin jitctl policy activate forever-auto >/dev/null 2>&1 ||
     fail "setup of resource forever"
 FG=$(new_grant jitcarol forever 1h)

@@ -416,17 +416,19 @@ spawn_as() {
 
 # --- jitd -------------------------------------------------------------------------------------
 # jitd_start [CONFIG LINE]...: writes $T/jitd.conf ([daemon] with the test database and snapshot,
-# min_duration 1s, plus the given lines, which override) and starts jitd, waiting until it owns
+# min_duration 1s, unless the given lines set them, plus the given lines) and starts jitd, waiting until it owns
 # io.jitd.Jit1. Output goes to $T/jitd.log.
 jitd_start() {
     need_programs
     {
         echo "[daemon]"
-        echo "database = $T/jit.db"
-        echo "snapshot = $T/run/snapshot"
-        local has_min=false line
-        for line in "$@"; do [[ $line == min_duration* ]] && has_min=true; done
-        $has_min || echo "min_duration = 1s"
+        # Defaults for the test, unless a given line sets the key (each key may appear once).
+        local key line given=" "
+        for line in "$@"; do given+="${line%%[ =]*} "; done
+        for line in "database = $T/jit.db" "snapshot = $T/run/snapshot" "min_duration = 1s"; do
+            key=${line%% *}
+            [[ $given == *" $key "* ]] || echo "$line"
+        done
         printf '%s\n' "$@"
     } >"$T/jitd.conf"
     jitd_restart
@@ -508,7 +510,7 @@ audit_json() { as root jitctl --json audit "$@"; }
 setup_resource() {
     local name=$1 policy=$2
     shift 2
-    as root jitctl resource add "$name" --description "test resource $name" >/dev/null 2>"$T/.setup" ||
+    as root jitctl resource add "$name" --description "test resource $name" --account '*' >/dev/null 2>"$T/.setup" ||
         die "setup: resource add $name: $(<"$T/.setup")"
     as root jitctl policy add "$policy" --description "test policy $policy" "$@" >/dev/null 2>"$T/.setup" ||
         die "setup: policy add $policy $*: $(<"$T/.setup")"
