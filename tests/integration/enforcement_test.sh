@@ -73,7 +73,7 @@ jq_eq "audit: the revoke carries JIT_ACTOR_LOGIN" \
 # N-of-M counts persons: bob and root-as-bob are one.
 as root jitctl policy add two-policy --approver jitbob --approver jitcarol --approvals 2 \
     >/dev/null 2>&1 || die "setup: two-policy"
-as root jitctl resource add two >/dev/null 2>&1 || die "setup: resource two"
+as root jitctl resource add two --account '*' >/dev/null 2>&1 || die "setup: resource two"
 as root jitctl policy assign two-policy two >/dev/null 2>&1 || die "setup: assign"
 as root jitctl policy activate two-policy >/dev/null 2>&1 || die "setup: activate"
 R3=$(new_request jitalice two 10min) && need_id request "$R3"
@@ -148,7 +148,7 @@ expect_contains "still the hourly limit" "$ERR" requests_per_hour
 
 # max_pending_per_user (default 5): six resources under one policy, jitmallory asks for each.
 for i in 1 2 3 4 5 6; do
-    as root jitctl resource add "p$i" >/dev/null 2>&1 || die "setup: resource p$i"
+    as root jitctl resource add "p$i" --account '*' >/dev/null 2>&1 || die "setup: resource p$i"
     as root jitctl policy assign app-policy "p$i" >/dev/null 2>&1 || die "setup: assign p$i"
 done
 for i in 1 2 3 4 5; do
