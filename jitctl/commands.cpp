@@ -9,8 +9,9 @@
 
 #include "bus_client.hpp"
 #include "exit_status.hpp"
+#include "jit/access.hpp"
 #include "jit/model.hpp"
-#include "jit/service.hpp"
+#include "jit/presets.hpp"
 #include "jit/time.hpp"
 #include "jit/validate.hpp"
 #include "output.hpp"

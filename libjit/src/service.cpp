@@ -11,12 +11,6 @@ namespace {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-const Preset kPresets[] = {
-    {"routine-ops", 4 * 3600, "Routine ops task"},
-    {"incident-response", 8 * 3600, "Incident response"},
-    {"maintenance-window", 12 * 3600, "Maintenance window"},
-    {"audit-review", 24 * 3600, "Audit review (read-only)"},
-};
 
 constexpr std::size_t kMaxAttemptField = 256;
 constexpr int kMaxApprovalsRequired = 100;
@@ -77,20 +71,6 @@ EpochSeconds SystemClock::now() const {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-const std::vector<Preset>& policy_presets() {
-    static const std::vector<Preset> presets(std::begin(kPresets), std::end(kPresets));
-    return presets;
-}
-
-const Preset& find_preset(std::string_view name) {
-    for (const Preset& preset : policy_presets()) {
-        if (name == preset.name)
-            return preset;
-    }
-    throw_invalid("unknown preset \"" + std::string(name) +
-                  "\" (use routine-ops, incident-response, maintenance-window or audit-review)");
 }
 
 JitService::JitService(Store& store, Config config, const IdentityResolver& identity,

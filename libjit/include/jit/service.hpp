@@ -18,6 +18,7 @@
 #include "jit/config.hpp"
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
+#include "jit/presets.hpp"
 #include "jit/spool.hpp"
 #include "jit/store.hpp"
 
@@ -74,15 +75,6 @@ struct NewPolicy {
     bool auto_expiry = true;
     Seconds request_ttl = 3600;
 };
-
-struct Preset {
-    const char* name;
-    Seconds max_duration;
-    const char* description;
-};
-// routine-ops 4h, incident-response 8h, maintenance-window 12h, audit-review 24h.
-const std::vector<Preset>& policy_presets();
-const Preset& find_preset(std::string_view name);  // JitError(InvalidInput) if unknown
 
 struct SessionOpen {
     LoginDecision decision;
