@@ -115,8 +115,11 @@ Daemon::Daemon(jit::Config config, jit::Store& store)
       bus_(connect_system_bus(event_.get())),
       journal_(event_.get(), store),
       notifier_(event_.get(), config_.notify_command, config_.notify_timeout),
-      terminator_(event_.get(), bus_.get(), config_.kill_grace),
       snapshot_(config_.snapshot),
+      // A cgroup2 mount of jitd's own, if the host has none, beside the snapshot: a root-only
+      // directory jitd already insists on.
+      cgroups_(event_.get(), bus_.get(), config_.kill_grace, snapshot_.directory() + "/cgroup2"),
+      terminator_(event_.get(), bus_.get(), config_.kill_grace, &cgroups_),
       service_(store, config_, identity_, clock_, *this),
       adaptor_(bus_.get(), service_, identity_, [this] { settle(); }),
       fallback_(event_.get(), snapshot_.directory(), service_) {}
@@ -302,7 +305,9 @@ int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
 }
 
 int Daemon::on_reap_timer(sd_event_source* source, uint64_t, void* userdata) {
-    static_cast<Daemon*>(userdata)->reap_gone_sessions();
+    auto* self = static_cast<Daemon*>(userdata);
+    self->reap_gone_sessions();
+    self->cgroups_.remove_empty_groups();
     int r = sd_event_source_set_time_relative(source, kReapIntervalUsec);
     if (r >= 0) {
         r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
@@ -372,6 +377,12 @@ void Daemon::grant_ended(const jit::Grant& grant) {
 
 void Daemon::terminate_session(const jit::Session& session) {
     contained("terminating a session", [&] { terminator_.terminate(session); });
+}
+
+std::string Daemon::place_session(const jit::Session& session) {
+    std::string cgroup;
+    contained("placing a session in a cgroup", [&] { cgroup = cgroups_.place(session); });
+    return cgroup;
 }
 
 void Daemon::warn_session(const jit::Session& session, jit::EpochSeconds expiry) {

@@ -12,6 +12,7 @@
 #include "journal_forwarder.hpp"
 #include "notifier.hpp"
 #include "sd_handles.hpp"
+#include "session_cgroups.hpp"
 #include "session_terminator.hpp"
 #include "snapshot_writer.hpp"
 
@@ -33,6 +34,7 @@ class Daemon final : public jit::Effects {
     void grant_started(const jit::Grant& grant) override;
     void grant_ended(const jit::Grant& grant) override;
     void terminate_session(const jit::Session& session) override;
+    std::string place_session(const jit::Session& session) override;
     void warn_session(const jit::Session& session, jit::EpochSeconds expiry) override;
     void access_changed() override;
 
@@ -59,8 +61,9 @@ class Daemon final : public jit::Effects {
     BusPtr bus_;
     JournalForwarder journal_;
     Notifier notifier_;
-    SessionTerminator terminator_;
     SnapshotWriter snapshot_;
+    SessionCgroups cgroups_;
+    SessionTerminator terminator_;
     jit::JitService service_;
     BusAdaptor adaptor_;
     FallbackSpool fallback_;

@@ -1,6 +1,7 @@
 #include "process_tree.hpp"
 
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+
+#include "jit/unique_fd.hpp"
 
 namespace jitd {
 namespace {
@@ -38,6 +41,15 @@ std::int64_t clock_ns(clockid_t clock) {
     timespec now{};
     clock_gettime(clock, &now);
     return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// Debian 12's <sys/pidfd.h> (glibc 2.36) declares these without C linkage: the system calls.
+int open_pidfd(pid_t pid) {
+    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0U));
+}
+
+int send_through_pidfd(int pidfd, int signal) {
+    return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0U));
 }
 
 }  // namespace
@@ -120,6 +132,15 @@ std::vector<ProcessId> survivors_and_descendants(const std::vector<ProcessId>& p
 bool process_alive(const ProcessId& process) {
     auto stat = read_proc_stat(process.pid);
     return stat && stat->running() && stat->start_time == process.start_time;
+}
+
+bool signal_through_pidfd(pid_t pid, int signal, const std::function<bool(pid_t)>& still_it) {
+    jit::UniqueFd pidfd(open_pidfd(pid));
+    return pidfd && still_it(pid) && send_through_pidfd(pidfd.get(), signal) == 0;
+}
+
+bool signal_if_alive(const ProcessId& process, int signal) {
+    return signal_through_pidfd(process.pid, signal, [&](pid_t) { return process_alive(process); });
 }
 
 BootClock BootClock::current() {

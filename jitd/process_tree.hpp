@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,14 @@ std::vector<ProcessId> survivors_and_descendants(const std::vector<ProcessId>& p
 
 // True when `process` still runs (same pid, same start time, not a zombie).
 bool process_alive(const ProcessId& process);
+
+// Sends `signal` through a pidfd to `pid` when, with the pidfd open, `still_it(pid)` holds:
+// the pidfd pins the process, so a pid reused after the check is never signalled. False when
+// nothing was sent.
+bool signal_through_pidfd(pid_t pid, int signal, const std::function<bool(pid_t)>& still_it);
+
+// `process`, if it still runs (same start time), gets `signal` through a pidfd.
+bool signal_if_alive(const ProcessId& process, int signal);
 
 // Wall-clock time of a process start time: the boot time in epoch nanoseconds and the clock
 // ticks per second of /proc/PID/stat.

@@ -27,7 +27,7 @@ bool may_signal(pid_t pid) {
 std::size_t signal_alive(const std::vector<ProcessId>& processes, int signal) {
     std::size_t signalled = 0;
     for (const auto& process : processes) {
-        if (may_signal(process.pid) && process_alive(process) && kill(process.pid, signal) == 0) {
+        if (may_signal(process.pid) && signal_if_alive(process, signal)) {
             ++signalled;
         }
     }
@@ -36,15 +36,22 @@ std::size_t signal_alive(const std::vector<ProcessId>& processes, int signal) {
 
 }  // namespace
 
-SessionTerminator::SessionTerminator(sd_event* event, sd_bus* bus, jit::Seconds kill_grace)
-    : event_(event), bus_(bus), kill_grace_(kill_grace) {}
+SessionTerminator::SessionTerminator(sd_event* event, sd_bus* bus, jit::Seconds kill_grace,
+                                     SessionCgroups* cgroups)
+    : event_(event), bus_(bus), kill_grace_(kill_grace), cgroups_(cgroups) {}
 
 void SessionTerminator::terminate(const jit::Session& session) {
+    if (cgroups_ && cgroups_->end(session)) {
+        return;
+    }
+    if (session.state == jit::SessionState::Closed) {
+        return;  // logged out: only a group jit made for it is ended, nothing else
+    }
     if (session.logind_session.empty()) {
         signal_processes(session);
         return;
     }
-    auto call = std::make_unique<LogindCall>(LogindCall{this, session, nullptr});
+    auto call = std::make_unique<LogindCall>(LogindCall{this, session, nullptr, nullptr});
     if (!send_to_logind(*call, kLogindPath, kLogindManager, "GetSession", on_session_path,
                         session.logind_session.c_str())) {
         signal_processes(session);
@@ -54,10 +61,11 @@ void SessionTerminator::terminate(const jit::Session& session) {
 }
 
 // Asynchronous, without auto-start: on a host without logind the bus answers at once with an
-// error and the reply handler falls back to signals. Takes one or two string arguments.
+// error and the reply handler falls back to signals. Takes one or two string arguments and,
+// for KillSession, a signal.
 bool SessionTerminator::send_to_logind(LogindCall& call, const char* path, const char* interface,
                                        const char* member, sd_bus_message_handler_t on_reply,
-                                       const char* arg1, const char* arg2) {
+                                       const char* arg1, const char* arg2, std::int32_t signal) {
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_call(bus_, &raw, kLogindService, path, interface, member);
     MessagePtr message(raw);
@@ -66,6 +74,9 @@ bool SessionTerminator::send_to_logind(LogindCall& call, const char* path, const
     }
     if (r >= 0 && arg2) {
         r = sd_bus_message_append_basic(message.get(), 's', arg2);
+    }
+    if (r >= 0 && signal != 0) {
+        r = sd_bus_message_append_basic(message.get(), 'i', &signal);
     }
     if (r >= 0) {
         r = sd_bus_message_set_auto_start(message.get(), 0);
@@ -147,7 +158,41 @@ int SessionTerminator::on_terminated(sd_bus_message* reply, void* userdata, sd_b
     }
     spdlog::info("session {} of {}: logind terminated session {}", call->session.id,
                  call->session.user, call->session.logind_session);
-    self->finish(call, nullptr);
+    // logind's scope gets systemd's own stop timeout; kill_grace is jit's promise.
+    uint64_t now = 0;
+    sd_event_now(self->event_, CLOCK_MONOTONIC, &now);
+    sd_event_source* source = nullptr;
+    if (sd_event_add_time(self->event_, &source, CLOCK_MONOTONIC,
+                          now + static_cast<uint64_t>(self->kill_grace_) * 1000000, 0,
+                          on_logind_grace, call) < 0) {
+        self->finish(call, nullptr);
+        return 0;
+    }
+    call->grace.reset(source);
+    return 0;
+}
+
+// After kill_grace: SIGKILL, through logind, to whatever still runs in the session's scope.
+int SessionTerminator::on_logind_grace(sd_event_source*, uint64_t, void* userdata) {
+    auto* call = static_cast<LogindCall*>(userdata);
+    if (!call->owner->send_to_logind(*call, kLogindPath, kLogindManager, "KillSession", on_killed,
+                                     call->session.logind_session.c_str(), "all", SIGKILL)) {
+        call->owner->finish(call, nullptr);
+    }
+    return 0;
+}
+
+int SessionTerminator::on_killed(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    auto* call = static_cast<LogindCall*>(userdata);
+    if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
+        // Usually NoSuchSession: the scope ended within kill_grace.
+        spdlog::debug("session {}: logind's KillSession: {}", call->session.id,
+                      error->message ? error->message : error->name);
+    } else {
+        spdlog::info("session {} of {}: logind sent SIGKILL to what remained of session {}",
+                     call->session.id, call->session.user, call->session.logind_session);
+    }
+    call->owner->finish(call, nullptr);
     return 0;
 }
 

@@ -1,9 +1,12 @@
-// Ends the live sessions of a grant that ended (jitd(8)): through logind's TerminateSession
-// when the session has a logind id whose Leader is the registered pid; otherwise, or when
-// logind fails, SIGTERM to the registered pid and its descendants and SIGKILL to whatever still
-// runs after kill_grace. The leader check matters: sudo inherits XDG_SESSION_ID from the login
-// it runs in, and ending that whole login for the sudo grant would be wrong. The registered pid
-// is signalled only while it is still the session's process (same start time).
+// Ends the sessions of a grant that ended (jitd(8)). A session jitd placed in a cgroup of its own is
+// ended by that group (session_cgroups.hpp), even after a logout: processes that left the
+// session's process tree end too. Otherwise, through logind when the registered pid leads its
+// logind session (TerminateSession, then KillSession with SIGKILL after kill_grace for whatever
+// of the scope still runs); otherwise, or when logind fails, SIGTERM to the registered pid and
+// its descendants and SIGKILL to whatever still runs after kill_grace. The leader check matters:
+// sudo inherits XDG_SESSION_ID from the login it runs in, and ending that whole login for the
+// sudo grant would be wrong. The registered pid is signalled only while it is still the
+// session's process (same start time), through a pidfd.
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -16,12 +19,15 @@
 #include "jit/model.hpp"
 #include "process_tree.hpp"
 #include "sd_handles.hpp"
+#include "session_cgroups.hpp"
 
 namespace jitd {
 
 class SessionTerminator {
   public:
-    SessionTerminator(sd_event* event, sd_bus* bus, jit::Seconds kill_grace);
+    // Without `cgroups`, recorded groups are ignored (sessions end by logind or signals).
+    SessionTerminator(sd_event* event, sd_bus* bus, jit::Seconds kill_grace,
+                      SessionCgroups* cgroups = nullptr);
 
     void terminate(const jit::Session& session);
 
@@ -30,6 +36,7 @@ class SessionTerminator {
         SessionTerminator* owner;
         jit::Session session;
         SlotPtr slot;
+        EventSourcePtr grace;  // after TerminateSession: when KillSession follows
     };
     struct PendingKill {
         SessionTerminator* owner;
@@ -40,17 +47,20 @@ class SessionTerminator {
 
     bool send_to_logind(LogindCall& call, const char* path, const char* interface,
                         const char* member, sd_bus_message_handler_t on_reply, const char* arg1,
-                        const char* arg2 = nullptr);
+                        const char* arg2 = nullptr, std::int32_t signal = 0);
     void finish(LogindCall* call, const char* failure);
     void signal_processes(const jit::Session& session);
     static int on_session_path(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_leader(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_terminated(sd_bus_message* reply, void* userdata, sd_bus_error*);
+    static int on_logind_grace(sd_event_source*, uint64_t, void* userdata);
+    static int on_killed(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_kill_grace(sd_event_source*, uint64_t, void* userdata);
 
     sd_event* event_;
     sd_bus* bus_;
     jit::Seconds kill_grace_;
+    SessionCgroups* cgroups_;
     std::list<std::unique_ptr<LogindCall>> logind_calls_;
     std::list<std::unique_ptr<PendingKill>> pending_kills_;
 };

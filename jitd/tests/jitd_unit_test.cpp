@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "audit_message_ids.hpp"
 #include "bus_records.hpp"
@@ -33,6 +35,7 @@
 #include "journal_forwarder.hpp"
 #include "notifier.hpp"
 #include "process_tree.hpp"
+#include "session_cgroups.hpp"
 #include "session_terminals.hpp"
 #include "session_terminator.hpp"
 #include "snapshot_writer.hpp"
@@ -405,13 +408,14 @@ TEST_F(SessionTerminatorTest, SignalsTheProcessWithTheRegisteredStartTime) {
 // `server` for the fake peer.
 class PeerBuses {
   public:
-    explicit PeerBuses(sd_event* event) {
+    // `server_event` (default: `event`) lets a fake peer answer from a thread of its own.
+    explicit PeerBuses(sd_event* event, sd_event* server_event = nullptr) {
         int fds[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0) {
             throw std::runtime_error("socketpair failed");
         }
         client = open_end(fds[0], event, false);
-        server = open_end(fds[1], event, true);
+        server = open_end(fds[1], server_event ? server_event : event, true);
     }
     BusPtr client;
     BusPtr server;
@@ -438,7 +442,8 @@ class PeerBuses {
 // logind's Manager.GetSession, Manager.TerminateSession and Session.Leader for session "1".
 class FakeLogind {
   public:
-    explicit FakeLogind(sd_event* event) : buses_(event) {
+    explicit FakeLogind(sd_event* event, sd_event* server_event = nullptr)
+        : buses_(event, server_event) {
         sd_bus_slot* slot = nullptr;
         if (sd_bus_add_object_vtable(buses_.server.get(), &slot, "/org/freedesktop/login1",
                                      "org.freedesktop.login1.Manager", kManager, this) < 0) {
@@ -455,6 +460,7 @@ class FakeLogind {
 
     std::uint32_t leader = 0;
     std::vector<std::string> terminated;
+    std::vector<std::string> killed;  // "ID WHO SIGNAL"
 
   private:
     static constexpr const char* kSessionPath = "/org/freedesktop/login1/session/_31";
@@ -471,6 +477,15 @@ class FakeLogind {
         const char* id = nullptr;
         sd_bus_message_read(call, "s", &id);
         static_cast<FakeLogind*>(userdata)->terminated.emplace_back(id ? id : "");
+        return sd_bus_reply_method_return(call, "");
+    }
+    static int kill_session(sd_bus_message* call, void* userdata, sd_bus_error*) {
+        const char* id = nullptr;
+        const char* who = nullptr;
+        std::int32_t signal = 0;
+        sd_bus_message_read(call, "ssi", &id, &who, &signal);
+        static_cast<FakeLogind*>(userdata)->killed.push_back(
+            std::string(id ? id : "") + " " + (who ? who : "") + " " + std::to_string(signal));
         return sd_bus_reply_method_return(call, "");
     }
     static int get_leader(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
@@ -490,6 +505,7 @@ const sd_bus_vtable FakeLogind::kManager[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("GetSession", "s", "o", FakeLogind::get_session, 0),
     SD_BUS_METHOD("TerminateSession", "s", "", FakeLogind::terminate_session, 0),
+    SD_BUS_METHOD("KillSession", "ssi", "", FakeLogind::kill_session, 0),
     SD_BUS_VTABLE_END,
 };
 const sd_bus_vtable FakeLogind::kSession[] = {
@@ -519,6 +535,47 @@ TEST_F(SessionTerminatorTest, AsksLogindToEndTheSessionTheRegisteredPidLeads) {
         kill(process.pid, SIGKILL);
     }
     waitpid(child, nullptr, 0);
+}
+
+// TerminateSession leaves the scope to systemd's stop timeout; jit's kill_grace still holds.
+TEST_F(SessionTerminatorTest, AsksLogindForSigkillAfterKillGrace) {
+    CapturedLog log;
+    FakeLogind logind(event_.get());
+    logind.leader = static_cast<std::uint32_t>(getpid());
+    auto session = session_of(getpid());
+    session.logind_session = "1";
+    SessionTerminator terminator(event_.get(), logind.bus(), 1);
+    terminator.terminate(session);
+    EXPECT_TRUE(run_until([&] { return !logind.terminated.empty(); }));
+    EXPECT_TRUE(logind.killed.empty());  // not before kill_grace
+    EXPECT_TRUE(run_until([&] { return !logind.killed.empty(); }));
+    EXPECT_EQ(logind.killed, std::vector<std::string>{"1 all " + std::to_string(SIGKILL)});
+    EXPECT_TRUE(run_until([&] { return log.text().find("what remained") != std::string::npos; }))
+        << log.text();
+}
+
+// The process that leads its logind session stays in logind's scope: no group of its own.
+// place() asks logind synchronously (pam_jit is waiting), so the fake answers from a thread.
+TEST_F(SessionTerminatorTest, LeavesALogindLeaderInItsScope) {
+    sd_event* raw = nullptr;
+    ASSERT_GE(sd_event_new(&raw), 0);
+    EventPtr server_event(raw);
+    FakeLogind logind(event_.get(), server_event.get());
+    logind.leader = static_cast<std::uint32_t>(getpid());
+    std::atomic<bool> done = false;
+    std::thread server([&] {
+        while (!done) {
+            sd_event_run(server_event.get(), 10 * 1000);
+        }
+    });
+    SessionCgroups cgroups(event_.get(), logind.bus(), 1, "/nonexistent/cgroup2");
+    auto session = session_of(getpid());
+    session.logind_session = "1";
+    session.pid_start = static_cast<std::int64_t>(read_proc_stat(getpid())->start_time);
+    std::string cgroup = cgroups.place(session);
+    done = true;
+    server.join();
+    EXPECT_EQ(cgroup, "");
 }
 
 // sudo inherits XDG_SESSION_ID from the login it runs in: that login is not the sudo session.

@@ -915,8 +915,15 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     updated.ended_by = actor;
 
     std::vector<Session> ended_sessions;
+    // Logged-out sessions of this boot whose cgroup may still hold processes that left them.
+    std::vector<Session> left_groups;
     for (const auto& [id, session] : sessions_) {
-        if (session.grant_id != grant_id || session.state != SessionState::Open)
+        if (session.grant_id != grant_id)
+            continue;
+        if (session.state == SessionState::Closed && !session.cgroup.empty() && !boot_id_.empty() &&
+            session.boot_id == boot_id_)
+            left_groups.push_back(session);
+        if (session.state != SessionState::Open)
             continue;
         Session s = session;
         s.state = SessionState::Terminated;
@@ -960,6 +967,8 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     effects_.access_changed();
     effects_.grant_ended(updated);
     for (const Session& s : ended_sessions)
+        effects_.terminate_session(s);
+    for (const Session& s : left_groups)
         effects_.terminate_session(s);
 }
 
@@ -1073,6 +1082,7 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     session.boot_id = boot_id_;
     session.logind_session = logind_session;
     session.opened = clock_.now();
+    session.cgroup = effects_.place_session(session);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         session.id = tx.put(session);
         ev.push_back(tx.append(session_record_event("session_opened", session)));

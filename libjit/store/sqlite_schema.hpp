@@ -144,6 +144,12 @@ ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2};
+// v3: the cgroup jitd made for a session, so the group is killed when the grant ends even
+// after the session's own process is gone.
+inline constexpr const char* kSessionCgroupV3 = R"sql(
+ALTER TABLE sessions ADD COLUMN cgroup TEXT NOT NULL DEFAULT '';
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2, kSessionCgroupV3};
 
 }  // namespace jit::sqlite

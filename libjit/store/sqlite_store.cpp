@@ -286,7 +286,7 @@ std::vector<Session> load_sessions(Database& database) {
     Query rows = database.query(
         "load sessions",
         "SELECT id, grant_id, user_name, target, service, rhost, tty, pid, logind_session, "
-        "opened, closed, state, pid_start, boot_id FROM sessions ORDER BY id");
+        "opened, closed, state, pid_start, boot_id, cgroup FROM sessions ORDER BY id");
     while (rows.next()) {
         Session& session = sessions.emplace_back();
         session.id = rows.integer(0);
@@ -303,6 +303,7 @@ std::vector<Session> load_sessions(Database& database) {
         session.state = parse_stored(database, "load sessions", parse_session_state, rows.text(11));
         session.pid_start = rows.integer(12);
         session.boot_id = rows.text(13);
+        session.cgroup = rows.text(14);
     }
     return sessions;
 }
@@ -653,14 +654,14 @@ Id SqliteTransaction::put(const Session& session) {
     Query upsert = database_.query(
         "put session",
         "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, pid, "
-        "logind_session, opened, closed, state, pid_start, boot_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "logind_session, opened, closed, state, pid_start, boot_id, cgroup) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, "
         "user_name = excluded.user_name, target = excluded.target, "
         "service = excluded.service, rhost = excluded.rhost, tty = excluded.tty, "
         "pid = excluded.pid, logind_session = excluded.logind_session, "
         "opened = excluded.opened, closed = excluded.closed, state = excluded.state, "
-        "pid_start = excluded.pid_start, boot_id = excluded.boot_id "
+        "pid_start = excluded.pid_start, boot_id = excluded.boot_id, cgroup = excluded.cgroup "
         "RETURNING id");
     upsert.bind(session.id ? std::optional<Id>(session.id) : std::nullopt)
         .bind(session.grant_id)
@@ -675,7 +676,8 @@ Id SqliteTransaction::put(const Session& session) {
         .bind(session.closed)
         .bind(to_string(session.state))
         .bind(session.pid_start)
-        .bind(session.boot_id);
+        .bind(session.boot_id)
+        .bind(session.cgroup);
     if (!upsert.next())
         database_.fail("put session", "no id returned");
     return upsert.integer(0);

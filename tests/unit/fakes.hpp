@@ -172,6 +172,8 @@ class RecordingEffects final : public Effects {
                         std::string(to_string(g.state)));
     }
     void terminate_session(const Session& s) override { terminated.push_back(s); }
+    std::string next_cgroup;  // what place_session answers
+    std::string place_session(const Session&) override { return next_cgroup; }
     void warn_session(const Session& s, EpochSeconds expiry) override {
         warned.emplace_back(s.id, expiry);
     }

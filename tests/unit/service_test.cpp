@@ -656,6 +656,43 @@ TEST_F(GrantedTest, SessionWhoseProcessIsGoneIsReaped) {
     EXPECT_EQ(code_of([&] { service->reap_session(999); }), ErrorCode::NotFound);
 }
 
+// A logout ends nothing; the grant's end still kills the group the session was placed in,
+// where processes that left its process tree (setsid, nohup) live on. Only groups of this boot.
+TEST_F(GrantedTest, GroupOfALoggedOutSessionEndsWithItsGrant) {
+    service->start("boot-1");
+    effects.next_cgroup = "/jit/session-4242-99";
+    Id placed =
+        service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
+            .session_id;
+    effects.next_cgroup = "";
+    Id unplaced = open().session_id;
+    EXPECT_EQ(service->list_sessions(who("alice"), false).at(0).cgroup, "/jit/session-4242-99");
+    service->close_session(who("root"), placed);
+    service->close_session(who("root"), unplaced);
+    EXPECT_TRUE(effects.terminated.empty());  // logout: nothing is killed
+    clock.t = expiry;
+    service->tick();
+    ASSERT_EQ(effects.terminated.size(), 1u);
+    EXPECT_EQ(effects.terminated[0].id, placed);
+    EXPECT_EQ(effects.terminated[0].state, SessionState::Closed);
+    EXPECT_EQ(effects.terminated[0].cgroup, "/jit/session-4242-99");
+}
+
+TEST_F(GrantedTest, GroupOfAnEarlierBootIsNeverKilled) {
+    service->start("boot-1");
+    effects.next_cgroup = "/jit/session-4242-99";
+    Id placed =
+        service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
+            .session_id;
+    service->close_session(who("root"), placed);
+    service.reset();
+    service = std::make_unique<JitService>(store, config, identity, clock, effects);
+    service->start("boot-2");
+    clock.t = expiry;
+    service->tick();
+    EXPECT_TRUE(effects.terminated.empty());  // that name may belong to a group of this boot
+}
+
 TEST_F(GrantedTest, RestartInsideTheWarningWindowStillWarns) {
     Id session = open().session_id;
     clock.t = expiry - config.warn_before + 10;  // jitd was down when the warning was due

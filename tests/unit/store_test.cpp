@@ -50,7 +50,8 @@ static auto tied(const Grant& g) {
 }
 static auto tied(const Session& s) {
     return std::tie(s.id, s.grant_id, s.user, s.target, s.service, s.rhost, s.tty, s.pid,
-                    s.pid_start, s.boot_id, s.logind_session, s.opened, s.closed, s.state);
+                    s.pid_start, s.boot_id, s.logind_session, s.cgroup, s.opened, s.closed,
+                    s.state);
 }
 static auto tied(const AuditEvent& e) {
     return std::tie(e.seq, e.time, e.event, e.fields, e.prev_hash, e.hash);
@@ -229,6 +230,7 @@ Session sample_session(Id grant_id) {
     session.pid_start = 987654;
     session.boot_id = "0f6c1f5e4d3b4a2c9e8d7c6b5a493827";
     session.logind_session = "c17";
+    session.cgroup = "/jit/session-4242-987654";
     session.opened = 1'790'000'700;
     session.closed = 1'790'001'000;
     session.state = SessionState::Terminated;
@@ -536,11 +538,11 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
     ASSERT_TRUE(std::filesystem::exists(path_));
     open();
     RawDatabase raw(path_);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 3);
     EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 11);
     open();  // a second open finds the schema current and changes nothing
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 3);
 }
 
 TEST_F(StoreTest, MigratesAVersion1DatabaseKeepingItsRows) {
@@ -565,12 +567,13 @@ TEST_F(StoreTest, MigratesAVersion1DatabaseKeepingItsRows) {
     }
     StoredState state = open()->load();
     RawDatabase raw(path_);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 3);
     ASSERT_EQ(state.policies.size(), 1u);
     ASSERT_EQ(state.sessions.size(), 1u);
     EXPECT_EQ(state.sessions[0].pid, 77);
     EXPECT_EQ(state.sessions[0].pid_start, 0);  // unknown for sessions from before v2
     EXPECT_EQ(state.sessions[0].boot_id, "");
+    EXPECT_EQ(state.sessions[0].cgroup, "");  // no group of its own before v3
 }
 
 TEST_F(StoreTest, RefusesASchemaNewerThanItKnows) {

@@ -100,6 +100,10 @@ struct Session {
     std::int64_t pid_start = 0;
     std::string boot_id;
     std::string logind_session;
+    // The cgroup jitd made for this session alone ("" for none: a logind session's leader, or
+    // no group could be made), as /proc/PID/cgroup names it. Killed when the grant ends, even
+    // after a logout, so processes that left the session's process tree end with the grant.
+    std::string cgroup;
     EpochSeconds opened = 0;
     std::optional<EpochSeconds> closed;
     SessionState state = SessionState::Open;

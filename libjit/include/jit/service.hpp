@@ -46,8 +46,13 @@ class Effects {
     virtual void request_decided(const Request& request) = 0;
     virtual void grant_started(const Grant& grant) = 0;
     virtual void grant_ended(const Grant& grant) = 0;
-    // End a live session whose grant ended (logind or signals; kill_grace is the effect's job).
+    // End a session whose grant ended: a live one (logind, its cgroup, or signals), or a closed
+    // one whose cgroup may still hold processes; kill_grace is the effect's job.
     virtual void terminate_session(const Session& session) = 0;
+    // The one effect that runs before its commit, while pam_jit waits for the reply (so the
+    // session's process has no children yet): put a session about to be registered under a
+    // grant into a cgroup of its own. Returns the group to record, "" when there is none.
+    virtual std::string place_session(const Session& /*session*/) { return {}; }
     // Tell a live session its grant ends at `expiry` (write to its tty).
     virtual void warn_session(const Session& session, EpochSeconds expiry) = 0;
     // Resources, members or active grants changed: rewrite the PAM snapshot.
