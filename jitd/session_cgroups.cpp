@@ -31,6 +31,9 @@ constexpr long kScopeMoveWaitMs = 1000;
 constexpr long kScopeMovePollMs = 2;
 // Without cgroup.kill: rounds of SIGKILL to a frozen group until it is empty.
 constexpr int kKillRounds = 5;
+// Removing a killed group: a few tries while its processes exit.
+constexpr int kRemovalTries = 20;
+constexpr uint64_t kRemovalRetryUsec = 100 * 1000;
 
 std::optional<std::string> read_text(const std::string& path) {
     std::ifstream file(path);
@@ -345,34 +348,48 @@ void SessionCgroups::end_direct_group(const jit::Session& session) {
     arm_kill(session.id, session.cgroup);
 }
 
-void SessionCgroups::arm_kill(jit::Id session_id, const std::string& path) {
-    auto kill = std::make_unique<PendingKill>(PendingKill{this, session_id, path, nullptr});
+bool SessionCgroups::arm_timer(sd_event* event, sd_event_source** source, uint64_t after_usec,
+                               PendingKill* kill) {
     uint64_t now = 0;
-    sd_event_now(event_, CLOCK_MONOTONIC, &now);
-    sd_event_source* source = nullptr;
-    int r = sd_event_add_time(event_, &source, CLOCK_MONOTONIC,
-                              now + static_cast<uint64_t>(kill_grace_) * 1000000, 0, on_kill_grace,
-                              kill.get());
+    sd_event_now(event, CLOCK_MONOTONIC, &now);
+    int r = sd_event_add_time(event, source, CLOCK_MONOTONIC, now + after_usec, 0, on_kill_grace,
+                              kill);
     if (r < 0) {
-        spdlog::error("session {}: cannot arm the kill_grace timer ({}); killing cgroup {} now",
-                      session_id, std::strerror(-r), path);
-        kill_group(unified_root() + path, path);
+        spdlog::error("session {}: cannot arm a timer for cgroup {}: {}", kill->session_id,
+                      kill->path, std::strerror(-r));
+    }
+    return r >= 0;
+}
+
+void SessionCgroups::arm_kill(jit::Id session_id, const std::string& path) {
+    auto kill = std::make_unique<PendingKill>(PendingKill{this, session_id, path, nullptr, 0});
+    sd_event_source* source = nullptr;
+    if (!arm_timer(event_, &source, static_cast<uint64_t>(kill_grace_) * 1000000, kill.get())) {
+        kill_group(unified_root() + path, path);  // no grace without a timer
         return;
     }
     kill->timer.reset(source);
     pending_kills_.push_back(std::move(kill));
 }
 
+// After kill_grace: SIGKILL to what still runs; then the empty group is removed, retried a few
+// times while the killed processes exit (what still stays is left to the periodic sweep).
 int SessionCgroups::on_kill_grace(sd_event_source*, uint64_t, void* userdata) {
     auto* kill = static_cast<PendingKill*>(userdata);
     SessionCgroups* self = kill->owner;
     const std::string dir = self->unified_root() + kill->path;
-    if (exists(dir) && !group_members(dir).empty()) {
+    if (kill->removal_tries == 0 && exists(dir) && !group_members(dir).empty()) {
         kill_group(dir, kill->path);
         spdlog::info("session {}: killed what still ran in cgroup {} after {}s", kill->session_id,
                      kill->path, self->kill_grace_);
     }
-    rmdir(dir.c_str());  // empty once the killed processes are reaped; else the sweep removes it
+    if (rmdir(dir.c_str()) != 0 && errno == EBUSY && ++kill->removal_tries < kRemovalTries) {
+        sd_event_source* source = nullptr;
+        if (arm_timer(self->event_, &source, kRemovalRetryUsec, kill)) {
+            kill->timer.reset(source);
+            return 0;
+        }
+    }
     self->pending_kills_.remove_if([kill](const auto& pending) { return pending.get() == kill; });
     return 0;
 }
