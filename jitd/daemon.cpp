@@ -159,6 +159,7 @@ void Daemon::start() {
     snapshot_.write_if_dirty(service_.access_index(), clock_.now());
     fallback_.start();
     reap_gone_sessions();
+    cgroups_.remove_empty_groups();
     adaptor_.add_objects();
     add_event_sources();
     arm_deadline_timer();
