@@ -352,8 +352,8 @@ bool SessionCgroups::arm_timer(sd_event* event, sd_event_source** source, uint64
                                PendingKill* kill) {
     uint64_t now = 0;
     sd_event_now(event, CLOCK_MONOTONIC, &now);
-    int r = sd_event_add_time(event, source, CLOCK_MONOTONIC, now + after_usec, 0, on_kill_grace,
-                              kill);
+    int r =
+        sd_event_add_time(event, source, CLOCK_MONOTONIC, now + after_usec, 0, on_kill_grace, kill);
     if (r < 0) {
         spdlog::error("session {}: cannot arm a timer for cgroup {}: {}", kill->session_id,
                       kill->path, std::strerror(-r));

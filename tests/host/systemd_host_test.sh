@@ -59,7 +59,7 @@ alice_logind_sessions() { c loginctl list-sessions --no-legend | awk '$3 == "ali
 has_alice_session() { [[ -n $(alice_logind_sessions) ]]; }
 two_alice_sessions() { [[ $(alice_logind_sessions | wc -l) == 2 ]]; }
 no_alice_session() { [[ -z $(alice_logind_sessions) ]]; }
-story_processes() { c pgrep -af '^(sudo -n )?sleep 100[012]$'; }
+story_processes() { c pgrep -af '^(sudo -n )?sleep 100[0-3]$'; }
 no_story_processes() { ! story_processes >/dev/null; }
 three_sessions_registered() {
     [[ $(as alice jitctl --json sessions | jq 'length') == 3 ]]
@@ -173,7 +173,7 @@ EXPIRY_EPOCH=$(date -u -d "$EXPIRY" +%s) || die "grant expiry '$EXPIRY' is not a
 # to the session's terminal, goes to the journal); -tt gives the sessions a pty.
 expect_exit 0 "alice logs in over ssh and runs sudo -n sleep inside (unit alice-ssh)" \
     c systemd-run --unit=alice-ssh --quiet ssh -tt "${SSH_OPTS[@]}" alice@localhost \
-    'sudo -n sleep 1001 & sleep 1000'
+    'sudo -n setsid -f sleep 1003; sudo -n sleep 1001 & sleep 1000'
 if ! poll_until 10 has_alice_session; then
     fail "no logind session of alice appeared; ssh said: $(c journalctl --no-pager -u alice-ssh -o cat | tail -n 5)"
 fi
@@ -199,7 +199,12 @@ jq_eq "the sudo session runs as root under the same grant" "$OUT" \
     '.[] | select(.service == "sudo") | "\(.grant_id) \(.user) \(.target)"' "$GRANT alice root"
 # sudo with use_pty (Debian's default) runs as two processes.
 expect_eq "sleep under ssh and sudo run" "$(story_processes | cut -d' ' -f2- | sort -u | paste -sd,)" \
-    "sleep 1000,sleep 1001,sleep 1002,sudo -n sleep 1001"
+    "sleep 1000,sleep 1001,sleep 1002,sleep 1003,sudo -n sleep 1001"
+# `sudo setsid -f` left sudo's process tree and its logind session: jitd gave that sudo session
+# a transient scope of its own, where the escaped process still runs; the grant's end stops it.
+ESCAPED_CGROUP=$(c sh -c 'cat /proc/$(pgrep -xf "sleep 1003")/cgroup')
+expect_contains "sudo setsid -f: the escaped process runs in a jit scope" "$ESCAPED_CGROUP" \
+    "/jit-session-"
 
 # jitd(8): a restart reloads the sessions and kills nothing; the grant's timers are re-armed.
 JITD_PID_BEFORE=$(c systemctl show -P MainPID jitd)
@@ -214,7 +219,7 @@ fi
 expect_eq "after the restart: the same logind sessions" "$(alice_logind_sessions | paste -sd' ')" \
     "${LOGIND_SESSIONS[*]}"
 expect_eq "after the restart: the same processes" \
-    "$(story_processes | cut -d' ' -f2- | sort -u | paste -sd,)" "sleep 1000,sleep 1001,sleep 1002,sudo -n sleep 1001"
+    "$(story_processes | cut -d' ' -f2- | sort -u | paste -sd,)" "sleep 1000,sleep 1001,sleep 1002,sleep 1003,sudo -n sleep 1001"
 run as alice jitctl --json sessions
 jq_eq "after the restart: jitd still lists the 3 open sessions" "$OUT" 'length' 3
 
