@@ -16,7 +16,14 @@ KILL_GRACE=2
 realpam_need
 CG2=$(awk '$9 == "cgroup2" && $4 == "/" { print $5; exit }' /proc/self/mountinfo)
 [[ -n $CG2 ]] || die "this host has no cgroup2 mount to test with"
-[[ ! -d /run/systemd/system ]] || die "systemd runs here: jitd would make scopes, not groups"
+# Under systemd jitd asks systemd for scopes, which the harness's private bus cannot reach:
+# that path is tests/host/systemd_host_test.sh's.
+if [[ -d /run/systemd/system ]]; then
+    echo "SKIP: systemd runs here; jitd would make systemd scopes (see tests/host)" >&2
+    trap - EXIT
+    harness_cleanup
+    exit 77
+fi
 jitd_start "kill_grace = ${KILL_GRACE}s"
 realpam_pamd
 realpam_sudoers "jitalice ALL=(ALL:ALL) NOPASSWD: ALL"
