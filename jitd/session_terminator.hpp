@@ -1,11 +1,11 @@
-// Ends the sessions of a grant that ended (jitd(8)). A session jitd placed in a cgroup of its own is
-// ended by that group (session_cgroups.hpp), even after a logout: processes that left the
-// session's process tree end too. Otherwise, through logind when the registered pid leads its
-// logind session (TerminateSession, then KillSession with SIGKILL after kill_grace for whatever
-// of the scope still runs); otherwise, or when logind fails, SIGTERM to the registered pid and
-// its descendants and SIGKILL to whatever still runs after kill_grace. The leader check matters:
-// sudo inherits XDG_SESSION_ID from the login it runs in, and ending that whole login for the
-// sudo grant would be wrong. The registered pid is signalled only while it is still the
+// Ends the sessions of a grant that ended (jitd(8)). A session jitd placed in a cgroup of its
+// own is ended by that group (session_cgroups.hpp), even after a logout: processes that left
+// the session's process tree end too. Otherwise, through logind when the registered pid leads
+// its logind session (TerminateSession, then KillSession with SIGKILL after kill_grace for
+// whatever of the scope still runs); otherwise, or when logind fails, SIGTERM to the registered
+// pid and its descendants and SIGKILL to whatever still runs after kill_grace. The leader check
+// matters: sudo inherits XDG_SESSION_ID from the login it runs in, and ending that whole login
+// for the sudo grant would be wrong. The registered pid is signalled only while it is still the
 // session's process (same start time), through a pidfd.
 #pragma once
 
