@@ -98,26 +98,6 @@ void append_login_decision(sd_bus_message* reply, const jit::LoginDecision& deci
                  "append grant");
 }
 
-std::vector<std::string> roles_of(const jit::Caller& caller, const jit::JitService& service) {
-    std::vector<std::string> roles;
-    if (caller.is_root()) {
-        roles.emplace_back("root");
-    }
-    if (jit::is_admin(caller, service.roles())) {
-        roles.emplace_back("admin");
-    }
-    if (jit::is_auditor(caller, service.roles())) {
-        roles.emplace_back("auditor");
-    }
-    for (const auto& view : service.list_policies(caller)) {
-        if (jit::is_approver(caller, service.roles(), view.policy)) {
-            roles.emplace_back("approver");
-            break;
-        }
-    }
-    return roles;
-}
-
 }  // namespace
 
 #define JIT_METHOD(member, in_sig, in_names, out_sig, out_names, handler)  \
@@ -288,7 +268,7 @@ MessagePtr BusAdaptor::get_status(sd_bus_message* message, const jit::Caller& ca
     DictWriter dict(reply.get());
     dict.str("version", JITD_VERSION);
     dict.str("user", caller.name);
-    dict.strv("roles", roles_of(caller, service_));
+    dict.strv("roles", service_.roles_of(caller));
     dict.i64("resources", static_cast<std::int64_t>(status.resources));
     dict.i64("policies", static_cast<std::int64_t>(status.policies));
     dict.i64("pending_requests", static_cast<std::int64_t>(status.pending_requests));

@@ -65,13 +65,6 @@ BusPtr connect_system_bus(sd_event* event) {
     return bus;
 }
 
-// Engine lookups made by the daemon itself (not on behalf of a bus caller).
-const jit::Caller kSystemCaller = [] {
-    jit::Caller root;
-    root.name = "root";
-    return root;
-}();
-
 // This boot's id, which tells sessions of an earlier boot apart whatever their pids are now;
 // "" when /proc does not show it (then only their processes' start times do).
 std::string read_boot_id() {
@@ -322,8 +315,8 @@ int Daemon::on_reap_timer(sd_event_source* source, uint64_t, void* userdata) {
 // Sessions whose process ended without a logout (sshd or sudo killed, a crash) are closed, so
 // that they are not open forever and their pid, once reused, is never signalled.
 void Daemon::reap_gone_sessions() {
-    for (const auto& session : service_.list_sessions(kSystemCaller, true)) {
-        if (session.state != jit::SessionState::Open || session_process_may_run(session)) {
+    for (const auto& session : service_.open_sessions()) {
+        if (session_process_may_run(session)) {
             continue;
         }
         contained("closing a session whose process is gone", [&] {
@@ -344,13 +337,8 @@ void Daemon::notify_request(const std::string& event, const jit::Request& reques
     if (!notifier_.enabled()) {
         return;
     }
-    std::vector<std::string> approvers;
-    try {
-        approvers = service_.get_policy(kSystemCaller, request.policy).policy.approvers;
-    } catch (const jit::JitError&) {
-        // The policy was removed since the request was made: nobody left to tell.
-    }
-    notifier_.notify(event, request_notification(event, request, approvers));
+    // No approvers when the policy was removed since the request was made: nobody to tell.
+    notifier_.notify(event, request_notification(event, request, service_.approvers_of(request)));
 }
 
 void Daemon::request_created(const jit::Request& request) {
@@ -386,9 +374,10 @@ std::string Daemon::place_session(const jit::Session& session) {
     return cgroup;
 }
 
-void Daemon::warn_session(const jit::Session& session, jit::EpochSeconds expiry) {
+void Daemon::warn_session(const jit::Session& session, const jit::Grant& grant) {
     contained("warning a session", [&] {
-        std::string resource = service_.get_grant(kSystemCaller, session.grant_id).resource;
+        const std::string& resource = grant.resource;
+        const jit::EpochSeconds expiry = grant.expiry.value_or(clock_.now());
         jit::Seconds left = std::max<jit::Seconds>(expiry - clock_.now(), 0);
         auto terminals = write_to_session_terminals(
             session, "jit: your access to " + resource + " ends at " + jit::format_local(expiry) +

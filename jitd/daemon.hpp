@@ -35,7 +35,7 @@ class Daemon final : public jit::Effects {
     void grant_ended(const jit::Grant& grant) override;
     void terminate_session(const jit::Session& session) override;
     std::string place_session(const jit::Session& session) override;
-    void warn_session(const jit::Session& session, jit::EpochSeconds expiry) override;
+    void warn_session(const jit::Session& session, const jit::Grant& grant) override;
     void access_changed() override;
 
   private:

@@ -970,7 +970,7 @@ class SpoolEffects final : public jit::Effects {
     void grant_started(const jit::Grant&) override {}
     void grant_ended(const jit::Grant&) override {}
     void terminate_session(const jit::Session&) override {}
-    void warn_session(const jit::Session&, jit::EpochSeconds) override {}
+    void warn_session(const jit::Session&, const jit::Grant&) override {}
     void access_changed() override {}
 };
 

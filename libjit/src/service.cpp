@@ -139,6 +139,37 @@ void JitService::start(const std::string& boot_id) {
     effects_.access_changed();
 }
 
+std::vector<std::string> JitService::roles_of(const Caller& caller) const {
+    std::vector<std::string> roles;
+    if (caller.is_root())
+        roles.emplace_back("root");
+    if (is_admin(caller, roles_))
+        roles.emplace_back("admin");
+    if (is_auditor(caller, roles_))
+        roles.emplace_back("auditor");
+    for (const auto& [name, policy] : policies_) {
+        if (is_approver(caller, roles_, policy)) {
+            roles.emplace_back("approver");
+            break;
+        }
+    }
+    return roles;
+}
+
+std::vector<Session> JitService::open_sessions() const {
+    std::vector<Session> out;
+    for (const auto& [id, session] : sessions_) {
+        if (session.state == SessionState::Open)
+            out.push_back(session);
+    }
+    return out;
+}
+
+std::vector<std::string> JitService::approvers_of(const Request& request) const {
+    auto it = policies_.find(request.policy);
+    return it == policies_.end() ? std::vector<std::string>{} : it->second.approvers;
+}
+
 ServiceStatus JitService::status() const {
     ServiceStatus s;
     s.resources = resources_.size();
@@ -979,7 +1010,7 @@ void JitService::warn_grant(Id grant_id) {
         return;
     for (const auto& [id, session] : sessions_) {
         if (session.grant_id == grant_id && session.state == SessionState::Open)
-            effects_.warn_session(session, *grant.expiry);
+            effects_.warn_session(session, grant);
     }
 }
 

@@ -174,7 +174,8 @@ class RecordingEffects final : public Effects {
     void terminate_session(const Session& s) override { terminated.push_back(s); }
     std::string next_cgroup;  // what place_session answers
     std::string place_session(const Session&) override { return next_cgroup; }
-    void warn_session(const Session& s, EpochSeconds expiry) override {
+    void warn_session(const Session& s, const Grant& grant) override {
+        const EpochSeconds expiry = grant.expiry.value_or(0);
         warned.emplace_back(s.id, expiry);
     }
     void access_changed() override { ++access_changes; }

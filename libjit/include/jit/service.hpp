@@ -53,8 +53,8 @@ class Effects {
     // session's process has no children yet): put a session about to be registered under a
     // grant into a cgroup of its own. Returns the group to record, "" when there is none.
     virtual std::string place_session(const Session& /*session*/) { return {}; }
-    // Tell a live session its grant ends at `expiry` (write to its tty).
-    virtual void warn_session(const Session& session, EpochSeconds expiry) = 0;
+    // Tell a live session that `grant` (its grant) ends at its expiry (write to its tty).
+    virtual void warn_session(const Session& session, const Grant& grant) = 0;
     // Resources, members or active grants changed: rewrite the PAM snapshot.
     virtual void access_changed() = 0;
 };
@@ -105,6 +105,13 @@ class JitService {
     const Config& config() const { return config_; }
     Roles roles() const { return roles_; }
     ServiceStatus status() const;
+    // The caller's roles as jitctl status shows them: root, admin, auditor, approver.
+    std::vector<std::string> roles_of(const Caller& caller) const;
+
+    // Internal queries for jitd itself (no caller: never answer a bus call with them).
+    std::vector<Session> open_sessions() const;
+    // The designated approvers of the request's policy; empty when the policy is gone.
+    std::vector<std::string> approvers_of(const Request& request) const;
 
     // Resources (admin).
     void add_resource(const Caller& caller, Resource resource);
