@@ -32,7 +32,7 @@ void BM_DecideGrant(benchmark::State& state) {
     const jit::AccessIndex& index = populated_index();
     const jit::LoginAttempt attempt{"sudo", "acct4242", "user14242", "", "pts/1"};
     for (auto _ : state) {
-        jit::LoginDecision d = index.decide(attempt, {}, kNow);
+        jit::LoginDecision d = index.decide(attempt, kNow);
         benchmark::DoNotOptimize(d);
     }
 }
@@ -42,7 +42,7 @@ void BM_DecideDeny(benchmark::State& state) {
     const jit::AccessIndex& index = populated_index();
     const jit::LoginAttempt attempt{"sudo", "acct4242", "stranger", "", "pts/1"};
     for (auto _ : state) {
-        jit::LoginDecision d = index.decide(attempt, {}, kNow);
+        jit::LoginDecision d = index.decide(attempt, kNow);
         benchmark::DoNotOptimize(d);
     }
 }
@@ -52,7 +52,7 @@ void BM_DecideUnmanaged(benchmark::State& state) {
     const jit::AccessIndex& index = populated_index();
     const jit::LoginAttempt attempt{"login", "root", "", "", "tty1"};
     for (auto _ : state) {
-        jit::LoginDecision d = index.decide(attempt, {}, kNow);
+        jit::LoginDecision d = index.decide(attempt, kNow);
         benchmark::DoNotOptimize(d);
     }
 }
