@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <map>
 #include <system_error>
@@ -193,6 +194,11 @@ constexpr KeyRule kKeyRules[] = {
      [](Config& c, std::string_view v) { c.max_pending_per_user = limit_count(v); }},
     {"requests_per_hour",
      [](Config& c, std::string_view v) { c.requests_per_hour = limit_count(v); }},
+    {"host",
+     [](Config& c, std::string_view v) {
+         validate_host_name(v);
+         c.host = std::string(v);
+     }},
 };
 
 const KeyRule* find_key_rule(std::string_view name) {
@@ -272,13 +278,35 @@ void check_duration_limits(ParseState& state) {
     throw_invalid(path + ": cannot read configuration: " + std::system_category().message(error));
 }
 
+Config with_host(Config config) {
+    if (config.host.empty()) {
+        config.host = machine_host_name();
+    }
+    return config;
+}
+
 }  // namespace
+
+std::string machine_host_name() {
+    char name[HOST_NAME_MAX + 1] = {};
+    if (gethostname(name, sizeof name - 1) != 0) {
+        throw_invalid(std::string("cannot read the host name: ") + std::strerror(errno) +
+                      " (set host in jitd.conf)");
+    }
+    try {
+        validate_host_name(name);
+    } catch (const JitError& error) {
+        throw_invalid(std::string("jitd.conf sets no host and the machine's name is unusable: ") +
+                      error.what());
+    }
+    return name;
+}
 
 Config load_config(const std::string& path, bool allow_missing) {
     UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (file.get() < 0) {
         if (errno == ENOENT && allow_missing) {
-            return Config{};
+            return with_host(Config{});
         }
         throw_unreadable(path, errno);
     }
@@ -301,7 +329,7 @@ Config load_config(const std::string& path, bool allow_missing) {
                           " bytes, not a configuration file");
         }
     }
-    return parse_config(text, path);
+    return with_host(parse_config(text, path));
 }
 
 Config parse_config(const std::string& text, const std::string& origin) {

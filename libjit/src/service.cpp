@@ -288,6 +288,8 @@ AuditEvent JitService::make_event(const std::string& type, Fields fields) const 
     event.time = clock_.now();
     event.event = type;
     event.fields = std::move(fields);
+    // A hashed field like any other, so the database says which host wrote the event too.
+    event.fields.emplace_back("JIT_HOST", config_.host);
     return event;
 }
 
@@ -1240,6 +1242,14 @@ AuditVerification JitService::verify_audit(const Caller& caller) const {
     if (!may_read_all(caller, roles_))
         throw_denied("only root, admins and auditors may verify the audit log");
     return store_.verify_audit();
+}
+
+AuditVerification JitService::verify_audit(const Caller& caller,
+                                           const AuditJournalReader& journal) const {
+    // Checked before the journal is read: reading it is work no other caller may cause.
+    if (!may_read_all(caller, roles_))
+        throw_denied("only root, admins and auditors may verify the audit log");
+    return store_.verify_audit(journal.read(store_.audit_chain()));
 }
 
 // ---------------------------------------------------------------------------------------------

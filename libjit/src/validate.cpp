@@ -198,6 +198,43 @@ void validate_group_name(std::string_view name) {
     }
 }
 
+namespace {
+
+std::string host_label_problem(std::string_view label) {
+    if (label.empty() || label.size() > 63) {
+        return "each dot-separated label must have 1 to 63 characters";
+    }
+    if (label.front() == '-' || label.back() == '-') {
+        return "a label may not start or end with '-'";
+    }
+    for (char c : label) {
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-') {
+            return "only letters, digits, '-' and '.' are allowed";
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+void validate_host_name(std::string_view name) {
+    if (name.empty() || name.size() > 253) {
+        reject("host name", name, "must have 1 to 253 characters");
+    }
+    for (std::string_view rest = name;;) {
+        std::size_t dot = rest.find('.');
+        std::string problem = host_label_problem(rest.substr(0, dot));
+        if (!problem.empty()) {
+            reject("host name", name, problem);
+        }
+        if (dot == std::string_view::npos) {
+            return;
+        }
+        rest.remove_prefix(dot + 1);
+    }
+}
+
 void validate_principal(std::string_view principal) {
     if (principal.empty()) {
         reject("principal", principal, "must be a user name or @group");

@@ -14,7 +14,8 @@ namespace jit::sqlite {
 inline constexpr const char* kSchemaV1 = R"sql(
 -- Named values of the store itself: audit_head_seq and audit_head_hash (the chain head,
 -- updated with every appended audit row so that deleting the last rows is detected) and
--- journal_sent_seq (the highest audit seq known to be in the journal).
+-- journal_sent_seq (the highest audit seq known to be in the journal); from v4 on also
+-- audit_chain (the chain's identity).
 CREATE TABLE meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -150,6 +151,15 @@ inline constexpr const char* kSessionCgroupV3 = R"sql(
 ALTER TABLE sessions ADD COLUMN cgroup TEXT NOT NULL DEFAULT '';
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2, kSessionCgroupV3};
+// v4: the identity of this database's audit chain (meta audit_chain, 32 random hex digits,
+// like a machine id). jitd sends it with every event to the journal (JIT_CHAIN), so the events
+// of another database on the same host, or of this host before a reinstall, are told apart.
+// A new database gets it here as well: it is fixed when the database is created.
+inline constexpr const char* kAuditChainV4 = R"sql(
+INSERT INTO meta (name, value) VALUES ('audit_chain', lower(hex(randomblob(16))));
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2, kSessionCgroupV3,
+                                           kAuditChainV4};
 
 }  // namespace jit::sqlite

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit_chain.hpp"
 #include "jit/error.hpp"
 #include "jit/model.hpp"
 #include "jit/store.hpp"
@@ -32,7 +33,12 @@
 namespace jit {
 namespace {
 
+using sqlite::audit_hash;
+using sqlite::AuditRow;
+using sqlite::ChainChecker;
+using sqlite::ChainHead;
 using sqlite::Database;
+using sqlite::field_value;
 using sqlite::Query;
 using sqlite::TransactionGuard;
 
@@ -42,6 +48,7 @@ constexpr int kBusyTimeoutMs = 5000;
 constexpr std::string_view kAuditHeadSeq = "audit_head_seq";
 constexpr std::string_view kAuditHeadHash = "audit_head_hash";
 constexpr std::string_view kJournalSentSeq = "journal_sent_seq";
+constexpr std::string_view kAuditChain = "audit_chain";
 
 // The connection with the one-transaction-at-a-time flag, shared by a Store and its open
 // Transaction.
@@ -146,11 +153,6 @@ void write_meta(Database& database, std::string_view name, std::string_view valu
         .bind(value)
         .run();
 }
-
-struct ChainHead {
-    Id seq = 0;
-    std::string hash;
-};
 
 ChainHead read_chain_head(Database& database) {
     return {read_meta_id(database, kAuditHeadSeq),
@@ -318,12 +320,6 @@ constexpr std::string_view kAuditColumns =
 constexpr std::string_view kAuditJoin =
     " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
 
-struct AuditRow {
-    AuditEvent event;
-    std::optional<std::string> user_column;
-    std::optional<std::string> resource_column;
-};
-
 // Groups the rows of an audit query into events and hands them to sink in seq order, one at
 // a time so that a whole log is never held in memory; sink returns false to stop.
 template <class Sink>
@@ -348,74 +344,6 @@ void read_audit_rows(Query& rows, Sink&& sink) {
     if (current)
         sink(std::move(*current));
 }
-
-std::optional<std::string> field_value(const AuditEvent& event, std::string_view name) {
-    const std::string* value = event.field(name);
-    return value ? std::optional<std::string>(*value) : std::nullopt;
-}
-
-std::string audit_hash(AuditEvent event) {
-    event.hash.clear();  // a row's hash never covers itself
-    return sha256_hex(audit_canonical_form(event));
-}
-
-// Walks the chain row by row and records the first row that breaks it.
-class ChainChecker {
-  public:
-    bool check(const AuditRow& row) {
-        const AuditEvent& event = row.event;
-        const std::string seq = std::to_string(event.seq);
-        if (event.seq > last_seq_ + 1)
-            return bad(last_seq_ + 1, "row " + std::to_string(last_seq_ + 1) + " missing (" +
-                                          (last_seq_ ? "after " + std::to_string(last_seq_)
-                                                     : "first row is " + seq) +
-                                          ")");
-        if (event.seq <= last_seq_)
-            return bad(last_seq_ + 1, "row " + seq + ": seq out of order");
-        if (event.prev_hash != last_hash_)
-            return bad(event.seq, "row " + seq + ": prev_hash does not match the hash of row " +
-                                      std::to_string(last_seq_));
-        if (event.hash != audit_hash(event))
-            return bad(event.seq, "row " + seq + ": hash mismatch");
-        if (row.user_column != field_value(event, "JIT_USER") ||
-            row.resource_column != field_value(event, "JIT_RESOURCE"))
-            return bad(event.seq, "row " + seq + ": user/resource columns differ from its fields");
-        last_seq_ = event.seq;
-        last_hash_ = event.hash;
-        ++result_.rows_checked;
-        return true;
-    }
-
-    // After the last row: the chain must end where the head recorded at each append says.
-    void check_end(const ChainHead& head) {
-        if (!result_.ok)
-            return;
-        if (head.seq > last_seq_)
-            bad(last_seq_ + 1, "row " + std::to_string(last_seq_ + 1) +
-                                   " missing (the chain head is row " + std::to_string(head.seq) +
-                                   ")");
-        else if (head.seq < last_seq_)
-            bad(head.seq + 1, "row " + std::to_string(head.seq + 1) +
-                                  ": beyond the chain head (row " + std::to_string(head.seq) + ")");
-        else if (head.hash != last_hash_)
-            bad(last_seq_,
-                "row " + std::to_string(last_seq_) + ": hash differs from the recorded chain head");
-    }
-
-    const AuditVerification& result() const { return result_; }
-
-  private:
-    bool bad(Id seq, std::string problem) {
-        result_.ok = false;
-        result_.first_bad_seq = seq;
-        result_.problem = std::move(problem);
-        return false;
-    }
-
-    Id last_seq_ = 0;
-    std::string last_hash_;
-    AuditVerification result_;
-};
 
 // A consistent read of several statements: its own read transaction, unless the connection
 // is already inside the Store's open Transaction (whose changes the read then sees).
@@ -745,7 +673,8 @@ class SqliteStore final : public Store {
     StoredState load() override;
     std::unique_ptr<Transaction> begin() override;
     std::vector<AuditEvent> audit_events(const AuditFilter& filter) override;
-    AuditVerification verify_audit() override;
+    AuditVerification verify_audit(const JournalCopy& journal) override;
+    std::string audit_chain() override;
     Id journal_sent_seq() override;
     void set_journal_sent_seq(Id seq) override;
 
@@ -821,9 +750,9 @@ std::vector<AuditEvent> SqliteStore::audit_events(const AuditFilter& filter) {
     return events;
 }
 
-AuditVerification SqliteStore::verify_audit() {
+AuditVerification SqliteStore::verify_audit(const JournalCopy& journal) {
     ReadSnapshot snapshot(database_);
-    ChainChecker checker;
+    ChainChecker checker(journal);
     {
         std::string sql(kAuditColumns);
         sql += "audit_events";
@@ -832,8 +761,17 @@ AuditVerification SqliteStore::verify_audit() {
         read_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
     }
     checker.check_end(read_chain_head(database_));
+    AuditVerification result = checker.result();
+    result.chain = audit_chain();
     snapshot.end();
-    return checker.result();
+    return result;
+}
+
+std::string SqliteStore::audit_chain() {
+    std::optional<std::string> chain = read_meta(database_, kAuditChain);
+    if (!chain || chain->empty())
+        database_.fail("read audit chain", "the meta table has no audit_chain");
+    return *chain;
 }
 
 Id SqliteStore::journal_sent_seq() {

@@ -196,11 +196,28 @@ TEST(ParseConfig, RejectsMistakesWithFileLineAndKey) {
         {"[daemon]\nnotify_command = " + std::string(300, 'x') + "\n",
          "t.conf:2: line longer than 198 bytes"},
         {"[daemon]\nf\x1b[0m = 1\n", "t.conf:2: key \"f\\x1b[0m\": unknown key"},
+        {"[daemon]\nhost =\n", "t.conf:2: key 'host': invalid host name \"\": must have 1 to 253"},
+        {"[daemon]\nhost = web_1\n", "t.conf:2: key 'host': invalid host name \"web_1\""},
+        {"[daemon]\nhost = -web\n", "t.conf:2: key 'host': invalid host name \"-web\""},
     };
     for (const auto& [text, expected] : cases) {
         std::string message = parse_error(text);
         EXPECT_EQ(message.rfind(expected, 0), 0u) << "config:\n" << text << "\ngave: " << message;
     }
+}
+
+TEST(ParseConfig, HostNamesTheHostInAuditEvents) {
+    EXPECT_EQ(parse_config("[daemon]\nhost = db-1.example.org\n", "t.conf").host,
+              "db-1.example.org");
+    EXPECT_EQ(parse_config("", "t.conf").host, "");  // load_config fills in the machine's
+}
+
+TEST_F(ConfigFileTest, HostDefaultsToTheMachinesName) {
+    const std::string machine = machine_host_name();
+    EXPECT_FALSE(machine.empty());
+    EXPECT_EQ(load_config(write_file("jitd.conf", "[daemon]\n"), false).host, machine);
+    EXPECT_EQ(load_config(dir_ + "/absent.conf", true).host, machine);
+    EXPECT_EQ(load_config(write_file("set.conf", "[daemon]\nhost = h1\n"), false).host, "h1");
 }
 
 TEST_F(ConfigFileTest, LoadsAFile) {

@@ -100,7 +100,8 @@ class FakeStore final : public Store {
         }
         return out;
     }
-    AuditVerification verify_audit() override { return {}; }
+    AuditVerification verify_audit(const JournalCopy&) override { return {}; }
+    std::string audit_chain() override { return "fakechain"; }
     Id journal_sent_seq() override { return sent_seq; }
     void set_journal_sent_seq(Id seq) override { sent_seq = seq; }
 

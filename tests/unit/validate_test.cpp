@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "jit/error.hpp"
 #include "jit/validate.hpp"
@@ -70,6 +71,19 @@ TEST(ValidateObjectName, MessageNamesTheFieldAndTheRule) {
     EXPECT_EQ(rejection([] { validate_object_name("resource", "a b"); }),
               "invalid resource name \"a b\": character ' ' is not allowed (use a-z, 0-9, '.', '_' "
               "and '-')");
+}
+
+TEST(ValidateHostName, AcceptsRfc1123Names) {
+    for (const char* name : {"vm", "db-1", "DB1.Example.org", "a.b.c", "1host"})
+        EXPECT_NO_THROW(validate_host_name(name)) << name;
+    EXPECT_NO_THROW(validate_host_name(std::string(63, 'a') + "." + std::string(63, 'b')));
+}
+
+TEST(ValidateHostName, RejectsEverythingElse) {
+    for (const std::string& name : std::vector<std::string>{
+             "", ".", "a..b", "a.", ".a", "-a", "a-", "a_b", "a b", "h\x01", "ä",
+             std::string(64, 'a'), std::string(127, 'a') + "." + std::string(127, 'a')})
+        EXPECT_THROW(validate_host_name(name), JitError) << name;
 }
 
 TEST(ValidateUserName, AcceptsDebianUserNames) {

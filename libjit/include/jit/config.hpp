@@ -37,6 +37,9 @@ struct Config {
     bool root_approves = false;    // root with no login user may approve requests
     int max_pending_per_user = 5;  // pending requests one user may hold; 0: no limit
     int requests_per_hour = 30;    // requests one user may make in an hour; 0: no limit
+    // The name audit events give this host (JIT_HOST). load_config fills in the machine's
+    // host name when the file does not set one.
+    std::string host;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";
@@ -45,6 +48,10 @@ inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";
 // default path); an unreadable or invalid file throws JitError(InvalidInput) with
 // "FILE:LINE: key 'KEY': what is wrong".
 Config load_config(const std::string& path, bool allow_missing);
+
+// The machine's host name (gethostname), checked like the host key; throws JitError(InvalidInput)
+// when it is not a valid host name (then jitd.conf must set host).
+std::string machine_host_name();
 
 // Same rules for a string (tests, and the error text uses `origin` as the file name).
 Config parse_config(const std::string& text, const std::string& origin);

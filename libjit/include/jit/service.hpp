@@ -171,6 +171,8 @@ class JitService {
     // Audit.
     std::vector<AuditEvent> audit(const Caller& caller, const AuditFilter& filter) const;
     AuditVerification verify_audit(const Caller& caller) const;
+    // The chain, and the database against the journal's copy of its chain.
+    AuditVerification verify_audit(const Caller& caller, const AuditJournalReader& journal) const;
 
     // Time: handles every deadline <= now (grant expiry, request TTL, pre-expiry warnings).
     void tick();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/audit_journal.hpp"
 #include "jit/model.hpp"
 
 namespace jit {
@@ -36,8 +37,13 @@ struct AuditFilter {
 struct AuditVerification {
     bool ok = true;
     Id rows_checked = 0;
-    Id first_bad_seq = 0;  // the first row whose hash or link is wrong (0 when ok)
-    std::string problem;   // e.g. "row 17: hash mismatch", "row 18 missing (after 17)"
+    Id first_bad_seq = 0;           // the first row whose hash or link is wrong (0 when ok)
+    std::string problem;            // e.g. "row 17: hash mismatch", "row 18 missing (after 17)"
+    std::string chain;              // the identity of the database's chain (JIT_CHAIN)
+    bool journal_compared = false;  // the journal's copy was read and compared
+    Id journal_events = 0;          // entries of this chain in the journal
+    Id rows_in_journal = 0;         // rows whose seq and hash the journal holds
+    Id other_chain_events = 0;      // audit entries of other chains in the journal
 };
 
 class Transaction {
@@ -62,7 +68,12 @@ class Store {
     virtual StoredState load() = 0;
     virtual std::unique_ptr<Transaction> begin() = 0;
     virtual std::vector<AuditEvent> audit_events(const AuditFilter& filter) = 0;
-    virtual AuditVerification verify_audit() = 0;
+    // Checks the chain and, when journal.read, compares it with the journal's copy of it.
+    virtual AuditVerification verify_audit(const JournalCopy& journal) = 0;
+    // The chain alone.
+    AuditVerification verify_audit() { return verify_audit(JournalCopy{}); }
+    // The identity of the audit chain, fixed when the database was created.
+    virtual std::string audit_chain() = 0;
     // Highest audit seq known to be in the journal; events above it are still to be sent.
     virtual Id journal_sent_seq() = 0;
     virtual void set_journal_sent_seq(Id seq) = 0;

@@ -26,6 +26,9 @@ void validate_account(std::string_view account);
 void validate_service(std::string_view service);
 // A service a resource covers: a PAM service name, or "*" for every route (docs/login-decision.md).
 void validate_resource_service(std::string_view service);
+// A host name as jitd names itself in audit events (JIT_HOST): 1..253 characters, dot-separated
+// labels of 1..63 letters, digits and '-', no label starting or ending with '-' (RFC 1123).
+void validate_host_name(std::string_view name);
 // Reason for a request: 1..1024 characters of printable text (UTF-8, see is_printable_text).
 void validate_reason(std::string_view reason);
 // Free text (description, comment, revoke reason): 0..limit characters of printable text.
