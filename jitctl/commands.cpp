@@ -656,31 +656,72 @@ int cmd_audit(const Globals& globals, const AuditArgs& args) {
     return kExitOk;
 }
 
-int cmd_audit_verify(const Globals& globals) {
-    auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method("VerifyAudit"));
+namespace {
+
+// VerifyAudit's reply (see dbus/io.jitd.Jit1.xml).
+struct Verification {
     int ok = 0;
     std::int64_t rows_checked = 0;
     std::int64_t first_bad_seq = 0;
-    const char* problem = nullptr;
-    const int r =
-        sd_bus_message_read(reply.get(), "bxxs", &ok, &rows_checked, &first_bad_seq, &problem);
+    const char* problem = "";
+    const char* chain = "";
+    int journal_compared = 0;
+    std::int64_t journal_events = 0;
+    std::int64_t rows_in_journal = 0;
+    std::int64_t other_chain_events = 0;
+};
+
+Verification read_verification(sd_bus_message* reply) {
+    Verification v;
+    const int r = sd_bus_message_read(reply, "bxxssbxxx", &v.ok, &v.rows_checked, &v.first_bad_seq,
+                                      &v.problem, &v.chain, &v.journal_compared, &v.journal_events,
+                                      &v.rows_in_journal, &v.other_chain_events);
     if (r < 0) {
         throw CommandError(kExitFailed,
                            std::string("cannot read jitd's reply: ") + std::strerror(-r));
     }
+    return v;
+}
+
+void print_verification_json(const Verification& v) {
+    print_json(Json{
+        {"ok", v.ok != 0},
+        {"rows_checked", v.rows_checked},
+        {"first_bad_seq", v.ok || v.first_bad_seq == 0 ? Json(nullptr) : Json(v.first_bad_seq)},
+        {"problem", v.ok ? Json(nullptr) : Json(v.problem)},
+        {"chain", v.chain},
+        {"journal_compared", v.journal_compared != 0},
+        {"journal_events", v.journal_events},
+        {"rows_in_journal", v.rows_in_journal},
+        {"other_chain_events", v.other_chain_events}});
+}
+
+void print_verification_text(const Verification& v) {
+    std::cout << "Audit log intact: " << v.rows_checked << " events checked.\n"
+              << "Chain " << printable(v.chain) << ": " << v.rows_in_journal << " of them found in "
+              << "the journal, which holds " << v.journal_events << " events of this chain and "
+              << v.other_chain_events << " of other chains.\n";
+}
+
+}  // namespace
+
+int cmd_audit_verify(const Globals& globals) {
+    auto bus = BusClient::connect();
+    const MessagePtr reply = bus.call(bus.method("VerifyAudit"));
+    const Verification v = read_verification(reply.get());
     if (globals.json) {
-        print_json(Json{{"ok", ok != 0},
-                        {"rows_checked", rows_checked},
-                        {"first_bad_seq", ok ? Json(nullptr) : Json(first_bad_seq)},
-                        {"problem", ok ? Json(nullptr) : Json(problem)}});
-    } else if (ok) {
-        std::cout << "Audit log intact: " << rows_checked << " events checked.\n";
+        print_verification_json(v);
+    } else if (v.ok) {
+        print_verification_text(v);
     }
-    if (!ok) {
+    if (!v.ok) {
         // One line on stderr in both modes; under --json stdout carries the same facts.
-        std::cerr << "jitctl: audit log chain broken at seq " << first_bad_seq << ": "
-                  << printable(problem) << " (" << rows_checked << " events checked)\n";
+        if (v.first_bad_seq > 0) {
+            std::cerr << "jitctl: audit log broken at seq " << v.first_bad_seq << ": "
+                      << printable(v.problem) << " (" << v.rows_checked << " events checked)\n";
+        } else {
+            std::cerr << "jitctl: audit log not verified: " << printable(v.problem) << "\n";
+        }
         return kExitFailed;
     }
     return kExitOk;

@@ -9,6 +9,7 @@
 #include "jit/authz.hpp"
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
+#include "journal_reader.hpp"
 #include "peer_identity.hpp"
 #include "process_tree.hpp"
 
@@ -141,7 +142,9 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     JIT_METHOD("QueryAudit", "xxsssxx",
                P(since) P(until) P(user) P(resource) P(event) P(after_seq) P(limit), "aa{sv}",
                P(events), query_audit),
-    JIT_METHOD("VerifyAudit", "", "", "bxxs", P(ok) P(rows_checked) P(first_bad_seq) P(problem),
+    JIT_METHOD("VerifyAudit", "", "", "bxxssbxxx",
+               P(ok) P(rows_checked) P(first_bad_seq) P(problem) P(chain) P(journal_compared)
+                   P(journal_events) P(rows_in_journal) P(other_chain_events),
                verify_audit),
     // Any local user may listen: signals carry ids and states, never names or resources.
     SD_BUS_SIGNAL_WITH_NAMES("RequestCreated", "x", P(id), 0),
@@ -454,11 +457,15 @@ MessagePtr BusAdaptor::query_audit(sd_bus_message* message, const jit::Caller& c
 }
 
 MessagePtr BusAdaptor::verify_audit(sd_bus_message* message, const jit::Caller& caller) {
-    jit::AuditVerification result = service_.verify_audit(caller);
+    const JournalAuditReader journal;
+    jit::AuditVerification result = service_.verify_audit(caller, journal);
     MessagePtr reply = new_reply(message);
-    check_sd_bus(sd_bus_message_append(reply.get(), "bxxs", result.ok ? 1 : 0, result.rows_checked,
-                                       result.first_bad_seq, result.problem.c_str()),
-                 "append verification");
+    check_sd_bus(
+        sd_bus_message_append(reply.get(), "bxxssbxxx", result.ok ? 1 : 0, result.rows_checked,
+                              result.first_bad_seq, result.problem.c_str(), result.chain.c_str(),
+                              result.journal_compared ? 1 : 0, result.journal_events,
+                              result.rows_in_journal, result.other_chain_events),
+        "append verification");
     return reply;
 }
 

@@ -106,7 +106,7 @@ Daemon::Daemon(jit::Config config, jit::Store& store)
     : config_(std::move(config)),
       event_(new_event_loop()),
       bus_(connect_system_bus(event_.get())),
-      journal_(event_.get(), store),
+      journal_(event_.get(), store, config_.host),
       notifier_(event_.get(), config_.notify_command, config_.notify_timeout),
       snapshot_(config_.snapshot),
       // A cgroup2 mount of jitd's own, if the host has none, beside the snapshot: a root-only

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "audit_message_ids.hpp"
@@ -125,10 +127,11 @@ std::string audit_journal_message(const jit::AuditEvent& e) {
 
 namespace {
 
-// One journal entry: SYSLOG_IDENTIFIER, MESSAGE, MESSAGE_ID, PRIORITY, JIT_EVENT, JIT_SEQ and
-// every JIT_* field of the event. Returns 0 or a negative errno (the journal socket is missing
-// or refuses the datagram).
-int send_to_journal(const jit::AuditEvent& event) {
+// One journal entry: SYSLOG_IDENTIFIER, MESSAGE, MESSAGE_ID, PRIORITY, JIT_EVENT, JIT_SEQ,
+// JIT_HASH, JIT_CHAIN, every JIT_* field of the event, and JIT_HOST when the event has none.
+// Returns 0 or a negative errno (the journal socket is missing or refuses the datagram).
+int send_to_journal(const jit::AuditEvent& event, const std::string& chain,
+                    const std::string& host) {
     const AuditMessageType& type = audit_message_type(event.event);
     std::vector<std::string> lines = {
         "SYSLOG_IDENTIFIER=jitd",
@@ -137,9 +140,14 @@ int send_to_journal(const jit::AuditEvent& event) {
         "PRIORITY=" + std::to_string(type.priority),
         "JIT_EVENT=" + event.event,
         "JIT_SEQ=" + std::to_string(event.seq),
+        "JIT_HASH=" + event.hash,
+        "JIT_CHAIN=" + chain,
     };
     for (const auto& [name, value] : event.fields) {
         lines.push_back(name + "=" + value);
+    }
+    if (event.field("JIT_HOST") == nullptr) {
+        lines.push_back("JIT_HOST=" + host);
     }
     std::vector<iovec> iov;
     iov.reserve(lines.size());
@@ -151,21 +159,65 @@ int send_to_journal(const jit::AuditEvent& event) {
 
 }  // namespace
 
-JournalForwarder::JournalForwarder(sd_event* event, jit::Store& store)
-    : event_(event), store_(store) {}
+JournalForwarder::JournalForwarder(sd_event* event, jit::Store& store, std::string host)
+    : event_(event), store_(store), host_(std::move(host)) {}
 
 void JournalForwarder::start() {
+    chain_ = store_.audit_chain();
     saved_seq_ = sent_seq_ = queued_seq_ = store_.journal_sent_seq();
-    jit::AuditFilter unsent;
-    unsent.after_seq = sent_seq_;
-    for (auto& event : store_.audit_events(unsent)) {
+    jit::AuditFilter unsent_filter;
+    unsent_filter.after_seq = sent_seq_;
+    std::vector<jit::AuditEvent> unsent = store_.audit_events(unsent_filter);
+    skip_events_in_journal(unsent, unsent.empty() ? sent_seq_ : unsent.back().seq);
+    for (auto& event : unsent) {
         add(event);
     }
-    if (!pending_.empty()) {
-        spdlog::info("sending {} audit event(s) not yet in the journal (after seq {})",
-                     pending_.size(), sent_seq_);
+    const std::size_t to_send = pending_.size() - in_journal_.size();
+    if (to_send > 0) {
+        spdlog::info("sending {} audit event(s) not yet in the journal (after seq {})", to_send,
+                     sent_seq_);
     }
     flush();
+}
+
+// The database's journal_sent_seq may be behind the journal: jitd died between sending and
+// recording progress, or the database was replaced by an older copy of itself (the progress
+// rolls back with it). The journal's own copy decides what is sent again.
+void JournalForwarder::skip_events_in_journal(const std::vector<jit::AuditEvent>& unsent,
+                                              jit::Id head) {
+    jit::JournalCopy newest = reader_.read_newest(chain_, sent_seq_);
+    if (!newest.read) {
+        spdlog::warn("{}; sending every event after seq {} again", newest.error, sent_seq_);
+        return;
+    }
+    std::multimap<jit::Id, jit::AuditHash> journal_hashes;
+    jit::Id journal_head = 0;
+    for (const auto& entry : newest.entries) {
+        journal_hashes.emplace(entry.seq, entry.hash);
+        journal_head = std::max(journal_head, entry.seq);
+    }
+    if (journal_head > head) {
+        spdlog::critical(
+            "the journal holds audit events of this database's chain {} up to seq {}, but the "
+            "database ends at seq {}: it was replaced by an older copy or its newest events were "
+            "deleted. New events continue at seq {} and differ from the journal's copies; "
+            "`jitctl audit verify` reports it",
+            chain_, journal_head, head, head + 1);
+    }
+    for (const auto& event : unsent) {
+        auto [first, last] = journal_hashes.equal_range(event.seq);
+        if (first == last) {
+            continue;
+        }
+        std::optional<jit::AuditHash> hash = jit::parse_audit_hash(event.hash);
+        if (std::none_of(first, last, [&](const auto& entry) { return entry.second == hash; })) {
+            spdlog::critical(
+                "audit event {} in the database differs from the journal's copy of it; not "
+                "sent again (`jitctl audit verify` reports it)",
+                event.seq);
+        }
+        in_journal_.insert(event.seq);
+    }
 }
 
 void JournalForwarder::add(const jit::AuditEvent& event) {
@@ -179,9 +231,18 @@ void JournalForwarder::add(const jit::AuditEvent& event) {
     }
 }
 
+int JournalForwarder::send(const jit::AuditEvent& event) const {
+    return send_to_journal(event, chain_, host_);
+}
+
 void JournalForwarder::flush() {
     while (!pending_.empty()) {
-        int r = send_to_journal(pending_.front());
+        if (in_journal_.erase(pending_.front().seq) > 0) {
+            sent_seq_ = pending_.front().seq;
+            pending_.pop_front();
+            continue;
+        }
+        int r = send(pending_.front());
         if (r < 0) {
             if (!journal_down_) {
                 spdlog::warn(
