@@ -164,11 +164,14 @@ JournalForwarder::JournalForwarder(sd_event* event, jit::Store& store, std::stri
 
 void JournalForwarder::start() {
     chain_ = store_.audit_chain();
-    saved_seq_ = sent_seq_ = queued_seq_ = store_.journal_sent_seq();
+    const jit::Id head = store_.audit_head_seq();
+    // Progress beyond the newest row means rows were deleted: new events reuse those seqs and
+    // must still be sent.
+    saved_seq_ = sent_seq_ = queued_seq_ = std::min(store_.journal_sent_seq(), head);
     jit::AuditFilter unsent_filter;
     unsent_filter.after_seq = sent_seq_;
     std::vector<jit::AuditEvent> unsent = store_.audit_events(unsent_filter);
-    skip_events_in_journal(unsent, unsent.empty() ? sent_seq_ : unsent.back().seq);
+    skip_events_in_journal(unsent, head);
     for (auto& event : unsent) {
         add(event);
     }

@@ -674,6 +674,7 @@ class SqliteStore final : public Store {
     std::unique_ptr<Transaction> begin() override;
     std::vector<AuditEvent> audit_events(const AuditFilter& filter) override;
     AuditVerification verify_audit(const JournalCopy& journal) override;
+    Id audit_head_seq() override;
     std::string audit_chain() override;
     Id journal_sent_seq() override;
     void set_journal_sent_seq(Id seq) override;
@@ -765,6 +766,10 @@ AuditVerification SqliteStore::verify_audit(const JournalCopy& journal) {
     result.chain = audit_chain();
     snapshot.end();
     return result;
+}
+
+Id SqliteStore::audit_head_seq() {
+    return read_chain_head(database_).seq;
 }
 
 std::string SqliteStore::audit_chain() {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The audit trail: every event type reaches the journal with its fields, JIT_EVENT,
-# JIT_SEQ, a fixed MESSAGE_ID and a MESSAGE; each audit row is in the journal exactly once; an
-# event made while journald is down arrives once it is back; `jitctl audit` as table, json and
-# csv; `jitctl audit verify` passes, and fails naming the row after the database is edited.
+# JIT_SEQ, JIT_HASH, JIT_CHAIN, JIT_HOST, a fixed MESSAGE_ID and a MESSAGE; each audit row is
+# in the journal exactly once; an event made while journald is down arrives once it is back;
+# `jitctl audit` as table, json and csv; `jitctl audit verify` passes, and fails naming the row
+# after the database is edited (more ways to tamper: tamper_test.sh).
 source "$(dirname "$0")/lib/harness.sh"
 
 jitd_start
@@ -88,7 +89,7 @@ for ev in "${!FIELDS[@]}"; do
         continue
     fi
     missing=()
-    for f in JIT_EVENT JIT_SEQ MESSAGE_ID MESSAGE SYSLOG_IDENTIFIER ${FIELDS[$ev]}; do
+    for f in JIT_EVENT JIT_SEQ JIT_HASH JIT_CHAIN JIT_HOST MESSAGE_ID MESSAGE SYSLOG_IDENTIFIER ${FIELDS[$ev]}; do
         jq -e --arg f "$f" 'has($f)' <<<"$E" >/dev/null || missing+=("$f")
     done
     if ((${#missing[@]} == 0)); then

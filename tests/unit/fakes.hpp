@@ -101,6 +101,7 @@ class FakeStore final : public Store {
         return out;
     }
     AuditVerification verify_audit(const JournalCopy&) override { return {}; }
+    Id audit_head_seq() override { return audit_log.empty() ? 0 : audit_log.back().seq; }
     std::string audit_chain() override { return "fakechain"; }
     Id journal_sent_seq() override { return sent_seq; }
     void set_journal_sent_seq(Id seq) override { sent_seq = seq; }

@@ -942,7 +942,9 @@ TEST_F(StoreTest, NewDatabaseGetsARandomChainIdentityThatStays) {
     const std::string chain = open()->audit_chain();
     EXPECT_THAT(chain, MatchesRegex("[0-9a-f]{32}"));
     EXPECT_EQ(open()->audit_chain(), chain);  // fixed when the database was created
+    EXPECT_EQ(open()->audit_head_seq(), 0);
     append_events(*open(), 2);
+    EXPECT_EQ(open()->audit_head_seq(), 2);
     EXPECT_EQ(open()->audit_chain(), chain);
     EXPECT_EQ(open()->verify_audit().chain, chain);
 

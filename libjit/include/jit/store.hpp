@@ -72,6 +72,8 @@ class Store {
     virtual AuditVerification verify_audit(const JournalCopy& journal) = 0;
     // The chain alone.
     AuditVerification verify_audit() { return verify_audit(JournalCopy{}); }
+    // The seq of the newest audit row (0 when there is none).
+    virtual Id audit_head_seq() = 0;
     // The identity of the audit chain, fixed when the database was created.
     virtual std::string audit_chain() = 0;
     // Highest audit seq known to be in the journal; events above it are still to be sent.
