@@ -62,7 +62,8 @@ const std::vector<std::string>& audit_field_order() {
                                                    "session_pid",
                                                    "logind_session",
                                                    "object",
-                                                   "change"};
+                                                   "change",
+                                                   "host"};
     return order;
 }
 

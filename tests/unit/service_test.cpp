@@ -230,6 +230,39 @@ TEST_F(ServiceTest, LongRequestIsCappedKeepingBothNumbers) {
     EXPECT_EQ(effects.calls.back(), "request_created " + std::to_string(r.id));
 }
 
+TEST_F(ServiceTest, EveryEventNamesTheHost) {
+    config.host = "db-1.example.org";
+    restart();
+    seed_admin_steps();
+    service->create_request(who("alice"), "prod-db", "INC-42", kHour);
+    ASSERT_FALSE(store.audit_log.empty());
+    for (const AuditEvent& e : store.audit_log) {
+        ASSERT_NE(e.field("JIT_HOST"), nullptr) << e.event;
+        EXPECT_EQ(*e.field("JIT_HOST"), "db-1.example.org") << e.event;
+    }
+}
+
+// Hands out a fixed copy and counts the reads.
+class CountingJournal final : public AuditJournalReader {
+  public:
+    JournalCopy read(const std::string& chain) const override {
+        chains.push_back(chain);
+        JournalCopy copy;
+        copy.read = true;
+        return copy;
+    }
+    mutable std::vector<std::string> chains;
+};
+
+TEST_F(ServiceTest, VerifyReadsTheJournalOfItsChainOnlyForThoseAllowed) {
+    CountingJournal journal;
+    EXPECT_EQ(code_of([&] { service->verify_audit(who("alice"), journal); }),
+              ErrorCode::PermissionDenied);
+    EXPECT_TRUE(journal.chains.empty());  // refused before the journal is read
+    service->verify_audit(who("aud"), journal);
+    EXPECT_EQ(journal.chains, std::vector<std::string>{store.audit_chain()});
+}
+
 TEST_F(ServiceTest, BadRequestsChangeNothing) {
     seed_admin_steps();
     const std::size_t before = audit_rows();
