@@ -172,13 +172,16 @@ void JournalForwarder::start() {
     unsent_filter.after_seq = sent_seq_;
     std::vector<jit::AuditEvent> unsent = store_.audit_events(unsent_filter);
     skip_events_in_journal(unsent, head);
+    if (!in_journal_.empty()) {
+        spdlog::info("{} audit event(s) after seq {} are in the journal already; not sent again",
+                     in_journal_.size(), sent_seq_);
+    }
+    if (unsent.size() > in_journal_.size()) {
+        spdlog::info("sending {} audit event(s) not yet in the journal (after seq {})",
+                     unsent.size() - in_journal_.size(), sent_seq_);
+    }
     for (auto& event : unsent) {
         add(event);
-    }
-    const std::size_t to_send = pending_.size() - in_journal_.size();
-    if (to_send > 0) {
-        spdlog::info("sending {} audit event(s) not yet in the journal (after seq {})", to_send,
-                     sent_seq_);
     }
     flush();
 }

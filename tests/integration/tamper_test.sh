@@ -131,6 +131,8 @@ expect_contains "jitd said at start that the database was rolled back" "$(<"$T/j
     "up to seq $HEAD, but the database ends at seq $OLD_HEAD"
 jq_eq "no event of the chain was sent twice" "$(chain_events | jq -s .)" \
     '[group_by(.JIT_SEQ)[] | [.[].JIT_HASH] | length] | max' 1
+expect_contains "jitd skipped what the journal holds" "$(<"$T/jitd.log")" \
+    "$OLD_HEAD audit event(s) after seq 0 are in the journal already; not sent again"
 
 note "the rolled-back database written on"
 as jitadmin jitctl resource add after-rollback >/dev/null || fail "resource add after the rollback"
