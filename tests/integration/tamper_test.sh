@@ -100,7 +100,7 @@ note "a chain rewritten from scratch"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 jitd_restart
 for name in forged-one forged-two forged-three; do
-    as root jitctl resource add "$name" >/dev/null || die "resource add $name"
+    as root jitctl resource add "$name" --account root >/dev/null || die "resource add $name"
 done
 FORGED_HEAD=$(head_seq)
 jitd_stop
@@ -135,7 +135,7 @@ expect_contains "jitd skipped what the journal holds" "$(<"$T/jitd.log")" \
     "$OLD_HEAD audit event(s) after seq 0 are in the journal already; not sent again"
 
 note "the rolled-back database written on"
-as jitadmin jitctl resource add after-rollback >/dev/null || fail "resource add after the rollback"
+as jitadmin jitctl resource add after-rollback --account root >/dev/null || fail "resource add after the rollback"
 expect_eventually 20 "the new event reached the journal" journal_has_seq $((OLD_HEAD + 1))
 verify_fails_at $((OLD_HEAD + 1)) "rolled back and written on"
 expect_contains "verify says the chain forked" "$ERR" "also holds a different event"
