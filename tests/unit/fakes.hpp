@@ -57,26 +57,26 @@ class FakeStore final : public Store {
 
       private:
         template <typename T, typename K>
-        static void upsert(std::vector<T>& rows, const T& row, K key) {
-            for (auto& r : rows) {
+        static void upsert(std::vector<T>& table, const T& row, K key) {
+            for (auto& r : table) {
                 if (r.*key == row.*key) {
                     r = row;
                     return;
                 }
             }
-            rows.push_back(row);
+            table.push_back(row);
         }
         template <typename T, typename K>
-        static void erase(std::vector<T>& rows, const std::string& name, K key) {
-            rows.erase(std::remove_if(rows.begin(), rows.end(),
-                                      [&](const T& r) { return r.*key == name; }),
-                       rows.end());
+        static void erase(std::vector<T>& table, const std::string& name, K key) {
+            table.erase(std::remove_if(table.begin(), table.end(),
+                                       [&](const T& r) { return r.*key == name; }),
+                        table.end());
         }
         template <typename T>
-        Id put_with_id(std::vector<T>& rows, T row) {
+        Id put_with_id(std::vector<T>& table, T row) {
             if (row.id == 0)
                 row.id = next_id_++;
-            upsert(rows, row, &T::id);
+            upsert(table, row, &T::id);
             return row.id;
         }
 

@@ -59,7 +59,8 @@ TEST(ValidateObjectName, RejectsEverythingElse) {
         {"web*", "character '*' is not allowed"},
     };
     for (const auto& [name, problem] : cases) {
-        std::string message = rejection([&] { validate_object_name("resource", name); });
+        std::string message =
+            rejection([&value = name] { validate_object_name("resource", value); });
         EXPECT_EQ(message.rfind("invalid resource name \"", 0), 0u) << message;
         EXPECT_NE(message.find(problem), std::string::npos) << name << " gave: " << message;
     }
@@ -116,11 +117,11 @@ TEST(ValidateUserName, RejectsEverythingElse) {
         {"alice\n", "character \\x0a is not allowed"},
     };
     for (const auto& [name, problem] : cases) {
-        std::string message = rejection([&] { validate_user_name(name); });
+        std::string message = rejection([&value = name] { validate_user_name(value); });
         EXPECT_EQ(message.rfind("invalid user name \"", 0), 0u) << message;
         EXPECT_NE(message.find(problem), std::string::npos) << name << " gave: " << message;
 
-        message = rejection([&] { validate_group_name(name); });
+        message = rejection([&value = name] { validate_group_name(value); });
         EXPECT_EQ(message.rfind("invalid group name \"", 0), 0u) << message;
         EXPECT_NE(message.find(problem), std::string::npos) << name << " gave: " << message;
     }
@@ -143,7 +144,7 @@ TEST(ValidatePrincipal, RejectsBadUsersAndGroups) {
         {"alice@", "invalid user name \"alice@\": character '@' is not allowed"},
     };
     for (const auto& [principal, expected] : cases) {
-        std::string message = rejection([&] { validate_principal(principal); });
+        std::string message = rejection([&value = principal] { validate_principal(value); });
         EXPECT_EQ(message.rfind(expected, 0), 0u) << principal << " gave: " << message;
     }
 }
@@ -223,7 +224,7 @@ TEST(ValidateReason, RejectsEmptyLongAndNonPrintableText) {
         {"mark\xe2\x80\x8f", "at byte 5"},           // U+200F RLM
     };
     for (const auto& [reason, problem] : cases) {
-        std::string message = rejection([&] { validate_reason(reason); });
+        std::string message = rejection([&value = reason] { validate_reason(value); });
         EXPECT_EQ(message.rfind("invalid reason: ", 0), 0u) << message;
         EXPECT_NE(message.find(problem), std::string::npos) << message;
         if (!reason.empty() && reason.size() <= kMaxReasonLength) {
