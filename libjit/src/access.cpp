@@ -102,7 +102,7 @@ LoginVerdict parse_login_verdict(std::string_view text) {
         if (to_string(v) == text)
             return v;
     }
-    throw_invalid("unknown login verdict \"" + std::string(text) + "\"");
+    throw_invalid("unknown login verdict " + quote_for_message(text));
 }
 
 void AccessIndex::set_unmanaged_services(std::vector<std::string> services) {
@@ -456,8 +456,8 @@ std::int64_t parse_int(std::string_view text, std::size_t line) {
     std::int64_t value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || ptr != text.data() + text.size() || value < 0)
-        throw_invalid("snapshot line " + std::to_string(line) + ": bad number \"" +
-                      std::string(text) + "\"");
+        throw_invalid("snapshot line " + std::to_string(line) + ": bad number " +
+                      quote_for_message(text));
     return value;
 }
 

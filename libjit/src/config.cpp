@@ -221,7 +221,10 @@ std::string known_keys() {
 // "key 'NAME': " with the name escaped when it holds anything unusual.
 std::string key_prefix(std::string_view name) {
     std::string quoted = quote_for_message(name);
-    bool plain = quoted.size() == name.size() + 2 && name.find('\'') == std::string_view::npos;
+    // Plain only when quoting changed nothing; comparing lengths alone let a long name whose
+    // escapes and cut happen to add up through raw.
+    bool plain =
+        quoted == "\"" + std::string(name) + "\"" && name.find('\'') == std::string_view::npos;
     return "key " + (plain ? "'" + std::string(name) + "'" : quoted) + ": ";
 }
 

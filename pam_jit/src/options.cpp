@@ -71,7 +71,7 @@ std::uint64_t parse_milliseconds(std::string_view digits, std::string_view text)
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
     if (ec != std::errc() || end != digits.data() + digits.size() || ms == 0 ||
         ms > kMaxTimeoutUsec / 1000) {
-        throw_invalid("invalid timeout '" + std::string(text) + "': expected 1ms to 1h");
+        throw_invalid("invalid timeout " + quote_for_message(text) + ": expected 1ms to 1h");
     }
     return ms * 1000;
 }
@@ -88,7 +88,7 @@ std::uint64_t parse_timeout_usec(std::string_view text) {
     }
     const Seconds seconds = parse_duration(text);
     if (seconds > static_cast<Seconds>(kMaxTimeoutUsec / 1'000'000)) {
-        throw_invalid("invalid timeout '" + std::string(text) + "': expected 1ms to 1h");
+        throw_invalid("invalid timeout " + quote_for_message(text) + ": expected 1ms to 1h");
     }
     return static_cast<std::uint64_t>(seconds) * 1'000'000;
 }

@@ -72,6 +72,13 @@ TEST(Options, TimeoutTakesSpansAndMilliseconds) {
     EXPECT_THROW(parse_timeout_usec("2h"), JitError);
     EXPECT_THROW(parse_timeout_usec("5"), JitError);
     EXPECT_THROW(parse_timeout_usec("ms"), JitError);
+    // Found by fuzz/pam_options_fuzzer: the refused value went into the message raw.
+    try {
+        parse_timeout_usec("2\th");
+        ADD_FAILURE() << "a timeout over 1h was accepted";
+    } catch (const JitError& e) {
+        EXPECT_STREQ(e.what(), "invalid timeout \"2\\x09h\": expected 1ms to 1h");
+    }
 }
 
 TEST(Exempt, MatchesUsersAndGroupsFetchingGroupsOnlyWhenNeeded) {

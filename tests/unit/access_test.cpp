@@ -257,6 +257,11 @@ TEST(LoginVerdictTest, NamesRoundTrip) {
                    LoginVerdict::Grant, LoginVerdict::Deny})
         EXPECT_EQ(parse_login_verdict(to_string(v)), v);
     EXPECT_THROW(parse_login_verdict("maybe"), JitError);
+    try {
+        parse_login_verdict("grant\n");
+    } catch (const JitError& e) {
+        EXPECT_STREQ(e.what(), "unknown login verdict \"grant\\x0a\"");
+    }
 }
 
 TEST(AccessIndexEdgeTest, RuleListingTargetAndWildcardMatchesOnce) {

@@ -147,6 +147,16 @@ struct BadConfig {
     std::string message;  // expected at the start of the error
 };
 
+// Found by fuzz/config_fuzzer: a long key whose escapes and cut added up to its own length was
+// taken for plain and went into the error raw, control characters and all.
+TEST(ParseConfig, QuotesALongKeyWithEscapes) {
+    // Quoted: 64 bytes shown, 63 of them escaped, and "...": exactly as long as the key + 2.
+    const std::string key = "k" + std::string(63, '"') + std::string(66, '\x19');
+    const std::string error = parse_error("[daemon]\n" + key + " = 1\n");
+    EXPECT_EQ(error.rfind("t.conf:2: key \"k\\\"\\\"", 0), 0u) << error;
+    EXPECT_EQ(error.find('\x19'), std::string::npos) << error;
+}
+
 TEST(ParseConfig, RejectsMistakesWithFileLineAndKey) {
     const BadConfig cases[] = {
         {"[daemon]\nfoo = 1\n", "t.conf:2: key 'foo': unknown key (known keys: database, "},

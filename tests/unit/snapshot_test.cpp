@@ -98,5 +98,15 @@ TEST(SnapshotTest, RejectsEveryMalformedForm) {
     }
 }
 
+// Found by fuzz/snapshot_fuzzer: a bad number went into the error (and pam_jit's log) raw.
+TEST(SnapshotTest, ErrorQuotesWhatTheFileHeld) {
+    try {
+        parse_snapshot("jit-snapshot 2\ngenerated 1\x1b[2J\r\nend 0\n");
+        ADD_FAILURE() << "a bad number was accepted";
+    } catch (const JitError& e) {
+        EXPECT_STREQ(e.what(), "snapshot line 2: bad number \"1\\x1b[2J\\x0d\"");
+    }
+}
+
 }  // namespace
 }  // namespace jit
