@@ -4,6 +4,7 @@
 #include <string>
 
 #include "jit/error.hpp"
+#include "jit/validate.hpp"
 
 namespace jit {
 namespace {
@@ -28,8 +29,8 @@ const Preset& find_preset(std::string_view name) {
             return preset;
         }
     }
-    throw_invalid("unknown preset \"" + std::string(name) +
-                  "\" (use routine-ops, incident-response, maintenance-window or audit-review)");
+    throw_invalid("unknown preset " + quote_for_message(name) +
+                  " (use routine-ops, incident-response, maintenance-window or audit-review)");
 }
 
 }  // namespace jit

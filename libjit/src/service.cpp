@@ -53,8 +53,7 @@ Fields with_login(const Caller& caller, Fields fields) {
 constexpr Seconds kRequestRateWindow = 3600;
 constexpr std::size_t kMaxAuditPage = 1000;
 
-void validate_attempt(const LoginAttempt& attempt) {
-    validate_service(attempt.service);
+void validate_attempt_text(const LoginAttempt& attempt) {
     const std::pair<const char*, const std::string*> fields[] = {{"user", &attempt.user},
                                                                  {"ruser", &attempt.ruser},
                                                                  {"rhost", &attempt.rhost},
@@ -63,6 +62,18 @@ void validate_attempt(const LoginAttempt& attempt) {
         validate_text(what, *value, kMaxAttemptField);
     if (attempt.user.empty())
         throw_invalid("user must not be empty");
+}
+
+void validate_attempt(const LoginAttempt& attempt) {
+    validate_service(attempt.service);
+    validate_attempt_text(attempt);
+}
+
+// A login pam_jit decided alone has happened: it is audited whatever PAM called the service,
+// as long as the name is printable text (the spool line made it so).
+void validate_fallback_attempt(const LoginAttempt& attempt) {
+    validate_text("service", attempt.service, kMaxAttemptField);
+    validate_attempt_text(attempt);
 }
 
 }  // namespace
@@ -200,21 +211,21 @@ void JitService::require_pam(const Caller& caller) const {
 Resource& JitService::resource_ref(const std::string& name) {
     auto it = resources_.find(name);
     if (it == resources_.end())
-        throw_not_found("no resource named \"" + name + "\"");
+        throw_not_found("no resource named " + quote_for_message(name));
     return it->second;
 }
 
 const Resource& JitService::resource_ref(const std::string& name) const {
     auto it = resources_.find(name);
     if (it == resources_.end())
-        throw_not_found("no resource named \"" + name + "\"");
+        throw_not_found("no resource named " + quote_for_message(name));
     return it->second;
 }
 
 Policy& JitService::policy_ref(const std::string& name) {
     auto it = policies_.find(name);
     if (it == policies_.end())
-        throw_not_found("no policy named \"" + name + "\"");
+        throw_not_found("no policy named " + quote_for_message(name));
     return it->second;
 }
 
@@ -422,7 +433,8 @@ void JitService::add_member(const Caller& caller, const std::string& resource_na
     validate_principal(member);
     Resource updated = resource_ref(resource_name);
     if (std::find(updated.members.begin(), updated.members.end(), member) != updated.members.end())
-        throw_conflict("\"" + member + "\" is already a member of \"" + resource_name + "\"");
+        throw_conflict(quote_for_message(member) + " is already a member of " +
+                       quote_for_message(resource_name));
     updated.members.push_back(member);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
@@ -444,7 +456,8 @@ void JitService::remove_member(const Caller& caller, const std::string& resource
     Resource updated = resource_ref(resource_name);
     auto it = std::find(updated.members.begin(), updated.members.end(), member);
     if (it == updated.members.end())
-        throw_not_found("\"" + member + "\" is not a member of \"" + resource_name + "\"");
+        throw_not_found(quote_for_message(member) + " is not a member of " +
+                        quote_for_message(resource_name));
     updated.members.erase(it);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
@@ -623,7 +636,7 @@ PolicyView JitService::get_policy(const Caller&, const std::string& name) const 
     validate_object_name("policy", name);
     auto it = policies_.find(name);
     if (it == policies_.end())
-        throw_not_found("no policy named \"" + name + "\"");
+        throw_not_found("no policy named " + quote_for_message(name));
     return {it->second, resources_under(name)};
 }
 
@@ -1159,9 +1172,9 @@ void JitService::close_session_as(Id session_id, const std::string& how) {
 
 void JitService::record_fallback(const FallbackLogin& login) {
     const LoginAttempt& attempt = login.attempt;
-    validate_attempt(attempt);
+    validate_fallback_attempt(attempt);
     if (!is_fallback_outcome(login.outcome))
-        throw_invalid("unknown fallback outcome \"" + login.outcome + "\"");
+        throw_invalid("unknown fallback outcome " + quote_for_message(login.outcome));
     // pam_jit stamps the line with the host clock; one from the future is not pam_jit's.
     if (login.when > clock_.now() + kFallbackClockSkew)
         throw_invalid("fallback decision dated in the future");

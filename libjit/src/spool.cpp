@@ -77,8 +77,8 @@ FallbackLogin parse_fallback_line(std::string_view line) {
     if (!is_fallback_outcome(f[1]))
         throw_invalid("bad outcome " + quote_for_message(f[1]));
     login.outcome = std::string(f[1]);
-    validate_service(f[2]);
-    login.attempt.service = std::string(f[2]);
+    // Whatever PAM called the service: the login happened and is audited all the same.
+    login.attempt.service = text_field("service", f[2]);
     login.attempt.user = text_field("user", f[3]);
     if (login.attempt.user.empty())
         throw_invalid("empty user");

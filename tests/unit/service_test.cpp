@@ -792,6 +792,31 @@ TEST_F(GrantedTest, FallbackDecisionsAreAudited) {
         ErrorCode::InvalidInput);
 }
 
+// Found by fuzz/spool_fuzzer: the login happened, so it is audited whatever PAM called the
+// service; only text that could forge a line is still refused.
+TEST_F(GrantedTest, FallbackLoginIsAuditedWhateverPamCalledTheService) {
+    service->record_fallback({{"Odd Service", "postgres", "alice", "", ""}, "exempt", 1, 0, 0, ""});
+    EXPECT_EQ(store.audit_log.back().event, "login_fallback");
+    EXPECT_EQ(*store.audit_log.back().field("JIT_SERVICE"), "Odd Service");
+    EXPECT_EQ(code_of([&] {
+                  service->record_fallback(
+                      {{"odd\nservice", "postgres", "alice", "", ""}, "exempt", 1, 0, 0, ""});
+              }),
+              ErrorCode::InvalidInput);
+}
+
+// Found by fuzz/bus_adaptor_fuzzer: a name the caller sent came back (and went to the journal)
+// raw in a refusal.
+TEST_F(GrantedTest, RefusalsQuoteTheNamesTheCallerSent) {
+    try {
+        service->add_member(who("ada"), "web\n\x1b[1mroot", "alice");
+        ADD_FAILURE() << "an unknown resource was found";
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::NotFound);
+        EXPECT_STREQ(e.what(), "no resource named \"web\\x0a\\x1b[1mroot\"");
+    }
+}
+
 TEST_F(GrantedTest, SessionOpenedFromTheSnapshotEndsWithItsGrant) {
     service->record_fallback(
         {{"sudo", "postgres", "alice", "", "pts/1"}, "allowed", clock.t, grant_id, 777, ""});

@@ -3,6 +3,7 @@
 
 #include "jit/error.hpp"
 #include "jit/spool.hpp"
+#include "jit/validate.hpp"
 
 namespace jit {
 namespace {
@@ -63,6 +64,16 @@ TEST(SpoolLine, WhateverPamHandsOverStillMakesOneParsableLine) {
     EXPECT_EQ(parsed.logind_session, "c1?");
 }
 
+// Found by fuzz/spool_fuzzer: a service name jit would not use for a resource was spooled but
+// refused when jitd read it back, so that fallback login was never audited.
+TEST(SpoolLine, TheServiceIsWhateverPamCalledIt) {
+    for (const std::string service : {"SSH D", "", "Login", "svc\x01"}) {
+        const FallbackLogin parsed = parse_fallback_line(without_newline(
+            format_fallback_line({{service, "root", "", "", ""}, "exempt", 1, 0, 0, ""})));
+        EXPECT_EQ(parsed.attempt.service, make_printable(service, kMaxSpoolFieldBytes)) << service;
+    }
+}
+
 TEST(SpoolLine, RejectsMalformedLines) {
     const std::string ok = "\t0\t0\t";  // pid, grant id, logind session
     const std::vector<std::string> bad = {
@@ -75,7 +86,7 @@ TEST(SpoolLine, RejectsMalformedLines) {
         "0\tallowed\tsshd\troot\talice\thost\ttty" + ok,
         "12a\tallowed\tsshd\troot\talice\thost\ttty" + ok,
         "1\tmaybe\tsshd\troot\talice\thost\ttty" + ok,        // outcome
-        "1\tallowed\tSSH D\troot\talice\thost\ttty" + ok,     // service
+        "1\tallowed\tss\x01h\troot\talice\thost\ttty" + ok,   // control character in service
         "1\tallowed\tsshd\t\talice\thost\ttty" + ok,          // empty user
         "1\tallowed\tsshd\tro\x01ot\talice\thost\ttty" + ok,  // control character
         "1\tallowed\tsshd\troot\talice\thost\ttty\t-1\t0\t",  // pid
