@@ -38,6 +38,8 @@ class BusAdaptor {
     using Handler = MessagePtr (BusAdaptor::*)(sd_bus_message* message, const jit::Caller& caller);
 
   private:
+    friend class BusAdaptorFuzzer;  // fuzz/bus_adaptor_fuzzer.cpp calls the handlers directly
+
     template <Handler handler>
     static int method(sd_bus_message* message, void* userdata, sd_bus_error* error);
     int call(sd_bus_message* message, sd_bus_error* error, Handler handler);

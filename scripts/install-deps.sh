@@ -10,6 +10,8 @@ set -euo pipefail
 PACKAGES=(
     # build
     build-essential cmake ninja-build pkg-config clang-format
+    # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+    clang-14 libclang-rt-14-dev
     # libraries
     libpam0g-dev libsystemd-dev libsqlite3-dev libspdlog-dev libfmt-dev libssl-dev
     libcli11-dev nlohmann-json3-dev libinih-dev

@@ -5,7 +5,9 @@
 #  2. builds the plain configuration and runs the tests on a booted Debian 12 container
 #     (systemd-nspawn): jitd as a systemd service, sessions ended through logind, and the
 #     Debian packages built, linted and installed (a container cannot load a sanitizer build);
-#     and pam_jit's libpam test again, this time under valgrind.
+#     and pam_jit's libpam test again, this time under valgrind;
+#  3. fuzzes every parser of outside input for 10 s each (scripts/fuzz.sh, clang-14 build in
+#     build-fuzz/); a crash fails the run.
 # Integration tests need root (they create test users, mount a private journal, start their
 # own dbus-daemon); without root ctest reports them as skipped. Exits non-zero if any test
 # failed.
@@ -41,5 +43,11 @@ ctest --preset default -L 'host|valgrind'
 host_status=$?
 set -e
 
-step "done: asan tests exit $asan_status, container tests exit $host_status"
-((asan_status == 0 && host_status == 0))
+step "fuzz every parser for 10 s (scripts/fuzz.sh, clang-14 + ASan/UBSan)"
+set +e
+scripts/fuzz.sh 10
+fuzz_status=$?
+set -e
+
+step "done: asan tests exit $asan_status, container tests exit $host_status, fuzz exit $fuzz_status"
+((asan_status == 0 && host_status == 0 && fuzz_status == 0))
