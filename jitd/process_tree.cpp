@@ -1,13 +1,14 @@
 #include "process_tree.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -76,13 +77,27 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
     return stat;
 }
 
+std::optional<ProcStat> read_open_proc_stat(int stat_fd) {
+    // The kernel writes the whole line at once; a few KiB hold any of them.
+    std::string text(4096, '\0');
+    ssize_t length = -1;
+    do {
+        length = pread(stat_fd, text.data(), text.size(), 0);
+    } while (length < 0 && errno == EINTR);
+    if (length < 0) {
+        return std::nullopt;  // ESRCH: the process ended after the file was opened
+    }
+    text.resize(static_cast<std::size_t>(length));
+    return parse_proc_stat(text);
+}
+
 std::optional<ProcStat> read_proc_stat(pid_t pid) {
-    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-    if (!file) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    const jit::UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (file.get() < 0) {
         return std::nullopt;
     }
-    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    return parse_proc_stat(text);
+    return read_open_proc_stat(file.get());
 }
 
 std::vector<ProcessId> process_and_descendants(pid_t root) {

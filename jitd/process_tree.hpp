@@ -35,6 +35,9 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
 // /proc/PID/stat of a process; nullopt when it is gone.
 std::optional<ProcStat> read_proc_stat(pid_t pid);
+// The same from an open /proc/PID/stat; nullopt when the process ended after the open (reading
+// then fails with ESRCH, which must not become an exception that ends jitd).
+std::optional<ProcStat> read_open_proc_stat(int stat_fd);
 
 // The process and all its living descendants (zombies left out), parents before children;
 // empty when it is gone.

@@ -32,6 +32,7 @@
 #include "fakes.hpp"
 #include "fallback_spool.hpp"
 #include "jit/error.hpp"
+#include "jit/unique_fd.hpp"
 #include "journal_forwarder.hpp"
 #include "notifier.hpp"
 #include "process_tree.hpp"
@@ -81,6 +82,25 @@ TEST(ProcStat, RejectsTruncatedText) {
     EXPECT_FALSE(parse_proc_stat(""));
     EXPECT_FALSE(parse_proc_stat("4242 (x S 1 2 3"));
     EXPECT_FALSE(parse_proc_stat("4242 (x) S 1 2 3"));
+}
+
+// A process that ends between the open and the read of its stat file: the read fails with
+// ESRCH, which the std::ifstream jitd used turned into an exception that ended jitd (seen when
+// a revoked session's processes died while jitd walked them).
+TEST(ProcStat, AProcessThatEndsWhileItsStatIsReadIsGone) {
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    ASSERT_GT(child, 0);
+    const std::string path = "/proc/" + std::to_string(child) + "/stat";
+    const jit::UniqueFd stat_file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_GE(stat_file.get(), 0);
+    EXPECT_TRUE(read_open_proc_stat(stat_file.get()));
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    EXPECT_FALSE(read_open_proc_stat(stat_file.get()));
 }
 
 // A child that forks a grandchild; both sleep until killed.
