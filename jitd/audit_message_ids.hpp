@@ -16,7 +16,7 @@ struct AuditMessageType {
     int priority;                 // syslog PRIORITY of the journal entry
 };
 
-inline constexpr std::array<AuditMessageType, 15> kAuditMessageTypes = {{
+inline constexpr std::array<AuditMessageType, 17> kAuditMessageTypes = {{
     {"requested", "e9f5873d68fc4fa5ae3b943905ce457e", LOG_INFO},
     {"approved", "868f95f0fa224815af7afd9ca6de7ddd", LOG_INFO},
     {"denied", "9f411fd13f694d95854f3c5bdd96ea80", LOG_NOTICE},
@@ -32,6 +32,8 @@ inline constexpr std::array<AuditMessageType, 15> kAuditMessageTypes = {{
     {"resource_changed", "25a2eafdc3f040d3ad57d6a755b69ec5", LOG_NOTICE},
     {"policy_changed", "6605f768783b4e4bbdc556a6c5b16a0a", LOG_NOTICE},
     {"login_fallback", "95c1af13673248999ae74f1ba827d001", LOG_WARNING},
+    {"key_added", "023148e8fd00446e994a9cdd370acbaa", LOG_NOTICE},
+    {"key_removed", "f34210e7aa084f3db833616affb683dd", LOG_NOTICE},
 }};
 
 // For an event type this build does not know (a newer database read by an older jitd).

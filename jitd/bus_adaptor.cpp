@@ -139,6 +139,9 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     JIT_METHOD("GetGrant", "x", P(id), "a{sv}", P(grant), get_grant),
     JIT_METHOD("Revoke", "xs", P(id) P(reason), "a{sv}", P(grant), revoke),
     JIT_METHOD("ListSessions", "b", P(all), "aa{sv}", P(sessions), list_sessions),
+    JIT_METHOD("AddKey", "ss", P(key) P(user), "a{sv}", P(key_record), add_key),
+    JIT_METHOD("ListKeys", "s", P(user), "aa{sv}", P(keys), list_keys),
+    JIT_METHOD("RemoveKey", "s", P(fingerprint), "a{sv}", P(key_record), remove_key),
     JIT_METHOD("QueryAudit", "xxsssxx",
                P(since) P(until) P(user) P(resource) P(event) P(after_seq) P(limit), "aa{sv}",
                P(events), query_audit),
@@ -159,9 +162,9 @@ const sd_bus_vtable BusAdaptor::kPamVtable[] = {
     JIT_METHOD("CheckLogin", "sssssuu",
                P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid), "ssasxx",
                P(verdict) P(resource) P(resources) P(grant_id) P(expiry), check_login),
-    JIT_METHOD("OpenSession", "sssssuuxs",
+    JIT_METHOD("OpenSession", "sssssuuxss",
                P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid) P(pid)
-                   P(logind_session),
+                   P(logind_session) P(ssh_key),
                "ssasxxx",
                P(verdict) P(resource) P(resources) P(grant_id) P(expiry) P(session_id),
                open_session),
@@ -469,6 +472,20 @@ MessagePtr BusAdaptor::verify_audit(sd_bus_message* message, const jit::Caller& 
     return reply;
 }
 
+MessagePtr BusAdaptor::add_key(sd_bus_message* message, const jit::Caller& caller) {
+    std::string key = read_string(message);
+    std::string user = read_string(message);
+    return reply_record(message, service_.add_key(caller, key, user), append_key);
+}
+
+MessagePtr BusAdaptor::list_keys(sd_bus_message* message, const jit::Caller& caller) {
+    return reply_records(message, service_.list_keys(caller, read_string(message)), append_key);
+}
+
+MessagePtr BusAdaptor::remove_key(sd_bus_message* message, const jit::Caller& caller) {
+    return reply_record(message, service_.remove_key(caller, read_string(message)), append_key);
+}
+
 // --- io.jitd.Jit1.Pam ---
 
 MessagePtr BusAdaptor::check_login(sd_bus_message* message, const jit::Caller& caller) {
@@ -483,6 +500,7 @@ MessagePtr BusAdaptor::open_session(sd_bus_message* message, const jit::Caller& 
     jit::LoginAttempt attempt = read_login_attempt(message);
     std::int64_t pid = read_i64(message);
     std::string logind_session = read_string(message);
+    attempt.ssh_key = read_string(message);
     // What identifies the process beyond its pid, read now while it runs PAM: jitd never
     // signals a later process that got the same pid.
     std::int64_t pid_start = 0;

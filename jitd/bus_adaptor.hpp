@@ -71,6 +71,9 @@ class BusAdaptor {
     MessagePtr get_grant(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr revoke(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_sessions(sd_bus_message* message, const jit::Caller& caller);
+    MessagePtr add_key(sd_bus_message* message, const jit::Caller& caller);
+    MessagePtr list_keys(sd_bus_message* message, const jit::Caller& caller);
+    MessagePtr remove_key(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr query_audit(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr verify_audit(sd_bus_message* message, const jit::Caller& caller);
     // io.jitd.Jit1.Pam

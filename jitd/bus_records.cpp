@@ -160,6 +160,16 @@ void append_session(sd_bus_message* message, const jit::Session& session) {
     dict.close();
 }
 
+void append_key(sd_bus_message* message, const jit::SshKey& key) {
+    DictWriter dict(message);
+    dict.str("fingerprint", key.fingerprint);
+    dict.str("user", key.user);
+    dict.str("type", key.type);
+    dict.str("comment", key.comment);
+    dict.i64("added", key.added);
+    dict.close();
+}
+
 namespace {
 
 // JIT_REQUEST_ID -> request_id (lower case without the JIT_ prefix).

@@ -60,6 +60,8 @@ void append_grant(sd_bus_message* message, const jit::Grant& grant);
 void append_resource(sd_bus_message* message, const jit::ResourceView& view);
 void append_policy(sd_bus_message* message, const jit::PolicyView& view);
 void append_session(sd_bus_message* message, const jit::Session& session);
+// fingerprint, user, type, comment, added; and key (the "TYPE BASE64" line).
+void append_key(sd_bus_message* message, const jit::SshKey& key);
 void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event);
 
 // An aa{sv} of records, each written by append(message, record).

@@ -113,6 +113,7 @@ Daemon::Daemon(jit::Config config, jit::Store& store)
       // directory jitd already insists on.
       cgroups_(event_.get(), bus_.get(), config_.kill_grace, snapshot_.directory() + "/cgroup2"),
       terminator_(event_.get(), bus_.get(), config_.kill_grace, &cgroups_),
+      authorized_keys_(config_.authorized_keys_dir),
       service_(store, config_, identity_, clock_, *this),
       adaptor_(bus_.get(), service_, identity_, [this] { settle(); }),
       fallback_(event_.get(), snapshot_.directory(), service_) {}
@@ -123,6 +124,7 @@ int Daemon::run() {
     sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
     journal_.save_progress();
     snapshot_.write_if_dirty(service_.access_index(), clock_.now());
+    authorized_keys_.write_if_dirty(service_.access_index(), clock_.now());
     if (r < 0) {
         spdlog::error("event loop failed: {}", std::strerror(-r));
         return 1;
@@ -150,6 +152,12 @@ void Daemon::start() {
     // pam_jit, and the write is retried after every event (the reaper wakes jitd every minute).
     snapshot_.mark_dirty();
     snapshot_.write_if_dirty(service_.access_index(), clock_.now());
+    // sshd falls back to the accounts' own authorized_keys when these files cannot be kept:
+    // logged loudly, never a reason to stop deciding logins.
+    contained("preparing the authorized keys directory",
+              [&] { authorized_keys_.prepare_directory(); });
+    authorized_keys_.mark_dirty();
+    authorized_keys_.write_if_dirty(service_.access_index(), clock_.now());
     fallback_.start();
     reap_gone_sessions();
     cgroups_.remove_empty_groups();
@@ -255,6 +263,8 @@ int Daemon::on_after_dispatch(sd_event_source*, void* userdata) {
 void Daemon::settle() {
     contained("writing the PAM snapshot",
               [&] { snapshot_.write_if_dirty(service_.access_index(), clock_.now()); });
+    contained("writing the authorized keys files",
+              [&] { authorized_keys_.write_if_dirty(service_.access_index(), clock_.now()); });
     journal_.save_progress();
 }
 
@@ -400,6 +410,7 @@ void Daemon::warn_session(const jit::Session& session, const jit::Grant& grant) 
 
 void Daemon::access_changed() {
     snapshot_.mark_dirty();
+    authorized_keys_.mark_dirty();
 }
 
 }  // namespace jitd

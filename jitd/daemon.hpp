@@ -14,6 +14,7 @@
 #include "sd_handles.hpp"
 #include "session_cgroups.hpp"
 #include "session_terminator.hpp"
+#include "authorized_keys_writer.hpp"
 #include "snapshot_writer.hpp"
 
 namespace jitd {
@@ -64,6 +65,7 @@ class Daemon final : public jit::Effects {
     SnapshotWriter snapshot_;
     SessionCgroups cgroups_;
     SessionTerminator terminator_;
+    AuthorizedKeysWriter authorized_keys_;
     jit::JitService service_;
     BusAdaptor adaptor_;
     FallbackSpool fallback_;

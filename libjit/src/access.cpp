@@ -6,6 +6,7 @@
 
 #include "jit/error.hpp"
 #include "jit/identity.hpp"
+#include "jit/ssh_key.hpp"
 #include "jit/validate.hpp"
 
 namespace jit {
@@ -92,13 +93,15 @@ std::string_view to_string(LoginVerdict verdict) {
             return "grant";
         case LoginVerdict::Deny:
             return "deny";
+        case LoginVerdict::Deferred:
+            return "deferred";
     }
     return "deny";
 }
 
 LoginVerdict parse_login_verdict(std::string_view text) {
     for (auto v : {LoginVerdict::Unmanaged, LoginVerdict::RootAutomation, LoginVerdict::Member,
-                   LoginVerdict::Grant, LoginVerdict::Deny}) {
+                   LoginVerdict::Grant, LoginVerdict::Deny, LoginVerdict::Deferred}) {
         if (to_string(v) == text)
             return v;
     }
@@ -196,7 +199,28 @@ void AccessIndex::remove_grant(Id grant_id) {
     grants_.erase(it);
 }
 
+void AccessIndex::put_key(KeyOwner key) {
+    remove_key(key.fingerprint);
+    if (auto old = keys_by_text_.find(key.key); old != keys_by_text_.end()) {
+        key_text_by_fingerprint_.erase(old->second.fingerprint);
+    }
+    key_text_by_fingerprint_[key.fingerprint] = key.key;
+    std::string text = key.key;
+    keys_by_text_[std::move(text)] = std::move(key);
+}
+
+void AccessIndex::remove_key(const std::string& fingerprint) {
+    auto it = key_text_by_fingerprint_.find(fingerprint);
+    if (it == key_text_by_fingerprint_.end()) {
+        return;
+    }
+    keys_by_text_.erase(it->second);
+    key_text_by_fingerprint_.erase(it);
+}
+
 void AccessIndex::clear() {
+    keys_by_text_.clear();
+    key_text_by_fingerprint_.clear();
     rules_.clear();
     member_uids_.clear();
     by_service_.clear();
@@ -273,6 +297,73 @@ bool AccessIndex::is_member(const AccessRule& rule, const Requester& requester,
     return principals_name(rule.members, requester.name, *groups);
 }
 
+bool AccessIndex::admit(const std::vector<const AccessRule*>& matching,
+                        const Requester& requester, EpochSeconds now,
+                        LoginDecision& decision) const {
+    std::optional<std::vector<std::string>> groups;
+    for (const AccessRule* rule : matching) {
+        if (is_member(*rule, requester, groups)) {
+            decision.verdict = LoginVerdict::Member;
+            decision.resource = rule->name;
+            return true;
+        }
+    }
+    // Then active grants; among several, the one that lasts longest.
+    const ActiveGrant* best = nullptr;
+    if (auto user_it = grants_by_user_.find(requester.name); user_it != grants_by_user_.end()) {
+        for (const AccessRule* rule : matching) {
+            auto [first, last] = user_it->second.equal_range(rule->name);
+            for (auto g = first; g != last; ++g) {
+                const ActiveGrant& grant = grants_.at(g->second);
+                if (is_live(grant, now) && (!best || outlasts(grant.expiry, best->expiry))) {
+                    best = &grant;
+                }
+            }
+        }
+    }
+    if (!best) {
+        return false;
+    }
+    decision.verdict = LoginVerdict::Grant;
+    decision.resource = best->resource;
+    decision.grant_id = best->id;
+    decision.expiry = best->expiry;
+    return true;
+}
+
+// The person a registered key belongs to, identified like any requester: by uid when NSS knows
+// the name.
+Requester AccessIndex::key_owner(const KeyOwner& key) const {
+    Requester person;
+    person.name = key.user;
+    person.uid = uid_of(key.user);
+    if (person.uid && identity_) {
+        if (std::optional<std::string> name = identity_->user_name(*person.uid)) {
+            person.name = std::move(*name);
+        }
+    }
+    return person;
+}
+
+std::vector<std::string> AccessIndex::key_owners_admitted(
+    const std::vector<const AccessRule*>& matching, EpochSeconds now, bool first_only) const {
+    std::map<std::string, bool> owners;  // each person once, in name order
+    for (const auto& [text, key] : keys_by_text_) {
+        owners.emplace(key.user, false);
+    }
+    std::vector<std::string> admitted;
+    for (const auto& [owner, unused] : owners) {
+        LoginDecision scratch;
+        if (admit(matching, key_owner(KeyOwner{"", owner, ""}), now, scratch)) {
+            admitted.push_back(owner);
+            if (first_only) {
+                break;
+            }
+        }
+    }
+    return admitted;
+}
+
 LoginDecision AccessIndex::decide(const LoginAttempt& attempt, EpochSeconds now) const {
     static const NameOnlyIdentity kNamesOnly;
     const IdentityResolver& identity = identity_ ? *identity_ : kNamesOnly;
@@ -283,52 +374,78 @@ LoginDecision AccessIndex::decide(const LoginAttempt& attempt, EpochSeconds now)
     if (matching.empty()) {
         return decision;  // Unmanaged: this host does not manage the login.
     }
-    const Requester requester = resolve_requester(attempt, identity);
+    // A registered key names the person behind it; any other key (or none) leaves the rule.
+    const auto key = attempt.ssh_key.empty() ? keys_by_text_.end()
+                                             : keys_by_text_.find(attempt.ssh_key);
+    const bool by_key = key != keys_by_text_.end();
+    const Requester requester =
+        by_key ? key_owner(key->second) : resolve_requester(attempt, identity);
     decision.requester = requester.name;
+    if (by_key) {
+        decision.fingerprint = key->second.fingerprint;
+    }
     if (requester.root_automation) {
         decision.verdict = LoginVerdict::RootAutomation;
         decision.resource = matching.front()->name;
         return decision;
     }
-
-    std::optional<std::vector<std::string>> groups;
-    for (const AccessRule* rule : matching) {
-        if (is_member(*rule, requester, groups)) {
-            decision.verdict = LoginVerdict::Member;
-            decision.resource = rule->name;
-            return decision;
-        }
-    }
-
-    // Then active grants; among several, the one that lasts longest.
-    const ActiveGrant* best = nullptr;
-    if (auto user_it = grants_by_user_.find(requester.name); user_it != grants_by_user_.end()) {
-        for (const AccessRule* rule : matching) {
-            auto [first, last] = user_it->second.equal_range(rule->name);
-            for (auto g = first; g != last; ++g) {
-                const ActiveGrant& grant = grants_.at(g->second);
-                if (!is_live(grant, now)) {
-                    continue;
-                }
-                if (!best || outlasts(grant.expiry, best->expiry)) {
-                    best = &grant;
-                }
-            }
-        }
-    }
-    if (best) {
-        decision.verdict = LoginVerdict::Grant;
-        decision.resource = best->resource;
-        decision.grant_id = best->id;
-        decision.expiry = best->expiry;
+    if (admit(matching, requester, now, decision)) {
         return decision;
     }
-
-    decision.verdict = LoginVerdict::Deny;
     for (const AccessRule* rule : matching) {
         decision.resources.push_back(rule->name);
     }
+    // sshd's account stack cannot know the key yet: when some person may enter this account
+    // with a registered key, the session stack, which sees the key, decides.
+    const bool key_unknown = attempt.ssh_key_pending && attempt.ssh_key.empty();
+    decision.verdict = key_unknown && !key_owners_admitted(matching, now, true).empty()
+                           ? LoginVerdict::Deferred
+                           : LoginVerdict::Deny;
     return decision;
+}
+
+std::vector<std::string> AccessIndex::sshd_accounts() const {
+    const bool star_covers_sshd =
+        std::find(unmanaged_.begin(), unmanaged_.end(), "sshd") == unmanaged_.end();
+    std::vector<std::string> accounts;
+    for (const auto& [name, rule] : rules_) {
+        const bool covers = std::any_of(rule.services.begin(), rule.services.end(),
+                                        [&](const std::string& service) {
+                                            return service == "sshd" ||
+                                                   (service == "*" && star_covers_sshd);
+                                        });
+        if (!covers) {
+            continue;
+        }
+        for (const std::string& account : rule.accounts) {
+            if (account != "*") {
+                accounts.push_back(account);
+            }
+        }
+    }
+    std::sort(accounts.begin(), accounts.end());
+    accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+    return accounts;
+}
+
+std::vector<KeyOwner> AccessIndex::keys_entering(const std::string& account,
+                                                 EpochSeconds now) const {
+    LoginAttempt attempt;
+    attempt.service = "sshd";
+    attempt.user = account;
+    const std::vector<const AccessRule*> matching = matching_rules(attempt, uid_of(account));
+    if (matching.empty()) {
+        return {};
+    }
+    const std::vector<std::string> owners = key_owners_admitted(matching, now, false);
+    std::vector<KeyOwner> keys;
+    for (const auto& [fingerprint, text] : key_text_by_fingerprint_) {
+        const KeyOwner& key = keys_by_text_.at(text);
+        if (std::find(owners.begin(), owners.end(), key.user) != owners.end()) {
+            keys.push_back(key);
+        }
+    }
+    return keys;
 }
 
 std::optional<Id> AccessIndex::grant_of(const std::string& user,
@@ -350,6 +467,14 @@ std::vector<AccessRule> AccessIndex::rules() const {
     return out;
 }
 
+std::vector<KeyOwner> AccessIndex::keys() const {
+    std::vector<KeyOwner> out;
+    out.reserve(key_text_by_fingerprint_.size());
+    for (const auto& [fingerprint, text] : key_text_by_fingerprint_)
+        out.push_back(keys_by_text_.at(text));
+    return out;
+}
+
 std::vector<ActiveGrant> AccessIndex::grants() const {
     std::vector<ActiveGrant> out;
     out.reserve(grants_.size());
@@ -366,7 +491,11 @@ std::vector<ActiveGrant> AccessIndex::grants() const {
 //   unmanaged SERVICES                       (the services "*" leaves alone)
 //   rule NAME SERVICES ACCOUNTS MEMBERS      (lists comma-separated, "-" when empty)
 //   grant ID USER RESOURCE EXPIRY            (EXPIRY epoch seconds, "-" for none)
-//   end COUNT                                (number of rule and grant lines: detects truncation)
+//   key FINGERPRINT USER TYPE BASE64         (a registered ssh key and its owner)
+//   end COUNT                                (number of rule, grant and key lines: detects
+//                                             truncation)
+// Version 2 (without key lines) is still read, so an upgraded pam_jit understands the snapshot
+// of the jitd it replaces until that jitd restarts.
 // Names are written with every byte outside [A-Za-z0-9._@*$] (and a leading '-') as %XX, so a
 // user name NSS allows but jit's own names do not ("Alice", "j doe", "x,y") can neither break
 // the format nor make pam_jit reject the whole snapshot.
@@ -425,7 +554,27 @@ std::string unescape_name(std::string_view text) {
     return out;
 }
 
-constexpr std::string_view kSnapshotMagic = "jit-snapshot 2";
+constexpr std::string_view kSnapshotMagic = "jit-snapshot 3";
+constexpr std::string_view kSnapshotMagicV2 = "jit-snapshot 2";
+
+// "SHA256:" and the 43 characters of an unpadded base64 SHA-256.
+void validate_fingerprint_text(std::string_view fingerprint) {
+    constexpr std::string_view kPrefix = "SHA256:";
+    const std::string_view digest = fingerprint.substr(std::min(fingerprint.size(), kPrefix.size()));
+    const std::optional<std::string> bytes = fingerprint.rfind(kPrefix, 0) == 0 && digest.size() == 43
+                                                 ? base64_decode(std::string(digest) + "=")
+                                                 : std::nullopt;
+    if (!bytes || bytes->size() != 32)
+        throw_invalid("bad key fingerprint " + quote_for_message(fingerprint));
+}
+
+KeyOwner parse_key_record(const std::vector<std::string>& f) {
+    validate_fingerprint_text(f[1]);
+    const PublicKey key = parse_public_key(f[3] + " " + f[4]);
+    if (key.base64 != f[4])
+        throw_invalid("key data not in canonical base64");
+    return KeyOwner{f[1], unescape_name(f[2]), key.key_text()};
+}
 
 std::string join_list(const std::vector<std::string>& items) {
     if (items.empty())
@@ -494,6 +643,10 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
         out << '\n';
         ++records;
     }
+    for (const KeyOwner& key : index.keys()) {
+        out << "key " << key.fingerprint << ' ' << escape_name(key.user) << ' ' << key.key << '\n';
+        ++records;
+    }
     out << "end " << records << '\n';
     return out.str();
 }
@@ -501,7 +654,7 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
 AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identity) {
     AccessIndex index(identity);
     std::vector<std::string> lines = split(text, '\n');
-    if (lines.empty() || lines[0] != kSnapshotMagic)
+    if (lines.empty() || (lines[0] != kSnapshotMagic && lines[0] != kSnapshotMagicV2))
         throw_invalid("snapshot: unknown format");
     std::size_t records = 0;
     bool ended = false;
@@ -537,6 +690,9 @@ AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identi
                 if (f[4] != "-")
                     expiry = parse_int(f[4], n + 1);
                 index.put_grant({parse_int(f[1], n + 1), user, resource, expiry});
+                ++records;
+            } else if (f[0] == "key" && f.size() == 5 && lines[0] == kSnapshotMagic) {
+                index.put_key(parse_key_record(f));
                 ++records;
             } else if (f[0] == "end" && f.size() == 2) {
                 if (static_cast<std::size_t>(parse_int(f[1], n + 1)) != records)

@@ -169,6 +169,8 @@ struct KeyRule {
 constexpr KeyRule kKeyRules[] = {
     {"database", [](Config& c, std::string_view v) { c.database = absolute_path(v); }},
     {"snapshot", [](Config& c, std::string_view v) { c.snapshot = absolute_path(v); }},
+    {"authorized_keys_dir",
+     [](Config& c, std::string_view v) { c.authorized_keys_dir = absolute_path(v); }},
     {"admin_groups", [](Config& c, std::string_view v) { c.admin_groups = group_list(v); }},
     {"auditor_groups", [](Config& c, std::string_view v) { c.auditor_groups = group_list(v); }},
     {"min_duration", [](Config& c, std::string_view v) { c.min_duration = parse_duration(v); }},

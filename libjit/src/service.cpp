@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "commit_change.hpp"
 #include "jit/error.hpp"
+#include "jit/ssh_key.hpp"
 #include "jit/validate.hpp"
 
 namespace jit {
@@ -62,6 +64,8 @@ void validate_attempt_text(const LoginAttempt& attempt) {
         validate_text(what, *value, kMaxAttemptField);
     if (attempt.user.empty())
         throw_invalid("user must not be empty");
+    if (!attempt.ssh_key.empty() && parse_public_key(attempt.ssh_key).key_text() != attempt.ssh_key)
+        throw_invalid("the ssh key is not \"TYPE BASE64\" in canonical form");
 }
 
 void validate_attempt(const LoginAttempt& attempt) {
@@ -133,6 +137,12 @@ void JitService::start(const std::string& boot_id) {
     }
     for (auto& session : state.sessions)
         sessions_.emplace(session.id, std::move(session));
+    keys_.clear();
+    for (auto& key : state.keys) {
+        index_key(key);
+        std::string fingerprint = key.fingerprint;
+        keys_.emplace(std::move(fingerprint), std::move(key));
+    }
     audit_seq_ = state.last_audit_seq;
 
     // Sessions of an earlier boot ended with it: close them, never signal their old pids.
@@ -308,7 +318,7 @@ AuditEvent JitService::session_event(const std::string& type, const LoginAttempt
                                      const LoginDecision& decision, std::int64_t pid,
                                      const std::string& logind_session) const {
     std::string resource = decision.resource.empty() ? join(decision.resources) : decision.resource;
-    return make_event(type, {{"JIT_USER", decision.requester},
+    AuditEvent event = make_event(type, {{"JIT_USER", decision.requester},
                              {"JIT_TARGET", decision.target},
                              {"JIT_SERVICE", attempt.service},
                              {"JIT_RHOST", attempt.rhost},
@@ -318,6 +328,10 @@ AuditEvent JitService::session_event(const std::string& type, const LoginAttempt
                                                                 : std::string()},
                              {"JIT_SESSION_PID", pid ? std::to_string(pid) : std::string()},
                              {"JIT_LOGIND_SESSION", logind_session}});
+    // A person who came in with a registered ssh key: which key.
+    if (!decision.fingerprint.empty())
+        event.fields.emplace_back("JIT_FINGERPRINT", decision.fingerprint);
+    return event;
 }
 
 AuditEvent JitService::session_record_event(const std::string& type, const Session& session) const {
@@ -326,6 +340,7 @@ AuditEvent JitService::session_record_event(const std::string& type, const Sessi
     d.requester = session.user;
     d.target = session.target;
     d.grant_id = session.grant_id;
+    d.fingerprint = session.fingerprint;
     if (auto grant = grants_.find(session.grant_id); grant != grants_.end())
         d.resource = grant->second.resource;
     return session_event(type, attempt, d, session.pid, session.logind_session);
@@ -338,19 +353,6 @@ void JitService::publish(const std::vector<AuditEvent>& committed) {
     }
 }
 
-namespace {
-
-// Commits one change with its audit events; returns the events as stored (with seq).
-template <typename Write>
-std::vector<AuditEvent> commit_change(Store& store, Write&& write) {
-    auto tx = store.begin();
-    std::vector<AuditEvent> events;
-    write(*tx, events);
-    tx->commit();
-    return events;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -1081,7 +1083,10 @@ std::vector<Session> JitService::list_sessions(const Caller& caller, bool all) c
 LoginDecision JitService::check_login(const Caller& caller, const LoginAttempt& attempt) {
     require_pam(caller);
     validate_attempt(attempt);
-    LoginDecision decision = index_.decide(attempt, clock_.now());
+    // CheckLogin is the account stack: for sshd the key that logged in is not known yet.
+    LoginAttempt account_stack = attempt;
+    account_stack.ssh_key_pending = key_known_in_session_only(attempt.service);
+    LoginDecision decision = index_.decide(account_stack, clock_.now());
     if (decision.verdict == LoginVerdict::Deny) {
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
             ev.push_back(tx.append(session_event("login_denied", attempt, decision, 0, "")));
@@ -1127,6 +1132,7 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     session.pid_start = pid_start;
     session.boot_id = boot_id_;
     session.logind_session = logind_session;
+    session.fingerprint = decision.fingerprint;
     session.opened = clock_.now();
     session.cgroup = effects_.place_session(session);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
@@ -1184,7 +1190,7 @@ void JitService::record_fallback(const FallbackLogin& login) {
 
     // The session to adopt: only under a grant of this requester on a resource it names.
     std::optional<Session> adopted;
-    const std::string requester = resolve_requester(attempt, identity_).name;
+    const std::string requester = requester_of(login);
     auto grant = grants_.find(login.grant_id);
     if (login.outcome == "allowed" && login.pid > 0 && grant != grants_.end() &&
         grant->second.user == requester) {
@@ -1198,20 +1204,23 @@ void JitService::record_fallback(const FallbackLogin& login) {
         s.pid = login.pid;
         s.logind_session = login.logind_session;
         s.boot_id = boot_id_;
+        s.fingerprint = keys_.count(login.fingerprint) ? login.fingerprint : std::string();
         s.opened = login.when;
         adopted = s;
     }
     const bool grant_over = adopted && grant->second.state != GrantState::Active;
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        ev.push_back(
-            tx.append(make_event("login_fallback", {{"JIT_USER", requester},
-                                                    {"JIT_TARGET", attempt.user},
-                                                    {"JIT_SERVICE", attempt.service},
-                                                    {"JIT_RHOST", attempt.rhost},
-                                                    {"JIT_TTY", attempt.tty},
-                                                    {"JIT_OUTCOME", login.outcome},
-                                                    {"JIT_DECIDED", format_rfc3339(login.when)}})));
+        AuditEvent fallback = make_event("login_fallback", {{"JIT_USER", requester},
+                                                            {"JIT_TARGET", attempt.user},
+                                                            {"JIT_SERVICE", attempt.service},
+                                                            {"JIT_RHOST", attempt.rhost},
+                                                            {"JIT_TTY", attempt.tty},
+                                                            {"JIT_OUTCOME", login.outcome},
+                                                            {"JIT_DECIDED", format_rfc3339(login.when)}});
+        if (keys_.count(login.fingerprint))
+            fallback.fields.emplace_back("JIT_FINGERPRINT", login.fingerprint);
+        ev.push_back(tx.append(fallback));
         if (!adopted)
             return;
         adopted->id = tx.put(*adopted);

@@ -9,7 +9,9 @@
 namespace jit {
 namespace {
 
-constexpr std::size_t kFields = 12;
+constexpr std::size_t kFields = 13;
+// Lines of a pam_jit from before registered ssh keys, without FINGERPRINT.
+constexpr std::size_t kFieldsWithoutKey = 12;
 
 std::vector<std::string_view> split_tabs(std::string_view line) {
     std::vector<std::string_view> fields;
@@ -61,13 +63,14 @@ std::string format_fallback_line(const FallbackLogin& login) {
     }
     line += '\t' + std::to_string(login.pid) + '\t' + std::to_string(login.grant_id) + '\t' +
             make_printable(login.logind_session, kMaxSpoolFieldBytes) + '\t' +
-            std::to_string(a.app_uid) + '\t' + std::to_string(a.login_uid) + '\n';
+            std::to_string(a.app_uid) + '\t' + std::to_string(a.login_uid) + '\t' +
+            make_printable(login.fingerprint, kMaxSpoolFieldBytes) + '\n';
     return line;
 }
 
 FallbackLogin parse_fallback_line(std::string_view line) {
     const std::vector<std::string_view> f = split_tabs(line);
-    if (f.size() != kFields)
+    if (f.size() != kFields && f.size() != kFieldsWithoutKey)
         throw_invalid("expected " + std::to_string(kFields) + " tab-separated fields, found " +
                       std::to_string(f.size()));
     FallbackLogin login;
@@ -90,6 +93,8 @@ FallbackLogin parse_fallback_line(std::string_view line) {
     login.logind_session = text_field("logind session", f[9]);
     login.attempt.app_uid = parse_uid("application uid", f[10]);
     login.attempt.login_uid = parse_uid("login uid", f[11]);
+    if (f.size() == kFields)
+        login.fingerprint = text_field("fingerprint", f[12]);
     return login;
 }
 

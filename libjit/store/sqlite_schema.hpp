@@ -159,7 +159,22 @@ inline constexpr const char* kAuditChainV4 = R"sql(
 INSERT INTO meta (name, value) VALUES ('audit_chain', lower(hex(randomblob(16))));
 )sql";
 
+// v5: people's registered ssh keys (docs/shared-accounts-over-ssh.md), one owner per key, and
+// the key a session logged in with.
+inline constexpr const char* kSshKeysV5 = R"sql(
+CREATE TABLE keys (
+    fingerprint TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    key_data TEXT NOT NULL UNIQUE,
+    comment TEXT NOT NULL,
+    added INTEGER NOT NULL
+);
+CREATE INDEX keys_user_name ON keys (user_name);
+ALTER TABLE sessions ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+)sql";
+
 inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2, kSessionCgroupV3,
-                                           kAuditChainV4};
+                                           kAuditChainV4, kSshKeysV5};
 
 }  // namespace jit::sqlite

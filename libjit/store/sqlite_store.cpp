@@ -288,7 +288,7 @@ std::vector<Session> load_sessions(Database& database) {
     Query rows = database.query(
         "load sessions",
         "SELECT id, grant_id, user_name, target, service, rhost, tty, pid, logind_session, "
-        "opened, closed, state, pid_start, boot_id, cgroup FROM sessions ORDER BY id");
+        "opened, closed, state, pid_start, boot_id, cgroup, fingerprint FROM sessions ORDER BY id");
     while (rows.next()) {
         Session& session = sessions.emplace_back();
         session.id = rows.integer(0);
@@ -306,8 +306,27 @@ std::vector<Session> load_sessions(Database& database) {
         session.pid_start = rows.integer(12);
         session.boot_id = rows.text(13);
         session.cgroup = rows.text(14);
+        session.fingerprint = rows.text(15);
     }
     return sessions;
+}
+
+std::vector<SshKey> load_keys(Database& database) {
+    std::vector<SshKey> keys;
+    Query rows = database.query(
+        "load keys",
+        "SELECT fingerprint, user_name, type, key_data, comment, added FROM keys ORDER BY added, "
+        "fingerprint");
+    while (rows.next()) {
+        SshKey& key = keys.emplace_back();
+        key.fingerprint = rows.text(0);
+        key.user = rows.text(1);
+        key.type = rows.text(2);
+        key.base64 = rows.text(3);
+        key.comment = rows.text(4);
+        key.added = rows.integer(5);
+    }
+    return keys;
 }
 
 // ---- audit rows ----
@@ -382,6 +401,8 @@ class SqliteTransaction final : public Transaction {
     Id put(const Request& request) override;
     Id put(const Grant& grant) override;
     Id put(const Session& session) override;
+    void put(const SshKey& key) override;
+    void remove_key(const std::string& fingerprint) override;
     AuditEvent append(const AuditEvent& event) override;
     void commit() override;
 
@@ -582,15 +603,15 @@ Id SqliteTransaction::put(const Session& session) {
     Query upsert = database_.query(
         "put session",
         "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, pid, "
-        "logind_session, opened, closed, state, pid_start, boot_id, cgroup) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "logind_session, opened, closed, state, pid_start, boot_id, cgroup, fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, "
         "user_name = excluded.user_name, target = excluded.target, "
         "service = excluded.service, rhost = excluded.rhost, tty = excluded.tty, "
         "pid = excluded.pid, logind_session = excluded.logind_session, "
         "opened = excluded.opened, closed = excluded.closed, state = excluded.state, "
-        "pid_start = excluded.pid_start, boot_id = excluded.boot_id, cgroup = excluded.cgroup "
-        "RETURNING id");
+        "pid_start = excluded.pid_start, boot_id = excluded.boot_id, cgroup = excluded.cgroup, "
+        "fingerprint = excluded.fingerprint RETURNING id");
     upsert.bind(session.id ? std::optional<Id>(session.id) : std::nullopt)
         .bind(session.grant_id)
         .bind(session.user)
@@ -605,10 +626,33 @@ Id SqliteTransaction::put(const Session& session) {
         .bind(to_string(session.state))
         .bind(session.pid_start)
         .bind(session.boot_id)
-        .bind(session.cgroup);
+        .bind(session.cgroup)
+        .bind(session.fingerprint);
     if (!upsert.next())
         database_.fail("put session", "no id returned");
     return upsert.integer(0);
+}
+
+// A key keeps its owner: the fingerprint is the primary key and an existing row is not
+// overwritten (the engine refuses a key someone already holds before it gets here).
+void SqliteTransaction::put(const SshKey& key) {
+    Operation operation(*this, "put key");
+    database_
+        .query("put key",
+               "INSERT INTO keys (fingerprint, user_name, type, key_data, comment, added) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(key.fingerprint)
+        .bind(key.user)
+        .bind(key.type)
+        .bind(key.base64)
+        .bind(key.comment)
+        .bind(key.added)
+        .run();
+}
+
+void SqliteTransaction::remove_key(const std::string& fingerprint) {
+    Operation operation(*this, "remove key");
+    database_.query("remove key", "DELETE FROM keys WHERE fingerprint = ?").bind(fingerprint).run();
 }
 
 ChainHead& SqliteTransaction::chain_head() {
@@ -692,6 +736,7 @@ StoredState SqliteStore::load() {
     state.requests = load_requests(database_);
     state.grants = load_grants(database_);
     state.sessions = load_sessions(database_);
+    state.keys = load_keys(database_);
     ChainHead head = read_chain_head(database_);
     state.last_audit_seq = head.seq;
     state.last_audit_hash = std::move(head.hash);

@@ -41,6 +41,10 @@ class FakeStore final : public Store {
         Id put(const Request& r) override { return put_with_id(staged_.requests, r); }
         Id put(const Grant& g) override { return put_with_id(staged_.grants, g); }
         Id put(const Session& s) override { return put_with_id(staged_.sessions, s); }
+        void put(const SshKey& k) override { upsert(staged_.keys, k, &SshKey::fingerprint); }
+        void remove_key(const std::string& fingerprint) override {
+            erase(staged_.keys, fingerprint, &SshKey::fingerprint);
+        }
         AuditEvent append(const AuditEvent& event) override {
             AuditEvent e = event;
             e.seq = log_.empty() ? 1 : log_.back().seq + 1;

@@ -31,7 +31,18 @@ struct LoginAttempt {
     // The application's audit login uid (/proc/self/loginuid): the person whose login this
     // process descends from, kLoginUidUnset for daemons and boot-time services.
     uid_t login_uid = kLoginUidUnset;
+    // sshd's session stack: the key that logged in, "TYPE BASE64" (from SSH_AUTH_INFO_0); ""
+    // when no key was used. A registered key makes its owner the requester.
+    std::string ssh_key{};
+    // sshd's account stack: a key may have logged in, but sshd tells only the session stack.
+    bool ssh_key_pending = false;
 };
+
+// The PAM services that learn the ssh key only in the session stack (sshd): their account stack
+// decides with ssh_key_pending.
+inline bool key_known_in_session_only(std::string_view service) {
+    return service == "sshd";
+}
 
 // Who is asking, resolved from an attempt by one rule for jitd and pam_jit alike:
 // the application's real uid when it is not 0 (setuid su/sudo: PAM_RUSER is not trusted over
@@ -45,7 +56,9 @@ struct Requester {
 };
 Requester resolve_requester(const LoginAttempt& attempt, const IdentityResolver& identity);
 
-enum class LoginVerdict { Unmanaged, RootAutomation, Member, Grant, Deny };
+// Deferred: sshd's account stack, where the key is not known yet, for an account that some
+// person may enter with a registered key: PAM_IGNORE, the session stack decides.
+enum class LoginVerdict { Unmanaged, RootAutomation, Member, Grant, Deny, Deferred };
 std::string_view to_string(LoginVerdict verdict);
 LoginVerdict parse_login_verdict(std::string_view text);
 
@@ -57,6 +70,7 @@ struct LoginDecision {
     std::string resource;                // the resource that allowed it (Member/Grant)
     Id grant_id = 0;                     // Grant only
     std::optional<EpochSeconds> expiry;  // Grant only; none = until revoked
+    std::string fingerprint;             // the registered key that named the requester, or ""
 };
 
 // What the index needs of a resource: match rules and members, no descriptions or policies.
@@ -72,6 +86,14 @@ struct ActiveGrant {
     std::string user;
     std::string resource;
     std::optional<EpochSeconds> expiry;
+};
+
+// A registered ssh key as the index knows it: enough to match the key sshd reports and to write
+// authorized keys files, no hashing needed (pam_jit decides from these too).
+struct KeyOwner {
+    std::string fingerprint;  // SHA256:...
+    std::string user;         // the person
+    std::string key;          // "TYPE BASE64", canonical
 };
 
 // The PAM services a resource's service name stands for: "sudo" covers sudo and sudo -i
@@ -96,10 +118,19 @@ class AccessIndex {
     void remove_rule(const std::string& name);
     void put_grant(ActiveGrant grant);
     void remove_grant(Id grant_id);
+    // One owner per key (the key text); putting a key again replaces it.
+    void put_key(KeyOwner key);
+    void remove_key(const std::string& fingerprint);
     void clear();
 
     // Decides with the index's resolver (NSS in jitd and pam_jit).
     LoginDecision decide(const LoginAttempt& attempt, EpochSeconds now) const;
+
+    // The accounts sshd logins into are covered for by name (never "*"), sorted.
+    std::vector<std::string> sshd_accounts() const;
+    // The registered keys of the persons who may log into `account` over sshd now (standing
+    // members and live grant holders of the resources covering it), sorted by fingerprint.
+    std::vector<KeyOwner> keys_entering(const std::string& account, EpochSeconds now) const;
 
     // The active grant of this user on this resource, if any (expired or not).
     std::optional<Id> grant_of(const std::string& user, const std::string& resource) const;
@@ -107,6 +138,7 @@ class AccessIndex {
     // Ordered views for the snapshot writer and for tests.
     std::vector<AccessRule> rules() const;
     std::vector<ActiveGrant> grants() const;
+    std::vector<KeyOwner> keys() const;  // by fingerprint
     std::size_t rule_count() const { return rules_.size(); }
     std::size_t grant_count() const { return grants_.size(); }
 
@@ -115,6 +147,13 @@ class AccessIndex {
                                                   std::optional<uid_t> target_uid) const;
     bool is_member(const AccessRule& rule, const Requester& requester,
                    std::optional<std::vector<std::string>>& groups) const;
+    // Steps 3 and 4 of the decision: a standing member or a live grant among `matching`.
+    bool admit(const std::vector<const AccessRule*>& matching, const Requester& requester,
+               EpochSeconds now, LoginDecision& decision) const;
+    Requester key_owner(const KeyOwner& key) const;
+    // The owners of registered keys admitted to `matching`, all of them or only the first.
+    std::vector<std::string> key_owners_admitted(const std::vector<const AccessRule*>& matching,
+                                                 EpochSeconds now, bool first_only) const;
     std::vector<std::string> account_keys(const std::string& account) const;
     std::optional<uid_t> uid_of(const std::string& name) const;
 
@@ -131,6 +170,8 @@ class AccessIndex {
     std::unordered_map<Id, ActiveGrant> grants_;
     // user -> resource -> grant ids; a user rarely holds more than a handful.
     std::unordered_map<std::string, std::multimap<std::string, Id>> grants_by_user_;
+    std::unordered_map<std::string, KeyOwner> keys_by_text_;     // "TYPE BASE64" -> key
+    std::map<std::string, std::string> key_text_by_fingerprint_;  // fingerprint -> key text
 };
 
 // The snapshot file (docs/login-decision.md): a versioned, line-based text form of an AccessIndex.

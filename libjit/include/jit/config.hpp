@@ -24,6 +24,9 @@ struct Config {
     // On persistent storage: after a reboot in which jitd does not start, pam_jit still lets
     // unmanaged logins, members and unexpired grants in (docs/login-decision.md).
     std::string snapshot = "/var/lib/jitd/snapshot";
+    // One authorized keys file per account sshd logins into are covered for, named after the
+    // account (docs/shared-accounts-over-ssh.md).
+    std::string authorized_keys_dir = "/var/lib/jitd-keys";
     std::vector<std::string> admin_groups = {"jit-admin"};
     std::vector<std::string> auditor_groups = {"jit-audit"};
     Seconds min_duration = 60;

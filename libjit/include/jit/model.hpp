@@ -104,9 +104,20 @@ struct Session {
     // no group could be made), as /proc/PID/cgroup names it. Killed when the grant ends, even
     // after a logout, so processes that left the session's process tree end with the grant.
     std::string cgroup;
+    std::string fingerprint{};  // the registered ssh key the person logged in with, or ""
     EpochSeconds opened = 0;
     std::optional<EpochSeconds> closed;
     SessionState state = SessionState::Open;
+};
+
+// A person's registered ssh public key (docs/shared-accounts-over-ssh.md). One owner per key.
+struct SshKey {
+    std::string fingerprint;  // "SHA256:" + unpadded base64, as ssh-keygen -lf prints it
+    std::string user;         // the person it belongs to
+    std::string type;         // ssh-ed25519, ...
+    std::string base64;       // the key blob, canonical base64
+    std::string comment;
+    EpochSeconds added = 0;
 };
 
 // One audit record (docs/audit-events.md). Fields use the journal names (JIT_USER...),

@@ -150,6 +150,13 @@ class JitService {
     std::vector<Grant> list_grants(const Caller& caller, bool all, const std::string& user,
                                    const std::string& resource) const;
 
+    // ssh keys (docs/shared-accounts-over-ssh.md). Users manage their own, admins anyone's
+    // (`user`: "" = the caller); one owner per key.
+    SshKey add_key(const Caller& caller, const std::string& line, const std::string& user);
+    SshKey remove_key(const Caller& caller, const std::string& fingerprint);
+    // Plain users: their own. Admins and auditors: everyone's, or `user`'s.
+    std::vector<SshKey> list_keys(const Caller& caller, const std::string& user) const;
+
     // Sessions.
     std::vector<Session> list_sessions(const Caller& caller, bool all) const;
 
@@ -220,6 +227,9 @@ class JitService {
     void warn_grant(Id grant_id);
 
     void index_resource(const Resource& resource);
+    void index_key(const SshKey& key);
+    std::string key_user(const Caller& caller, const std::string& user) const;
+    std::string requester_of(const FallbackLogin& login) const;
     void index_grant(const Grant& grant);
     void schedule_request(const Request& request);
     void schedule_grant(const Grant& grant);
@@ -237,6 +247,7 @@ class JitService {
     std::map<Id, Request> requests_;
     std::map<Id, Grant> grants_;
     std::map<Id, Session> sessions_;
+    std::map<std::string, SshKey> keys_;  // by fingerprint
     AccessIndex index_;
     std::set<Deadline> deadlines_;
     std::map<std::pair<DeadlineKind, Id>, EpochSeconds> deadline_of_;

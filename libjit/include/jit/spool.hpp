@@ -3,10 +3,13 @@
 // snapshot; jitd audits each line and empties the file. Both sides use this one definition:
 //
 //   EPOCH \t OUTCOME \t SERVICE \t USER \t RUSER \t RHOST \t TTY \t PID \t GRANT_ID \t LOGIND
-//   \t APP_UID \t LOGIN_UID \n
+//   \t APP_UID \t LOGIN_UID \t FINGERPRINT \n
 //
 // APP_UID and LOGIN_UID are the PAM application's real and audit login uids, from which jitd
 // works out the requester with the same rule as pam_jit.
+//
+// FINGERPRINT: the registered ssh key that named the requester in the snapshot's decision, ""
+// otherwise (lines without it, from an older pam_jit, are read too).
 //
 // PID, GRANT_ID and LOGIND describe a session the session stack opened from the snapshot under
 // a grant (0, 0 and "" otherwise): jitd registers it so that it still ends with its grant.
@@ -33,6 +36,7 @@ struct FallbackLogin {
     Id grant_id = 0;
     std::int64_t pid = 0;
     std::string logind_session;
+    std::string fingerprint{};  // the registered key behind the login, or ""
 };
 
 bool is_fallback_outcome(std::string_view outcome);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jit/audit_journal.hpp"
@@ -20,6 +21,7 @@ struct StoredState {
     std::vector<Request> requests;
     std::vector<Grant> grants;
     std::vector<Session> sessions;
+    std::vector<SshKey> keys;
     Id last_audit_seq = 0;
     std::string last_audit_hash;
 };
@@ -57,6 +59,8 @@ class Transaction {
     virtual Id put(const Request& request) = 0;
     virtual Id put(const Grant& grant) = 0;
     virtual Id put(const Session& session) = 0;
+    virtual void put(const SshKey& key) = 0;
+    virtual void remove_key(const std::string& fingerprint) = 0;
     // Assigns seq, prev_hash and hash; returns the completed event.
     virtual AuditEvent append(const AuditEvent& event) = 0;
     virtual void commit() = 0;  // without commit() the destructor rolls back
@@ -87,5 +91,9 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path);
 
 // SHA-256 of data as lower-case hex.
 std::string sha256_hex(const std::string& data);
+
+// The SHA256 fingerprint of an ssh key blob as ssh-keygen -lf prints it: "SHA256:" followed by
+// the unpadded base64 of SHA-256 over the decoded blob.
+std::string ssh_fingerprint(std::string_view blob);
 
 }  // namespace jit

@@ -1,0 +1,20 @@
+// Shared by the engine's source files (service.cpp, service_keys.cpp); not a public header.
+#pragma once
+
+#include <vector>
+
+#include "jit/store.hpp"
+
+namespace jit {
+
+// Commits one change with its audit events; returns the events as stored (with seq).
+template <typename Write>
+std::vector<AuditEvent> commit_change(Store& store, Write&& write) {
+    auto tx = store.begin();
+    std::vector<AuditEvent> events;
+    write(*tx, events);
+    tx->commit();
+    return events;
+}
+
+}  // namespace jit
