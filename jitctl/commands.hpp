@@ -86,6 +86,11 @@ int cmd_grants(const Globals& globals, const GrantFilter& filter);
 int cmd_revoke(const Globals& globals, const std::string& id, const std::string& reason);
 int cmd_sessions(const Globals& globals, bool all);
 
+// ssh keys (key_commands.cpp). file "" or "-": standard input.
+int cmd_key_add(const Globals& globals, const std::string& file, const std::string& user);
+int cmd_key_list(const Globals& globals, const std::string& user);
+int cmd_key_remove(const Globals& globals, const std::string& fingerprint);
+
 int cmd_audit(const Globals& globals, const AuditArgs& args);
 int cmd_audit_verify(const Globals& globals);
 

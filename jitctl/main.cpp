@@ -132,6 +132,7 @@ class CommandLine {
     void add_request_commands();
     void add_grant_commands();
     void add_audit_commands();
+    void add_key_commands();
 
     CLI::App app_{"Request and manage just-in-time privileged access on this host (talks to jitd).",
                   "jitctl"};
@@ -164,6 +165,7 @@ CommandLine::CommandLine() {
     add_request_commands();
     add_grant_commands();
     add_audit_commands();
+    add_key_commands();
 }
 
 void CommandLine::on(CLI::App* sub, std::function<int()> command) {
@@ -305,6 +307,22 @@ void CommandLine::add_grant_commands() {
     auto* sessions = app_.add_subcommand("sessions", "List your open sessions under grants");
     sessions->add_flag("--all", all_, "Include ended ones and, for admins, everyone's");
     on(sessions, [this] { return cmd_sessions(globals_, all_); });
+}
+
+void CommandLine::add_key_commands() {
+    using namespace jitctl;
+    auto* key =
+        app_.add_subcommand("key", "Register the ssh keys that log you into shared accounts");
+    auto* add = key->add_subcommand("add", "Register a public key (FILE, or - / none for stdin)");
+    add->add_option("FILE", name_, "The public key file (e.g. ~/.ssh/id_ed25519.pub)");
+    add->add_option("--user", target_, "Whose key (admins only; default: yours)")->type_name("U");
+    on(add, [this] { return cmd_key_add(globals_, name_, target_); });
+    auto* list = key->add_subcommand("list", "List your registered keys (admins: everyone's)");
+    list->add_option("--user", target_, "Only this user's")->type_name("U");
+    on(list, [this] { return cmd_key_list(globals_, target_); });
+    on(add_name(key->add_subcommand("remove", "Remove a registered key"), "FINGERPRINT", id_,
+                "SHA256:... as jitctl key list and ssh-keygen -lf show it"),
+       [this] { return cmd_key_remove(globals_, id_); });
 }
 
 void CommandLine::add_audit_commands() {

@@ -339,6 +339,19 @@ void print_sessions(const Json& sessions) {
                 rows);
 }
 
+void print_keys(const Json& keys) {
+    if (keys.empty()) {
+        std::cout << "No ssh keys.\n";
+        return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& k : keys) {
+        rows.push_back({show_field(k, "fingerprint"), show_field(k, "user"), show_field(k, "type"),
+                        show_local_time(k, "added"), show_field(k, "comment")});
+    }
+    print_table({"fingerprint", "user", "type", "added", "comment"}, rows);
+}
+
 void print_audit_table(const Json& events) {
     if (events.empty()) {
         std::cout << "No audit events.\n";

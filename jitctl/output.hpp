@@ -42,6 +42,7 @@ void print_policy(const Json& policy);
 void print_requests(const Json& requests, std::string_view empty_message);
 void print_grants(const Json& grants);
 void print_sessions(const Json& sessions);
+void print_keys(const Json& keys);
 void print_audit_table(const Json& events);
 // CSV (RFC 4180 quoting, \n line ends): seq, time (RFC 3339 UTC), event, then every audit field
 // (lower case, no JIT_ prefix) and any further field jitd sent, one column each.

@@ -141,6 +141,8 @@ const std::vector<SpecKey>& spec_keys(RecordKind kind) {
         {"id"},  {"grant_id"}, {"user"},           {"target"}, {"service"}, {"rhost"},
         {"tty"}, {"pid"},      {"logind_session"}, {"opened"}, {"closed"},  {"state"}};
     static const std::vector<SpecKey> audit_event = {{"seq"}, {"time"}, {"event"}};
+    static const std::vector<SpecKey> key = {
+        {"fingerprint"}, {"user"}, {"type"}, {"comment"}, {"added"}};
     switch (kind) {
         case RecordKind::Resource:
             return resource;
@@ -154,6 +156,8 @@ const std::vector<SpecKey>& spec_keys(RecordKind kind) {
             return session;
         case RecordKind::AuditEvent:
             return audit_event;
+        case RecordKind::Key:
+            return key;
         case RecordKind::Status:
             break;
     }
@@ -197,8 +201,9 @@ Json ordered(const Json& record, const std::vector<SpecKey>& keys) {
 
 bool is_time_key(std::string_view key) {
     // created..time are documented; expires (pending deadline) and ended are instants jitd may add.
-    static constexpr std::string_view kTimeKeys[] = {
-        "created", "decided", "start", "expiry", "opened", "closed", "time", "expires", "ended"};
+    static constexpr std::string_view kTimeKeys[] = {"created", "decided", "start", "expiry",
+                                                     "opened",  "closed",  "time",  "expires",
+                                                     "ended",   "added"};
     for (const auto time_key : kTimeKeys) {
         if (key == time_key) {
             return true;

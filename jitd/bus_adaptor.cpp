@@ -165,8 +165,7 @@ const sd_bus_vtable BusAdaptor::kPamVtable[] = {
     JIT_METHOD("OpenSession", "sssssuuxss",
                P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid) P(pid)
                    P(logind_session) P(ssh_key),
-               "ssasxxx",
-               P(verdict) P(resource) P(resources) P(grant_id) P(expiry) P(session_id),
+               "ssasxxx", P(verdict) P(resource) P(resources) P(grant_id) P(expiry) P(session_id),
                open_session),
     JIT_METHOD("CloseSession", "x", P(session_id), "", "", close_session),
     SD_BUS_VTABLE_END,

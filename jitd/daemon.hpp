@@ -3,6 +3,7 @@
 // PAM snapshot). Everything runs on this one thread.
 #pragma once
 
+#include "authorized_keys_writer.hpp"
 #include "bus_adaptor.hpp"
 #include "fallback_spool.hpp"
 #include "jit/config.hpp"
@@ -14,7 +15,6 @@
 #include "sd_handles.hpp"
 #include "session_cgroups.hpp"
 #include "session_terminator.hpp"
-#include "authorized_keys_writer.hpp"
 #include "snapshot_writer.hpp"
 
 namespace jitd {

@@ -297,9 +297,8 @@ bool AccessIndex::is_member(const AccessRule& rule, const Requester& requester,
     return principals_name(rule.members, requester.name, *groups);
 }
 
-bool AccessIndex::admit(const std::vector<const AccessRule*>& matching,
-                        const Requester& requester, EpochSeconds now,
-                        LoginDecision& decision) const {
+bool AccessIndex::admit(const std::vector<const AccessRule*>& matching, const Requester& requester,
+                        EpochSeconds now, LoginDecision& decision) const {
     std::optional<std::vector<std::string>> groups;
     for (const AccessRule* rule : matching) {
         if (is_member(*rule, requester, groups)) {
@@ -375,8 +374,8 @@ LoginDecision AccessIndex::decide(const LoginAttempt& attempt, EpochSeconds now)
         return decision;  // Unmanaged: this host does not manage the login.
     }
     // A registered key names the person behind it; any other key (or none) leaves the rule.
-    const auto key = attempt.ssh_key.empty() ? keys_by_text_.end()
-                                             : keys_by_text_.find(attempt.ssh_key);
+    const auto key =
+        attempt.ssh_key.empty() ? keys_by_text_.end() : keys_by_text_.find(attempt.ssh_key);
     const bool by_key = key != keys_by_text_.end();
     const Requester requester =
         by_key ? key_owner(key->second) : resolve_requester(attempt, identity);
@@ -409,11 +408,10 @@ std::vector<std::string> AccessIndex::sshd_accounts() const {
         std::find(unmanaged_.begin(), unmanaged_.end(), "sshd") == unmanaged_.end();
     std::vector<std::string> accounts;
     for (const auto& [name, rule] : rules_) {
-        const bool covers = std::any_of(rule.services.begin(), rule.services.end(),
-                                        [&](const std::string& service) {
-                                            return service == "sshd" ||
-                                                   (service == "*" && star_covers_sshd);
-                                        });
+        const bool covers = std::any_of(
+            rule.services.begin(), rule.services.end(), [&](const std::string& service) {
+                return service == "sshd" || (service == "*" && star_covers_sshd);
+            });
         if (!covers) {
             continue;
         }
@@ -560,10 +558,12 @@ constexpr std::string_view kSnapshotMagicV2 = "jit-snapshot 2";
 // "SHA256:" and the 43 characters of an unpadded base64 SHA-256.
 void validate_fingerprint_text(std::string_view fingerprint) {
     constexpr std::string_view kPrefix = "SHA256:";
-    const std::string_view digest = fingerprint.substr(std::min(fingerprint.size(), kPrefix.size()));
-    const std::optional<std::string> bytes = fingerprint.rfind(kPrefix, 0) == 0 && digest.size() == 43
-                                                 ? base64_decode(std::string(digest) + "=")
-                                                 : std::nullopt;
+    const std::string_view digest =
+        fingerprint.substr(std::min(fingerprint.size(), kPrefix.size()));
+    const std::optional<std::string> bytes =
+        fingerprint.rfind(kPrefix, 0) == 0 && digest.size() == 43
+            ? base64_decode(std::string(digest) + "=")
+            : std::nullopt;
     if (!bytes || bytes->size() != 32)
         throw_invalid("bad key fingerprint " + quote_for_message(fingerprint));
 }

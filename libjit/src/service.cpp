@@ -318,16 +318,17 @@ AuditEvent JitService::session_event(const std::string& type, const LoginAttempt
                                      const LoginDecision& decision, std::int64_t pid,
                                      const std::string& logind_session) const {
     std::string resource = decision.resource.empty() ? join(decision.resources) : decision.resource;
-    AuditEvent event = make_event(type, {{"JIT_USER", decision.requester},
-                             {"JIT_TARGET", decision.target},
-                             {"JIT_SERVICE", attempt.service},
-                             {"JIT_RHOST", attempt.rhost},
-                             {"JIT_TTY", attempt.tty},
-                             {"JIT_RESOURCE", resource},
-                             {"JIT_GRANT_ID", decision.grant_id ? std::to_string(decision.grant_id)
-                                                                : std::string()},
-                             {"JIT_SESSION_PID", pid ? std::to_string(pid) : std::string()},
-                             {"JIT_LOGIND_SESSION", logind_session}});
+    AuditEvent event = make_event(
+        type,
+        {{"JIT_USER", decision.requester},
+         {"JIT_TARGET", decision.target},
+         {"JIT_SERVICE", attempt.service},
+         {"JIT_RHOST", attempt.rhost},
+         {"JIT_TTY", attempt.tty},
+         {"JIT_RESOURCE", resource},
+         {"JIT_GRANT_ID", decision.grant_id ? std::to_string(decision.grant_id) : std::string()},
+         {"JIT_SESSION_PID", pid ? std::to_string(pid) : std::string()},
+         {"JIT_LOGIND_SESSION", logind_session}});
     // A person who came in with a registered ssh key: which key.
     if (!decision.fingerprint.empty())
         event.fields.emplace_back("JIT_FINGERPRINT", decision.fingerprint);
@@ -352,7 +353,6 @@ void JitService::publish(const std::vector<AuditEvent>& committed) {
         effects_.audit_committed(event);
     }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -1211,13 +1211,14 @@ void JitService::record_fallback(const FallbackLogin& login) {
     const bool grant_over = adopted && grant->second.state != GrantState::Active;
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        AuditEvent fallback = make_event("login_fallback", {{"JIT_USER", requester},
-                                                            {"JIT_TARGET", attempt.user},
-                                                            {"JIT_SERVICE", attempt.service},
-                                                            {"JIT_RHOST", attempt.rhost},
-                                                            {"JIT_TTY", attempt.tty},
-                                                            {"JIT_OUTCOME", login.outcome},
-                                                            {"JIT_DECIDED", format_rfc3339(login.when)}});
+        AuditEvent fallback =
+            make_event("login_fallback", {{"JIT_USER", requester},
+                                          {"JIT_TARGET", attempt.user},
+                                          {"JIT_SERVICE", attempt.service},
+                                          {"JIT_RHOST", attempt.rhost},
+                                          {"JIT_TTY", attempt.tty},
+                                          {"JIT_OUTCOME", login.outcome},
+                                          {"JIT_DECIDED", format_rfc3339(login.when)}});
         if (keys_.count(login.fingerprint))
             fallback.fields.emplace_back("JIT_FINGERPRINT", login.fingerprint);
         ev.push_back(tx.append(fallback));

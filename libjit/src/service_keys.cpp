@@ -28,20 +28,23 @@ std::string JitService::key_user(const Caller& caller, const std::string& user) 
     return *name;
 }
 
-SshKey JitService::add_key(const Caller& caller, const std::string& line,
-                           const std::string& user) {
+SshKey JitService::add_key(const Caller& caller, const std::string& line, const std::string& user) {
     const std::string owner = key_user(caller, user);
     const PublicKey parsed = parse_public_key(line);
-    SshKey key{ssh_fingerprint(parsed.blob), owner, parsed.type, parsed.base64, parsed.comment,
+    SshKey key{ssh_fingerprint(parsed.blob),
+               owner,
+               parsed.type,
+               parsed.base64,
+               parsed.comment,
                clock_.now()};
     if (auto held = keys_.find(key.fingerprint); held != keys_.end()) {
         if (held->second.user == owner)
             throw_conflict("the key " + key.fingerprint + " is already registered to " + owner);
         // Who holds it is shown only to those who may see everyone's keys.
-        throw_conflict("the key " + key.fingerprint + " is already registered to " +
-                       (may_read_all(caller, roles_) ? held->second.user
-                                                     : std::string("another user")) +
-                       "; a key belongs to one person");
+        throw_conflict(
+            "the key " + key.fingerprint + " is already registered to " +
+            (may_read_all(caller, roles_) ? held->second.user : std::string("another user")) +
+            "; a key belongs to one person");
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(key);

@@ -1,4 +1,5 @@
-// SHA-256 for the audit chain and ssh key fingerprints, through OpenSSL's EVP interface (libcrypto).
+// SHA-256 for the audit chain and ssh key fingerprints, through OpenSSL's EVP interface
+// (libcrypto).
 
 #include <openssl/err.h>
 #include <openssl/evp.h>

@@ -247,7 +247,9 @@ JitdReply open_session(const LoginAttempt& attempt, std::int64_t pid,
         "OpenSession",
         [&](sd_bus_message* call) {
             const int r = append_attempt(call, attempt);
-            return r < 0 ? r : sd_bus_message_append(call, "xs", pid, logind_session.c_str());
+            return r < 0 ? r
+                         : sd_bus_message_append(call, "xss", pid, logind_session.c_str(),
+                                                 attempt.ssh_key.c_str());
         },
         [&](sd_bus_message* reply, JitdReply& out) {
             const int r = read_decision(reply, attempt, out.decision);

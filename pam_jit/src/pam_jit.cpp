@@ -3,7 +3,8 @@
 //
 // account  -> jitd CheckLogin.
 // session  -> jitd OpenSession, which also registers the session under its grant so that jitd
-//             can end it when the grant ends; close_session unregisters it.
+//             can end it when the grant ends; close_session unregisters it. In sshd the key
+//             that logged in (SSH_AUTH_INFO_0) goes along: a registered key names the person.
 // When jitd cannot answer: decide from jitd's snapshot (fail=closed) or allow (fail=open).
 // The account and session stacks of one login share one timeout (budget.hpp).
 // exempt= accounts are decided here; fallback and exempt decisions are spooled for jitd to audit.
@@ -34,6 +35,7 @@
 #include "jit/access.hpp"
 #include "jit/identity.hpp"
 #include "jit/spool.hpp"
+#include "jit/ssh_key.hpp"
 #include "jit/unique_fd.hpp"
 #include "jitd_client.hpp"
 #include "messages.hpp"
@@ -196,9 +198,19 @@ std::string joined(const std::vector<std::string>& names) {
     return out;
 }
 
+// The attempt for the log; with the person a registered ssh key named, when one did.
+std::string described(const Context& ctx, const LoginDecision& decision) {
+    if (decision.fingerprint.empty()) {
+        return ctx.described;
+    }
+    return ctx.described + " person=" + sanitized(decision.requester) +
+           " key=" + sanitized(decision.fingerprint);
+}
+
 // Maps a verdict (from jitd or from the snapshot) to the PAM result, logs and tells the user.
 int apply(const Context& ctx, const LoginDecision& decision, const char* source) {
-    const char* who = ctx.described.c_str();
+    const std::string line = described(ctx, decision);
+    const char* who = line.c_str();
     switch (decision.verdict) {
         case LoginVerdict::Unmanaged:
             pam_syslog(ctx.pamh, LOG_INFO, "not managed (%s): %s", source, who);
@@ -221,6 +233,12 @@ int apply(const Context& ctx, const LoginDecision& decision, const char* source)
             announce_grant(ctx, decision);
             return PAM_SUCCESS;
         }
+        case LoginVerdict::Deferred:
+            pam_syslog(ctx.pamh, LOG_INFO,
+                       "deferred to the session stack (%s): %s resources=%s: a person may enter "
+                       "with a registered ssh key, known only there",
+                       source, who, joined(decision.resources).c_str());
+            return PAM_IGNORE;
         case LoginVerdict::Deny:
             pam_syslog(ctx.pamh, LOG_INFO, "denied (%s): %s resources=%s", source, who,
                        joined(decision.resources).c_str());
@@ -233,8 +251,9 @@ int apply(const Context& ctx, const LoginDecision& decision, const char* source)
 
 // Leaves the decision for jitd to audit once it is back (jit/spool.hpp).
 void spool(const Context& ctx, jit::EpochSeconds now, const char* outcome,
-           const LoginDecision* opened_under_grant = nullptr) {
+           const LoginDecision* opened_under_grant = nullptr, const std::string& fingerprint = "") {
     jit::FallbackLogin login{ctx.attempt, outcome, now, 0, 0, ""};
+    login.fingerprint = fingerprint;
     if (opened_under_grant) {
         login.grant_id = opened_under_grant->grant_id;
         login.pid = getpid();
@@ -264,7 +283,7 @@ int decide_from_snapshot(const Context& ctx) {
     const LoginDecision decision = snapshot.index->decide(ctx.attempt, now);
     const bool opened = ctx.opening_session && decision.verdict == LoginVerdict::Grant;
     spool(ctx, now, decision.verdict == LoginVerdict::Deny ? "denied" : "allowed",
-          opened ? &decision : nullptr);
+          opened ? &decision : nullptr, decision.fingerprint);
     return apply(ctx, decision, "snapshot");
 }
 
@@ -392,11 +411,31 @@ std::optional<int> prepare(Context& ctx, pam_handle_t* pamh, int flags, int argc
     return std::nullopt;
 }
 
+// sshd's session stack: the public key that authenticated, from SSH_AUTH_INFO_0 (OpenSSH puts
+// it into the PAM environment before pam_open_session). Only sshd's: no other application sets
+// it, and in another stack it could be anyone's text.
+void read_ssh_key(Context& ctx) {
+    if (!jit::key_known_in_session_only(ctx.attempt.service)) {
+        return;
+    }
+    const char* auth_info = pam_getenv(ctx.pamh, "SSH_AUTH_INFO_0");
+    if (auth_info == nullptr) {
+        return;
+    }
+    if (std::optional<std::string> key = jit::key_from_auth_info(auth_info)) {
+        ctx.attempt.ssh_key = std::move(*key);
+        debug(ctx, "logged in with an ssh key of type " +
+                       sanitized(ctx.attempt.ssh_key.substr(0, ctx.attempt.ssh_key.find(' '))));
+    }
+}
+
 int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     Context ctx;
     if (const std::optional<int> done = prepare(ctx, pamh, flags, argc, argv)) {
         return *done;
     }
+    // sshd tells the key only to the session stack; the snapshot fallback decides alike.
+    ctx.attempt.ssh_key_pending = jit::key_known_in_session_only(ctx.attempt.service);
     const JitdReply reply = ask_jitd(ctx, "CheckLogin", [&](std::uint64_t timeout_usec) {
         return jit::pam::check_login(ctx.attempt, timeout_usec);
     });
@@ -412,6 +451,7 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     const char* logind_session = pam_getenv(pamh, "XDG_SESSION_ID");
     ctx.opening_session = true;
     ctx.logind_session = logind_session ? logind_session : "";
+    read_ssh_key(ctx);
     const JitdReply reply = ask_jitd(ctx, "OpenSession", [&](std::uint64_t timeout_usec) {
         return jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, timeout_usec);
     });

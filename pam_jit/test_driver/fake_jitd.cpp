@@ -109,11 +109,13 @@ int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
     int r = read_attempt(call, "OpenSession");
     std::int64_t pid = 0;
     const char* logind_session = nullptr;
+    const char* ssh_key = nullptr;
     if (r >= 0) {
-        r = sd_bus_message_read(call, "xs", &pid, &logind_session);
+        r = sd_bus_message_read(call, "xss", &pid, &logind_session, &ssh_key);
     }
     if (r >= 0) {
-        std::printf(" pid=%lld logind_session=%s", static_cast<long long>(pid), logind_session);
+        std::printf(" pid=%lld logind_session=%s ssh_key=%s", static_cast<long long>(pid),
+                    logind_session, ssh_key);
     }
     received();
     if (r < 0) {
@@ -154,7 +156,7 @@ int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
 const sd_bus_vtable kPamVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("CheckLogin", "sssssuu", "ssasxx", check_login, 0),
-    SD_BUS_METHOD("OpenSession", "sssssuuxs", "ssasxxx", open_session, 0),
+    SD_BUS_METHOD("OpenSession", "sssssuuxss", "ssasxxx", open_session, 0),
     SD_BUS_METHOD("CloseSession", "x", "", close_session, 0),
     SD_BUS_VTABLE_END,
 };

@@ -196,7 +196,7 @@ pam_call() { # USER METHOD ARGS...
         /io/jitd/Jit1 "io.jitd.Jit1.Pam.$method" "$@"
 }
 CHECK_ARGS=(string:login string:jitalice string: string: string:tty1 uint32:0 uint32:4294967295)
-OPEN_ARGS=(string:sshd string:jitalice string: string:10.0.0.1 string:ssh uint32:0 uint32:4294967295 int64:1 string:)
+OPEN_ARGS=(string:sshd string:jitalice string: string:10.0.0.1 string:ssh uint32:0 uint32:4294967295 int64:1 string: string:)
 # The bus policy refuses them before jitd sees them (jitd checks the uid again: unit tests).
 for u in jitadmin jitaudit jitbob jitalice jitmallory; do
     pam_call "$u" CheckLogin "${CHECK_ARGS[@]}"
@@ -215,7 +215,7 @@ AG=$(new_grant jitalice auto 10min) && need_id grant "$AG"
 spawn_as jitalice sleep 600
 SESSION_PID=$SPAWNED_PID
 run as root busctl --system call io.jitd.Jit1 /io/jitd/Jit1 io.jitd.Jit1.Pam OpenSession \
-    sssssuuxs sshd jitalice "" 10.0.0.1 ssh 0 4294967295 "$SESSION_PID" ""
+    sssssuuxss sshd jitalice "" 10.0.0.1 ssh 0 4294967295 "$SESSION_PID" "" ""
 expect_eq "root may call Pam.OpenSession (exit)" "$RC" 0
 # Reply: s s as x x x  -> verdict resource resources grant_id expiry session_id
 read -r -a REPLY <<<"$OUT"

@@ -35,7 +35,7 @@ TTL_REQ=$(new_request jitalice ttl-box 1h "to expire pending") && need_id reques
 G=$(new_grant jitdave tools 30min) && need_id grant "$G"
 spawn_as jitdave sleep 600
 CLOSED_PID=$SPAWNED_PID
-pam OpenSession sssssuuxs sshd jitdave "" 192.0.2.7 ssh 0 4294967295 "$CLOSED_PID" ""   # session_opened
+pam OpenSession sssssuuxss sshd jitdave "" 192.0.2.7 ssh 0 4294967295 "$CLOSED_PID" "" ""   # session_opened
 read -r -a REPLY <<<"$OUT"
 SID=${REPLY[-1]:-}
 if [[ $SID =~ ^[1-9][0-9]*$ ]]; then
@@ -46,7 +46,7 @@ else
 fi
 spawn_as jitdave sleep 600
 TERMINATED_PID=$SPAWNED_PID
-pam OpenSession sssssuuxs sudo root jitdave "" /dev/pts/3 0 4294967295 "$TERMINATED_PID" ""
+pam OpenSession sssssuuxss sudo root jitdave "" /dev/pts/3 0 4294967295 "$TERMINATED_PID" "" ""
 read -r -a REPLY <<<"$OUT"
 expect_contains "sudo session under dave's grant" "$OUT" '"grant"'
 as jitadmin jitctl revoke "$G" --reason "end of test" >/dev/null || fail "revoke $G"  # revoked, session_terminated

@@ -39,7 +39,7 @@ for how in TERM KILL; do
     spawn_as jitcarol sleep 600
     SESSION_PID=$SPAWNED_PID
     run busctl --system -- call io.jitd.Jit1 /io/jitd/Jit1 io.jitd.Jit1.Pam OpenSession \
-        sssssuuxs sshd jitcarol "" 203.0.113.5 ssh 0 4294967295 "$SESSION_PID" ""
+        sssssuuxss sshd jitcarol "" 203.0.113.5 ssh 0 4294967295 "$SESSION_PID" "" ""
     expect_contains "carol's session under her grant" "$OUT" '"grant"'
     BEFORE_SEQ=$(audit_json | jq '[.[].seq] | max')
 
@@ -117,7 +117,7 @@ expect_exit 0 -m "audit verify at the end" -- as root jitctl audit verify
 # open_session PID: registers a session of carol's under her grant on "long"; prints its id.
 open_session() {
     run busctl --system -- call io.jitd.Jit1 /io/jitd/Jit1 io.jitd.Jit1.Pam OpenSession \
-        sssssuuxs sshd jitcarol "" 203.0.113.5 ssh 0 4294967295 "$1" ""
+        sssssuuxss sshd jitcarol "" 203.0.113.5 ssh 0 4294967295 "$1" "" ""
     read -r -a REPLY <<<"$OUT"
     echo "${REPLY[-1]:-}"
 }

@@ -254,7 +254,7 @@ TEST_F(AccessIndexTest, ReplacingARuleReindexesItsServices) {
 
 TEST(LoginVerdictTest, NamesRoundTrip) {
     for (auto v : {LoginVerdict::Unmanaged, LoginVerdict::RootAutomation, LoginVerdict::Member,
-                   LoginVerdict::Grant, LoginVerdict::Deny})
+                   LoginVerdict::Grant, LoginVerdict::Deny, LoginVerdict::Deferred})
         EXPECT_EQ(parse_login_verdict(to_string(v)), v);
     EXPECT_THROW(parse_login_verdict("maybe"), JitError);
     try {
@@ -262,6 +262,137 @@ TEST(LoginVerdictTest, NamesRoundTrip) {
     } catch (const JitError& e) {
         EXPECT_STREQ(e.what(), "unknown login verdict \"grant\\x0a\"");
     }
+}
+
+// --- The person behind an ssh key (docs/shared-accounts-over-ssh.md) --------------------------
+
+constexpr const char* kAliceKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFsrTH3G6grGBA3STieNDbFyoJclZP26au/2xeQkiH+j";
+constexpr const char* kBobKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvEv3cmPu3i2B0OpuzfwDvZnhVzx5OGNNKJ3Bxt7bWv";
+
+class KeyAccessTest : public AccessIndexTest {
+  protected:
+    void SetUp() override {
+        AccessIndexTest::SetUp();
+        index.put_key({"SHA256:alice", "alice", kAliceKey});
+        index.put_key({"SHA256:bob", "bob", kBobKey});
+    }
+    // sshd's session stack: the key that logged in.
+    LoginDecision ssh_session(const std::string& account, const std::string& key) {
+        LoginAttempt attempt{"sshd", account, "", "192.0.2.1", "ssh"};
+        attempt.ssh_key = key;
+        return index.decide(attempt, kNow);
+    }
+    // sshd's account stack: no key yet.
+    LoginDecision ssh_account(const std::string& account) {
+        LoginAttempt attempt{"sshd", account, "", "192.0.2.1", "ssh"};
+        attempt.ssh_key_pending = true;
+        return index.decide(attempt, kNow);
+    }
+};
+
+TEST_F(KeyAccessTest, ARegisteredKeyMakesItsOwnerTheRequester) {
+    LoginDecision d = ssh_session("postgres", kAliceKey);
+    EXPECT_EQ(d.verdict, LoginVerdict::Deny);  // alice has no grant yet
+    EXPECT_EQ(d.requester, "alice");
+    EXPECT_EQ(d.target, "postgres");
+    EXPECT_EQ(d.fingerprint, "SHA256:alice");
+    index.put_grant({7, "alice", "prod-db", kNow + 60});
+    d = ssh_session("postgres", kAliceKey);
+    EXPECT_EQ(d.verdict, LoginVerdict::Grant);
+    EXPECT_EQ(d.grant_id, 7);
+    EXPECT_EQ(d.requester, "alice");
+    // Bob's key stays bob's: alice's grant does not let him in.
+    EXPECT_EQ(ssh_session("postgres", kBobKey).verdict, LoginVerdict::Deny);
+    EXPECT_EQ(ssh_session("postgres", kBobKey).requester, "bob");
+}
+
+TEST_F(KeyAccessTest, AnUnregisteredKeyLogsInAsTheAccountItself) {
+    index.put_grant({7, "alice", "prod-db", kNow + 60});
+    const std::string stray =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0ilCHkx0iBNKMJV4K2jOVOVkg04BW1Hrc1tWDkvGUN";
+    LoginDecision d = ssh_session("postgres", stray);
+    EXPECT_EQ(d.verdict, LoginVerdict::Deny);
+    EXPECT_EQ(d.requester, "postgres");
+    EXPECT_EQ(d.fingerprint, "");
+    EXPECT_EQ(ssh_session("postgres", "").requester, "postgres");  // a password login
+}
+
+TEST_F(KeyAccessTest, AStandingMembersKeyEnters) {
+    index.put_key({"SHA256:dba", "dba", kBobKey});  // the key changes hands
+    EXPECT_EQ(ssh_session("postgres", kBobKey).verdict, LoginVerdict::Member);
+    EXPECT_EQ(ssh_session("postgres", kBobKey).requester, "dba");
+}
+
+TEST_F(KeyAccessTest, TheAccountStackDefersWhileSomeoneMayEnterWithAKey) {
+    // Nobody with a key may enter postgres: the account stack denies as before.
+    index.remove_key("SHA256:alice");
+    index.remove_key("SHA256:bob");
+    index.put_key({"SHA256:carol", "carol", kAliceKey});  // carol: member through @dbteam
+    EXPECT_EQ(ssh_account("postgres").verdict, LoginVerdict::Deferred);
+    index.remove_key("SHA256:carol");
+    EXPECT_EQ(ssh_account("postgres").verdict, LoginVerdict::Deny);
+    index.put_key({"SHA256:alice", "alice", kAliceKey});
+    EXPECT_EQ(ssh_account("postgres").verdict, LoginVerdict::Deny);
+    index.put_grant({7, "alice", "prod-db", kNow + 60});
+    LoginDecision d = ssh_account("postgres");
+    EXPECT_EQ(d.verdict, LoginVerdict::Deferred);
+    EXPECT_EQ(d.resources, (std::vector<std::string>{"prod-db", "web"}));
+    // An expired grant no longer defers; nor does anything outside sshd's account stack.
+    index.put_grant({7, "alice", "prod-db", kNow - 1});
+    EXPECT_EQ(ssh_account("postgres").verdict, LoginVerdict::Deny);
+    index.put_grant({7, "alice", "prod-db", kNow + 60});
+    EXPECT_EQ(decide("sshd", "postgres").verdict, LoginVerdict::Deny);
+    // An unmanaged login stays unmanaged.
+    EXPECT_EQ(ssh_account("www-data").verdict, LoginVerdict::Deny);  // web covers '*' on sshd
+    EXPECT_EQ(decide("login", "postgres").verdict, LoginVerdict::Unmanaged);
+}
+
+TEST_F(KeyAccessTest, KeysEnteringAnAccountAreThoseOfWhoMayEnterNow) {
+    EXPECT_EQ(index.sshd_accounts(), (std::vector<std::string>{"postgres", "root"}));
+    EXPECT_TRUE(index.keys_entering("postgres", kNow).empty());
+    index.put_grant({7, "alice", "prod-db", kNow + 60});
+    std::vector<KeyOwner> keys = index.keys_entering("postgres", kNow);
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_EQ(keys[0].user, "alice");
+    EXPECT_EQ(keys[0].key, kAliceKey);
+    EXPECT_TRUE(index.keys_entering("postgres", kNow + 60).empty());  // at expiry: gone
+    index.put_key({"SHA256:carol", "carol", "ssh-rsa AAAAB3NzaC1yc2E="});
+    keys = index.keys_entering("postgres", kNow);
+    ASSERT_EQ(keys.size(), 2u);  // alice (grant) and carol (@dbteam), by fingerprint
+    EXPECT_EQ(keys[0].user, "alice");
+    EXPECT_EQ(keys[1].user, "carol");
+    // A sudo-only resource gives no file.
+    index.put_rule({"prod-db", {"sudo"}, {"postgres"}, {"@dbteam"}});
+    EXPECT_EQ(index.sshd_accounts(), std::vector<std::string>{});
+}
+
+TEST_F(KeyAccessTest, TheSnapshotCarriesTheKeys) {
+    index.put_grant({7, "alice", "prod-db", kNow + 60});
+    const std::string text = serialize_snapshot(index, kNow);
+    EXPECT_NE(text.find(std::string("\nkey SHA256:alice alice ") + kAliceKey + "\n"),
+              std::string::npos);
+    // The test's made-up fingerprints are not SHA256 ones: the whole file is rejected.
+    EXPECT_THROW(parse_snapshot(text, &identity), JitError);
+
+    const std::string fingerprint = "SHA256:6DMMbUU3t1gEOGY1zfGD6JIFwtG5wrMPzpe8kI2cJAE";
+    index.remove_key("SHA256:alice");
+    index.remove_key("SHA256:bob");
+    index.put_key({fingerprint, "alice", kAliceKey});
+    const AccessIndex parsed = parse_snapshot(serialize_snapshot(index, kNow), &identity);
+    ASSERT_EQ(parsed.keys().size(), 1u);
+    EXPECT_EQ(parsed.keys()[0].fingerprint, fingerprint);
+    LoginAttempt attempt{"sshd", "postgres", "", "", "ssh"};
+    attempt.ssh_key = kAliceKey;
+    const LoginDecision d = parsed.decide(attempt, kNow);
+    EXPECT_EQ(d.verdict, LoginVerdict::Grant);
+    EXPECT_EQ(d.requester, "alice");
+    EXPECT_EQ(d.fingerprint, fingerprint);
+    // A key line whose data is not the named type is damage.
+    std::string damaged = serialize_snapshot(index, kNow);
+    damaged.replace(damaged.find(" ssh-ed25519 "), 13, " ssh-rsa ");
+    EXPECT_THROW(parse_snapshot(damaged, &identity), JitError);
 }
 
 TEST(AccessIndexEdgeTest, RuleListingTargetAndWildcardMatchesOnce) {

@@ -21,10 +21,11 @@ TEST(SpoolLine, RoundTripsEveryField) {
                         7,
                         4242,
                         "c12"};
+    login.fingerprint = "SHA256:abc";
     const std::string line = format_fallback_line(login);
-    EXPECT_EQ(
-        line,
-        "1795670000\tallowed\tsudo\troot\talice\t10.0.0.9\tpts/3\t4242\t7\tc12\t1000\t1001\n");
+    EXPECT_EQ(line,
+              "1795670000\tallowed\tsudo\troot\talice\t10.0.0.9\tpts/3\t4242\t7\tc12\t1000\t1001"
+              "\tSHA256:abc\n");
     FallbackLogin parsed = parse_fallback_line(without_newline(line));
     EXPECT_EQ(parsed.when, login.when);
     EXPECT_EQ(parsed.outcome, "allowed");
@@ -38,6 +39,14 @@ TEST(SpoolLine, RoundTripsEveryField) {
     EXPECT_EQ(parsed.logind_session, "c12");
     EXPECT_EQ(parsed.attempt.app_uid, 1000u);
     EXPECT_EQ(parsed.attempt.login_uid, 1001u);
+    EXPECT_EQ(parsed.fingerprint, "SHA256:abc");
+}
+
+TEST(SpoolLine, ReadsLinesWithoutAFingerprint) {
+    FallbackLogin parsed = parse_fallback_line(
+        "1795670000\tallowed\tsshd\tpostgres\t\t10.0.0.9\tssh\t0\t0\t\t0\t4294967295");
+    EXPECT_EQ(parsed.attempt.user, "postgres");
+    EXPECT_EQ(parsed.fingerprint, "");
 }
 
 TEST(SpoolLine, EveryOutcomeAndEmptyOptionalFields) {

@@ -170,7 +170,7 @@ class AccessIndex {
     std::unordered_map<Id, ActiveGrant> grants_;
     // user -> resource -> grant ids; a user rarely holds more than a handful.
     std::unordered_map<std::string, std::multimap<std::string, Id>> grants_by_user_;
-    std::unordered_map<std::string, KeyOwner> keys_by_text_;     // "TYPE BASE64" -> key
+    std::unordered_map<std::string, KeyOwner> keys_by_text_;      // "TYPE BASE64" -> key
     std::map<std::string, std::string> key_text_by_fingerprint_;  // fingerprint -> key text
 };
 

@@ -1,0 +1,115 @@
+// jitctl key add|list|remove: the ssh keys that make a person the one behind a shared account's
+// ssh login (docs/shared-accounts-over-ssh.md). The key line is checked here first, so a
+// malformed one is refused before jitd is asked; jitd checks it again.
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "bus_client.hpp"
+#include "commands.hpp"
+#include "exit_status.hpp"
+#include "jit/ssh_key.hpp"
+#include "jit/validate.hpp"
+#include "output.hpp"
+#include "record.hpp"
+
+namespace jitctl {
+namespace {
+
+// A public key file is small; anything much larger is not one.
+constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+
+std::string read_input(const std::string& file) {
+    std::ostringstream text;
+    if (file.empty() || file == "-") {
+        text << std::cin.rdbuf();
+    } else {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) {
+            throw CommandError(kExitInvalidInput,
+                               "cannot read " + printable(file) + ": no such readable file");
+        }
+        text << in.rdbuf();
+    }
+    std::string contents = text.str();
+    if (contents.size() > kMaxKeyFileBytes) {
+        throw CommandError(kExitInvalidInput, "the input is too large for an ssh public key");
+    }
+    return contents;
+}
+
+// The one key line of a .pub file: blank lines and # comments aside, exactly one line.
+std::string only_key_line(const std::string& contents) {
+    std::istringstream lines(contents);
+    std::string line;
+    std::string key;
+    while (std::getline(lines, line)) {
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        const auto start = line.find_first_not_of(" \t");
+        if (start == std::string::npos || line[start] == '#') {
+            continue;
+        }
+        if (!key.empty()) {
+            throw CommandError(kExitInvalidInput, "give one public key at a time (found several)");
+        }
+        key = line.substr(start);
+    }
+    if (key.empty()) {
+        throw CommandError(kExitInvalidInput, "no public key given");
+    }
+    return key;
+}
+
+}  // namespace
+
+int cmd_key_add(const Globals& globals, const std::string& file, const std::string& user) {
+    if (!user.empty()) {
+        jit::validate_user_name(user);
+    }
+    const std::string line = only_key_line(read_input(file));
+    jit::parse_public_key(line);
+    auto bus = BusClient::connect();
+    const MessagePtr reply = bus.call(bus.method("AddKey").add_string(line).add_string(user));
+    const Json key = read_value(reply.get());
+    if (globals.json) {
+        print_json(to_spec_json(key, RecordKind::Key));
+    } else {
+        std::cout << "Key " << show_field(key, "fingerprint") << " (" << show_field(key, "type")
+                  << ") registered to " << show_field(key, "user") << ".\n";
+    }
+    return kExitOk;
+}
+
+int cmd_key_list(const Globals& globals, const std::string& user) {
+    if (!user.empty()) {
+        jit::validate_user_name(user);
+    }
+    auto bus = BusClient::connect();
+    const MessagePtr reply = bus.call(bus.method("ListKeys").add_string(user));
+    const Json keys = read_value(reply.get());
+    if (globals.json) {
+        print_json(to_spec_json_list(keys, RecordKind::Key));
+    } else {
+        print_keys(keys);
+    }
+    return kExitOk;
+}
+
+int cmd_key_remove(const Globals& globals, const std::string& fingerprint) {
+    jit::validate_text("fingerprint", fingerprint, jit::kMaxDescriptionLength);
+    auto bus = BusClient::connect();
+    const MessagePtr reply = bus.call(bus.method("RemoveKey").add_string(fingerprint));
+    const Json key = read_value(reply.get());
+    if (globals.json) {
+        print_json(to_spec_json(key, RecordKind::Key));
+    } else {
+        std::cout << "Key " << show_field(key, "fingerprint") << " of " << show_field(key, "user")
+                  << " removed.\n";
+    }
+    return kExitOk;
+}
+
+}  // namespace jitctl
