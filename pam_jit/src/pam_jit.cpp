@@ -282,8 +282,11 @@ int decide_from_snapshot(const Context& ctx) {
     }
     const LoginDecision decision = snapshot.index->decide(ctx.attempt, now);
     const bool opened = ctx.opening_session && decision.verdict == LoginVerdict::Grant;
-    spool(ctx, now, decision.verdict == LoginVerdict::Deny ? "denied" : "allowed",
-          opened ? &decision : nullptr, decision.fingerprint);
+    // A deferred login is decided (and spooled) by the session stack.
+    if (decision.verdict != LoginVerdict::Deferred) {
+        spool(ctx, now, decision.verdict == LoginVerdict::Deny ? "denied" : "allowed",
+              opened ? &decision : nullptr, decision.fingerprint);
+    }
     return apply(ctx, decision, "snapshot");
 }
 

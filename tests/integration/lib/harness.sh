@@ -422,10 +422,12 @@ jitd_start() {
     need_programs
     {
         echo "[daemon]"
-        # Defaults for the test, unless a given line sets the key (each key may appear once).
+        # Defaults for the test, unless a given line sets the key (each key may appear once);
+        # never the machine's /var/lib/jitd-keys.
         local key line given=" "
         for line in "$@"; do given+="${line%%[ =]*} "; done
-        for line in "database = $T/jit.db" "snapshot = $T/run/snapshot" "min_duration = 1s"; do
+        for line in "database = $T/jit.db" "snapshot = $T/run/snapshot" "min_duration = 1s" \
+            "authorized_keys_dir = $T/keys"; do
             key=${line%% *}
             [[ $given == *" $key "* ]] || echo "$line"
         done

@@ -131,7 +131,8 @@ spawn_sudo() {
 
 # --- sshd -------------------------------------------------------------------------------------
 # sshd_start [sshd_config LINE...]: a real sshd on a free loopback port (SSHD_PORT) with its
-# own host key, the users' keys from $T/ssh/authorized_keys/USER and UsePAM yes. sshd insists
+# own host key, the users' keys from $T/ssh/authorized_keys/USER and UsePAM yes. The LINEs come
+# first: sshd takes a keyword's first value, so they override the defaults. sshd insists
 # on /run/sshd (its compiled-in privilege separation directory): a tmpfs there, inside the
 # namespace; the empty mount point is created when the machine has none.
 sshd_start() {
@@ -147,6 +148,7 @@ sshd_start() {
     for _ in 1 2 3 4 5; do
         SSHD_PORT=$(_free_port) || die "no free loopback port"
         {
+            printf '%s\n' "$@"
             echo "ListenAddress 127.0.0.1"
             echo "HostKey $T/ssh/host_key"
             echo "PidFile none"
@@ -161,7 +163,6 @@ sshd_start() {
             echo "UseDNS no"
             echo "PrintMotd no"
             echo "LogLevel VERBOSE"
-            printf '%s\n' "$@"
         } >"$T/sshd_config"
         : >"$T/sshd.log"
         env "${REALPAM_ENV[@]}" /usr/sbin/sshd -D -e -f "$T/sshd_config" -p "$SSHD_PORT" \
