@@ -114,6 +114,7 @@ check "jitd ships the daemon, CLI, unit, bus files, catalog, sysusers, config, d
     /usr/share/dbus-1/system.d/io.jitd.Jit1.conf \
     /usr/share/dbus-1/system-services/io.jitd.Jit1.service \
     /usr/lib/systemd/catalog/jitd.catalog /usr/lib/sysusers.d/jitd.conf /etc/jit/jitd.conf \
+    /usr/lib/tmpfiles.d/jitd.conf /etc/ssh/sshd_config.d/jit.conf \
     /usr/share/man/man1/jitctl.1.gz /usr/share/man/man5/jitd.conf.5.gz \
     /usr/share/man/man8/jitd.8.gz /usr/share/bash-completion/completions/jitctl
 check "libpam-jit ships the module in the multiarch PAM directory, the profile and its page" \
