@@ -143,7 +143,7 @@ rm -f "$SPOOL"
 drive --service sshd --user root --rhost $'198.51.100.7\tforged\nline' --tty ssh account
 expect_eq "spool: one line per decision" "$(spool_lines)" 1
 expect_eq "spool: fields, control characters as ?" "$(last_spool)" \
-    $'denied\tsshd\troot\t\t198.51.100.7?forged?line\tssh\t0\t0\t\t0\t'"$LOGIN_UID"
+    $'denied\tsshd\troot\t\t198.51.100.7?forged?line\tssh\t0\t0\t\t0\t'"$LOGIN_UID"$'\t'
 expect_true "spool: epoch first" grep -qE "^[0-9]{10,}"$'\t' "$SPOOL"
 expect_eq "spool: mode 0600" "$(stat -c %a "$SPOOL")" 600
 sudo_as jitdave
@@ -151,7 +151,7 @@ expect_eq "spool: sudo's two decisions" "$(tail -n 2 "$SPOOL" | cut -f2-7 | tr '
     "allowed,sudo,jitdave,jitdave,,/dev/pts/9|allowed,sudo,root,jitdave,,/dev/pts/9|"
 # The session stack's line names the session it let open, so jitd can end it with its grant.
 expect_true "spool: session line carries pid and grant" \
-    grep -qE $'\t[1-9][0-9]*\t7\t\t0\t[0-9]+$' <(tail -n 1 "$SPOOL")
+    grep -qE $'\t[1-9][0-9]*\t7\t\t0\t[0-9]+\t$' <(tail -n 1 "$SPOOL")
 exec 8>>"$SPOOL" && flock -x 8 # as jitd does while it audits and empties the spool
 before=$(spool_lines)
 drive --service sshd --user root account
@@ -203,7 +203,7 @@ expect_eq "no snapshot: unavailable" "$RESULTS" "account=PAM_AUTHINFO_UNAVAIL"
 expect_contains "no snapshot: the user is told" "$MSGS" \
     "MSG error jit: access to root on this host cannot be checked right now (jitd is unreachable)."
 expect_eq "no snapshot: spooled" "$(last_spool)" \
-    $'unavailable\tsshd\troot\t\t198.51.100.7\t\t0\t0\t\t0\t'"$LOGIN_UID"
+    $'unavailable\tsshd\troot\t\t198.51.100.7\t\t0\t0\t\t0\t'"$LOGIN_UID"$'\t'
 drive --service sshd --user jitalice account
 expect_eq "no snapshot: even unmanaged logins are refused (nothing to decide from)" "$RESULTS" \
     "account=PAM_AUTHINFO_UNAVAIL"
