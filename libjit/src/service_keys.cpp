@@ -9,15 +9,36 @@
 #include "jit/validate.hpp"
 
 namespace jit {
+namespace {
+
+// JIT_ACTOR is the person (root acting for its login user counts as that user), plus
+// JIT_ACTOR_LOGIN when the caller's login user differs from its account, as for every change.
+std::vector<std::pair<std::string, std::string>> key_event_fields(const Caller& caller,
+                                                                  const SshKey& key) {
+    std::vector<std::pair<std::string, std::string>> fields = {{"JIT_USER", key.user},
+                                                               {"JIT_FINGERPRINT", key.fingerprint},
+                                                               {"JIT_ACTOR", caller.person()}};
+    if (caller.login_differs())
+        fields.emplace_back("JIT_ACTOR_LOGIN", caller.login_name);
+    return fields;
+}
+
+// The caller's own keys are the person's: `sudo jitctl key add` registers the key of whoever
+// logged in, not root's.
+bool owns(const Caller& caller, const SshKey& key) {
+    return key.user == caller.person() || caller.is_or_acts_for(key.user);
+}
+
+}  // namespace
 
 void JitService::index_key(const SshKey& key) {
     index_.put_key({key.fingerprint, key.user, key.type + " " + key.base64});
 }
 
-// Whose key: the caller's own, or (admins) anyone NSS knows, by the uid's own name.
+// Whose key: the caller's own (the person's), or (admins) anyone NSS knows, by the uid's own name.
 std::string JitService::key_user(const Caller& caller, const std::string& user) const {
-    if (user.empty() || user == caller.name)
-        return caller.name;
+    if (user.empty() || user == caller.person())
+        return caller.person();
     validate_user_name(user);
     if (!is_admin(caller, roles_))
         throw_denied("only admins may manage other users' ssh keys");
@@ -48,9 +69,7 @@ SshKey JitService::add_key(const Caller& caller, const std::string& line, const 
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(key);
-        ev.push_back(tx.append(make_event("key_added", {{"JIT_USER", owner},
-                                                        {"JIT_FINGERPRINT", key.fingerprint},
-                                                        {"JIT_ACTOR", caller.name}})));
+        ev.push_back(tx.append(make_event("key_added", key_event_fields(caller, key))));
     });
     keys_[key.fingerprint] = key;
     index_key(key);
@@ -63,17 +82,15 @@ SshKey JitService::remove_key(const Caller& caller, const std::string& fingerpri
     validate_text("fingerprint", fingerprint, kMaxDescriptionLength);
     auto it = keys_.find(fingerprint);
     // Another user's key is "not found" to a plain user: its existence is not theirs to learn.
-    if (it == keys_.end() || (it->second.user != caller.name && !may_read_all(caller, roles_)))
+    if (it == keys_.end() || (!owns(caller, it->second) && !may_read_all(caller, roles_)))
         throw_not_found("no registered key " + quote_for_message(fingerprint) +
                         " (see jitctl key list)");
-    if (it->second.user != caller.name && !is_admin(caller, roles_))
+    if (!owns(caller, it->second) && !is_admin(caller, roles_))
         throw_denied("only admins may remove other users' ssh keys");
     const SshKey key = it->second;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_key(fingerprint);
-        ev.push_back(tx.append(make_event("key_removed", {{"JIT_USER", key.user},
-                                                          {"JIT_FINGERPRINT", key.fingerprint},
-                                                          {"JIT_ACTOR", caller.name}})));
+        ev.push_back(tx.append(make_event("key_removed", key_event_fields(caller, key))));
     });
     keys_.erase(fingerprint);
     index_.remove_key(fingerprint);
@@ -86,10 +103,10 @@ std::vector<SshKey> JitService::list_keys(const Caller& caller, const std::strin
     const bool everyone = may_read_all(caller, roles_);
     if (!user.empty()) {
         validate_user_name(user);
-        if (!everyone && user != caller.name)
+        if (!everyone && user != caller.person())
             throw_denied("only admins and auditors may list other users' ssh keys");
     }
-    const std::string& only = everyone ? user : caller.name;
+    const std::string& only = everyone ? user : caller.person();
     std::vector<SshKey> out;
     for (const auto& [fingerprint, key] : keys_) {
         if (only.empty() || key.user == only)
