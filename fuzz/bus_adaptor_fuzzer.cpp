@@ -76,8 +76,11 @@ const std::vector<BusAdaptorFuzzer::Method>& BusAdaptorFuzzer::methods() {
         {manager, "ListSessions", "b", &BusAdaptor::list_sessions},
         {manager, "QueryAudit", "xxsssxx", &BusAdaptor::query_audit},
         {manager, "VerifyAudit", "", &BusAdaptor::verify_audit},
+        {manager, "AddKey", "ss", &BusAdaptor::add_key},
+        {manager, "ListKeys", "s", &BusAdaptor::list_keys},
+        {manager, "RemoveKey", "s", &BusAdaptor::remove_key},
         {pam, "CheckLogin", "sssssuu", &BusAdaptor::check_login},
-        {pam, "OpenSession", "sssssuuxs", &BusAdaptor::open_session},
+        {pam, "OpenSession", "sssssuuxss", &BusAdaptor::open_session},
         {pam, "CloseSession", "x", &BusAdaptor::close_session},
     };
     return kMethods;
