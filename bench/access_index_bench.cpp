@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long a login decision takes from jitd's in-memory index at the sizes the jitd benchmark
 // uses (10k resources, 100k active grants): the part of a check that is jitd's own work.
 #include <benchmark/benchmark.h>

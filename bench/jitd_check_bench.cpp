@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Login check latency and throughput through the bus against a live jitd holding 10k resources
 // and 100k active grants, compared with a bare org.freedesktop.DBus.Peer.Ping to the same jitd
 // over the same connection in the same run. The ratio says what jitd's decision adds on top of

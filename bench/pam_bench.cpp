@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What pam_jit adds to a login: a loop of full PAM account checks through pam_jit.so (libpam
 // loads the module, pam_jit opens its own system bus connection, asks jitd CheckLogin and
 // closes it, as every real login pays) against a loop of the least a bus client can do: open

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run_jitd_check_bench.sh [BUILD_DIR [N]]: the login check through the bus against a
 # jitd holding 10k resources and 100k active grants, vs Peer.Ping to the same jitd over the
 # same connection (bench/jitd_check_bench.cpp). The integration harness provides a private

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run_pam_bench.sh [BUILD_DIR [N]]: runs bench/pam_bench (a login's PAM account check
 # through pam_jit.so vs connect + Peer.Ping to jitd) against a live jitd on a private bus.
 # The integration harness provides the world: a private mount namespace, journald, dbus-daemon

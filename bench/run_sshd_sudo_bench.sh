@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run_sshd_sudo_bench.sh [BUILD_DIR [ROUNDS]]: what pam_jit adds to a real login. Times
 # `ssh jitalice@127.0.0.1 true` (key login to a real sshd) and `sudo -n true` (jitalice to
 # root), each with and without pam_jit's lines in the PAM service, interleaved round by round,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Installs what makes jit a system component: the systemd unit, sysusers and journal catalog,
 # the D-Bus policy and activation file, the default configuration, the pam-auth-update profile
 # and the man pages. Binaries install from their own directories (jitd, jitctl, pam_jit).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd's bus argument reading: each input is a short session of method calls on the Manager
 // and Pam interfaces, by callers of every role, with arguments decoded from the input bytes
 // (mostly in the method's signature, now and then in any other, which sd-bus's own signature

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd.conf: whatever parse_config accepts is a configuration jitd can run with (absolute
 // printable paths, valid group names, durations in range, min <= max); whatever it refuses
 // gets one printable error line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parse_duration reads what admins and users type (jitctl --duration, jitd.conf); whatever it
 // accepts lies in 1s..36500d and format_duration writes it back in a form it reads the same.
 #include <cstdint>

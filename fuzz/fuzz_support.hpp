@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every fuzz target shares: a failed property aborts with a message (libFuzzer keeps the
 // input as a crash file), and an error a parser throws must be one printable line, so hostile
 // input can neither forge nor break a log line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pam_jit's module arguments (one per NUL-separated piece of the input): what is taken is in
 // range, and timeout= refuses cleanly.
 #include <cstdint>

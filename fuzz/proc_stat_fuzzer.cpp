@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /proc/PID/stat, whose command name (field 2) any user picks for their own processes: jitd
 // reads the parent, terminal and start time past it to find and signal a session's processes.
 // Whatever the command name holds, those fields come out as the kernel wrote them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The snapshot pam_jit decides from when jitd cannot answer. A snapshot parse_snapshot accepts
 // serializes to text that parses to the same index, and the index decides as its lines say:
 // a listed member is let in, and so is the holder of a live grant (or, for root switching

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fallback spool: lines pam_jit wrote (as root) and jitd audits. A line parse_fallback_line
 // accepts formats back to a line that parses to the same login; and whatever a login holds
 // (PAM hands over any bytes), the line format_fallback_line writes for it parses.

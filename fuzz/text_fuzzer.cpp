@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The text rules (validate.hpp) guard every name and free text that reaches the store, the
 // journal and other users' terminals. is_printable_text is checked against a second, table-driven
 // reading of UTF-8 (the well-formed sequences of the Unicode standard, table 3-7), and the

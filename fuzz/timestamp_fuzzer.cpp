@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parse_timestamp reads --since/--until and expiry times (RFC 3339, a date or @EPOCH); an
 // instant format_rfc3339 writes for a four-digit year parses back to the same instant.
 #include <cstdint>

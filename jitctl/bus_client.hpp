@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitctl's side of the io.jitd.Jit1 D-Bus contract: an RAII system-bus connection, method calls
 // with an explicit timeout, and the mapping of D-Bus errors onto jitctl's exit statuses.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The jitctl commands (docs/jitctl.md). Each returns the process exit status or throws
 // CommandError / jit::JitError, which main() prints as one line.
 #pragma once

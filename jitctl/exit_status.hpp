@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitctl's exit statuses (docs/jitctl.md) and the one exception that carries them to main().
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitctl key add|list|remove: the ssh keys that make a person the one behind a shared account's
 // ssh login (docs/shared-accounts-over-ssh.md). The key line is checked here first, so a
 // malformed one is refused before jitd is asked; jitd checks it again.

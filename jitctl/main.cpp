@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitctl: the command line of jit (docs/jitctl.md). This file only wires CLI11 to the commands and
 // turns every failure into one "jitctl: ..." line on stderr and a documented exit status.
 #include <CLI/CLI.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What jitctl prints: one JSON value for --json, compact aligned tables in local time for
 // humans, CSV for audit exports.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd's records (a{sv} dictionaries, dbus/io.jitd.Jit1.xml) as JSON values, and their documented
 // JSON form.
 #pragma once

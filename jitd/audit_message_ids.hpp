@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fixed journal MESSAGE_ID of each event type (docs/audit-events.md). These ids are a public
 // interface: journal catalog entries and site filters (`journalctl MESSAGE_ID=...`) rely on
 // them, so an id never changes once released; a new event type gets a new id.

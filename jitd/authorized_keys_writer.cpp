@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "authorized_keys_writer.hpp"
 
 #include <dirent.h>

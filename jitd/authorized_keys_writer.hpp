@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the authorized keys files sshd reads (docs/shared-accounts-over-ssh.md): in
 // authorized_keys_dir one file per account that a resource covers for sshd, named after the
 // account, holding the registered keys of the people who may log into it now. Like the PAM

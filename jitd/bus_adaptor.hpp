@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The io.jitd.Jit1.Manager and io.jitd.Jit1.Pam interfaces on /io/jitd/Jit1
 // (dbus/io.jitd.Jit1.xml): unpacks arguments, identifies the caller from kernel-sourced bus
 // credentials, calls JitService, packs the reply. Domain errors become named D-Bus errors.

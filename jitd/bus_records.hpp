@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Domain records as D-Bus a{sv} dictionaries whose keys are the JSON keys of docs/jitctl.md
 // (dbus/io.jitd.Jit1.xml). Value types: ids, times, durations, pid and seq are int64 ("x");
 // approvals_required is int32 ("i"); flags are "b"; lists of names "as"; approvals "aa{sv}";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What jitd reads and names when it gives a session a cgroup of its own: the cgroup v2 mount in
 // /proc/self/mountinfo, a process's groups in /proc/PID/cgroup, and the names of the groups jit
 // makes. Pure text functions, so they are unit-tested without a cgroup file system.

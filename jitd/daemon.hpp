@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd's event loop: one sd-event loop holding the system bus connection, the engine, and the
 // OS side of the engine's effects (journal, signals, notify_command, session termination, the
 // PAM snapshot). Everything runs on this one thread.

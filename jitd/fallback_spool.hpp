@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pam_jit's record of the logins it decided without jitd (docs/login-decision.md), to be
 // audited once jitd is back. pam_jit appends one line per decision (jit/spool.hpp) to
 // fallback.log next to the snapshot, holding flock(LOCK_EX) while it writes. jitd audits each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forwards committed audit events (docs/audit-events.md) to the journal. The database is the
 // source of truth: an event that cannot be sent stays pending and is retried, and the store
 // remembers the highest seq known to be in the journal so that a restart resends exactly the

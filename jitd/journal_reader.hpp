@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads jitd's audit events back from the local journal (sd-journal), for `jitctl audit verify`
 // and for the forwarder's start-up. Only entries jitd can have written count: SYSLOG_IDENTIFIER
 // jitd and _UID 0, which journald sets from the sender's credentials (any local user can send

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd [--config FILE] [--database FILE] (jitd(8)): the JIT access daemon on the system bus.
 // Runs in the foreground under systemd. Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot
 // start (one clear line says why) or loses the bus.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // notify_command (jitd.conf(5)): runs `/bin/sh -c COMMAND` for every request created/decided and
 // grant started/ended with the event as one JSON object on stdin, so a site can wire mail or
 // chat. It never blocks jitd: the child is reaped by the event loop, killed (its whole process

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who is behind a bus call: the kernel-sourced euid and pid the bus driver recorded when the
 // peer connected, and the audit login uid of that process, read without a pid-reuse race.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding a session's processes without logind: the registered pid and its descendants, read
 // from /proc. A process is identified by pid and start time, so a pid reused between SIGTERM
 // and SIGKILL is never signalled, and a registered pid reused since the session opened is not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd's names for the shared RAII owners of sd-bus / sd-event handles and file descriptors
 // (libjit/sdbus/include/jit/sd_handles.hpp, libjit/include/jit/unique_fd.hpp).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cgroup of its own for each session registered under a grant, so that ending the session
 // also ends the processes that left its process tree (setsid, nohup, double forks, tmux).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pre-expiry warning (jitd(8)) on a session's terminals. PAM_TTY names the terminal for
 // sudo, su and login ("pts/3", "/dev/pts/3"), but sshd opens the PAM session before it
 // allocates the pty, so an ssh session registers "ssh" (and logind knows no tty either): then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ends the sessions of a grant that ended (jitd(8)). A session jitd placed in a cgroup of its
 // own is ended by that group (session_cgroups.hpp), even after a logout: processes that left
 // the session's process tree end too. Otherwise, through logind when the registered pid leads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the PAM snapshot (docs/login-decision.md) up to date: the access index serialized,
 // written to a temporary file in the same directory (root-only, 0600), fsync'ed and renamed over
 // the old one, so pam_jit only ever reads a complete snapshot. Changes are coalesced: many

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job: installs the dependencies, builds jit (preset "default"), starts jitd on a
 # local demo setup and plays the seed's story with jitctl:
 #   an admin creates resource prod-db and policy prod-db-jit ("JIT access -- Production DB":

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fuzzes every parser of outside input (fuzz/*_fuzzer.cpp, libFuzzer):
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 # Builds the targets with clang-14, AddressSanitizer and UndefinedBehaviorSanitizer in

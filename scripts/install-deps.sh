@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian 12 package needed to build and test jit. Idempotent: when everything is
 # already installed it does nothing (and needs no network); otherwise it refreshes the apt lists
 # only when they are missing or older than a day, then installs what is missing.

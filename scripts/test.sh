@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # THE test command (README, .ci/run): installs the dependencies, then
 #  1. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs every unit and
 #     integration test (real dbus-daemon, journald, jitd, jitctl, sudo, sshd) with ctest;

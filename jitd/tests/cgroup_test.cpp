@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session cgroups: the mountinfo and /proc/PID/cgroup parsers, the names jit gives its groups
 // and which recorded groups it may kill; and, as root on a host with a writable cgroup2 mount,
 // a real group that ends a process which left the session's process tree.

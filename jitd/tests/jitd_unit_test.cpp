@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd's own pieces that need no system bus: auditing the fallback spool, /proc parsing and
 // walking, ending a session (by logind, over a private connection to a fake logind, and by
 // signals), the expiry warning on a session's terminals, audit records over the bus, audit

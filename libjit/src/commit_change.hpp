@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the engine's source files (service.cpp, service_keys.cpp); not a public header.
 #pragma once
 

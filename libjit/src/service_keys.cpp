@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // People's ssh keys (docs/shared-accounts-over-ssh.md): the part of the engine that registers
 // them. A key belongs to one person; the access index learns every key, so that a login with a
 // registered key is decided for its owner and jitd can write the authorized keys files.

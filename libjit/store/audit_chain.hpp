@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store's audit chain check: each row's hash, its link to the row before it, the chain
 // head recorded in meta, and (when jitd could read it) the journal's copy of the chain.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 for the audit chain and ssh key fingerprints, through OpenSSL's EVP interface
 // (libcrypto).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII over the SQLite C API for the store: a connection that owns a cache of prepared
 // statements, a Query that binds, steps and reads one use of a cached statement, and a guard
 // for an SQL transaction. Every SQLite failure becomes one JitError(Internal) of the form

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store's schema as migration steps: step i takes PRAGMA user_version from i to i + 1, so
 // user_version is the number of steps applied. Steps run in order inside one transaction.
 // Append new steps; never edit one that has shipped.

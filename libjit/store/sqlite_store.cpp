@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SQLite Store: one connection per Store in WAL mode (readers in other connections and
 // processes never block on the writer), foreign keys on, a busy timeout for the write lock,
 // prepared statements cached per connection, and the schema migrated through

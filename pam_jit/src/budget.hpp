@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long one PAM handle may still wait for jitd. sshd and sudo run the account and the session
 // stack on one handle: together they form one login, and a login never waits longer than
 // timeout= (pam_jit(8)). So the calls of a login share one timeout, and once jitd failed to answer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What pam_jit does when jitd cannot answer: decide from the snapshot jitd keeps up
 // to date, and leave a line in the fallback spool so that jitd audits the decision once back.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pam_jit's side of io.jitd.Jit1.Pam. Every call opens its own system bus connection and closes
 // it before returning: a PAM handle lives on across sshd's forks, a bus connection must not.
 // The whole call, connection set-up included, ends by the caller's timeout.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the user reads through the PAM conversation, and how untrusted PAM items are made safe
 // for one-line logs and the spool.
 #pragma once

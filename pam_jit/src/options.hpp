@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The module arguments (pam_jit(8)), parsed without PAM so that they can be tested alone.
 #pragma once
 

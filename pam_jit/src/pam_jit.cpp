@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pam_jit.so: lets a login into a covered account proceed only while the requester is a
 // standing member or holds an active grant (docs/login-decision.md, pam_jit(8)).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test tool for pam_jit (not installed): owns io.jitd.Jit1 on the system bus (as addressed by
 // DBUS_SYSTEM_BUS_ADDRESS) and answers io.jitd.Jit1.Pam with one canned verdict, so that the
 // module's bus paths can be tested without jitd. Prints "READY" once the name is owned and one

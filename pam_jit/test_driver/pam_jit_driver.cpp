@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test tool for pam_jit (not installed).
 //
 //   pam_jit_driver run --confdir DIR --service S --user U [--ruser R] [--rhost H] [--tty T]

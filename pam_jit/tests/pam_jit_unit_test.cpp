@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of pam_jit's PAM-free parts: arguments, messages, the timeout budget, the spool
 // and the snapshot checks. The PAM paths themselves are tested through libpam by
 // tests/integration/pam_module_test.sh.

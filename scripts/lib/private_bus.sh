@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # private_bus_config LISTEN_ADDRESS SOURCE_DIR [EXTRA_XML]: prints the configuration of a
 # private system-type dbus-daemon for the demo and the tests when no system bus runs. Like

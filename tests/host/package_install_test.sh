@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # jit installed the way admins install it (issue 5): builds the Debian packages jitd and
 # libpam-jit (lintian clean), installs them with apt into a booted Debian 12 container and
 # checks what the packages promise. jitd runs as an enabled service owning io.jitd.Jit1,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # jit on a real systemd host (issue 4): boots a Debian 12 container (systemd PID 1, journald,
 # the system bus, logind, sshd), installs this build there, runs jitd as a systemd service and
 # puts pam_jit into sshd's and sudo's PAM stacks. Then the story: alice's ssh login is refused

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Who may do what (docs/concepts.md): every io.jitd.Jit1.Manager method (through jitctl) and
 # every io.jitd.Jit1.Pam method (raw, through dbus-send, which shows the error name) for root,
 # an admin, an auditor, an approver, a requester and an unrelated user. A denied call exits 77

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Bad inputs through jitctl and raw D-Bus calls: each gets the right exit code (docs/jitctl.md: 64
 # usage, 65 invalid input, 1 failed/not found, 77 not permitted), one clear line on stderr, and
 # changes nothing (resources, policies, requests, grants and the audit log are compared before

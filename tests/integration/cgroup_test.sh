@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Sessions end by their cgroup: a process that left a granted sudo session's process tree
 # (setsid -f, a double fork) ends with the grant, with the real sudo and pam_jit in the
 # harness's namespace (no systemd here: jitd makes cgroup v2 groups itself).

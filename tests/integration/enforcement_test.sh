@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The enforcement boundary: approvals go with the person behind root (the audit login uid),
 # roles are current on an open connection, per-user request limits (also across a restart),
 # bounded audit replies, and jitd's refusal of a jitd.conf that others could change.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The D-Bus contract: what the live /io/jitd/Jit1 introspects for io.jitd.Jit1.Manager and
 # io.jitd.Jit1.Pam equals dbus/io.jitd.Jit1.xml (methods, argument names, types and directions,
 # signals, properties). Annotations are ignored.

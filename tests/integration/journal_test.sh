@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The audit trail: every event type reaches the journal with its fields, JIT_EVENT,
 # JIT_SEQ, JIT_HASH, JIT_CHAIN, JIT_HOST, a fixed MESSAGE_ID and a MESSAGE; each audit row is
 # in the journal exactly once; an event made while journald is down arrives once it is back;

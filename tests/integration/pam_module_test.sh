@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # pam_jit.so through libpam: every path of pam_jit(8) with a private PAM config directory
 # (pam_jit_driver uses pam_start_confdir, so /etc/pam.d is never read).
 #   - what the module exports;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Restart (jitd(8)): state, timers and pending journal events survive SIGTERM and SIGKILL of
 # jitd. A grant that lapses while jitd is down is ended at start-up with its expired event; a
 # pending request stays pending; an active grant stays active and its timer still fires; an

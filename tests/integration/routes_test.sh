@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every route into a covered account goes through the login decision (docs/login-decision.md),
 # with pam_jit where pam-auth-update puts it: common-account, common-session and
 # common-session-noninteractive, so every PAM service of the machine has it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Shared accounts over ssh: the person behind the key (docs/shared-accounts-over-ssh.md). The
 # real sshd with pam_jit, its AuthorizedKeysFile naming jitd's authorized keys directory after
 # the account's own file. jitdave plays the shared account (postgres, deploy); jitalice and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The real sshd with pam_jit (pam_jit(8)) inside the harness's mount namespace: sshd -D on
 # a free loopback port with its own host key, UsePAM yes and a copy of /etc/pam.d whose sshd
 # service ends with pam_jit's account and session lines; key logins with the real ssh client.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The seed's story end to end through jitctl and jitd over a real bus: the admin's policy
 # steps, a capped request, the approvals queue, approval -> grant -> automatic expiry, deny,
 # auto-approve, N-of-M approvals, no self-approval, pending-request TTL, cancel, revoke,

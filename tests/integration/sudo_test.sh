@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The real sudo with pam_jit (pam_jit(8)) inside the harness's mount namespace: a copy of
 # /etc/pam.d whose sudo service ends with pam_jit's account and session lines, and an
 # /etc/sudoers.d that lets the test users run anything with NOPASSWD.

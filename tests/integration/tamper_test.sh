@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Tamper evidence against the journal: every journal event carries JIT_HASH, JIT_CHAIN and
 # JIT_HOST, and `jitctl audit verify` compares the database with the journal. An edited row, a
 # truncated tail, a chain rewritten from scratch, a database replaced by an older copy of itself

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian packages from a clean copy of the source tree and checks them: lintian
 # without any error or warning, every file where the issue wants it, the conffile and the
 # maintainer scripts, the journal catalog against jitd's MESSAGE_IDs, the unit's exposure

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # jitctl is a bus client: it links the core (validation, time, presets, bus names) and none of
 # the engine, SQLite or OpenSSL. Usage: jitctl_links_test.sh PATH-TO-JITCTL
 set -uo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The repository stands alone: no tracked file outside .ci/ may cite a contract document that is
 # not in it. Such references belong to docs/ pages and man pages instead. The check first proves
 # on two scratch trees that it finds a planted reference and passes a clean tree, then scans the

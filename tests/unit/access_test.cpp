@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deciding a login (docs/login-decision.md) from resources' match rules, standing members and
 // active grants: who the requester is, identity by uid, service routes, root's own automation.
 #include <gtest/gtest.h>

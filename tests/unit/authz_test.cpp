@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // docs/concepts.md: who may do what, as pure functions of the caller and the object.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd.conf(5): defaults, every key, and a FILE:LINE message for every mistake.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

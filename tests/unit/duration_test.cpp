@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parse_duration / format_duration: the systemd-like time spans of docs/durations-and-time.md.
 #include <gtest/gtest.h>
 

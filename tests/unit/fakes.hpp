@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test doubles for the engine's injected dependencies: a store that keeps rows in memory
 // (the real SQLite store has its own tests), a settable clock, a table of users and groups,
 // and effects that record what the engine asked the OS to do.

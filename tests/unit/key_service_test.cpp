@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Registering people's ssh keys through the engine (docs/shared-accounts-over-ssh.md): one owner
 // per key, who may manage whose, the audit events, and logins decided for the key's owner.
 #include <gtest/gtest.h>

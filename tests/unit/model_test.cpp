@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Domain values: state names, the audit canonical form, error names, identities.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

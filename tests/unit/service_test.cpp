@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The engine: the seed's admin and operator stories, capping, authorization rules, the request
 // and grant state machines, deadlines, sessions and restarts, over injected fakes.
 #include <gmock/gmock.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The snapshot pam_jit decides from when jitd cannot answer (docs/login-decision.md). A damaged
 // snapshot must never allow anything, so every malformed form is rejected.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fallback spool line pam_jit writes and jitd reads (jit/spool.hpp).
 #include <gtest/gtest.h>
 

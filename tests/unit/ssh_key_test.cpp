@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OpenSSH public key lines and their SHA256 fingerprints (docs/shared-accounts-over-ssh.md). The
 // vectors are keys made with ssh-keygen and the fingerprints `ssh-keygen -lf` printed for them.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SQLite store against real files in a temporary directory: round trips, ids, rollback,
 // schema migration, the audit hash chain and its tamper detection, audit filters, a writer
 // killed mid-transaction, and a second connection to the same file.

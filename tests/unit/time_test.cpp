@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 3339 formatting and timestamp parsing: UTC whatever the process TZ says.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names, principals and free text (docs/concepts.md): what jitd accepts and how it says no.
 #include <gtest/gtest.h>
 

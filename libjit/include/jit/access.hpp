@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deciding a login (docs/login-decision.md) from an in-memory index of resources' match rules,
 // standing members and active grants. jitd keeps one AccessIndex live; pam_jit rebuilds one from
 // the snapshot file when jitd cannot answer. The same code decides in both places.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the journal holds of the audit log. jitd forwards every committed event to the journal
 // with its hash (JIT_HASH) and the identity of its database's chain (JIT_CHAIN); `jitctl audit
 // verify` compares the database's chain with that copy, so a database edited, truncated, rolled

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who may do what (docs/concepts.md), as pure functions of the caller and the object.
 #pragma once
 

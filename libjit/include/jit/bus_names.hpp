@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names on the bus shared by jitd, jitctl and pam_jit (see dbus/io.jitd.Jit1.xml).
 #pragma once
 

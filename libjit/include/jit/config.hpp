@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jitd.conf (man/jitd.conf.5): INI with a [daemon] section of key = value lines, lists
 // comma-separated.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors of the domain core. Every failure the core reports is a JitError whose code tells
 // the adaptors (D-Bus, CLI, PAM) how to classify it; the message is one clear line for humans.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who someone is: user names and their groups. jitd and pam_jit use the NSS implementation
 // (so LDAP/SSSD users work); unit tests inject a fake.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The domain objects of docs/concepts.md. Plain values: no behaviour beyond naming their states.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy presets of `jitctl policy add --preset` (docs/durations-and-time.md): the seed's
 // recommended maximum durations. In the core so that jitctl needs no engine to offer them.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JIT engine: every operation of jitd as plain C++ over injected storage, identity,
 // clock and OS effects. jitd is a thin D-Bus adaptor over this class; unit tests drive it with
 // fakes. It owns the in-memory state (loaded once from the Store) so that login checks are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fallback spool (docs/login-decision.md: a fallback decision is audited once jitd is back).
 // pam_jit appends one line per login it decided without jitd to `fallback.log` beside the
 // snapshot; jitd audits each line and empties the file. Both sides use this one definition:

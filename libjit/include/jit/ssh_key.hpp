@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OpenSSH public keys as people register them (docs/shared-accounts-over-ssh.md): one line of
 // an authorized_keys file without options, "TYPE BASE64 [COMMENT]". Plain C++: pam_jit links
 // this too (it reads the key sshd hands its session stack), so no hashing here; the SHA256

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Persistence behind an interface: the SQLite store now, PostgreSQL for fleets later. Every
 // state change goes through a Transaction that also appends its audit events, so a change and
 // its audit record are committed together or not at all.

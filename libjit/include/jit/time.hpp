@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durations and instants. All stored and transmitted times are UTC epoch seconds; nothing here
 // reads TZ except format_local(), which only the CLI uses for human tables.
 #pragma once

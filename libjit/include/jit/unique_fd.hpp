@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A file descriptor closed exactly once, on every path.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Input validation shared by jitd (authoritative) and jitctl (early, friendlier errors).
 // Each function throws JitError(InvalidInput) naming what was wrong, or returns normally.
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Assertions for tests/host/*_test.sh: each records a result and carries on; `finish` prints
 # "N passed, M failed" and exits 1 when anything failed. `die` ends the test early (a setup

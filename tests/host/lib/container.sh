@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A real systemd host for tests: a Debian 12 container booted with systemd-nspawn (systemd as
 # PID 1, journald, the system bus, logind), entered with nsenter. Sourced by tests/host/*_test.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Integration test harness: sourced by every tests/integration/*_test.sh.
 #

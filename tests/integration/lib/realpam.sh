@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Real sudo and sshd against pam_jit.so: sourced after harness.sh by sudo_test.sh, sshd_test.sh
 # and bench/run_sshd_sudo_bench.sh.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII owners for sd-bus and sd-event objects, shared by jitd, jitctl, pam_jit and the
 // benchmarks, so every handle is released exactly once on every path. Kept out of jit_core:
 // the domain core has no sd-bus types in it.
