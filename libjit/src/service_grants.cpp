@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// The engine (jit/service.hpp), part: Grants: start, end (expiry, revocation), warnings.
+#include <algorithm>
+
+#include "commit_change.hpp"
+#include "jit/error.hpp"
+#include "jit/service.hpp"
+#include "jit/validate.hpp"
+#include "service_internal.hpp"
+
+namespace jit {
+
+using namespace engine;
+
+// ---------------------------------------------------------------------------------------------
+// Grants and sessions
+
+void JitService::index_grant(const Grant& grant) {
+    index_.put_grant({grant.id, grant.user, grant.resource, grant.expiry});
+}
+
+Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& reason) {
+    validate_text("reason", reason, kMaxReasonLength);
+    const Grant& grant = grant_ref(grant_id);
+    if (!may_revoke(caller, roles_, grant))
+        throw_denied("only the grant's holder or an admin may revoke grant " +
+                     std::to_string(grant_id));
+    if (grant.state != GrantState::Active)
+        throw_conflict("grant " + std::to_string(grant_id) + " is already " +
+                       std::string(to_string(grant.state)));
+    end_grant(grant_id, GrantState::Revoked, caller.person(), reason,
+              caller.login_differs() ? caller.login_name : std::string());
+    return grants_.at(grant_id);
+}
+
+// Ends an active grant: new logins are refused at once (index), its sessions are terminated.
+void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
+                           const std::string& reason, const std::string& actor_login) {
+    Grant updated = grant_ref(grant_id);
+    if (updated.state != GrantState::Active)
+        return;
+    const EpochSeconds now = clock_.now();
+    updated.state = state;
+    updated.ended = now;
+    updated.ended_by = actor;
+
+    std::vector<Session> ended_sessions;
+    // Logged-out sessions of this boot whose cgroup may still hold processes that left them.
+    std::vector<Session> left_groups;
+    for (const auto& [id, session] : sessions_) {
+        if (session.grant_id != grant_id)
+            continue;
+        if (session.state == SessionState::Closed && !session.cgroup.empty() && !boot_id_.empty() &&
+            session.boot_id == boot_id_)
+            left_groups.push_back(session);
+        if (session.state != SessionState::Open)
+            continue;
+        Session s = session;
+        s.state = SessionState::Terminated;
+        s.closed = now;
+        ended_sessions.push_back(std::move(s));
+    }
+
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        tx.put(updated);
+        if (state == GrantState::Expired) {
+            ev.push_back(
+                tx.append(make_event("expired", {{"JIT_GRANT_ID", std::to_string(updated.id)},
+                                                 {"JIT_USER", updated.user},
+                                                 {"JIT_RESOURCE", updated.resource},
+                                                 {"JIT_EXPIRY", expiry_text(updated.expiry)},
+                                                 {"JIT_ACTOR", "system"}})));
+        } else {
+            AuditEvent revoked =
+                make_event("revoked", {{"JIT_GRANT_ID", std::to_string(updated.id)},
+                                       {"JIT_USER", updated.user},
+                                       {"JIT_RESOURCE", updated.resource},
+                                       {"JIT_ACTOR", actor},
+                                       {"JIT_REASON", reason}});
+            if (!actor_login.empty())
+                revoked.fields.emplace_back("JIT_ACTOR_LOGIN", actor_login);
+            ev.push_back(tx.append(revoked));
+        }
+        for (const Session& s : ended_sessions) {
+            tx.put(s);
+            ev.push_back(tx.append(session_record_event("session_terminated", s)));
+        }
+    });
+
+    grants_[grant_id] = updated;
+    index_.remove_grant(grant_id);
+    unschedule(DeadlineKind::ExpireGrant, grant_id);
+    unschedule(DeadlineKind::WarnGrant, grant_id);
+    for (const Session& s : ended_sessions)
+        sessions_[s.id] = s;
+    publish(events);
+    effects_.access_changed();
+    effects_.grant_ended(updated);
+    for (const Session& s : ended_sessions)
+        effects_.terminate_session(s);
+    for (const Session& s : left_groups)
+        effects_.terminate_session(s);
+}
+
+void JitService::warn_grant(Id grant_id) {
+    unschedule(DeadlineKind::WarnGrant, grant_id);
+    const Grant& grant = grant_ref(grant_id);
+    if (grant.state != GrantState::Active || !grant.expiry)
+        return;
+    for (const auto& [id, session] : sessions_) {
+        if (session.grant_id == grant_id && session.state == SessionState::Open)
+            effects_.warn_session(session, grant);
+    }
+}
+
+Grant JitService::get_grant(const Caller& caller, Id grant_id) const {
+    auto it = grants_.find(grant_id);
+    if (it == grants_.end() || !may_view_grant(caller, roles_, it->second))
+        throw_not_found("no grant " + std::to_string(grant_id));
+    return it->second;
+}
+
+std::vector<Grant> JitService::list_grants(const Caller& caller, bool all, const std::string& user,
+                                           const std::string& resource) const {
+    const bool read_all = may_read_all(caller, roles_);
+    if (!user.empty()) {
+        validate_user_name(user);
+        if (user != caller.name && !read_all)
+            throw_denied("only admins and auditors may list other users' grants");
+    }
+    if (!resource.empty())
+        validate_object_name("resource", resource);
+    std::vector<Grant> out;
+    for (const auto& [id, g] : grants_) {
+        bool visible = g.user == caller.name || (read_all && (all || !user.empty()));
+        if (!visible)
+            continue;
+        if (!all && g.state != GrantState::Active)
+            continue;
+        if (!user.empty() && g.user != user)
+            continue;
+        if (!resource.empty() && g.resource != resource)
+            continue;
+        out.push_back(g);
+    }
+    return out;
+}
+
+std::vector<Session> JitService::list_sessions(const Caller& caller, bool all) const {
+    const bool everyone = all && may_read_all(caller, roles_);
+    std::vector<Session> out;
+    for (const auto& [id, s] : sessions_) {
+        if (!everyone && s.user != caller.name)
+            continue;
+        if (!all && s.state != SessionState::Open)
+            continue;
+        out.push_back(s);
+    }
+    return out;
+}
+
+}  // namespace jit

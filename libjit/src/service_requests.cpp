@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: Apache-2.0
+// The engine (jit/service.hpp), part: Requests and approvals.
+#include <algorithm>
+
+#include "commit_change.hpp"
+#include "jit/error.hpp"
+#include "jit/service.hpp"
+#include "jit/validate.hpp"
+#include "service_internal.hpp"
+
+namespace jit {
+
+using namespace engine;
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+// One user cannot flood jitd (or the approvers): at most max_pending_per_user pending requests
+// and requests_per_hour requests in the last hour. Counted from the requests jitd holds, which
+// it reloads from the store on start, so a restart does not reset the hourly count.
+void JitService::require_request_limits(const Caller& caller) const {
+    const EpochSeconds since = clock_.now() - kRequestRateWindow;
+    std::size_t pending = 0, last_hour = 0;
+    for (const auto& [id, r] : requests_) {
+        if (r.requester != caller.name)
+            continue;
+        pending += r.state == RequestState::Pending;
+        last_hour += r.created > since;
+    }
+    const auto max_pending = static_cast<std::size_t>(config_.max_pending_per_user);
+    if (max_pending > 0 && pending >= max_pending)
+        throw_failed("you have " + std::to_string(pending) +
+                     " pending requests, the limit max_pending_per_user = " +
+                     std::to_string(max_pending) + "; cancel one or wait for a decision");
+    const auto per_hour = static_cast<std::size_t>(config_.requests_per_hour);
+    if (per_hour > 0 && last_hour >= per_hour)
+        throw_failed("you made " + std::to_string(last_hour) +
+                     " requests in the last hour, the limit requests_per_hour = " +
+                     std::to_string(per_hour) + "; try again later");
+}
+
+Request JitService::create_request(const Caller& caller, const std::string& resource_name,
+                                   const std::string& reason, Seconds duration) {
+    validate_object_name("resource", resource_name);
+    validate_reason(reason);
+    if (duration <= 0)
+        throw_invalid("duration must be positive");
+    if (duration < config_.min_duration)
+        throw_invalid("duration " + format_duration(duration) + " is below the minimum " +
+                      format_duration(config_.min_duration));
+    const Resource& resource = resource_ref(resource_name);
+    auto policy_it = policies_.find(resource.policy);
+    if (policy_it == policies_.end())
+        throw_failed("resource \"" + resource_name + "\" has no JIT policy; ask an admin");
+    const Policy& policy = policy_it->second;
+    if (!policy.active)
+        throw_failed("the policy \"" + policy.name + "\" of resource \"" + resource_name +
+                     "\" is not active");
+    if (is_member(caller, resource))
+        throw_conflict("you are a standing member of \"" + resource_name +
+                       "\"; no request is needed");
+    if (auto id = open_request_of(caller.name, resource_name))
+        throw_conflict("request " + std::to_string(*id) + " for \"" + resource_name +
+                       "\" is already pending");
+    if (auto id = active_grant_of(caller.name, resource_name))
+        throw_conflict("grant " + std::to_string(*id) + " on \"" + resource_name +
+                       "\" is already active");
+    require_request_limits(caller);
+
+    const EpochSeconds now = clock_.now();
+    Request request;
+    request.resource = resource_name;
+    request.requester = caller.name;
+    request.policy = policy.name;
+    request.reason = reason;
+    request.requested_duration = duration;
+    request.capped = duration > policy.max_duration;
+    request.duration = request.capped ? policy.max_duration : duration;
+    request.created = now;
+    request.expires = now + policy.request_ttl;
+    request.approvals_required =
+        policy.action == PolicyAction::AutoApprove ? 0 : policy.approvals_required;
+    request.auto_expiry = policy.auto_expiry;
+
+    std::optional<Grant> grant;
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        request.id = tx.put(request);
+        ev.push_back(tx.append(make_event(
+            "requested", with_login(caller, {{"JIT_REQUEST_ID", std::to_string(request.id)},
+                                             {"JIT_USER", request.requester},
+                                             {"JIT_RESOURCE", request.resource},
+                                             {"JIT_POLICY", request.policy},
+                                             {"JIT_REASON", request.reason},
+                                             {"JIT_REQUESTED_DURATION",
+                                              std::to_string(request.requested_duration)},
+                                             {"JIT_DURATION", std::to_string(request.duration)},
+                                             {"JIT_CAPPED", request.capped ? "true" : "false"}}))));
+        if (policy.action == PolicyAction::AutoApprove) {
+            request.approvals.push_back({"system", Decision::Approve, "auto-approve policy", now});
+            ev.push_back(
+                tx.append(make_event("approved", {{"JIT_REQUEST_ID", std::to_string(request.id)},
+                                                  {"JIT_USER", request.requester},
+                                                  {"JIT_RESOURCE", request.resource},
+                                                  {"JIT_ACTOR", "system"},
+                                                  {"JIT_COMMENT", "auto-approve policy"}})));
+            grant = start_grant(tx, request, ev);
+        }
+    });
+
+    requests_[request.id] = request;
+    if (grant) {
+        grants_[grant->id] = *grant;
+        index_grant(*grant);
+        schedule_grant(*grant);
+    } else {
+        schedule_request(request);
+    }
+    publish(events);
+    effects_.request_created(request);
+    if (grant) {
+        effects_.request_decided(request);
+        effects_.grant_started(*grant);
+        effects_.access_changed();
+    }
+    return request;
+}
+
+// Marks the request approved and writes a new active grant; the caller updates memory.
+Grant JitService::start_grant(Transaction& tx, Request& request, std::vector<AuditEvent>& ev) {
+    const EpochSeconds now = clock_.now();
+    Grant grant;
+    grant.request_id = request.id;
+    grant.user = request.requester;
+    grant.resource = request.resource;
+    grant.start = now;
+    if (request.auto_expiry)
+        grant.expiry = now + request.duration;
+    grant.id = tx.put(grant);
+
+    request.state = RequestState::Approved;
+    request.decided = now;
+    request.grant_id = grant.id;
+    tx.put(request);
+    ev.push_back(tx.append(make_event("granted", {{"JIT_REQUEST_ID", std::to_string(request.id)},
+                                                  {"JIT_GRANT_ID", std::to_string(grant.id)},
+                                                  {"JIT_USER", grant.user},
+                                                  {"JIT_RESOURCE", grant.resource},
+                                                  {"JIT_START", format_rfc3339(grant.start)},
+                                                  {"JIT_EXPIRY", expiry_text(grant.expiry)}})));
+    return grant;
+}
+
+// Why this caller may not decide this request, as one line each; returns when it may.
+void JitService::require_decide(const Caller& caller, const Request& request) const {
+    const std::string id = std::to_string(request.id);
+    const Policy* policy = policy_of(request);
+    if (!may_view_request(caller, roles_, request, policy))
+        throw_denied("you are not an approver of request " + id);
+    if (is_own_request(caller, request)) {
+        throw_denied(caller.login_differs() && caller.login_name == request.requester
+                         ? "you cannot approve or deny your own request, also not as " +
+                               caller.name + " (you logged in as " + caller.login_name + ")"
+                         : "you cannot approve or deny your own request");
+    }
+    if (caller.is_bare_root() && !roles_.root_approves)
+        throw_denied(
+            "root with no login user may not approve or deny (jitd.conf root_approves = no); "
+            "decide from your own account");
+    const bool approver = caller.is_bare_root() || (policy && is_approver(caller, roles_, *policy));
+    if (!approver && caller.is_root())
+        throw_denied(caller.person() + " (your login user) is not an approver of request " + id);
+    if (!approver)
+        throw_denied("you are not an approver of request " + id);
+    if (request.state != RequestState::Pending)
+        throw_conflict("request " + id + " is already " + std::string(to_string(request.state)));
+    if (has_decided(caller, request))
+        throw_conflict(caller.person() + " has already decided request " + id);
+}
+
+Request JitService::decide(const Caller& caller, Id request_id, Decision decision,
+                           const std::string& comment) {
+    validate_text("comment", comment, kMaxCommentLength);
+    Request updated = request_ref(request_id);
+    require_decide(caller, updated);
+    const EpochSeconds now = clock_.now();
+    updated.approvals.push_back({caller.person(), decision, comment, now});
+    std::size_t approvals =
+        std::count_if(updated.approvals.begin(), updated.approvals.end(),
+                      [](const Approval& a) { return a.decision == Decision::Approve; });
+    std::optional<Grant> grant;
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        ev.push_back(
+            tx.append(make_event(decision == Decision::Approve ? "approved" : "denied",
+                                 with_login(caller, {{"JIT_REQUEST_ID", std::to_string(updated.id)},
+                                                     {"JIT_USER", updated.requester},
+                                                     {"JIT_RESOURCE", updated.resource},
+                                                     {"JIT_ACTOR", caller.person()},
+                                                     {"JIT_COMMENT", comment}}))));
+        if (decision == Decision::Deny) {
+            updated.state = RequestState::Denied;  // a single deny ends the request
+            updated.decided = now;
+            tx.put(updated);
+        } else if (approvals >= static_cast<std::size_t>(updated.approvals_required)) {
+            grant = start_grant(tx, updated, ev);
+        } else {
+            tx.put(updated);
+        }
+    });
+
+    requests_[updated.id] = updated;
+    if (updated.state != RequestState::Pending)
+        unschedule(DeadlineKind::ExpireRequest, updated.id);
+    if (grant) {
+        grants_[grant->id] = *grant;
+        index_grant(*grant);
+        schedule_grant(*grant);
+    }
+    publish(events);
+    if (updated.state != RequestState::Pending)
+        effects_.request_decided(updated);
+    if (grant) {
+        effects_.grant_started(*grant);
+        effects_.access_changed();
+    }
+    return updated;
+}
+
+Request JitService::cancel(const Caller& caller, Id request_id) {
+    Request updated = request_ref(request_id);
+    if (!may_cancel(caller, updated))
+        throw_denied("only the requester may cancel request " + std::to_string(request_id));
+    if (updated.state != RequestState::Pending)
+        throw_conflict("request " + std::to_string(request_id) + " is already " +
+                       std::string(to_string(updated.state)));
+    updated.state = RequestState::Cancelled;
+    updated.decided = clock_.now();
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        tx.put(updated);
+        ev.push_back(tx.append(make_event(
+            "cancelled", with_login(caller, {{"JIT_REQUEST_ID", std::to_string(updated.id)},
+                                             {"JIT_USER", updated.requester},
+                                             {"JIT_RESOURCE", updated.resource},
+                                             {"JIT_ACTOR", caller.person()}}))));
+    });
+    requests_[updated.id] = updated;
+    unschedule(DeadlineKind::ExpireRequest, updated.id);
+    publish(events);
+    effects_.request_decided(updated);
+    return updated;
+}
+
+void JitService::expire_request(Id request_id) {
+    Request updated = request_ref(request_id);
+    unschedule(DeadlineKind::ExpireRequest, request_id);
+    if (updated.state != RequestState::Pending)
+        return;
+    updated.state = RequestState::Expired;
+    updated.decided = clock_.now();
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        tx.put(updated);
+        ev.push_back(
+            tx.append(make_event("request_expired", {{"JIT_REQUEST_ID", std::to_string(updated.id)},
+                                                     {"JIT_USER", updated.requester},
+                                                     {"JIT_RESOURCE", updated.resource},
+                                                     {"JIT_ACTOR", "system"}})));
+    });
+    requests_[updated.id] = updated;
+    publish(events);
+    effects_.request_decided(updated);
+}
+
+Request JitService::get_request(const Caller& caller, Id request_id) const {
+    auto it = requests_.find(request_id);
+    if (it == requests_.end() ||
+        !may_view_request(caller, roles_, it->second, policy_of(it->second)))
+        throw_not_found("no request " + std::to_string(request_id));
+    return it->second;
+}
+
+std::vector<Request> JitService::list_requests(const Caller& caller, bool all,
+                                               std::optional<RequestState> state) const {
+    const bool everyone = all && may_read_all(caller, roles_);
+    std::vector<Request> out;
+    for (const auto& [id, r] : requests_) {
+        if (!everyone && r.requester != caller.name)
+            continue;
+        if (state ? r.state != *state : (!all && r.state != RequestState::Pending))
+            continue;
+        out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<Request> JitService::approvals(const Caller& caller) const {
+    std::vector<Request> out;
+    for (const auto& [id, r] : requests_) {
+        if (may_decide(caller, roles_, r, policy_of(r)))
+            out.push_back(r);
+    }
+    return out;
+}
+
+}  // namespace jit
