@@ -219,10 +219,13 @@ void Daemon::add_event_sources() {
         startup_failure("cannot watch SIGTERM", r);
     }
     sigterm_.reset(source);
+    // A stop request is never starved behind the bus (which runs above normal priority).
+    sd_event_source_set_priority(source, SD_EVENT_PRIORITY_IMPORTANT);
     if (int r = sd_event_add_signal(event, &source, SIGINT, on_stop_signal, this); r < 0) {
         startup_failure("cannot watch SIGINT", r);
     }
     sigint_.reset(source);
+    sd_event_source_set_priority(source, SD_EVENT_PRIORITY_IMPORTANT);
     // The one timer for every engine deadline; UTC epoch seconds, hence CLOCK_REALTIME.
     if (int r = sd_event_add_time(event, &source, CLOCK_REALTIME, 0, kDeadlineAccuracyUsec,
                                   on_deadline, this);
