@@ -61,8 +61,9 @@ BENCHMARK(BM_DecideUnmanaged);
 
 void BM_SerializeSnapshot(benchmark::State& state) {
     const jit::AccessIndex& index = populated_index();
-    for (auto _ : state)
+    for (auto _ : state) {
         benchmark::DoNotOptimize(jit::serialize_snapshot(index, kNow));
+    }
 }
 BENCHMARK(BM_SerializeSnapshot)->Unit(benchmark::kMillisecond);
 

@@ -88,13 +88,16 @@ bool call(sd_bus* bus, const char* interface, const char* member,
     sd_bus_error error = SD_BUS_ERROR_NULL;
     int r = sd_bus_message_new_method_call(bus, &m, jit::bus::kServiceName, jit::bus::kObjectPath,
                                            interface, member);
-    if (r >= 0 && append)
+    if (r >= 0 && append) {
         r = append(m);
-    if (r >= 0)
+    }
+    if (r >= 0) {
         r = sd_bus_call(bus, m, kCallTimeoutUsec, &error, &reply);
-    if (r < 0)
+    }
+    if (r < 0) {
         std::fprintf(stderr, "%s failed: %s\n", member,
                      error.message ? error.message : std::strerror(-r));
+    }
     sd_bus_error_free(&error);
     sd_bus_message_unref(reply);
     sd_bus_message_unref(m);
@@ -111,8 +114,9 @@ Stats measure_calls(int n, const std::function<bool()>& one) {
     const auto start = Clock::now();
     for (int i = 0; i < n; ++i) {
         const auto t0 = Clock::now();
-        if (!one())
+        if (!one()) {
             std::exit(1);
+        }
         us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
     const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -161,10 +165,12 @@ int measure(int n) {
 
 int main(int argc, char** argv) {
     try {
-        if (argc == 3 && std::strcmp(argv[1], "populate") == 0)
+        if (argc == 3 && std::strcmp(argv[1], "populate") == 0) {
             return populate(argv[2]);
-        if (argc >= 2 && std::strcmp(argv[1], "measure") == 0)
+        }
+        if (argc >= 2 && std::strcmp(argv[1], "measure") == 0) {
             return measure(argc >= 3 ? std::max(100, std::atoi(argv[2])) : 20'000);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "jitd_check_bench: %s\n", e.what());
         return 1;

@@ -34,31 +34,35 @@ std::string errno_text(int error) {
 // A small /proc file, read through the process's directory fd.
 std::string read_proc_file(int dir, const char* name) {
     jit::UniqueFd file(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!file)
+    if (!file) {
         throw_unidentified(std::string("cannot open ") + name + ": " + errno_text(errno));
+    }
     char buffer[kMaxProcFile];
     ssize_t size;
     do {
         size = read(file.get(), buffer, sizeof buffer);
     } while (size < 0 && errno == EINTR);
-    if (size < 0)
+    if (size < 0) {
         throw_unidentified(std::string("cannot read ") + name + ": " + errno_text(errno));
+    }
     return std::string(buffer, static_cast<std::size_t>(size));
 }
 
 std::optional<uid_t> parse_uid(std::string_view text) {
     std::uint32_t value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end == text.data())
+    if (error != std::errc() || end == text.data()) {
         return std::nullopt;
+    }
     return static_cast<uid_t>(value);
 }
 
 // The effective uid: the second number of status's "Uid:" line.
 std::optional<uid_t> effective_uid(const std::string& status) {
     std::size_t line = status.find("\nUid:");
-    if (line == std::string::npos)
+    if (line == std::string::npos) {
         return std::nullopt;
+    }
     std::string_view rest(status);
     rest.remove_prefix(line + 5);
     rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));  // real uid
@@ -85,14 +89,18 @@ PeerCreds query_peer_creds(sd_bus_message* message) {
     int r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, &raw);
     CredsPtr creds(raw);
     PeerCreds peer;
-    if (r >= 0)
+    if (r >= 0) {
         r = sd_bus_creds_get_euid(creds.get(), &peer.euid);
-    if (r >= 0)
+    }
+    if (r >= 0) {
         r = sd_bus_creds_get_pid(creds.get(), &peer.pid);
-    if (r < 0)
+    }
+    if (r < 0) {
         throw_unidentified(errno_text(-r));
-    if (peer.pid <= 0)
+    }
+    if (peer.pid <= 0) {
         throw_unidentified("the bus gave no process id");
+    }
     return peer;
 }
 
@@ -105,23 +113,28 @@ PeerCreds query_peer_creds(sd_bus_message* message) {
 // checked too (and a root caller is trusted not to play this game with its own connection).
 uid_t read_login_uid(pid_t pid, uid_t euid) {
     jit::UniqueFd pidfd(pin_process(pid));
-    if (!pidfd)
+    if (!pidfd) {
         throw_unidentified("process " + std::to_string(pid) + ": " + errno_text(errno));
+    }
     const std::string dir_path = "/proc/" + std::to_string(pid);
     jit::UniqueFd dir(open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir)
+    if (!dir) {
         throw_unidentified("cannot open " + dir_path + ": " + errno_text(errno));
+    }
     const std::string login_text = read_proc_file(dir.get(), "loginuid");
     const std::string status = read_proc_file(dir.get(), "status");
-    if (!still_running(pidfd.get()))
+    if (!still_running(pidfd.get())) {
         throw_unidentified("process " + std::to_string(pid) + " is gone");
+    }
     std::optional<uid_t> process_euid = effective_uid(status);
-    if (!process_euid || *process_euid != euid)
+    if (!process_euid || *process_euid != euid) {
         throw_unidentified("process " + std::to_string(pid) +
                            " no longer runs as the uid that connected");
+    }
     std::optional<uid_t> login_uid = parse_uid(login_text);
-    if (!login_uid)
+    if (!login_uid) {
         throw_unidentified("unreadable " + dir_path + "/loginuid");
+    }
     return *login_uid;
 }
 

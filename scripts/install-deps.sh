@@ -10,7 +10,7 @@ set -euo pipefail
 
 PACKAGES=(
     # build
-    build-essential cmake ninja-build pkg-config clang-format
+    build-essential cmake ninja-build pkg-config clang-format clang-format-15
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
     clang-14 libclang-rt-14-dev
     # libraries
@@ -19,7 +19,7 @@ PACKAGES=(
     libgtest-dev libgmock-dev googletest libbenchmark-dev
     # integration tests: bus, journal, PAM, users, tools the scripts call
     dbus-daemon dbus-bin systemd pamtester libpam-wrapper openssh-server openssh-client sudo
-    sqlite3 jq util-linux procps passwd python3 libxml2-utils valgrind
+    sqlite3 jq util-linux procps passwd python3 python3-dbus libxml2-utils valgrind
     # booted Debian 12 container tests (tests/host) and the Debian packages (tests/packaging)
     mmdebstrap systemd-container debhelper dpkg-dev lintian
 )

@@ -32,8 +32,9 @@ bool is_live(const ActiveGrant& grant, EpochSeconds now) {
 
 // The later of two expiries, where "none" (until revoked) is the latest of all.
 bool outlasts(const std::optional<EpochSeconds>& a, const std::optional<EpochSeconds>& b) {
-    if (!a)
+    if (!a) {
         return b.has_value();
+    }
     return b && *a > *b;
 }
 
@@ -103,8 +104,9 @@ std::string_view to_string(LoginVerdict verdict) {
 LoginVerdict parse_login_verdict(std::string_view text) {
     for (auto v : {LoginVerdict::Unmanaged, LoginVerdict::RootAutomation, LoginVerdict::Member,
                    LoginVerdict::Grant, LoginVerdict::Deny, LoginVerdict::Deferred}) {
-        if (to_string(v) == text)
+        if (to_string(v) == text) {
             return v;
+        }
     }
     throw_invalid("unknown login verdict " + quote_for_message(text));
 }
@@ -182,8 +184,9 @@ void AccessIndex::put_grant(ActiveGrant grant) {
 
 void AccessIndex::remove_grant(Id grant_id) {
     auto it = grants_.find(grant_id);
-    if (it == grants_.end())
+    if (it == grants_.end()) {
         return;
+    }
     auto user_it = grants_by_user_.find(it->second.user);
     if (user_it != grants_by_user_.end()) {
         auto& by_resource = user_it->second;
@@ -194,8 +197,9 @@ void AccessIndex::remove_grant(Id grant_id) {
                 break;
             }
         }
-        if (by_resource.empty())
+        if (by_resource.empty()) {
             grants_by_user_.erase(user_it);
+        }
     }
     grants_.erase(it);
 }
@@ -450,35 +454,40 @@ std::vector<KeyOwner> AccessIndex::keys_entering(const std::string& account,
 std::optional<Id> AccessIndex::grant_of(const std::string& user,
                                         const std::string& resource) const {
     auto user_it = grants_by_user_.find(user);
-    if (user_it == grants_by_user_.end())
+    if (user_it == grants_by_user_.end()) {
         return std::nullopt;
+    }
     auto it = user_it->second.find(resource);
-    if (it == user_it->second.end())
+    if (it == user_it->second.end()) {
         return std::nullopt;
+    }
     return it->second;
 }
 
 std::vector<AccessRule> AccessIndex::rules() const {
     std::vector<AccessRule> out;
     out.reserve(rules_.size());
-    for (const auto& [name, rule] : rules_)
+    for (const auto& [name, rule] : rules_) {
         out.push_back(rule);
+    }
     return out;
 }
 
 std::vector<KeyOwner> AccessIndex::keys() const {
     std::vector<KeyOwner> out;
     out.reserve(key_text_by_fingerprint_.size());
-    for (const auto& [fingerprint, text] : key_text_by_fingerprint_)
+    for (const auto& [fingerprint, text] : key_text_by_fingerprint_) {
         out.push_back(keys_by_text_.at(text));
+    }
     return out;
 }
 
 std::vector<ActiveGrant> AccessIndex::grants() const {
     std::vector<ActiveGrant> out;
     out.reserve(grants_.size());
-    for (const auto& [id, grant] : grants_)
+    for (const auto& [id, grant] : grants_) {
         out.push_back(grant);
+    }
     std::sort(out.begin(), out.end(),
               [](const ActiveGrant& a, const ActiveGrant& b) { return a.id < b.id; });
     return out;
@@ -523,10 +532,12 @@ std::string escape_name(std::string_view name) {
 }
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'A' && c <= 'F')
+    }
+    if (c >= 'A' && c <= 'F') {
         return c - 'A' + 10;
+    }
     return -1;
 }
 
@@ -536,20 +547,23 @@ std::string unescape_name(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (c != '%') {
-            if (!is_plain_name_byte(c) || (c == '-' && i == 0))
+            if (!is_plain_name_byte(c) || (c == '-' && i == 0)) {
                 throw_invalid("unescaped character in name " + quote_for_message(text));
+            }
             out += c;
             continue;
         }
         const int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
         const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-        if (high < 0 || low < 0)
+        if (high < 0 || low < 0) {
             throw_invalid("bad escape in name " + quote_for_message(text));
+        }
         out += static_cast<char>(high * 16 + low);
         i += 2;
     }
-    if (out.empty() || !is_printable_text(out))
+    if (out.empty() || !is_printable_text(out)) {
         throw_invalid("name is empty or not printable text: " + quote_for_message(text));
+    }
     return out;
 }
 
@@ -565,25 +579,29 @@ void validate_fingerprint_text(std::string_view fingerprint) {
         fingerprint.rfind(kPrefix, 0) == 0 && digest.size() == 43
             ? base64_decode(std::string(digest) + "=")
             : std::nullopt;
-    if (!bytes || bytes->size() != 32)
+    if (!bytes || bytes->size() != 32) {
         throw_invalid("bad key fingerprint " + quote_for_message(fingerprint));
+    }
 }
 
 KeyOwner parse_key_record(const std::vector<std::string>& f) {
     validate_fingerprint_text(f[1]);
     const PublicKey key = parse_public_key(f[3] + " " + f[4]);
-    if (key.base64 != f[4])
+    if (key.base64 != f[4]) {
         throw_invalid("key data not in canonical base64");
+    }
     return KeyOwner{f[1], unescape_name(f[2]), key.key_text()};
 }
 
 std::string join_list(const std::vector<std::string>& items) {
-    if (items.empty())
+    if (items.empty()) {
         return "-";
+    }
     std::string out;
     for (const auto& item : items) {
-        if (!out.empty())
+        if (!out.empty()) {
             out += ',';
+        }
         out += escape_name(item);
     }
     return out;
@@ -595,8 +613,9 @@ std::vector<std::string> split(std::string_view text, char separator) {
     while (true) {
         std::size_t end = text.find(separator, start);
         out.emplace_back(text.substr(start, end - start));
-        if (end == std::string_view::npos)
+        if (end == std::string_view::npos) {
             break;
+        }
         start = end + 1;
     }
     return out;
@@ -605,15 +624,17 @@ std::vector<std::string> split(std::string_view text, char separator) {
 std::int64_t parse_int(std::string_view text, std::size_t line) {
     std::int64_t value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0)
+    if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
         throw_invalid("snapshot line " + std::to_string(line) + ": bad number " +
                       quote_for_message(text));
+    }
     return value;
 }
 
 std::vector<std::string> parse_list(std::string_view text, void (*check)(std::string_view)) {
-    if (text == "-")
+    if (text == "-") {
         return {};
+    }
     std::vector<std::string> items = split(text, ',');
     for (auto& item : items) {
         item = unescape_name(item);
@@ -637,10 +658,11 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
     for (const ActiveGrant& grant : index.grants()) {
         out << "grant " << grant.id << ' ' << escape_name(grant.user) << ' '
             << escape_name(grant.resource) << ' ';
-        if (grant.expiry)
+        if (grant.expiry) {
             out << *grant.expiry;
-        else
+        } else {
             out << '-';
+        }
         out << '\n';
         ++records;
     }
@@ -655,15 +677,17 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
 AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identity) {
     AccessIndex index(identity);
     std::vector<std::string> lines = split(text, '\n');
-    if (lines.empty() || (lines[0] != kSnapshotMagic && lines[0] != kSnapshotMagicV2))
+    if (lines.empty() || (lines[0] != kSnapshotMagic && lines[0] != kSnapshotMagicV2)) {
         throw_invalid("snapshot: unknown format");
+    }
     std::size_t records = 0;
     bool ended = false;
     for (std::size_t n = 1; n < lines.size(); ++n) {
         const std::string& line = lines[n];
         if (ended) {
-            if (line.empty() && n + 1 == lines.size())
+            if (line.empty() && n + 1 == lines.size()) {
                 break;
+            }
             throw_invalid("snapshot line " + std::to_string(n + 1) + ": data after end");
         }
         std::vector<std::string> f = split(line, ' ');
@@ -688,28 +712,32 @@ AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identi
                 const std::string resource = unescape_name(f[3]);
                 validate_object_name("resource", resource);
                 std::optional<EpochSeconds> expiry;
-                if (f[4] != "-")
+                if (f[4] != "-") {
                     expiry = parse_int(f[4], n + 1);
+                }
                 index.put_grant({parse_int(f[1], n + 1), user, resource, expiry});
                 ++records;
             } else if (f[0] == "key" && f.size() == 5 && lines[0] == kSnapshotMagic) {
                 index.put_key(parse_key_record(f));
                 ++records;
             } else if (f[0] == "end" && f.size() == 2) {
-                if (static_cast<std::size_t>(parse_int(f[1], n + 1)) != records)
+                if (static_cast<std::size_t>(parse_int(f[1], n + 1)) != records) {
                     bad("record count does not match (truncated?)");
+                }
                 ended = true;
             } else {
                 bad("unrecognised line");
             }
         } catch (const JitError& e) {
-            if (std::string_view(e.what()).rfind("snapshot", 0) == 0)
+            if (std::string_view(e.what()).rfind("snapshot", 0) == 0) {
                 throw;
+            }
             bad(e.what());
         }
     }
-    if (!ended)
+    if (!ended) {
         throw_invalid("snapshot: missing end line (truncated?)");
+    }
     return index;
 }
 

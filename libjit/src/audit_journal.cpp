@@ -7,10 +7,12 @@ namespace jit {
 namespace {
 
 int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
+    }
     return -1;
 }
 
@@ -22,13 +24,15 @@ std::string seq_text(Id seq) {
 
 std::optional<AuditHash> parse_audit_hash(std::string_view hex) {
     AuditHash hash{};
-    if (hex.size() != 2 * hash.size())
+    if (hex.size() != 2 * hash.size()) {
         return std::nullopt;
+    }
     for (std::size_t i = 0; i < hash.size(); ++i) {
         int high = hex_digit(hex[2 * i]);
         int low = hex_digit(hex[2 * i + 1]);
-        if (high < 0 || low < 0)
+        if (high < 0 || low < 0) {
             return std::nullopt;
+        }
         hash[i] = static_cast<std::uint8_t>(high << 4 | low);
     }
     return hash;
@@ -43,32 +47,38 @@ JournalMatcher::JournalMatcher(std::vector<JournalAuditEntry> entries)
 
 std::optional<std::string> JournalMatcher::check_row(Id seq, std::string_view hash_hex) {
     // Rows come in seq order; entries below this seq matched earlier rows or name no row.
-    while (next_ < entries_.size() && entries_[next_].seq < seq)
+    while (next_ < entries_.size() && entries_[next_].seq < seq) {
         ++next_;
+    }
     const std::optional<AuditHash> hash = parse_audit_hash(hash_hex);
     bool same = false;
     bool different = false;
     for (; next_ < entries_.size() && entries_[next_].seq == seq; ++next_) {
-        if (hash && entries_[next_].hash == *hash)
+        if (hash && entries_[next_].hash == *hash) {
             same = true;
-        else
+        } else {
             different = true;
+        }
     }
-    if (different && same)
+    if (different && same) {
         return "row " + seq_text(seq) +
                ": the journal also holds a different event with this seq (the database was "
                "rolled back to an older copy and written anew)";
-    if (different)
+    }
+    if (different) {
         return "row " + seq_text(seq) +
                ": differs from the journal's copy of the event (edited, or the chain rewritten)";
-    if (same)
+    }
+    if (same) {
         ++rows_matched_;
+    }
     return std::nullopt;
 }
 
 std::optional<std::pair<Id, std::string>> JournalMatcher::check_end(Id head) const {
-    if (entries_.empty() || entries_.back().seq <= head)
+    if (entries_.empty() || entries_.back().seq <= head) {
         return std::nullopt;
+    }
     const Id missing = head + 1;
     return std::pair{missing,
                      "row " + seq_text(missing) +

@@ -34,15 +34,17 @@ bool may_read_all(const Caller& caller, const Roles& roles) {
 }
 
 bool is_approver(const Caller& caller, const Roles& roles, const Policy& policy) {
-    if (caller.is_bare_root())
+    if (caller.is_bare_root()) {
         return roles.root_approves;
+    }
     return principals_name(policy.approvers, caller.person(), caller.person_groups());
 }
 
 bool may_view_request(const Caller& caller, const Roles& roles, const Request& request,
                       const Policy* policy) {
-    if (owns(caller, request.requester) || may_read_all(caller, roles))
+    if (owns(caller, request.requester) || may_read_all(caller, roles)) {
         return true;
+    }
     return policy && is_approver(caller, roles, *policy);
 }
 
@@ -58,8 +60,9 @@ bool has_decided(const Caller& caller, const Request& request) {
 
 bool may_decide(const Caller& caller, const Roles& roles, const Request& request,
                 const Policy* policy) {
-    if (request.state != RequestState::Pending || is_own_request(caller, request))
+    if (request.state != RequestState::Pending || is_own_request(caller, request)) {
         return false;
+    }
     // Bare root may decide (with root_approves) even a request whose policy was removed.
     bool approver =
         caller.is_bare_root() ? roles.root_approves : policy && is_approver(caller, roles, *policy);

@@ -139,10 +139,12 @@ std::vector<std::string> group_list(std::string_view value) {
 }
 
 bool yes_no(std::string_view value) {
-    if (value == "yes" || value == "true" || value == "on" || value == "1")
+    if (value == "yes" || value == "true" || value == "on" || value == "1") {
         return true;
-    if (value == "no" || value == "false" || value == "off" || value == "0")
+    }
+    if (value == "no" || value == "false" || value == "off" || value == "0") {
         return false;
+    }
     throw_invalid("must be yes or no, got " + quote_for_message(value));
 }
 
@@ -153,12 +155,14 @@ int limit_count(std::string_view value) {
     bool digits = !value.empty() && value.size() <= 7;
     for (char c : value) {
         digits = digits && c >= '0' && c <= '9';
-        if (digits)
+        if (digits) {
             count = count * 10 + (c - '0');
+        }
     }
-    if (!digits || count > kMaxLimit)
+    if (!digits || count > kMaxLimit) {
         throw_invalid("must be a whole number from 0 (no limit) to " + std::to_string(kMaxLimit) +
                       ", got " + quote_for_message(value));
+    }
     return count;
 }
 

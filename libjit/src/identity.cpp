@@ -148,12 +148,15 @@ bool Caller::matches(const std::string& principal) const {
 bool principals_name(const std::vector<std::string>& principals, const std::string& user,
                      const std::vector<std::string>& groups) {
     for (const std::string& principal : principals) {
-        if (principal.empty())
+        if (principal.empty()) {
             continue;
-        if (principal[0] != '@' ? principal == user
-                                : std::find(groups.begin(), groups.end(),
-                                            std::string_view(principal).substr(1)) != groups.end())
+        }
+        if (principal[0] != '@'
+                ? principal == user
+                : std::find(groups.begin(), groups.end(), std::string_view(principal).substr(1)) !=
+                      groups.end()) {
             return true;
+        }
     }
     return false;
 }
@@ -172,8 +175,9 @@ Caller caller_from_uid(uid_t uid, const IdentityResolver& identity, uid_t login_
         caller.login_uid = login_uid;
         // "#" never starts a user name, so an unknown login user matches no principal.
         caller.login_name = identity.user_name(login_uid).value_or("#" + std::to_string(login_uid));
-        if (caller.is_root())
+        if (caller.is_root()) {
             caller.login_groups = identity.groups_of(caller.login_name);
+        }
     }
     return caller;
 }

@@ -56,8 +56,9 @@ void JitService::start(const std::string& boot_id) {
         policies_.emplace(std::move(name), std::move(policy));
     }
     for (auto& request : state.requests) {
-        if (request.state == RequestState::Pending)
+        if (request.state == RequestState::Pending) {
             schedule_request(request);
+        }
         requests_.emplace(request.id, std::move(request));
     }
     for (auto& grant : state.grants) {
@@ -67,8 +68,9 @@ void JitService::start(const std::string& boot_id) {
         }
         grants_.emplace(grant.id, std::move(grant));
     }
-    for (auto& session : state.sessions)
+    for (auto& session : state.sessions) {
         sessions_.emplace(session.id, std::move(session));
+    }
     keys_.clear();
     for (auto& key : state.keys) {
         index_key(key);
@@ -81,11 +83,13 @@ void JitService::start(const std::string& boot_id) {
     std::vector<Id> stale;
     for (const auto& [id, session] : sessions_) {
         if (session.state == SessionState::Open && !boot_id_.empty() && !session.boot_id.empty() &&
-            session.boot_id != boot_id_)
+            session.boot_id != boot_id_) {
             stale.push_back(id);
+        }
     }
-    for (Id id : stale)
+    for (Id id : stale) {
         close_session_as(id, "host rebooted");
+    }
 
     // Whatever lapsed while jitd was down ends now; sessions of live grants are left alone.
     tick();
@@ -94,12 +98,15 @@ void JitService::start(const std::string& boot_id) {
 
 std::vector<std::string> JitService::roles_of(const Caller& caller) const {
     std::vector<std::string> roles;
-    if (caller.is_root())
+    if (caller.is_root()) {
         roles.emplace_back("root");
-    if (is_admin(caller, roles_))
+    }
+    if (is_admin(caller, roles_)) {
         roles.emplace_back("admin");
-    if (is_auditor(caller, roles_))
+    }
+    if (is_auditor(caller, roles_)) {
         roles.emplace_back("auditor");
+    }
     for (const auto& [name, policy] : policies_) {
         if (is_approver(caller, roles_, policy)) {
             roles.emplace_back("approver");
@@ -112,8 +119,9 @@ std::vector<std::string> JitService::roles_of(const Caller& caller) const {
 std::vector<Session> JitService::open_sessions() const {
     std::vector<Session> out;
     for (const auto& [id, session] : sessions_) {
-        if (session.state == SessionState::Open)
+        if (session.state == SessionState::Open) {
             out.push_back(session);
+        }
     }
     return out;
 }
@@ -127,11 +135,13 @@ ServiceStatus JitService::status() const {
     ServiceStatus s;
     s.resources = resources_.size();
     s.policies = policies_.size();
-    for (const auto& [id, r] : requests_)
+    for (const auto& [id, r] : requests_) {
         s.pending_requests += r.state == RequestState::Pending;
+    }
     s.active_grants = index_.grant_count();
-    for (const auto& [id, x] : sessions_)
+    for (const auto& [id, x] : sessions_) {
         s.open_sessions += x.state == SessionState::Open;
+    }
     s.audit_seq = audit_seq_;
     return s;
 }
@@ -140,34 +150,39 @@ ServiceStatus JitService::status() const {
 // Lookups and checks
 
 void JitService::require_manage(const Caller& caller) const {
-    if (!may_manage(caller, roles_))
+    if (!may_manage(caller, roles_)) {
         throw_denied("only root and members of the admin groups (" + join(roles_.admin_groups) +
                      ") may change resources and policies");
+    }
 }
 
 void JitService::require_pam(const Caller& caller) const {
-    if (!may_call_pam(caller))
+    if (!may_call_pam(caller)) {
         throw_denied("only root may call the PAM methods");
+    }
 }
 
 Resource& JitService::resource_ref(const std::string& name) {
     auto it = resources_.find(name);
-    if (it == resources_.end())
+    if (it == resources_.end()) {
         throw_not_found("no resource named " + quote_for_message(name));
+    }
     return it->second;
 }
 
 const Resource& JitService::resource_ref(const std::string& name) const {
     auto it = resources_.find(name);
-    if (it == resources_.end())
+    if (it == resources_.end()) {
         throw_not_found("no resource named " + quote_for_message(name));
+    }
     return it->second;
 }
 
 Policy& JitService::policy_ref(const std::string& name) {
     auto it = policies_.find(name);
-    if (it == policies_.end())
+    if (it == policies_.end()) {
         throw_not_found("no policy named " + quote_for_message(name));
+    }
     return it->second;
 }
 
@@ -178,15 +193,17 @@ const Policy* JitService::policy_of(const Request& request) const {
 
 Request& JitService::request_ref(Id id) {
     auto it = requests_.find(id);
-    if (it == requests_.end())
+    if (it == requests_.end()) {
         throw_not_found("no request " + std::to_string(id));
+    }
     return it->second;
 }
 
 Grant& JitService::grant_ref(Id id) {
     auto it = grants_.find(id);
-    if (it == grants_.end())
+    if (it == grants_.end()) {
         throw_not_found("no grant " + std::to_string(id));
+    }
     return it->second;
 }
 
@@ -202,8 +219,9 @@ bool JitService::is_member(const Caller& caller, const Resource& resource) const
 std::optional<Id> JitService::open_request_of(const std::string& user,
                                               const std::string& resource) const {
     for (const auto& [id, r] : requests_) {
-        if (r.state == RequestState::Pending && r.requester == user && r.resource == resource)
+        if (r.state == RequestState::Pending && r.requester == user && r.resource == resource) {
             return id;
+        }
     }
     return std::nullopt;
 }
@@ -216,20 +234,24 @@ std::optional<Id> JitService::active_grant_of(const std::string& user,
 std::vector<std::string> JitService::resources_under(const std::string& policy) const {
     std::vector<std::string> out;
     for (const auto& [name, r] : resources_) {
-        if (r.policy == policy)
+        if (r.policy == policy) {
             out.push_back(name);
+        }
     }
     return out;
 }
 
 std::string JitService::access_of(const Caller& caller, const Resource& resource) const {
-    if (is_member(caller, resource))
+    if (is_member(caller, resource)) {
         return "member";
-    if (active_grant_of(caller.name, resource.name))
+    }
+    if (active_grant_of(caller.name, resource.name)) {
         return "grant";
+    }
     auto policy = policies_.find(resource.policy);
-    if (policy != policies_.end() && policy->second.active)
+    if (policy != policies_.end() && policy->second.active) {
         return "request";
+    }
     return "none";
 }
 
@@ -262,8 +284,9 @@ AuditEvent JitService::session_event(const std::string& type, const LoginAttempt
          {"JIT_SESSION_PID", pid ? std::to_string(pid) : std::string()},
          {"JIT_LOGIND_SESSION", logind_session}});
     // A person who came in with a registered ssh key: which key.
-    if (!decision.fingerprint.empty())
+    if (!decision.fingerprint.empty()) {
         event.fields.emplace_back("JIT_FINGERPRINT", decision.fingerprint);
+    }
     return event;
 }
 
@@ -274,8 +297,9 @@ AuditEvent JitService::session_record_event(const std::string& type, const Sessi
     d.target = session.target;
     d.grant_id = session.grant_id;
     d.fingerprint = session.fingerprint;
-    if (auto grant = grants_.find(session.grant_id); grant != grants_.end())
+    if (auto grant = grants_.find(session.grant_id); grant != grants_.end()) {
         d.resource = grant->second.resource;
+    }
     return session_event(type, attempt, d, session.pid, session.logind_session);
 }
 
@@ -290,34 +314,42 @@ void JitService::publish(const std::vector<AuditEvent>& committed) {
 // Audit
 
 std::vector<AuditEvent> JitService::audit(const Caller& caller, const AuditFilter& filter) const {
-    if (!may_read_all(caller, roles_))
+    if (!may_read_all(caller, roles_)) {
         throw_denied("only root, admins and auditors may read the audit log");
-    if (!filter.user.empty())
+    }
+    if (!filter.user.empty()) {
         validate_user_name(filter.user);
-    if (!filter.resource.empty())
+    }
+    if (!filter.resource.empty()) {
         validate_object_name("resource", filter.resource);
-    if (!filter.event.empty())
+    }
+    if (!filter.event.empty()) {
         validate_object_name("event", filter.event);
-    if (filter.since && filter.until && *filter.since > *filter.until)
+    }
+    if (filter.since && filter.until && *filter.since > *filter.until) {
         throw_invalid("--since is after --until");
+    }
     // Replies are bounded: a caller reads a long log page by page (after_seq).
     AuditFilter page = filter;
-    if (page.limit == 0 || page.limit > kMaxAuditPage)
+    if (page.limit == 0 || page.limit > kMaxAuditPage) {
         page.limit = kMaxAuditPage;
+    }
     return store_.audit_events(page);
 }
 
 AuditVerification JitService::verify_audit(const Caller& caller) const {
-    if (!may_read_all(caller, roles_))
+    if (!may_read_all(caller, roles_)) {
         throw_denied("only root, admins and auditors may verify the audit log");
+    }
     return store_.verify_audit();
 }
 
 AuditVerification JitService::verify_audit(const Caller& caller,
                                            const AuditJournalReader& journal) const {
     // Checked before the journal is read: reading it is work no other caller may cause.
-    if (!may_read_all(caller, roles_))
+    if (!may_read_all(caller, roles_)) {
         throw_denied("only root, admins and auditors may verify the audit log");
+    }
     return store_.verify_audit(journal.read(store_.audit_chain()));
 }
 
@@ -333,8 +365,9 @@ void JitService::schedule_request(const Request& request) {
 void JitService::schedule_grant(const Grant& grant) {
     unschedule(DeadlineKind::ExpireGrant, grant.id);
     unschedule(DeadlineKind::WarnGrant, grant.id);
-    if (!grant.expiry)
+    if (!grant.expiry) {
         return;
+    }
     deadlines_.emplace(*grant.expiry, DeadlineKind::ExpireGrant, grant.id);
     deadline_of_[{DeadlineKind::ExpireGrant, grant.id}] = *grant.expiry;
     // Inside the warning window already (a restart, a short grant): warn now.
@@ -347,8 +380,9 @@ void JitService::schedule_grant(const Grant& grant) {
 
 void JitService::unschedule(DeadlineKind kind, Id id) {
     auto it = deadline_of_.find({kind, id});
-    if (it == deadline_of_.end())
+    if (it == deadline_of_.end()) {
         return;
+    }
     deadlines_.erase({it->second, kind, id});
     deadline_of_.erase(it);
 }
@@ -382,8 +416,9 @@ void JitService::tick() {
 }
 
 std::optional<EpochSeconds> JitService::next_deadline() const {
-    if (deadlines_.empty())
+    if (deadlines_.empty()) {
         return std::nullopt;
+    }
     return std::get<0>(*deadlines_.begin());
 }
 

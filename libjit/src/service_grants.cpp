@@ -22,12 +22,14 @@ void JitService::index_grant(const Grant& grant) {
 Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& reason) {
     validate_text("reason", reason, kMaxReasonLength);
     const Grant& grant = grant_ref(grant_id);
-    if (!may_revoke(caller, roles_, grant))
+    if (!may_revoke(caller, roles_, grant)) {
         throw_denied("only the grant's holder or an admin may revoke grant " +
                      std::to_string(grant_id));
-    if (grant.state != GrantState::Active)
+    }
+    if (grant.state != GrantState::Active) {
         throw_conflict("grant " + std::to_string(grant_id) + " is already " +
                        std::string(to_string(grant.state)));
+    }
     end_grant(grant_id, GrantState::Revoked, caller.person(), reason,
               caller.login_differs() ? caller.login_name : std::string());
     return grants_.at(grant_id);
@@ -37,8 +39,9 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
 void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
                            const std::string& reason, const std::string& actor_login) {
     Grant updated = grant_ref(grant_id);
-    if (updated.state != GrantState::Active)
+    if (updated.state != GrantState::Active) {
         return;
+    }
     const EpochSeconds now = clock_.now();
     updated.state = state;
     updated.ended = now;
@@ -48,13 +51,16 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     // Logged-out sessions of this boot whose cgroup may still hold processes that left them.
     std::vector<Session> left_groups;
     for (const auto& [id, session] : sessions_) {
-        if (session.grant_id != grant_id)
+        if (session.grant_id != grant_id) {
             continue;
+        }
         if (session.state == SessionState::Closed && !session.cgroup.empty() && !boot_id_.empty() &&
-            session.boot_id == boot_id_)
+            session.boot_id == boot_id_) {
             left_groups.push_back(session);
-        if (session.state != SessionState::Open)
+        }
+        if (session.state != SessionState::Open) {
             continue;
+        }
         Session s = session;
         s.state = SessionState::Terminated;
         s.closed = now;
@@ -77,8 +83,9 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
                                        {"JIT_RESOURCE", updated.resource},
                                        {"JIT_ACTOR", actor},
                                        {"JIT_REASON", reason}});
-            if (!actor_login.empty())
+            if (!actor_login.empty()) {
                 revoked.fields.emplace_back("JIT_ACTOR_LOGIN", actor_login);
+            }
             ev.push_back(tx.append(revoked));
         }
         for (const Session& s : ended_sessions) {
@@ -91,32 +98,38 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     index_.remove_grant(grant_id);
     unschedule(DeadlineKind::ExpireGrant, grant_id);
     unschedule(DeadlineKind::WarnGrant, grant_id);
-    for (const Session& s : ended_sessions)
+    for (const Session& s : ended_sessions) {
         sessions_[s.id] = s;
+    }
     publish(events);
     effects_.access_changed();
     effects_.grant_ended(updated);
-    for (const Session& s : ended_sessions)
+    for (const Session& s : ended_sessions) {
         effects_.terminate_session(s);
-    for (const Session& s : left_groups)
+    }
+    for (const Session& s : left_groups) {
         effects_.terminate_session(s);
+    }
 }
 
 void JitService::warn_grant(Id grant_id) {
     unschedule(DeadlineKind::WarnGrant, grant_id);
     const Grant& grant = grant_ref(grant_id);
-    if (grant.state != GrantState::Active || !grant.expiry)
+    if (grant.state != GrantState::Active || !grant.expiry) {
         return;
+    }
     for (const auto& [id, session] : sessions_) {
-        if (session.grant_id == grant_id && session.state == SessionState::Open)
+        if (session.grant_id == grant_id && session.state == SessionState::Open) {
             effects_.warn_session(session, grant);
+        }
     }
 }
 
 Grant JitService::get_grant(const Caller& caller, Id grant_id) const {
     auto it = grants_.find(grant_id);
-    if (it == grants_.end() || !may_view_grant(caller, roles_, it->second))
+    if (it == grants_.end() || !may_view_grant(caller, roles_, it->second)) {
         throw_not_found("no grant " + std::to_string(grant_id));
+    }
     return it->second;
 }
 
@@ -125,22 +138,28 @@ std::vector<Grant> JitService::list_grants(const Caller& caller, bool all, const
     const bool read_all = may_read_all(caller, roles_);
     if (!user.empty()) {
         validate_user_name(user);
-        if (user != caller.name && !read_all)
+        if (user != caller.name && !read_all) {
             throw_denied("only admins and auditors may list other users' grants");
+        }
     }
-    if (!resource.empty())
+    if (!resource.empty()) {
         validate_object_name("resource", resource);
+    }
     std::vector<Grant> out;
     for (const auto& [id, g] : grants_) {
         bool visible = g.user == caller.name || (read_all && (all || !user.empty()));
-        if (!visible)
+        if (!visible) {
             continue;
-        if (!all && g.state != GrantState::Active)
+        }
+        if (!all && g.state != GrantState::Active) {
             continue;
-        if (!user.empty() && g.user != user)
+        }
+        if (!user.empty() && g.user != user) {
             continue;
-        if (!resource.empty() && g.resource != resource)
+        }
+        if (!resource.empty() && g.resource != resource) {
             continue;
+        }
         out.push_back(g);
     }
     return out;
@@ -150,10 +169,12 @@ std::vector<Session> JitService::list_sessions(const Caller& caller, bool all) c
     const bool everyone = all && may_read_all(caller, roles_);
     std::vector<Session> out;
     for (const auto& [id, s] : sessions_) {
-        if (!everyone && s.user != caller.name)
+        if (!everyone && s.user != caller.name) {
             continue;
-        if (!all && s.state != SessionState::Open)
+        }
+        if (!all && s.state != SessionState::Open) {
             continue;
+        }
         out.push_back(s);
     }
     return out;

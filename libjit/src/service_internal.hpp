@@ -25,8 +25,9 @@ constexpr Seconds kFallbackClockSkew = 60;
 inline std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
-        if (!out.empty())
+        if (!out.empty()) {
             out += ',';
+        }
         out += item;
     }
     return out;
@@ -36,8 +37,9 @@ inline std::string join(const std::vector<std::string>& items) {
 inline std::vector<std::string> deduplicated(const std::vector<std::string>& items) {
     std::vector<std::string> out;
     for (const auto& item : items) {
-        if (std::find(out.begin(), out.end(), item) == out.end())
+        if (std::find(out.begin(), out.end(), item) == out.end()) {
             out.push_back(item);
+        }
     }
     return out;
 }
@@ -50,8 +52,9 @@ inline std::string expiry_text(const std::optional<EpochSeconds>& expiry) {
 // user); JIT_ACTOR_LOGIN is added when the caller's login user differs from its account.
 // Appends JIT_ACTOR_LOGIN to an event's fields when the caller has one.
 inline Fields with_login(const Caller& caller, Fields fields) {
-    if (caller.login_differs())
+    if (caller.login_differs()) {
         fields.emplace_back("JIT_ACTOR_LOGIN", caller.login_name);
+    }
     return fields;
 }
 
@@ -63,12 +66,16 @@ inline void validate_attempt_text(const LoginAttempt& attempt) {
                                                                  {"ruser", &attempt.ruser},
                                                                  {"rhost", &attempt.rhost},
                                                                  {"tty", &attempt.tty}};
-    for (const auto& [what, value] : fields)
+    for (const auto& [what, value] : fields) {
         validate_text(what, *value, kMaxAttemptField);
-    if (attempt.user.empty())
+    }
+    if (attempt.user.empty()) {
         throw_invalid("user must not be empty");
-    if (!attempt.ssh_key.empty() && parse_public_key(attempt.ssh_key).key_text() != attempt.ssh_key)
+    }
+    if (!attempt.ssh_key.empty() &&
+        parse_public_key(attempt.ssh_key).key_text() != attempt.ssh_key) {
         throw_invalid("the ssh key is not \"TYPE BASE64\" in canonical form");
+    }
 }
 
 inline void validate_attempt(const LoginAttempt& attempt) {

@@ -19,8 +19,9 @@ std::vector<std::pair<std::string, std::string>> key_event_fields(const Caller& 
     std::vector<std::pair<std::string, std::string>> fields = {{"JIT_USER", key.user},
                                                                {"JIT_FINGERPRINT", key.fingerprint},
                                                                {"JIT_ACTOR", caller.person()}};
-    if (caller.login_differs())
+    if (caller.login_differs()) {
         fields.emplace_back("JIT_ACTOR_LOGIN", caller.login_name);
+    }
     return fields;
 }
 
@@ -38,15 +39,18 @@ void JitService::index_key(const SshKey& key) {
 
 // Whose key: the caller's own (the person's), or (admins) anyone NSS knows, by the uid's own name.
 std::string JitService::key_user(const Caller& caller, const std::string& user) const {
-    if (user.empty() || user == caller.person())
+    if (user.empty() || user == caller.person()) {
         return caller.person();
+    }
     validate_user_name(user);
-    if (!is_admin(caller, roles_))
+    if (!is_admin(caller, roles_)) {
         throw_denied("only admins may manage other users' ssh keys");
+    }
     const std::optional<uid_t> uid = identity_.user_uid(user);
     const std::optional<std::string> name = uid ? identity_.user_name(*uid) : std::nullopt;
-    if (!name)
+    if (!name) {
         throw_not_found("no user \"" + user + "\" on this host");
+    }
     return *name;
 }
 
@@ -60,8 +64,9 @@ SshKey JitService::add_key(const Caller& caller, const std::string& line, const 
                parsed.comment,
                clock_.now()};
     if (auto held = keys_.find(key.fingerprint); held != keys_.end()) {
-        if (held->second.user == owner)
+        if (held->second.user == owner) {
             throw_conflict("the key " + key.fingerprint + " is already registered to " + owner);
+        }
         // Who holds it is shown only to those who may see everyone's keys.
         throw_conflict(
             "the key " + key.fingerprint + " is already registered to " +
@@ -83,11 +88,13 @@ SshKey JitService::remove_key(const Caller& caller, const std::string& fingerpri
     validate_text("fingerprint", fingerprint, kMaxDescriptionLength);
     auto it = keys_.find(fingerprint);
     // Another user's key is "not found" to a plain user: its existence is not theirs to learn.
-    if (it == keys_.end() || (!owns(caller, it->second) && !may_read_all(caller, roles_)))
+    if (it == keys_.end() || (!owns(caller, it->second) && !may_read_all(caller, roles_))) {
         throw_not_found("no registered key " + quote_for_message(fingerprint) +
                         " (see jitctl key list)");
-    if (!owns(caller, it->second) && !is_admin(caller, roles_))
+    }
+    if (!owns(caller, it->second) && !is_admin(caller, roles_)) {
         throw_denied("only admins may remove other users' ssh keys");
+    }
     const SshKey key = it->second;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_key(fingerprint);
@@ -104,14 +111,16 @@ std::vector<SshKey> JitService::list_keys(const Caller& caller, const std::strin
     const bool everyone = may_read_all(caller, roles_);
     if (!user.empty()) {
         validate_user_name(user);
-        if (!everyone && user != caller.person())
+        if (!everyone && user != caller.person()) {
             throw_denied("only admins and auditors may list other users' ssh keys");
+        }
     }
     const std::string& only = everyone ? user : caller.person();
     std::vector<SshKey> out;
     for (const auto& [fingerprint, key] : keys_) {
-        if (only.empty() || key.user == only)
+        if (only.empty() || key.user == only) {
             out.push_back(key);
+        }
     }
     return out;
 }
@@ -119,8 +128,9 @@ std::vector<SshKey> JitService::list_keys(const Caller& caller, const std::strin
 // The person behind a login pam_jit decided from the snapshot: the owner of the registered key
 // it names, else the requester rule.
 std::string JitService::requester_of(const FallbackLogin& login) const {
-    if (auto key = keys_.find(login.fingerprint); key != keys_.end())
+    if (auto key = keys_.find(login.fingerprint); key != keys_.end()) {
         return key->second.user;
+    }
     return resolve_requester(login.attempt, identity_).name;
 }
 

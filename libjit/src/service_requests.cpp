@@ -22,49 +22,59 @@ void JitService::require_request_limits(const Caller& caller) const {
     const EpochSeconds since = clock_.now() - kRequestRateWindow;
     std::size_t pending = 0, last_hour = 0;
     for (const auto& [id, r] : requests_) {
-        if (r.requester != caller.name)
+        if (r.requester != caller.name) {
             continue;
+        }
         pending += r.state == RequestState::Pending;
         last_hour += r.created > since;
     }
     const auto max_pending = static_cast<std::size_t>(config_.max_pending_per_user);
-    if (max_pending > 0 && pending >= max_pending)
+    if (max_pending > 0 && pending >= max_pending) {
         throw_failed("you have " + std::to_string(pending) +
                      " pending requests, the limit max_pending_per_user = " +
                      std::to_string(max_pending) + "; cancel one or wait for a decision");
+    }
     const auto per_hour = static_cast<std::size_t>(config_.requests_per_hour);
-    if (per_hour > 0 && last_hour >= per_hour)
+    if (per_hour > 0 && last_hour >= per_hour) {
         throw_failed("you made " + std::to_string(last_hour) +
                      " requests in the last hour, the limit requests_per_hour = " +
                      std::to_string(per_hour) + "; try again later");
+    }
 }
 
 Request JitService::create_request(const Caller& caller, const std::string& resource_name,
                                    const std::string& reason, Seconds duration) {
     validate_object_name("resource", resource_name);
     validate_reason(reason);
-    if (duration <= 0)
+    if (duration <= 0) {
         throw_invalid("duration must be positive");
-    if (duration < config_.min_duration)
+    }
+    if (duration < config_.min_duration) {
         throw_invalid("duration " + format_duration(duration) + " is below the minimum " +
                       format_duration(config_.min_duration));
+    }
     const Resource& resource = resource_ref(resource_name);
     auto policy_it = policies_.find(resource.policy);
-    if (policy_it == policies_.end())
+    if (policy_it == policies_.end()) {
         throw_failed("resource \"" + resource_name + "\" has no JIT policy; ask an admin");
+    }
     const Policy& policy = policy_it->second;
-    if (!policy.active)
+    if (!policy.active) {
         throw_failed("the policy \"" + policy.name + "\" of resource \"" + resource_name +
                      "\" is not active");
-    if (is_member(caller, resource))
+    }
+    if (is_member(caller, resource)) {
         throw_conflict("you are a standing member of \"" + resource_name +
                        "\"; no request is needed");
-    if (auto id = open_request_of(caller.name, resource_name))
+    }
+    if (auto id = open_request_of(caller.name, resource_name)) {
         throw_conflict("request " + std::to_string(*id) + " for \"" + resource_name +
                        "\" is already pending");
-    if (auto id = active_grant_of(caller.name, resource_name))
+    }
+    if (auto id = active_grant_of(caller.name, resource_name)) {
         throw_conflict("grant " + std::to_string(*id) + " on \"" + resource_name +
                        "\" is already active");
+    }
     require_request_limits(caller);
 
     const EpochSeconds now = clock_.now();
@@ -133,8 +143,9 @@ Grant JitService::start_grant(Transaction& tx, Request& request, std::vector<Aud
     grant.user = request.requester;
     grant.resource = request.resource;
     grant.start = now;
-    if (request.auto_expiry)
+    if (request.auto_expiry) {
         grant.expiry = now + request.duration;
+    }
     grant.id = tx.put(grant);
 
     request.state = RequestState::Approved;
@@ -154,27 +165,33 @@ Grant JitService::start_grant(Transaction& tx, Request& request, std::vector<Aud
 void JitService::require_decide(const Caller& caller, const Request& request) const {
     const std::string id = std::to_string(request.id);
     const Policy* policy = policy_of(request);
-    if (!may_view_request(caller, roles_, request, policy))
+    if (!may_view_request(caller, roles_, request, policy)) {
         throw_denied("you are not an approver of request " + id);
+    }
     if (is_own_request(caller, request)) {
         throw_denied(caller.login_differs() && caller.login_name == request.requester
                          ? "you cannot approve or deny your own request, also not as " +
                                caller.name + " (you logged in as " + caller.login_name + ")"
                          : "you cannot approve or deny your own request");
     }
-    if (caller.is_bare_root() && !roles_.root_approves)
+    if (caller.is_bare_root() && !roles_.root_approves) {
         throw_denied(
             "root with no login user may not approve or deny (jitd.conf root_approves = no); "
             "decide from your own account");
+    }
     const bool approver = caller.is_bare_root() || (policy && is_approver(caller, roles_, *policy));
-    if (!approver && caller.is_root())
+    if (!approver && caller.is_root()) {
         throw_denied(caller.person() + " (your login user) is not an approver of request " + id);
-    if (!approver)
+    }
+    if (!approver) {
         throw_denied("you are not an approver of request " + id);
-    if (request.state != RequestState::Pending)
+    }
+    if (request.state != RequestState::Pending) {
         throw_conflict("request " + id + " is already " + std::string(to_string(request.state)));
-    if (has_decided(caller, request))
+    }
+    if (has_decided(caller, request)) {
         throw_conflict(caller.person() + " has already decided request " + id);
+    }
 }
 
 Request JitService::decide(const Caller& caller, Id request_id, Decision decision,
@@ -208,16 +225,18 @@ Request JitService::decide(const Caller& caller, Id request_id, Decision decisio
     });
 
     requests_[updated.id] = updated;
-    if (updated.state != RequestState::Pending)
+    if (updated.state != RequestState::Pending) {
         unschedule(DeadlineKind::ExpireRequest, updated.id);
+    }
     if (grant) {
         grants_[grant->id] = *grant;
         index_grant(*grant);
         schedule_grant(*grant);
     }
     publish(events);
-    if (updated.state != RequestState::Pending)
+    if (updated.state != RequestState::Pending) {
         effects_.request_decided(updated);
+    }
     if (grant) {
         effects_.grant_started(*grant);
         effects_.access_changed();
@@ -227,11 +246,13 @@ Request JitService::decide(const Caller& caller, Id request_id, Decision decisio
 
 Request JitService::cancel(const Caller& caller, Id request_id) {
     Request updated = request_ref(request_id);
-    if (!may_cancel(caller, updated))
+    if (!may_cancel(caller, updated)) {
         throw_denied("only the requester may cancel request " + std::to_string(request_id));
-    if (updated.state != RequestState::Pending)
+    }
+    if (updated.state != RequestState::Pending) {
         throw_conflict("request " + std::to_string(request_id) + " is already " +
                        std::string(to_string(updated.state)));
+    }
     updated.state = RequestState::Cancelled;
     updated.decided = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
@@ -252,8 +273,9 @@ Request JitService::cancel(const Caller& caller, Id request_id) {
 void JitService::expire_request(Id request_id) {
     Request updated = request_ref(request_id);
     unschedule(DeadlineKind::ExpireRequest, request_id);
-    if (updated.state != RequestState::Pending)
+    if (updated.state != RequestState::Pending) {
         return;
+    }
     updated.state = RequestState::Expired;
     updated.decided = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
@@ -272,8 +294,9 @@ void JitService::expire_request(Id request_id) {
 Request JitService::get_request(const Caller& caller, Id request_id) const {
     auto it = requests_.find(request_id);
     if (it == requests_.end() ||
-        !may_view_request(caller, roles_, it->second, policy_of(it->second)))
+        !may_view_request(caller, roles_, it->second, policy_of(it->second))) {
         throw_not_found("no request " + std::to_string(request_id));
+    }
     return it->second;
 }
 
@@ -282,10 +305,12 @@ std::vector<Request> JitService::list_requests(const Caller& caller, bool all,
     const bool everyone = all && may_read_all(caller, roles_);
     std::vector<Request> out;
     for (const auto& [id, r] : requests_) {
-        if (!everyone && r.requester != caller.name)
+        if (!everyone && r.requester != caller.name) {
             continue;
-        if (state ? r.state != *state : (!all && r.state != RequestState::Pending))
+        }
+        if (state ? r.state != *state : (!all && r.state != RequestState::Pending)) {
             continue;
+        }
         out.push_back(r);
     }
     return out;
@@ -294,8 +319,9 @@ std::vector<Request> JitService::list_requests(const Caller& caller, bool all,
 std::vector<Request> JitService::approvals(const Caller& caller) const {
     std::vector<Request> out;
     for (const auto& [id, r] : requests_) {
-        if (may_decide(caller, roles_, r, policy_of(r)))
+        if (may_decide(caller, roles_, r, policy_of(r))) {
             out.push_back(r);
+        }
     }
     return out;
 }

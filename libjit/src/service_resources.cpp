@@ -23,20 +23,27 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
     require_manage(caller);
     validate_object_name("resource", resource.name);
     validate_text("description", resource.description, kMaxDescriptionLength);
-    if (resource.services.empty())
+    if (resource.services.empty()) {
         throw_invalid("a resource needs at least one service");
-    if (resource.accounts.empty())
+    }
+    if (resource.accounts.empty()) {
         throw_invalid("a resource needs at least one account");
-    for (const auto& s : resource.services)
+    }
+    for (const auto& s : resource.services) {
         validate_resource_service(s);
-    for (const auto& a : resource.accounts)
+    }
+    for (const auto& a : resource.accounts) {
         validate_account(a);
-    for (const auto& m : resource.members)
+    }
+    for (const auto& m : resource.members) {
         validate_principal(m);
-    if (!resource.policy.empty())
+    }
+    if (!resource.policy.empty()) {
         throw_invalid("assign a policy with AssignPolicy, not when adding the resource");
-    if (resources_.count(resource.name))
+    }
+    if (resources_.count(resource.name)) {
         throw_conflict("resource \"" + resource.name + "\" already exists");
+    }
     resource.services = deduplicated(resource.services);
     resource.accounts = deduplicated(resource.accounts);
     resource.members = deduplicated(resource.members);
@@ -66,13 +73,15 @@ void JitService::remove_resource(const Caller& caller, const std::string& name) 
                                    return r.second.resource == name &&
                                           r.second.state == RequestState::Pending;
                                });
-        id != requests_.end())
+        id != requests_.end()) {
         throw_conflict("resource \"" + name + "\" has pending request " +
                        std::to_string(id->first) + "; deny or cancel it first");
+    }
     for (const auto& [id, g] : grants_) {
-        if (g.resource == name && g.state == GrantState::Active)
+        if (g.resource == name && g.state == GrantState::Active) {
             throw_conflict("resource \"" + name + "\" has active grant " + std::to_string(id) +
                            "; revoke it first");
+        }
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_resource(resource.name);
@@ -92,9 +101,11 @@ void JitService::add_member(const Caller& caller, const std::string& resource_na
     require_manage(caller);
     validate_principal(member);
     Resource updated = resource_ref(resource_name);
-    if (std::find(updated.members.begin(), updated.members.end(), member) != updated.members.end())
+    if (std::find(updated.members.begin(), updated.members.end(), member) !=
+        updated.members.end()) {
         throw_conflict(quote_for_message(member) + " is already a member of " +
                        quote_for_message(resource_name));
+    }
     updated.members.push_back(member);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
@@ -115,9 +126,10 @@ void JitService::remove_member(const Caller& caller, const std::string& resource
     validate_principal(member);
     Resource updated = resource_ref(resource_name);
     auto it = std::find(updated.members.begin(), updated.members.end(), member);
-    if (it == updated.members.end())
+    if (it == updated.members.end()) {
         throw_not_found(quote_for_message(member) + " is not a member of " +
                         quote_for_message(resource_name));
+    }
     updated.members.erase(it);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
@@ -134,8 +146,9 @@ void JitService::remove_member(const Caller& caller, const std::string& resource
 
 std::vector<ResourceView> JitService::list_resources(const Caller& caller) const {
     std::vector<ResourceView> out;
-    for (const auto& [name, resource] : resources_)
+    for (const auto& [name, resource] : resources_) {
         out.push_back({resource, access_of(caller, resource)});
+    }
     return out;
 }
 
@@ -152,34 +165,41 @@ Policy JitService::add_policy(const Caller& caller, const NewPolicy& spec) {
     require_manage(caller);
     validate_object_name("policy", spec.name);
     validate_text("description", spec.description, kMaxDescriptionLength);
-    for (const auto& a : spec.approvers)
+    for (const auto& a : spec.approvers) {
         validate_principal(a);
-    if (spec.approvals_required < 1 || spec.approvals_required > kMaxApprovalsRequired)
+    }
+    if (spec.approvals_required < 1 || spec.approvals_required > kMaxApprovalsRequired) {
         throw_invalid("approvals required must be between 1 and " +
                       std::to_string(kMaxApprovalsRequired));
+    }
     std::vector<std::string> approvers = deduplicated(spec.approvers);
     if (spec.action == PolicyAction::RequireApproval) {
-        if (approvers.empty())
+        if (approvers.empty()) {
             throw_invalid("a require-approval policy needs an approver");
+        }
         bool only_users = std::none_of(approvers.begin(), approvers.end(),
                                        [](const std::string& a) { return a[0] == '@'; });
-        if (only_users && static_cast<std::size_t>(spec.approvals_required) > approvers.size())
+        if (only_users && static_cast<std::size_t>(spec.approvals_required) > approvers.size()) {
             throw_invalid("approvals required (" + std::to_string(spec.approvals_required) +
                           ") exceeds the number of approvers (" + std::to_string(approvers.size()) +
                           ")");
+        }
     }
     Seconds max_duration = spec.max_duration.value_or(std::clamp<Seconds>(
         find_preset("routine-ops").max_duration, config_.min_duration, config_.max_duration_limit));
-    if (max_duration < config_.min_duration || max_duration > config_.max_duration_limit)
+    if (max_duration < config_.min_duration || max_duration > config_.max_duration_limit) {
         throw_invalid("maximum duration " + format_duration(max_duration) + " is outside " +
                       format_duration(config_.min_duration) + ".." +
                       format_duration(config_.max_duration_limit) +
                       " (min_duration and max_duration_limit in jitd.conf)");
-    if (spec.request_ttl < 1 || spec.request_ttl > config_.max_duration_limit)
+    }
+    if (spec.request_ttl < 1 || spec.request_ttl > config_.max_duration_limit) {
         throw_invalid("request TTL must be between 1s and " +
                       format_duration(config_.max_duration_limit));
-    if (policies_.count(spec.name))
+    }
+    if (policies_.count(spec.name)) {
         throw_conflict("policy \"" + spec.name + "\" already exists");
+    }
 
     Policy policy;
     policy.name = spec.name;
@@ -218,8 +238,9 @@ void JitService::assign_policy(const Caller& caller, const std::string& policy_n
     validate_object_name("resource", resource_name);
     policy_ref(policy_name);
     Resource updated = resource_ref(resource_name);
-    if (updated.policy == policy_name)
+    if (updated.policy == policy_name) {
         return;  // nothing changes, nothing to audit
+    }
     updated.policy = policy_name;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
@@ -238,8 +259,9 @@ void JitService::set_policy_active(const Caller& caller, const std::string& poli
     require_manage(caller);
     validate_object_name("policy", policy_name);
     Policy updated = policy_ref(policy_name);
-    if (updated.active == active)
+    if (updated.active == active) {
         return;
+    }
     updated.active = active;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
@@ -258,9 +280,10 @@ void JitService::remove_policy(const Caller& caller, const std::string& name) {
     validate_object_name("policy", name);
     policy_ref(name);
     for (const auto& [id, r] : requests_) {
-        if (r.policy == name && r.state == RequestState::Pending)
+        if (r.policy == name && r.state == RequestState::Pending) {
             throw_conflict("policy \"" + name + "\" has pending request " + std::to_string(id) +
                            "; decide or cancel it first");
+        }
     }
     // Resources under it are left without a policy (no new requests); grants stay until expiry.
     std::vector<std::string> assigned = resources_under(name);
@@ -272,31 +295,35 @@ void JitService::remove_policy(const Caller& caller, const std::string& name) {
         }
         tx.remove_policy(name);
         std::string change = "removed";
-        if (!assigned.empty())
+        if (!assigned.empty()) {
             change += " (unassigned from " + join(assigned) + ")";
+        }
         ev.push_back(tx.append(
             make_event("policy_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
                                                              {"JIT_OBJECT", name},
                                                              {"JIT_CHANGE", change}}))));
     });
-    for (const auto& resource_name : assigned)
+    for (const auto& resource_name : assigned) {
         resources_[resource_name].policy.clear();
+    }
     policies_.erase(name);
     publish(events);
 }
 
 std::vector<PolicyView> JitService::list_policies(const Caller&) const {
     std::vector<PolicyView> out;
-    for (const auto& [name, policy] : policies_)
+    for (const auto& [name, policy] : policies_) {
         out.push_back({policy, resources_under(name)});
+    }
     return out;
 }
 
 PolicyView JitService::get_policy(const Caller&, const std::string& name) const {
     validate_object_name("policy", name);
     auto it = policies_.find(name);
-    if (it == policies_.end())
+    if (it == policies_.end()) {
         throw_not_found("no policy named " + quote_for_message(name));
+    }
     return {it->second, resources_under(name)};
 }
 

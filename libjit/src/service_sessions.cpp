@@ -37,14 +37,16 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
                                      std::int64_t pid_start) {
     require_pam(caller);
     validate_attempt(attempt);
-    if (pid < 0 || pid_start < 0)
+    if (pid < 0 || pid_start < 0) {
         throw_invalid("pid and its start time must not be negative");
+    }
     validate_text("logind session", logind_session, kMaxAttemptField);
     SessionOpen result;
     result.decision = index_.decide(attempt, clock_.now());
     const LoginDecision& decision = result.decision;
-    if (decision.verdict == LoginVerdict::Unmanaged)
+    if (decision.verdict == LoginVerdict::Unmanaged) {
         return result;
+    }
     if (decision.verdict != LoginVerdict::Grant) {
         // Denials, standing members' and root's own sessions are audited; only grants' are
         // registered.
@@ -83,22 +85,25 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
 
 void JitService::close_session(const Caller& caller, Id session_id) {
     require_pam(caller);
-    if (!sessions_.count(session_id))
+    if (!sessions_.count(session_id)) {
         throw_not_found("no session " + std::to_string(session_id));
+    }
     close_session_as(session_id, "logout");
 }
 
 void JitService::reap_session(Id session_id) {
-    if (!sessions_.count(session_id))
+    if (!sessions_.count(session_id)) {
         throw_not_found("no session " + std::to_string(session_id));
+    }
     close_session_as(session_id, "process gone");
 }
 
 // Marks an open session closed (logout, its process gone, or a reboot) with its audit event.
 void JitService::close_session_as(Id session_id, const std::string& how) {
     const Session& current = sessions_.at(session_id);
-    if (current.state != SessionState::Open)
+    if (current.state != SessionState::Open) {
         return;  // already ended by jitd
+    }
     Session updated = current;
     updated.state = SessionState::Closed;
     updated.closed = clock_.now();
@@ -115,13 +120,16 @@ void JitService::close_session_as(Id session_id, const std::string& how) {
 void JitService::record_fallback(const FallbackLogin& login) {
     const LoginAttempt& attempt = login.attempt;
     validate_fallback_attempt(attempt);
-    if (!is_fallback_outcome(login.outcome))
+    if (!is_fallback_outcome(login.outcome)) {
         throw_invalid("unknown fallback outcome " + quote_for_message(login.outcome));
+    }
     // pam_jit stamps the line with the host clock; one from the future is not pam_jit's.
-    if (login.when > clock_.now() + kFallbackClockSkew)
+    if (login.when > clock_.now() + kFallbackClockSkew) {
         throw_invalid("fallback decision dated in the future");
-    if (login.pid < 0 || login.grant_id < 0)
+    }
+    if (login.pid < 0 || login.grant_id < 0) {
         throw_invalid("negative pid or grant id");
+    }
     validate_text("logind session", login.logind_session, kMaxAttemptField);
 
     // The session to adopt: only under a grant of this requester on a resource it names.
@@ -155,25 +163,30 @@ void JitService::record_fallback(const FallbackLogin& login) {
                                           {"JIT_TTY", attempt.tty},
                                           {"JIT_OUTCOME", login.outcome},
                                           {"JIT_DECIDED", format_rfc3339(login.when)}});
-        if (keys_.count(login.fingerprint))
+        if (keys_.count(login.fingerprint)) {
             fallback.fields.emplace_back("JIT_FINGERPRINT", login.fingerprint);
+        }
         ev.push_back(tx.append(fallback));
-        if (!adopted)
+        if (!adopted) {
             return;
+        }
         adopted->id = tx.put(*adopted);
         ev.push_back(tx.append(session_record_event("session_opened", *adopted)));
-        if (!grant_over)
+        if (!grant_over) {
             return;
+        }
         adopted->state = SessionState::Terminated;
         adopted->closed = clock_.now();
         tx.put(*adopted);
         ev.push_back(tx.append(session_record_event("session_terminated", *adopted)));
     });
-    if (adopted)
+    if (adopted) {
         sessions_[adopted->id] = *adopted;
+    }
     publish(events);
-    if (grant_over)
+    if (grant_over) {
         effects_.terminate_session(*adopted);
+    }
 }
 
 }  // namespace jit

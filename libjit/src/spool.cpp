@@ -19,8 +19,9 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
     for (std::size_t start = 0;;) {
         const std::size_t tab = line.find('\t', start);
         fields.push_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
-        if (tab == std::string_view::npos)
+        if (tab == std::string_view::npos) {
             return fields;
+        }
         start = tab + 1;
     }
 }
@@ -28,21 +29,24 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
 std::int64_t parse_number(std::string_view what, std::string_view text) {
     std::int64_t value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0)
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0) {
         throw_invalid("bad " + std::string(what) + " " + quote_for_message(text));
+    }
     return value;
 }
 
 uid_t parse_uid(std::string_view what, std::string_view text) {
     const std::int64_t value = parse_number(what, text);
-    if (value > static_cast<std::int64_t>(kLoginUidUnset))
+    if (value > static_cast<std::int64_t>(kLoginUidUnset)) {
         throw_invalid("bad " + std::string(what) + " " + quote_for_message(text));
+    }
     return static_cast<uid_t>(value);
 }
 
 std::string text_field(std::string_view what, std::string_view value) {
-    if (value.size() > kMaxSpoolFieldBytes || !is_printable_text(value))
+    if (value.size() > kMaxSpoolFieldBytes || !is_printable_text(value)) {
         throw_invalid(std::string(what) + " is not printable text of at most 256 bytes");
+    }
     return std::string(value);
 }
 
@@ -71,21 +75,25 @@ std::string format_fallback_line(const FallbackLogin& login) {
 
 FallbackLogin parse_fallback_line(std::string_view line) {
     const std::vector<std::string_view> f = split_tabs(line);
-    if (f.size() != kFields && f.size() != kFieldsWithoutKey)
+    if (f.size() != kFields && f.size() != kFieldsWithoutKey) {
         throw_invalid("expected " + std::to_string(kFields) + " tab-separated fields, found " +
                       std::to_string(f.size()));
+    }
     FallbackLogin login;
     login.when = parse_number("time", f[0]);
-    if (login.when <= 0)
+    if (login.when <= 0) {
         throw_invalid("bad time " + quote_for_message(f[0]));
-    if (!is_fallback_outcome(f[1]))
+    }
+    if (!is_fallback_outcome(f[1])) {
         throw_invalid("bad outcome " + quote_for_message(f[1]));
+    }
     login.outcome = std::string(f[1]);
     // Whatever PAM called the service: the login happened and is audited all the same.
     login.attempt.service = text_field("service", f[2]);
     login.attempt.user = text_field("user", f[3]);
-    if (login.attempt.user.empty())
+    if (login.attempt.user.empty()) {
         throw_invalid("empty user");
+    }
     login.attempt.ruser = text_field("ruser", f[4]);
     login.attempt.rhost = text_field("rhost", f[5]);
     login.attempt.tty = text_field("tty", f[6]);
@@ -94,20 +102,25 @@ FallbackLogin parse_fallback_line(std::string_view line) {
     login.logind_session = text_field("logind session", f[9]);
     login.attempt.app_uid = parse_uid("application uid", f[10]);
     login.attempt.login_uid = parse_uid("login uid", f[11]);
-    if (f.size() == kFields)
+    if (f.size() == kFields) {
         login.fingerprint = text_field("fingerprint", f[12]);
+    }
     return login;
 }
 
 std::string unsafe_spool_file(const struct stat& st) {
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(st.st_mode)) {
         return "not a regular file";
-    if (st.st_uid != 0)
+    }
+    if (st.st_uid != 0) {
         return "not owned by root";
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         return "accessible to group or others";
-    if (st.st_nlink != 1)
+    }
+    if (st.st_nlink != 1) {
         return "has " + std::to_string(st.st_nlink) + " links";
+    }
     return {};
 }
 

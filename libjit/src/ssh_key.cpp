@@ -38,11 +38,13 @@ bool is_blank(char c) {
 }
 
 std::string_view next_token(std::string_view& rest) {
-    while (!rest.empty() && is_blank(rest.front()))
+    while (!rest.empty() && is_blank(rest.front())) {
         rest.remove_prefix(1);
+    }
     std::size_t end = 0;
-    while (end < rest.size() && !is_blank(rest[end]))
+    while (end < rest.size() && !is_blank(rest[end])) {
         ++end;
+    }
     std::string_view token = rest.substr(0, end);
     rest.remove_prefix(end);
     return token;
@@ -50,13 +52,16 @@ std::string_view next_token(std::string_view& rest) {
 
 // The string at the start of an SSH wire-format blob (uint32 length, then the bytes).
 std::optional<std::string_view> leading_string(std::string_view blob) {
-    if (blob.size() < 4)
+    if (blob.size() < 4) {
         return std::nullopt;
+    }
     std::uint32_t length = 0;
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < 4; ++i) {
         length = (length << 8) | static_cast<unsigned char>(blob[i]);
-    if (length > blob.size() - 4)
+    }
+    if (length > blob.size() - 4) {
         return std::nullopt;
+    }
     return blob.substr(4, length);
 }
 
@@ -64,9 +69,10 @@ std::optional<std::string_view> leading_string(std::string_view blob) {
     // authorized_keys options come before the type: a key with options is a restricted key,
     // and jit writes keys without restrictions, so such a line is refused rather than widened.
     if (token.find('=') != std::string_view::npos || token.find(',') != std::string_view::npos ||
-        token == "restrict" || token.rfind("no-", 0) == 0 || token == "cert-authority")
+        token == "restrict" || token.rfind("no-", 0) == 0 || token == "cert-authority") {
         throw_invalid("the key line starts with options (" + quote_for_message(token) +
                       "): register the bare key, \"TYPE BASE64 [COMMENT]\"");
+    }
     throw_invalid("unsupported key type " + quote_for_message(token) +
                   " (use ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa or an sk- key)");
 }
@@ -92,14 +98,17 @@ std::string base64_encode(std::string_view bytes, bool pad) {
     const std::size_t left = bytes.size() - i;
     if (left > 0) {
         auto n = static_cast<unsigned char>(bytes[i]) << 16;
-        if (left == 2)
+        if (left == 2) {
             n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+        }
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
-        if (left == 2)
+        if (left == 2) {
             out += kAlphabet[(n >> 6) & 63];
-        if (pad)
+        }
+        if (pad) {
             out.append(3 - left, '=');
+        }
     }
     return out;
 }
@@ -110,15 +119,17 @@ std::optional<std::string> base64_decode(std::string_view text) {
         text.remove_suffix(1);
         ++padding;
     }
-    if ((text.size() + padding) % 4 != 0 || text.size() % 4 == 1)
+    if ((text.size() + padding) % 4 != 0 || text.size() % 4 == 1) {
         return std::nullopt;
+    }
     std::string out;
     std::uint32_t bits = 0;
     int count = 0;
     for (char c : text) {
         const int value = base64_value(c);
-        if (value < 0)
+        if (value < 0) {
             return std::nullopt;
+        }
         bits = (bits << 6) | static_cast<std::uint32_t>(value);
         count += 6;
         if (count >= 8) {
@@ -127,38 +138,49 @@ std::optional<std::string> base64_decode(std::string_view text) {
         }
     }
     // Leftover bits must be zero, or two spellings would decode to the same key.
-    if ((bits & ((1u << count) - 1)) != 0)
+    if ((bits & ((1u << count) - 1)) != 0) {
         return std::nullopt;
+    }
     return out;
 }
 
 PublicKey parse_public_key(std::string_view line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
         line.remove_suffix(1);
-    if (line.size() > 2 * kMaxBlobBytes)
+    }
+    if (line.size() > 2 * kMaxBlobBytes) {
         throw_invalid("the key line is too long for an ssh public key");
+    }
     std::string_view rest = line;
     const std::string_view type = next_token(rest);
-    if (type.empty())
+    if (type.empty()) {
         throw_invalid("no public key given (expected \"TYPE BASE64 [COMMENT]\")");
-    if (!is_supported_key_type(type))
+    }
+    if (!is_supported_key_type(type)) {
         refuse_first_token(type);
+    }
     const std::string_view encoded = next_token(rest);
-    if (encoded.empty())
+    if (encoded.empty()) {
         throw_invalid("the " + std::string(type) + " key has no key data after its type");
+    }
     std::optional<std::string> blob = base64_decode(encoded);
-    if (!blob || blob->empty())
+    if (!blob || blob->empty()) {
         throw_invalid("the key data of the " + std::string(type) + " key is not valid base64");
-    if (blob->size() > kMaxBlobBytes)
+    }
+    if (blob->size() > kMaxBlobBytes) {
         throw_invalid("the key data is too long for an ssh key");
+    }
     const std::optional<std::string_view> inner = leading_string(*blob);
-    if (!inner || *inner != type)
+    if (!inner || *inner != type) {
         throw_invalid("the key data is not a " + std::string(type) + " key" +
                       (inner ? " (it holds " + quote_for_message(*inner) + ")" : std::string()));
-    while (!rest.empty() && is_blank(rest.front()))
+    }
+    while (!rest.empty() && is_blank(rest.front())) {
         rest.remove_prefix(1);
-    while (!rest.empty() && is_blank(rest.back()))
+    }
+    while (!rest.empty() && is_blank(rest.back())) {
         rest.remove_suffix(1);
+    }
     const std::string comment(rest);
     validate_text("key comment", comment, kMaxKeyCommentLength);
     return PublicKey{std::string(type), base64_encode(*blob), std::move(*blob), comment};
@@ -169,8 +191,9 @@ std::optional<std::string> key_from_auth_info(std::string_view auth_info) {
         const std::size_t end = auth_info.find('\n');
         std::string_view line = auth_info.substr(0, end);
         auth_info = end == std::string_view::npos ? std::string_view() : auth_info.substr(end + 1);
-        if (next_token(line) != "publickey")
+        if (next_token(line) != "publickey") {
             continue;
+        }
         try {
             PublicKey key = parse_public_key(line);
             return key.key_text();

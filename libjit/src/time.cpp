@@ -287,8 +287,9 @@ std::string format_duration(Seconds seconds) {
             text += (text.empty() ? "" : " ") + std::to_string(count) + part.suffix;
         }
     }
-    if (seconds < 0)
+    if (seconds < 0) {
         text.insert(0, 1, '-');
+    }
     return text;
 }
 

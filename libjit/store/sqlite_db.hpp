@@ -37,8 +37,9 @@ class Database {
         int rc = sqlite3_open_v2(path_.c_str(), &connection,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
         connection_.reset(connection);  // sqlite3_open_v2 hands out a handle even on failure
-        if (rc != SQLITE_OK)
+        if (rc != SQLITE_OK) {
             fail("open");
+        }
     }
 
     const std::string& path() const { return path_; }
@@ -57,8 +58,9 @@ class Database {
     // carries a value goes through query() and bound parameters.
     void execute_script(std::string_view what, const std::string& sql) {
         char* message = nullptr;
-        if (sqlite3_exec(connection_.get(), sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK)
+        if (sqlite3_exec(connection_.get(), sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK) {
             return;
+        }
         std::string why = message ? message : sqlite3_errmsg(connection_.get());
         sqlite3_free(message);
         fail(what, why);
@@ -78,16 +80,19 @@ class Database {
     };
 
     sqlite3_stmt* prepared(std::string_view what, std::string_view sql) {
-        if (auto found = statements_.find(sql); found != statements_.end())
+        if (auto found = statements_.find(sql); found != statements_.end()) {
             return found->second.get();
+        }
         sqlite3_stmt* statement = nullptr;
         const char* tail = nullptr;
         if (sqlite3_prepare_v3(connection_.get(), sql.data(), static_cast<int>(sql.size()),
-                               SQLITE_PREPARE_PERSISTENT, &statement, &tail) != SQLITE_OK)
+                               SQLITE_PREPARE_PERSISTENT, &statement, &tail) != SQLITE_OK) {
             fail(what);
+        }
         StatementHandle owned(statement);
-        if (!owned || tail != sql.data() + sql.size())
+        if (!owned || tail != sql.data() + sql.size()) {
             fail(what, "not exactly one SQL statement");
+        }
         return statements_.emplace(std::string(sql), std::move(owned)).first->second.get();
     }
 
@@ -133,10 +138,12 @@ class Query {
     // Steps once; true when a result row is ready to read.
     bool next() {
         int rc = sqlite3_step(statement_);
-        if (rc == SQLITE_ROW)
+        if (rc == SQLITE_ROW) {
             return true;
-        if (rc != SQLITE_DONE)
+        }
+        if (rc != SQLITE_DONE) {
             database_.fail(what_);
+        }
         return false;
     }
     // Runs the statement to completion, ignoring any result rows.
@@ -150,28 +157,32 @@ class Query {
     }
     std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
     std::optional<std::int64_t> optional_integer(int column) const {
-        if (is_null(column))
+        if (is_null(column)) {
             return std::nullopt;
+        }
         return integer(column);
     }
     bool flag(int column) const { return integer(column) != 0; }
     std::string text(int column) const {
         const auto* data = sqlite3_column_text(statement_, column);
-        if (!data)
+        if (!data) {
             return {};
+        }
         return std::string(reinterpret_cast<const char*>(data),
                            static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
     }
     std::optional<std::string> optional_text(int column) const {
-        if (is_null(column))
+        if (is_null(column)) {
             return std::nullopt;
+        }
         return text(column);
     }
 
   private:
     Query& check_bind(int rc) {
-        if (rc != SQLITE_OK)
+        if (rc != SQLITE_OK) {
             database_.fail(what_);
+        }
         ++next_parameter_;
         return *this;
     }
@@ -185,8 +196,9 @@ class Query {
 Query Database::query(std::string_view what, std::string_view sql) {
     sqlite3_stmt* statement = prepared(what, sql);
     // A statement still stepping belongs to an outer Query; reusing it would reset that one.
-    if (sqlite3_stmt_busy(statement))
+    if (sqlite3_stmt_busy(statement)) {
         fail(what, "statement already in use");
+    }
     return Query(*this, statement, what);
 }
 
@@ -201,8 +213,9 @@ class TransactionGuard {
         // An I/O or memory error may already have rolled SQLite back; then there is nothing
         // left to undo. A destructor cannot report, and ROLLBACK of a live transaction only
         // fails when the connection is already broken.
-        if (open_ && database_.in_transaction())
+        if (open_ && database_.in_transaction()) {
             sqlite3_exec(database_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        }
     }
     TransactionGuard(const TransactionGuard&) = delete;
     TransactionGuard& operator=(const TransactionGuard&) = delete;

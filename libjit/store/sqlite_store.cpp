@@ -77,24 +77,28 @@ template <class Key>
 std::size_t parent_index(const Database& database, std::string_view what,
                          const std::unordered_map<Key, std::size_t>& index, const Key& key) {
     auto found = index.find(key);
-    if (found == index.end())
+    if (found == index.end()) {
         database.fail(what, "row for a missing parent");
+    }
     return found->second;
 }
 
 // ---- schema ----
 
 void configure(Database& database) {
-    if (sqlite3_busy_timeout(database.handle(), kBusyTimeoutMs) != SQLITE_OK)
+    if (sqlite3_busy_timeout(database.handle(), kBusyTimeoutMs) != SQLITE_OK) {
         database.fail("set busy timeout");
+    }
     std::string mode;
     {
         Query journal_mode = database.query("enable WAL", "PRAGMA journal_mode = WAL");
-        if (journal_mode.next())
+        if (journal_mode.next()) {
             mode = journal_mode.text(0);
+        }
     }
-    if (mode != "wal")
+    if (mode != "wal") {
         database.fail("enable WAL", "journal mode stays '" + mode + "'");
+    }
     // FULL syncs the WAL at every commit: an audit event must survive a power cut, not only a
     // crash of jitd.
     database.query("set synchronous", "PRAGMA synchronous = FULL").run();
@@ -106,19 +110,23 @@ void migrate(Database& database) {
     std::int64_t version = 0;
     {
         Query user_version = database.query("read schema version", "PRAGMA user_version");
-        if (user_version.next())
+        if (user_version.next()) {
             version = user_version.integer(0);
+        }
     }
     const auto known = static_cast<std::int64_t>(sqlite::kMigrations.size());
-    if (version > known)
+    if (version > known) {
         database.fail("schema migration", "database schema version " + std::to_string(version) +
                                               " is newer than the version " +
                                               std::to_string(known) + " this program knows");
-    if (version == known)
+    }
+    if (version == known) {
         return;  // the guard ends the read-only transaction
-    for (auto step = version; step < known; ++step)
+    }
+    for (auto step = version; step < known; ++step) {
         database.execute_script("schema migration to version " + std::to_string(step + 1),
                                 sqlite::kMigrations[static_cast<std::size_t>(step)]);
+    }
     // PRAGMA takes no bound parameters; the number is our own constant, not input.
     database.execute_script("set schema version", "PRAGMA user_version = " + std::to_string(known));
     transaction.commit();
@@ -129,19 +137,22 @@ void migrate(Database& database) {
 std::optional<std::string> read_meta(Database& database, std::string_view name) {
     Query query = database.query("read meta", "SELECT value FROM meta WHERE name = ?");
     query.bind(name);
-    if (!query.next())
+    if (!query.next()) {
         return std::nullopt;
+    }
     return query.text(0);
 }
 
 Id read_meta_id(Database& database, std::string_view name) {
     std::optional<std::string> text = read_meta(database, name);
-    if (!text)
+    if (!text) {
         return 0;
+    }
     Id value = 0;
     auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc() || end != text->data() + text->size())
+    if (error != std::errc() || end != text->data() + text->size()) {
         database.fail("read meta", std::string(name) + " is not a number: '" + *text + "'");
+    }
     return value;
 }
 
@@ -184,9 +195,10 @@ std::vector<Policy> load_policies(Database& database) {
     Query approvers =
         database.query("load policy approvers",
                        "SELECT policy, approver FROM policy_approvers ORDER BY policy, position");
-    while (approvers.next())
+    while (approvers.next()) {
         policies[parent_index(database, "load policy approvers", index, approvers.text(0))]
             .approvers.push_back(approvers.text(1));
+    }
     return policies;
 }
 
@@ -209,14 +221,15 @@ std::vector<Resource> load_resources(Database& database) {
         Resource& resource =
             resources[parent_index(database, "load resource lists", index, lists.text(0))];
         std::string list = lists.text(1);
-        if (list == "service")
+        if (list == "service") {
             resource.services.push_back(lists.text(2));
-        else if (list == "account")
+        } else if (list == "account") {
             resource.accounts.push_back(lists.text(2));
-        else if (list == "member")
+        } else if (list == "member") {
             resource.members.push_back(lists.text(2));
-        else
+        } else {
             database.fail("load resource lists", "unknown list '" + list + "'");
+        }
     }
     return resources;
 }
@@ -347,8 +360,9 @@ void read_audit_rows(Query& rows, Sink&& sink) {
     std::optional<AuditRow> current;
     while (rows.next()) {
         if (!current || current->event.seq != rows.integer(0)) {
-            if (current && !sink(std::move(*current)))
+            if (current && !sink(std::move(*current))) {
                 return;
+            }
             current.emplace();
             current->event.seq = rows.integer(0);
             current->event.time = rows.integer(1);
@@ -358,11 +372,13 @@ void read_audit_rows(Query& rows, Sink&& sink) {
             current->user_column = rows.optional_text(5);
             current->resource_column = rows.optional_text(6);
         }
-        if (!rows.is_null(7))
+        if (!rows.is_null(7)) {
             current->event.fields.emplace_back(rows.text(7), rows.text(8));
+        }
     }
-    if (current)
+    if (current) {
         sink(std::move(*current));
+    }
 }
 
 // A consistent read of several statements: its own read transaction, unless the connection
@@ -370,12 +386,14 @@ void read_audit_rows(Query& rows, Sink&& sink) {
 class ReadSnapshot {
   public:
     explicit ReadSnapshot(Database& database) {
-        if (!database.in_transaction())
+        if (!database.in_transaction()) {
             transaction_.emplace(database, "BEGIN");
+        }
     }
     void end() {
-        if (transaction_)
+        if (transaction_) {
             transaction_->commit();
+        }
     }
 
   private:
@@ -414,14 +432,17 @@ class SqliteTransaction final : public Transaction {
       public:
         Operation(SqliteTransaction& transaction, std::string_view what)
             : transaction_(transaction), exceptions_(std::uncaught_exceptions()) {
-            if (transaction_.state_ == State::Committed)
+            if (transaction_.state_ == State::Committed) {
                 transaction_.database_.fail(what, "transaction already committed");
-            if (transaction_.state_ == State::Failed)
+            }
+            if (transaction_.state_ == State::Failed) {
                 transaction_.database_.fail(what, "an earlier step of this transaction failed");
+            }
         }
         ~Operation() {
-            if (std::uncaught_exceptions() > exceptions_)
+            if (std::uncaught_exceptions() > exceptions_) {
                 transaction_.state_ = State::Failed;
+            }
         }
         Operation(const Operation&) = delete;
         Operation& operator=(const Operation&) = delete;
@@ -446,7 +467,7 @@ class SqliteTransaction final : public Transaction {
 
 void SqliteTransaction::put_resource_list(const std::string& resource, std::string_view list,
                                           const std::vector<std::string>& values) {
-    for (std::size_t position = 0; position < values.size(); ++position)
+    for (std::size_t position = 0; position < values.size(); ++position) {
         database_
             .query("put resource",
                    "INSERT INTO resource_lists (resource, list, position, value) "
@@ -456,6 +477,7 @@ void SqliteTransaction::put_resource_list(const std::string& resource, std::stri
             .bind(static_cast<std::int64_t>(position))
             .bind(values[position])
             .run();
+    }
 }
 
 void SqliteTransaction::put(const Resource& resource) {
@@ -504,7 +526,7 @@ void SqliteTransaction::put(const Policy& policy) {
     database_.query("put policy", "DELETE FROM policy_approvers WHERE policy = ?")
         .bind(policy.name)
         .run();
-    for (std::size_t position = 0; position < policy.approvers.size(); ++position)
+    for (std::size_t position = 0; position < policy.approvers.size(); ++position) {
         database_
             .query("put policy",
                    "INSERT INTO policy_approvers (policy, position, approver) VALUES (?, ?, ?)")
@@ -512,6 +534,7 @@ void SqliteTransaction::put(const Policy& policy) {
             .bind(static_cast<std::int64_t>(position))
             .bind(policy.approvers[position])
             .run();
+    }
 }
 
 void SqliteTransaction::remove_policy(const std::string& name) {
@@ -551,8 +574,9 @@ Id SqliteTransaction::put(const Request& request) {
         .bind(request.approvals_required)
         .bind_flag(request.auto_expiry)
         .bind(request.grant_id);
-    if (!upsert.next())
+    if (!upsert.next()) {
         database_.fail("put request", "no id returned");
+    }
     const Id id = upsert.integer(0);
 
     database_.query("put request", "DELETE FROM request_approvals WHERE request_id = ?")
@@ -594,8 +618,9 @@ Id SqliteTransaction::put(const Grant& grant) {
         .bind(to_string(grant.state))
         .bind(grant.ended)
         .bind(grant.ended_by);
-    if (!upsert.next())
+    if (!upsert.next()) {
         database_.fail("put grant", "no id returned");
+    }
     return upsert.integer(0);
 }
 
@@ -629,8 +654,9 @@ Id SqliteTransaction::put(const Session& session) {
         .bind(session.boot_id)
         .bind(session.cgroup)
         .bind(session.fingerprint);
-    if (!upsert.next())
+    if (!upsert.next()) {
         database_.fail("put session", "no id returned");
+    }
     return upsert.integer(0);
 }
 
@@ -658,8 +684,9 @@ void SqliteTransaction::remove_key(const std::string& fingerprint) {
 
 ChainHead& SqliteTransaction::chain_head() {
     // Read inside the write lock, so no other connection can append in between.
-    if (!head_)
+    if (!head_) {
         head_ = read_chain_head(database_);
+    }
     return *head_;
 }
 
@@ -683,7 +710,7 @@ AuditEvent SqliteTransaction::append(const AuditEvent& event) {
         .bind(row.prev_hash)
         .bind(row.hash)
         .run();
-    for (std::size_t position = 0; position < row.fields.size(); ++position)
+    for (std::size_t position = 0; position < row.fields.size(); ++position) {
         database_
             .query("append audit event",
                    "INSERT INTO audit_fields (seq, position, name, value) VALUES (?, ?, ?, ?)")
@@ -692,6 +719,7 @@ AuditEvent SqliteTransaction::append(const AuditEvent& event) {
             .bind(row.fields[position].first)
             .bind(row.fields[position].second)
             .run();
+    }
     write_meta(database_, kAuditHeadSeq, std::to_string(row.seq));
     write_meta(database_, kAuditHeadHash, row.hash);
     head = {row.seq, row.hash};
@@ -746,8 +774,9 @@ StoredState SqliteStore::load() {
 }
 
 std::unique_ptr<Transaction> SqliteStore::begin() {
-    if (connection_->transaction_open)
+    if (connection_->transaction_open) {
         database_.fail("begin transaction", "another transaction is still open (one at a time)");
+    }
     return std::make_unique<SqliteTransaction>(connection_);
 }
 
@@ -758,36 +787,48 @@ std::vector<AuditEvent> SqliteStore::audit_events(const AuditFilter& filter) {
     sql +=
         "(SELECT seq, time, event, user_name, resource, prev_hash, hash FROM audit_events "
         "WHERE seq > ?";
-    if (filter.since)
+    if (filter.since) {
         sql += " AND time >= ?";
-    if (filter.until)
+    }
+    if (filter.until) {
         sql += " AND time < ?";
-    if (!filter.user.empty())
+    }
+    if (!filter.user.empty()) {
         sql += " AND user_name = ?";
-    if (!filter.resource.empty())
+    }
+    if (!filter.resource.empty()) {
         sql += " AND resource = ?";
-    if (!filter.event.empty())
+    }
+    if (!filter.event.empty()) {
         sql += " AND event = ?";
+    }
     sql += " ORDER BY seq";
-    if (filter.limit)
+    if (filter.limit) {
         sql += " LIMIT ?";
+    }
     sql += ")";
     sql += kAuditJoin;
 
     Query rows = database_.query("read audit events", sql);
     rows.bind(filter.after_seq);
-    if (filter.since)
+    if (filter.since) {
         rows.bind(*filter.since);
-    if (filter.until)
+    }
+    if (filter.until) {
         rows.bind(*filter.until);
-    if (!filter.user.empty())
+    }
+    if (!filter.user.empty()) {
         rows.bind(filter.user);
-    if (!filter.resource.empty())
+    }
+    if (!filter.resource.empty()) {
         rows.bind(filter.resource);
-    if (!filter.event.empty())
+    }
+    if (!filter.event.empty()) {
         rows.bind(filter.event);
-    if (filter.limit)
+    }
+    if (filter.limit) {
         rows.bind(static_cast<std::int64_t>(filter.limit));
+    }
 
     std::vector<AuditEvent> events;
     read_audit_rows(rows, [&events](AuditRow&& row) {
@@ -820,8 +861,9 @@ Id SqliteStore::audit_head_seq() {
 
 std::string SqliteStore::audit_chain() {
     std::optional<std::string> chain = read_meta(database_, kAuditChain);
-    if (!chain || chain->empty())
+    if (!chain || chain->empty()) {
         database_.fail("read audit chain", "the meta table has no audit_chain");
+    }
     return *chain;
 }
 
@@ -831,8 +873,9 @@ Id SqliteStore::journal_sent_seq() {
 
 void SqliteStore::set_journal_sent_seq(Id seq) {
     // Inside an open Transaction the write would silently join it and share its fate.
-    if (connection_->transaction_open)
+    if (connection_->transaction_open) {
         database_.fail("set journal sent seq", "a transaction is open");
+    }
     write_meta(database_, kJournalSentSeq, std::to_string(seq));
 }
 

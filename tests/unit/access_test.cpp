@@ -255,8 +255,9 @@ TEST_F(AccessIndexTest, ReplacingARuleReindexesItsServices) {
 
 TEST(LoginVerdictTest, NamesRoundTrip) {
     for (auto v : {LoginVerdict::Unmanaged, LoginVerdict::RootAutomation, LoginVerdict::Member,
-                   LoginVerdict::Grant, LoginVerdict::Deny, LoginVerdict::Deferred})
+                   LoginVerdict::Grant, LoginVerdict::Deny, LoginVerdict::Deferred}) {
         EXPECT_EQ(parse_login_verdict(to_string(v)), v);
+    }
     EXPECT_THROW(parse_login_verdict("maybe"), JitError);
     try {
         parse_login_verdict("grant\n");

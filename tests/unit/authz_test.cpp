@@ -38,16 +38,19 @@ TEST(AuthzTest, OnlyRootAndAdminsManage) {
     Cast c;
     EXPECT_TRUE(may_manage(c.root, c.roles));
     EXPECT_TRUE(may_manage(c.admin, c.roles));
-    for (const Caller* x : {&c.auditor, &c.approver, &c.requester, &c.other})
+    for (const Caller* x : {&c.auditor, &c.approver, &c.requester, &c.other}) {
         EXPECT_FALSE(may_manage(*x, c.roles)) << x->name;
+    }
 }
 
 TEST(AuthzTest, RootAdminsAndAuditorsReadEverything) {
     Cast c;
-    for (const Caller* x : {&c.root, &c.admin, &c.auditor})
+    for (const Caller* x : {&c.root, &c.admin, &c.auditor}) {
         EXPECT_TRUE(may_read_all(*x, c.roles)) << x->name;
-    for (const Caller* x : {&c.approver, &c.requester, &c.other})
+    }
+    for (const Caller* x : {&c.approver, &c.requester, &c.other}) {
         EXPECT_FALSE(may_read_all(*x, c.roles)) << x->name;
+    }
     EXPECT_TRUE(is_auditor(c.auditor, c.roles));
     EXPECT_FALSE(is_admin(c.auditor, c.roles));  // auditors change nothing
 }
@@ -154,8 +157,9 @@ TEST(AuthzTest, DistinctPersonsCount) {
 
 TEST(AuthzTest, ViewingRequests) {
     Cast c;
-    for (const Caller* x : {&c.requester, &c.root, &c.admin, &c.auditor, &c.approver})
+    for (const Caller* x : {&c.requester, &c.root, &c.admin, &c.auditor, &c.approver}) {
         EXPECT_TRUE(may_view_request(*x, c.roles, c.request, &c.policy)) << x->name;
+    }
     EXPECT_FALSE(may_view_request(c.other, c.roles, c.request, &c.policy));
 }
 
@@ -182,8 +186,9 @@ TEST(AuthzTest, GrantsSeenByOwnerAndReadersRevokedByOwnerAndAdmins) {
 TEST(AuthzTest, OnlyRootCallsPam) {
     Cast c;
     EXPECT_TRUE(may_call_pam(c.root));
-    for (const Caller* x : {&c.admin, &c.auditor, &c.approver, &c.requester, &c.other})
+    for (const Caller* x : {&c.admin, &c.auditor, &c.approver, &c.requester, &c.other}) {
         EXPECT_FALSE(may_call_pam(*x)) << x->name;
+    }
 }
 
 }  // namespace

@@ -53,8 +53,9 @@ class FakeStore final : public Store {
             return e;
         }
         void commit() override {
-            if (store_.fail_commits)
+            if (store_.fail_commits) {
                 throw JitError(ErrorCode::Internal, "disk full");
+            }
             store_.rows = staged_;
             store_.audit_log = log_;
             store_.next_id = next_id_;
@@ -79,8 +80,9 @@ class FakeStore final : public Store {
         }
         template <typename T>
         Id put_with_id(std::vector<T>& table, T row) {
-            if (row.id == 0)
+            if (row.id == 0) {
                 row.id = next_id_++;
+            }
             upsert(table, row, &T::id);
             return row.id;
         }
@@ -95,12 +97,15 @@ class FakeStore final : public Store {
     std::vector<AuditEvent> audit_events(const AuditFilter& filter) override {
         std::vector<AuditEvent> out;
         for (const auto& e : audit_log) {
-            if (e.seq <= filter.after_seq)
+            if (e.seq <= filter.after_seq) {
                 continue;
-            if (!filter.event.empty() && e.event != filter.event)
+            }
+            if (!filter.event.empty() && e.event != filter.event) {
                 continue;
-            if (filter.limit && out.size() == filter.limit)
+            }
+            if (filter.limit && out.size() == filter.limit) {
                 break;
+            }
             out.push_back(e);
         }
         return out;
@@ -113,8 +118,9 @@ class FakeStore final : public Store {
 
     std::vector<std::string> event_types() const {
         std::vector<std::string> out;
-        for (const auto& e : audit_log)
+        for (const auto& e : audit_log) {
             out.push_back(e.event);
+        }
         return out;
     }
 };
@@ -138,17 +144,20 @@ class FakeIdentity final : public IdentityResolver {
     }
     std::optional<std::string> user_name(uid_t uid) const override {
         auto it = users.find(uid);
-        if (it == users.end())
+        if (it == users.end()) {
             return std::nullopt;
+        }
         return it->second;
     }
     // A name NSS knows: an alias from `aliases`, else a name in `users`.
     std::optional<uid_t> user_uid(const std::string& name) const override {
-        if (auto alias = aliases.find(name); alias != aliases.end())
+        if (auto alias = aliases.find(name); alias != aliases.end()) {
             return alias->second;
+        }
         for (const auto& [uid, user] : users) {
-            if (user == name)
+            if (user == name) {
                 return uid;
+            }
         }
         return std::nullopt;
     }

@@ -762,8 +762,9 @@ TEST_F(GrantedTest, FailedCommitChangesNothingInMemory) {
 
 TEST_F(GrantedTest, EveryCommittedEventIsPublishedInOrder) {
     ASSERT_FALSE(effects.journal.empty());
-    for (std::size_t i = 0; i < effects.journal.size(); ++i)
+    for (std::size_t i = 0; i < effects.journal.size(); ++i) {
         EXPECT_EQ(effects.journal[i], static_cast<Id>(i + 1));
+    }
     EXPECT_EQ(service->status().audit_seq, static_cast<Id>(audit_rows()));
     EXPECT_EQ(service->status().active_grants, 1u);
 }

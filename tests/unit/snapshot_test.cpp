@@ -39,8 +39,9 @@ TEST(SnapshotTest, UserNamesJitDoesNotUseRoundTrip) {
     const std::vector<std::string> users = {"Alice", "john@corp.example", "j doe", "x,y",
                                             "-dash", "caf\xc3\xa9",       "100%"};
     Id id = 1;
-    for (const auto& user : users)
+    for (const auto& user : users) {
         index.put_grant({id++, user, "web", std::nullopt});
+    }
     const std::string text = serialize_snapshot(index, 1);
     AccessIndex parsed = parse_snapshot(text);
     ASSERT_EQ(parsed.grant_count(), users.size());

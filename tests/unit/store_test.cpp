@@ -112,8 +112,9 @@ class TempDir {
     TempDir() {
         const char* base = std::getenv("TMPDIR");
         std::string pattern = std::string(base && *base ? base : "/tmp") + "/jit-store-XXXXXX";
-        if (!mkdtemp(pattern.data()))
+        if (!mkdtemp(pattern.data())) {
             throw std::runtime_error("mkdtemp " + pattern + " failed");
+        }
         path_ = pattern;
     }
     ~TempDir() {
@@ -132,8 +133,9 @@ class TempDir {
 class RawDatabase {
   public:
     explicit RawDatabase(const std::string& path) {
-        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)
+        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
             throw std::runtime_error("sqlite3_open " + path + " failed");
+        }
     }
     ~RawDatabase() { sqlite3_close(db_); }
     RawDatabase(const RawDatabase&) = delete;
@@ -144,16 +146,19 @@ class RawDatabase {
         int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
         std::string message = error ? error : "";
         sqlite3_free(error);
-        if (rc != SQLITE_OK)
+        if (rc != SQLITE_OK) {
             throw std::runtime_error(sql + ": " + message);
+        }
     }
     std::string text(const std::string& sql) {
         sqlite3_stmt* statement = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK)
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
             throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
+        }
         std::string result;
-        if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0))
+        if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0)) {
             result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+        }
         sqlite3_finalize(statement);
         return result;
     }
@@ -262,8 +267,9 @@ AuditEvent requested(EpochSeconds time, const std::string& user, const std::stri
 
 std::vector<Id> seqs(const std::vector<AuditEvent>& events) {
     std::vector<Id> result;
-    for (const AuditEvent& event : events)
+    for (const AuditEvent& event : events) {
         result.push_back(event.seq);
+    }
     return result;
 }
 
@@ -275,8 +281,9 @@ class StoreTest : public ::testing::Test {
     std::vector<AuditEvent> append_events(Store& store, int count) {
         std::vector<AuditEvent> appended;
         auto transaction = store.begin();
-        for (int i = 0; i < count; ++i)
+        for (int i = 0; i < count; ++i) {
             appended.push_back(transaction->append(requested(1000 + i, "alice", "db")));
+        }
         transaction->commit();
         return appended;
     }
@@ -310,10 +317,12 @@ TEST_F(StoreTest, RoundTripsEveryEntityWithOptionalsAndApprovals) {
         auto transaction = store->begin();
         written.policies = {sample_policy()};
         written.resources = {plain, sample_resource()};  // loaded by name
-        for (const Policy& policy : written.policies)
+        for (const Policy& policy : written.policies) {
             transaction->put(policy);
-        for (const Resource& resource : written.resources)
+        }
+        for (const Resource& resource : written.resources) {
             transaction->put(resource);
+        }
 
         Request request = sample_request();
         request.id = transaction->put(request);
@@ -828,10 +837,12 @@ TEST_F(StoreTest, FiltersAuditEvents) {
             transaction->put(request);
             transaction->append(requested(2000 + i, "alice", resource.name));
         }
-        if (write(ready_fd, "x", 1) != 1)
+        if (write(ready_fd, "x", 1) != 1) {
             _exit(3);
-        for (;;)
+        }
+        for (;;) {
             pause();
+        }
     } catch (...) {
         _exit(2);  // the parent sees the pipe close without a byte
     }
@@ -1063,10 +1074,11 @@ void chain_rewritten(const std::string& path, const std::vector<AuditEvent>& row
         raw.exec("INSERT INTO audit_events VALUES (" + std::to_string(forged.seq) + ", " +
                  std::to_string(forged.time) + ", '" + forged.event + "', 'alice', 'db', '" +
                  forged.prev_hash + "', '" + forged.hash + "')");
-        for (std::size_t i = 0; i < forged.fields.size(); ++i)
+        for (std::size_t i = 0; i < forged.fields.size(); ++i) {
             raw.exec("INSERT INTO audit_fields VALUES (" + std::to_string(forged.seq) + ", " +
                      std::to_string(i) + ", '" + forged.fields[i].first + "', '" +
                      forged.fields[i].second + "')");
+        }
         previous = forged.hash;
     }
     raw.exec("UPDATE meta SET value = '" + previous + "' WHERE name = 'audit_head_hash'");
@@ -1085,8 +1097,9 @@ TEST_P(TamperTest, VerificationAgainstTheJournal) {
     std::vector<AuditEvent> rows = append_events(*store, 5);
     JournalCopy journal;
     journal.read = true;
-    for (const AuditEvent& row : rows)
+    for (const AuditEvent& row : rows) {
         journal.entries.push_back(entry(row.seq, row.hash));
+    }
     ASSERT_TRUE(store->verify_audit(journal).ok);
 
     tamper.tamper(path_, rows, journal);

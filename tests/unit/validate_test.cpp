@@ -76,16 +76,18 @@ TEST(ValidateObjectName, MessageNamesTheFieldAndTheRule) {
 }
 
 TEST(ValidateHostName, AcceptsRfc1123Names) {
-    for (const char* name : {"vm", "db-1", "DB1.Example.org", "a.b.c", "1host"})
+    for (const char* name : {"vm", "db-1", "DB1.Example.org", "a.b.c", "1host"}) {
         EXPECT_NO_THROW(validate_host_name(name)) << name;
+    }
     EXPECT_NO_THROW(validate_host_name(std::string(63, 'a') + "." + std::string(63, 'b')));
 }
 
 TEST(ValidateHostName, RejectsEverythingElse) {
     for (const std::string& name : std::vector<std::string>{
              "", ".", "a..b", "a.", ".a", "-a", "a-", "a_b", "a b", "h\x01", "ä",
-             std::string(64, 'a'), std::string(127, 'a') + "." + std::string(127, 'a')})
+             std::string(64, 'a'), std::string(127, 'a') + "." + std::string(127, 'a')}) {
         EXPECT_THROW(validate_host_name(name), JitError) << name;
+    }
 }
 
 TEST(ValidateUserName, AcceptsDebianUserNames) {
@@ -185,8 +187,9 @@ TEST(ValidateReason, AcceptsPrintableUtf8UpTo1024Characters) {
         std::string(1020, 'r') + "\xe2\x82\xac\xe2\x82\xac",  // 1022 characters, 1026 bytes
         [] {  // 1024 euro signs: 3072 bytes, 1024 characters
             std::string s;
-            for (int i = 0; i < 1024; ++i)
+            for (int i = 0; i < 1024; ++i) {
                 s += "\xe2\x82\xac";
+            }
             return s;
         }(),
     };
