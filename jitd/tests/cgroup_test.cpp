@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cgroup_paths.hpp"
+#include "jitd_test_support.hpp"
 #include "process_tree.hpp"
 #include "session_cgroups.hpp"
 
@@ -103,22 +104,6 @@ TEST(SessionGroupKind, KnowsOnlyTheGroupsJitMadeForThatSession) {
 
 // --- a real group (root, a writable cgroup2 mount, no systemd) ---
 
-bool wait_for(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
-}
-
-std::string read_all(const std::string& path) {
-    std::ifstream file(path);
-    return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
 // A child that waits for a byte on `go`, then starts a grandchild in a new session (setsid)
 // that ignores SIGTERM and reports its pid on `report`; the child then exits.
 pid_t spawn_escaper(int go, int report) {
@@ -143,7 +128,7 @@ pid_t spawn_escaper(int go, int report) {
 }
 
 TEST(SessionCgroupsLive, EndsAProcessThatLeftTheSessionsTree) {
-    auto mount = find_cgroup2_mount(read_all("/proc/self/mountinfo"));
+    auto mount = find_cgroup2_mount(read_file("/proc/self/mountinfo"));
     if (geteuid() != 0 || !mount || access((*mount + "/cgroup.procs").c_str(), W_OK) != 0 ||
         access("/run/systemd/system", F_OK) == 0) {
         GTEST_SKIP() << "needs root, a writable cgroup2 mount and no systemd";
@@ -168,7 +153,7 @@ TEST(SessionCgroupsLive, EndsAProcessThatLeftTheSessionsTree) {
     session.pid_start = static_cast<std::int64_t>(stat->start_time);
     session.cgroup = cgroups.place(session);
     ASSERT_EQ(session.cgroup, direct_group_path(child, stat->start_time));
-    EXPECT_EQ(unified_cgroup_path(read_all("/proc/" + std::to_string(child) + "/cgroup")),
+    EXPECT_EQ(unified_cgroup_path(read_file("/proc/" + std::to_string(child) + "/cgroup")),
               session.cgroup);
 
     ASSERT_EQ(write(go[1], "x", 1), 1);  // the child forks the escaper now, inside the group

@@ -10,11 +10,8 @@
 // changes. A Transaction keeps the connection alive, so it may outlive its Store. An operation
 // that fails inside a Transaction poisons it: partial writes can only be rolled back.
 //
-// Audit chain: each row's hash is sha256_hex(audit_canonical_form(row)) over its seq, time,
-// event, fields and the previous row's hash. The chain head (last seq and hash) is kept in
-// the meta table and written with every row, so verification also catches deleted tail rows.
+// The audit log and the meta rows (chain head, journal position) are in sqlite_audit.cpp.
 
-#include <charconv>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -24,32 +21,33 @@
 #include <utility>
 #include <vector>
 
-#include "audit_chain.hpp"
 #include "jit/error.hpp"
 #include "jit/model.hpp"
 #include "jit/store.hpp"
+#include "sqlite_audit.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
 
 namespace jit {
 namespace {
 
-using sqlite::audit_hash;
-using sqlite::AuditRow;
-using sqlite::ChainChecker;
+using sqlite::append_audit_event;
 using sqlite::ChainHead;
 using sqlite::Database;
-using sqlite::field_value;
+using sqlite::kAuditChain;
+using sqlite::kJournalSentSeq;
 using sqlite::Query;
+using sqlite::read_audit_events;
+using sqlite::read_chain_head;
+using sqlite::read_meta;
+using sqlite::read_meta_id;
+using sqlite::ReadSnapshot;
 using sqlite::TransactionGuard;
+using sqlite::verify_audit_rows;
+using sqlite::write_meta;
 
 // How long a connection waits for another connection's write lock before giving up.
 constexpr int kBusyTimeoutMs = 5000;
-
-constexpr std::string_view kAuditHeadSeq = "audit_head_seq";
-constexpr std::string_view kAuditHeadHash = "audit_head_hash";
-constexpr std::string_view kJournalSentSeq = "journal_sent_seq";
-constexpr std::string_view kAuditChain = "audit_chain";
 
 // The connection with the one-transaction-at-a-time flag, shared by a Store and its open
 // Transaction.
@@ -130,45 +128,6 @@ void migrate(Database& database) {
     // PRAGMA takes no bound parameters; the number is our own constant, not input.
     database.execute_script("set schema version", "PRAGMA user_version = " + std::to_string(known));
     transaction.commit();
-}
-
-// ---- meta ----
-
-std::optional<std::string> read_meta(Database& database, std::string_view name) {
-    Query query = database.query("read meta", "SELECT value FROM meta WHERE name = ?");
-    query.bind(name);
-    if (!query.next()) {
-        return std::nullopt;
-    }
-    return query.text(0);
-}
-
-Id read_meta_id(Database& database, std::string_view name) {
-    std::optional<std::string> text = read_meta(database, name);
-    if (!text) {
-        return 0;
-    }
-    Id value = 0;
-    auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc() || end != text->data() + text->size()) {
-        database.fail("read meta", std::string(name) + " is not a number: '" + *text + "'");
-    }
-    return value;
-}
-
-void write_meta(Database& database, std::string_view name, std::string_view value) {
-    database
-        .query("write meta",
-               "INSERT INTO meta (name, value) VALUES (?, ?) "
-               "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-        .bind(name)
-        .bind(value)
-        .run();
-}
-
-ChainHead read_chain_head(Database& database) {
-    return {read_meta_id(database, kAuditHeadSeq),
-            read_meta(database, kAuditHeadHash).value_or(std::string())};
 }
 
 // ---- loading ----
@@ -342,63 +301,6 @@ std::vector<SshKey> load_keys(Database& database) {
     }
     return keys;
 }
-
-// ---- audit rows ----
-
-// Every audit query selects these columns: one result row per field (or one with NULL field
-// columns for an event without fields), ordered by seq and field position.
-constexpr std::string_view kAuditColumns =
-    "SELECT e.seq, e.time, e.event, e.prev_hash, e.hash, e.user_name, e.resource, f.name, "
-    "f.value FROM ";
-constexpr std::string_view kAuditJoin =
-    " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
-
-// Groups the rows of an audit query into events and hands them to sink in seq order, one at
-// a time so that a whole log is never held in memory; sink returns false to stop.
-template <class Sink>
-void read_audit_rows(Query& rows, Sink&& sink) {
-    std::optional<AuditRow> current;
-    while (rows.next()) {
-        if (!current || current->event.seq != rows.integer(0)) {
-            if (current && !sink(std::move(*current))) {
-                return;
-            }
-            current.emplace();
-            current->event.seq = rows.integer(0);
-            current->event.time = rows.integer(1);
-            current->event.event = rows.text(2);
-            current->event.prev_hash = rows.text(3);
-            current->event.hash = rows.text(4);
-            current->user_column = rows.optional_text(5);
-            current->resource_column = rows.optional_text(6);
-        }
-        if (!rows.is_null(7)) {
-            current->event.fields.emplace_back(rows.text(7), rows.text(8));
-        }
-    }
-    if (current) {
-        sink(std::move(*current));
-    }
-}
-
-// A consistent read of several statements: its own read transaction, unless the connection
-// is already inside the Store's open Transaction (whose changes the read then sees).
-class ReadSnapshot {
-  public:
-    explicit ReadSnapshot(Database& database) {
-        if (!database.in_transaction()) {
-            transaction_.emplace(database, "BEGIN");
-        }
-    }
-    void end() {
-        if (transaction_) {
-            transaction_->commit();
-        }
-    }
-
-  private:
-    std::optional<TransactionGuard> transaction_;
-};
 
 // ---- transaction ----
 
@@ -692,38 +594,7 @@ ChainHead& SqliteTransaction::chain_head() {
 
 AuditEvent SqliteTransaction::append(const AuditEvent& event) {
     Operation operation(*this, "append audit event");
-    ChainHead& head = chain_head();
-    AuditEvent row = event;
-    row.seq = head.seq + 1;
-    row.prev_hash = head.hash;
-    row.hash = audit_hash(row);
-
-    database_
-        .query("append audit event",
-               "INSERT INTO audit_events (seq, time, event, user_name, resource, prev_hash, hash) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(row.seq)
-        .bind(row.time)
-        .bind(row.event)
-        .bind_optional_text(field_value(row, "JIT_USER"))
-        .bind_optional_text(field_value(row, "JIT_RESOURCE"))
-        .bind(row.prev_hash)
-        .bind(row.hash)
-        .run();
-    for (std::size_t position = 0; position < row.fields.size(); ++position) {
-        database_
-            .query("append audit event",
-                   "INSERT INTO audit_fields (seq, position, name, value) VALUES (?, ?, ?, ?)")
-            .bind(row.seq)
-            .bind(static_cast<std::int64_t>(position))
-            .bind(row.fields[position].first)
-            .bind(row.fields[position].second)
-            .run();
-    }
-    write_meta(database_, kAuditHeadSeq, std::to_string(row.seq));
-    write_meta(database_, kAuditHeadHash, row.hash);
-    head = {row.seq, row.hash};
-    return row;
+    return append_audit_event(database_, chain_head(), event);
 }
 
 void SqliteTransaction::commit() {
@@ -781,75 +652,12 @@ std::unique_ptr<Transaction> SqliteStore::begin() {
 }
 
 std::vector<AuditEvent> SqliteStore::audit_events(const AuditFilter& filter) {
-    // The statement text depends only on which filters are set, never on their values, so
-    // each of the few shapes is prepared once and every condition can use its index.
-    std::string sql(kAuditColumns);
-    sql +=
-        "(SELECT seq, time, event, user_name, resource, prev_hash, hash FROM audit_events "
-        "WHERE seq > ?";
-    if (filter.since) {
-        sql += " AND time >= ?";
-    }
-    if (filter.until) {
-        sql += " AND time < ?";
-    }
-    if (!filter.user.empty()) {
-        sql += " AND user_name = ?";
-    }
-    if (!filter.resource.empty()) {
-        sql += " AND resource = ?";
-    }
-    if (!filter.event.empty()) {
-        sql += " AND event = ?";
-    }
-    sql += " ORDER BY seq";
-    if (filter.limit) {
-        sql += " LIMIT ?";
-    }
-    sql += ")";
-    sql += kAuditJoin;
-
-    Query rows = database_.query("read audit events", sql);
-    rows.bind(filter.after_seq);
-    if (filter.since) {
-        rows.bind(*filter.since);
-    }
-    if (filter.until) {
-        rows.bind(*filter.until);
-    }
-    if (!filter.user.empty()) {
-        rows.bind(filter.user);
-    }
-    if (!filter.resource.empty()) {
-        rows.bind(filter.resource);
-    }
-    if (!filter.event.empty()) {
-        rows.bind(filter.event);
-    }
-    if (filter.limit) {
-        rows.bind(static_cast<std::int64_t>(filter.limit));
-    }
-
-    std::vector<AuditEvent> events;
-    read_audit_rows(rows, [&events](AuditRow&& row) {
-        events.push_back(std::move(row.event));
-        return true;
-    });
-    return events;
+    return read_audit_events(database_, filter);
 }
 
 AuditVerification SqliteStore::verify_audit(const JournalCopy& journal) {
     ReadSnapshot snapshot(database_);
-    ChainChecker checker(journal);
-    {
-        std::string sql(kAuditColumns);
-        sql += "audit_events";
-        sql += kAuditJoin;
-        Query rows = database_.query("verify audit chain", sql);
-        read_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
-    }
-    checker.check_end(read_chain_head(database_));
-    AuditVerification result = checker.result();
+    AuditVerification result = verify_audit_rows(database_, journal);
     result.chain = audit_chain();
     snapshot.end();
     return result;

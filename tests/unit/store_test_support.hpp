@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the SQLite store's tests share: field-by-field equality of the model, a temporary
+// directory, a plain sqlite3 connection to the same file, sample objects and audit events,
+// and the StoreTest fixture.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "jit/error.hpp"
+#include "jit/model.hpp"
+#include "jit/store.hpp"
+
+// The shipped migration steps, to build a database as an older release left it.
+#include "../../libjit/store/sqlite_schema.hpp"
+
+namespace jit {
+
+// Field-by-field equality for the round-trip assertions. They live in namespace jit so that
+// comparing vectors of them (inside std) finds them by argument-dependent lookup.
+inline auto tied(const Resource& r) {
+    return std::tie(r.name, r.description, r.services, r.accounts, r.members, r.policy);
+}
+inline auto tied(const Policy& p) {
+    return std::tie(p.name, p.description, p.action, p.approvers, p.approvals_required,
+                    p.max_duration, p.auto_expiry, p.request_ttl, p.active);
+}
+inline auto tied(const Approval& a) {
+    return std::tie(a.approver, a.decision, a.comment, a.time);
+}
+inline auto tied(const Request& r) {
+    return std::tie(r.id, r.resource, r.requester, r.policy, r.reason, r.requested_duration,
+                    r.duration, r.capped, r.state, r.created, r.decided, r.expires,
+                    r.approvals_required, r.auto_expiry, r.approvals, r.grant_id);
+}
+inline auto tied(const Grant& g) {
+    return std::tie(g.id, g.request_id, g.user, g.resource, g.start, g.expiry, g.state, g.ended,
+                    g.ended_by);
+}
+inline auto tied(const Session& s) {
+    return std::tie(s.id, s.grant_id, s.user, s.target, s.service, s.rhost, s.tty, s.pid,
+                    s.pid_start, s.boot_id, s.logind_session, s.cgroup, s.opened, s.closed,
+                    s.state);
+}
+inline auto tied(const AuditEvent& e) {
+    return std::tie(e.seq, e.time, e.event, e.fields, e.prev_hash, e.hash);
+}
+inline bool operator==(const Resource& a, const Resource& b) {
+    return tied(a) == tied(b);
+}
+inline bool operator==(const Policy& a, const Policy& b) {
+    return tied(a) == tied(b);
+}
+inline bool operator==(const Approval& a, const Approval& b) {
+    return tied(a) == tied(b);
+}
+inline bool operator==(const Request& a, const Request& b) {
+    return tied(a) == tied(b);
+}
+inline bool operator==(const Grant& a, const Grant& b) {
+    return tied(a) == tied(b);
+}
+inline bool operator==(const Session& a, const Session& b) {
+    return tied(a) == tied(b);
+}
+inline bool operator==(const AuditEvent& a, const AuditEvent& b) {
+    return tied(a) == tied(b);
+}
+
+inline void PrintTo(const Resource& r, std::ostream* os) {
+    *os << "resource " << r.name;
+}
+inline void PrintTo(const Policy& p, std::ostream* os) {
+    *os << "policy " << p.name;
+}
+inline void PrintTo(const Request& r, std::ostream* os) {
+    *os << "request " << r.id;
+}
+inline void PrintTo(const Grant& g, std::ostream* os) {
+    *os << "grant " << g.id;
+}
+inline void PrintTo(const Session& s, std::ostream* os) {
+    *os << "session " << s.id;
+}
+inline void PrintTo(const AuditEvent& e, std::ostream* os) {
+    *os << "audit " << e.seq << " " << e.event;
+}
+
+namespace store_test {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+inline const auto kSchemaVersion = static_cast<std::int64_t>(jit::sqlite::kMigrations.size());
+
+// A private directory for one test's database, removed with everything in it afterwards.
+class TempDir {
+  public:
+    TempDir() {
+        const char* base = std::getenv("TMPDIR");
+        std::string pattern = std::string(base && *base ? base : "/tmp") + "/jit-store-XXXXXX";
+        if (!mkdtemp(pattern.data())) {
+            throw std::runtime_error("mkdtemp " + pattern + " failed");
+        }
+        path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+// A plain sqlite3 connection: what an attacker or a curious admin would use on the file.
+class RawDatabase {
+  public:
+    explicit RawDatabase(const std::string& path) {
+        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+            throw std::runtime_error("sqlite3_open " + path + " failed");
+        }
+    }
+    ~RawDatabase() { sqlite3_close(db_); }
+    RawDatabase(const RawDatabase&) = delete;
+    RawDatabase& operator=(const RawDatabase&) = delete;
+
+    void exec(const std::string& sql) {
+        char* error = nullptr;
+        int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+        std::string message = error ? error : "";
+        sqlite3_free(error);
+        if (rc != SQLITE_OK) {
+            throw std::runtime_error(sql + ": " + message);
+        }
+    }
+    std::string text(const std::string& sql) {
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
+        }
+        std::string result;
+        if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0)) {
+            result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+        }
+        sqlite3_finalize(statement);
+        return result;
+    }
+    std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+inline Policy sample_policy() {
+    Policy policy;
+    policy.name = "ops";
+    policy.description = "routine operations";
+    policy.action = PolicyAction::AutoApprove;
+    policy.approvers = {"carol", "@jit-approvers", "bob"};
+    policy.approvals_required = 2;
+    policy.max_duration = 8 * 3600;
+    policy.auto_expiry = false;
+    policy.request_ttl = 900;
+    policy.active = true;
+    return policy;
+}
+
+inline Resource sample_resource() {
+    Resource resource;
+    resource.name = "db";
+    resource.description = "database hosts";
+    resource.services = {"sudo", "sshd"};
+    resource.accounts = {"postgres", "root"};
+    resource.members = {"@dba", "alice"};
+    resource.policy = "ops";
+    return resource;
+}
+
+inline Request sample_request() {
+    Request request;
+    request.resource = "db";
+    request.requester = "dave";
+    request.policy = "ops";
+    request.reason = "rotate WAL archive; ticket #42 'quoted' \"twice\"";
+    request.requested_duration = 12 * 3600;
+    request.duration = 8 * 3600;
+    request.capped = true;
+    request.state = RequestState::Approved;
+    request.created = 1'790'000'000;
+    request.decided = 1'790'000'600;
+    request.expires = 1'790'003'600;
+    request.approvals_required = 2;
+    request.auto_expiry = false;
+    request.approvals = {{"carol", Decision::Approve, "ok", 1'790'000'300},
+                         {"bob", Decision::Approve, "", 1'790'000'600}};
+    return request;
+}
+
+inline Grant sample_grant(Id request_id) {
+    Grant grant;
+    grant.request_id = request_id;
+    grant.user = "dave";
+    grant.resource = "db";
+    grant.start = 1'790'000'600;
+    grant.expiry = 1'790'029'400;
+    grant.state = GrantState::Revoked;
+    grant.ended = 1'790'001'000;
+    grant.ended_by = "alice";
+    return grant;
+}
+
+inline Session sample_session(Id grant_id) {
+    Session session;
+    session.grant_id = grant_id;
+    session.user = "dave";
+    session.target = "postgres";
+    session.service = "sudo";
+    session.rhost = "10.0.0.7";
+    session.tty = "/dev/pts/3";
+    session.pid = 4242;
+    session.pid_start = 987654;
+    session.boot_id = "0f6c1f5e4d3b4a2c9e8d7c6b5a493827";
+    session.logind_session = "c17";
+    session.cgroup = "/jit/session-4242-987654";
+    session.opened = 1'790'000'700;
+    session.closed = 1'790'001'000;
+    session.state = SessionState::Terminated;
+    return session;
+}
+
+inline AuditEvent audit_event(std::string type, EpochSeconds time, Fields fields) {
+    AuditEvent event;
+    event.time = time;
+    event.event = std::move(type);
+    event.fields = std::move(fields);
+    return event;
+}
+
+inline AuditEvent requested(EpochSeconds time, const std::string& user,
+                            const std::string& resource) {
+    return audit_event("requested", time,
+                       {{"JIT_REQUEST_ID", "1"},
+                        {"JIT_USER", user},
+                        {"JIT_RESOURCE", resource},
+                        {"JIT_POLICY", "ops"},
+                        {"JIT_REASON", "needed"},
+                        {"JIT_REQUESTED_DURATION", "3600"},
+                        {"JIT_DURATION", "3600"},
+                        {"JIT_CAPPED", "false"}});
+}
+
+inline std::vector<Id> seqs(const std::vector<AuditEvent>& events) {
+    std::vector<Id> result;
+    for (const AuditEvent& event : events) {
+        result.push_back(event.seq);
+    }
+    return result;
+}
+
+class StoreTest : public ::testing::Test {
+  protected:
+    std::unique_ptr<Store> open() { return open_sqlite_store(path_); }
+
+    // Appends `count` requested events in one committed transaction; returns them.
+    std::vector<AuditEvent> append_events(Store& store, int count) {
+        std::vector<AuditEvent> appended;
+        auto transaction = store.begin();
+        for (int i = 0; i < count; ++i) {
+            appended.push_back(transaction->append(requested(1000 + i, "alice", "db")));
+        }
+        transaction->commit();
+        return appended;
+    }
+
+    TempDir dir_;
+    std::string path_ = dir_.path() + "/jit.db";
+};
+
+}  // namespace store_test
+}  // namespace jit
