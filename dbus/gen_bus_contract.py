@@ -29,6 +29,7 @@ RECORD_TYPES = {
     "i": "Int32",
     "b": "Boolean",
     "as": "Strings",
+    "ax": "Int64s",
     "aa{sv}": "Records",
 }
 SIGNATURE = re.compile(r"^[ybnqiuxtdsogvha{}()]*$")
@@ -186,7 +187,7 @@ def render(contract, source):
     emit("// The keys of the a{sv} records, in the order jitctl prints them.")
     emit("namespace record {")
     emit("")
-    emit("enum class Type { String, Int64, Int32, Boolean, Strings, Records };")
+    emit("enum class Type { String, Int64, Int32, Boolean, Strings, Int64s, Records };")
     emit("")
     emit("// A key whose C++ type says what its value must be (see DictWriter in jitd).")
     emit("template <Type T>")

@@ -79,6 +79,7 @@ const std::vector<BusAdaptorFuzzer::Method>& BusAdaptorFuzzer::methods() {
         of(manager::kListGrants, &BusAdaptor::list_grants),
         of(manager::kGetGrant, &BusAdaptor::get_grant),
         of(manager::kRevoke, &BusAdaptor::revoke),
+        of(manager::kExtendGrant, &BusAdaptor::extend_grant),
         of(manager::kListSessions, &BusAdaptor::list_sessions),
         of(manager::kQueryAudit, &BusAdaptor::query_audit),
         of(manager::kVerifyAudit, &BusAdaptor::verify_audit),

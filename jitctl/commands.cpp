@@ -13,6 +13,7 @@
 #include "jit/access.hpp"
 #include "jit/model.hpp"
 #include "jit/presets.hpp"
+#include "jit/reason_rules.hpp"
 #include "jit/time.hpp"
 #include "jit/validate.hpp"
 #include "output.hpp"
@@ -100,7 +101,12 @@ std::string grant_summary(BusClient& bus, const Json& request) {
     const std::string grant = "grant " + std::to_string(grant_id);
     try {
         const Json record = fetch(bus, bus.method(api::kGetGrant).add_int64(grant_id));
-        return grant + " active until " + show_local_time(record, "expiry", "revoked");
+        const std::string until = show_local_time(record, "expiry", "revoked");
+        if (text_of(record, "state") == "scheduled") {
+            return grant + " scheduled from " + show_local_time(record, "start") + " until " +
+                   until;
+        }
+        return grant + " active until " + until;
     } catch (const CommandError& error) {
         if (error.status() == kExitUnreachable) {
             throw;
@@ -151,9 +157,14 @@ void note_capping(const Json& request) {
 // What a new request came to, for humans: submitted (and capped?) or already decided.
 void announce_request(BusClient& bus, const Json& request) {
     if (text_of(request, "state") == "pending") {
-        std::cout << "Request " << id_of(request, "id")
-                  << " submitted: " << show_field(request, "resource") << " for "
-                  << show_duration(request, "duration") << "; waiting for approval.\n";
+        const bool scheduled = request.contains("start") && !request["start"].is_null();
+        const jit::Id extends = id_of(request, "extends");
+        std::cout << "Request " << id_of(request, "id") << " submitted: "
+                  << (extends > 0 ? "grant " + std::to_string(extends) + " on " : "")
+                  << show_field(request, "resource") << (extends > 0 ? ", " : " for ")
+                  << show_duration(request, "duration") << (extends > 0 ? " more" : "")
+                  << (scheduled ? " from " + show_local_time(request, "start") : "")
+                  << "; waiting for approval.\n";
     } else {
         print_request_outcome(bus, request);  // e.g. auto-approve
     }
@@ -341,6 +352,22 @@ int cmd_resource_remove_member(const Globals& globals, const std::string& name,
     return kExitOk;
 }
 
+namespace {
+
+// --reason-min-length N: a whole number 0..1024 (65 otherwise).
+std::int32_t parse_reason_min_length(const std::string& text) {
+    std::int32_t n = -1;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+        throw CommandError(kExitInvalidInput, "invalid --reason-min-length " + quoted(text) +
+                                                  ": expected a whole number of characters");
+    }
+    jit::validate_reason_min_length(n);
+    return n;
+}
+
+}  // namespace
+
 int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args) {
     jit::validate_object_name("policy", args.name);
     const jit::PolicyAction action = jit::parse_policy_action(args.action);
@@ -359,6 +386,8 @@ int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args) {
     jit::validate_text("description", description, jit::kMaxDescriptionLength);
     const jit::Seconds request_ttl =
         args.request_ttl ? jit::parse_duration(*args.request_ttl) : jit::Policy{}.request_ttl;
+    jit::validate_reason_pattern(args.reason_pattern);
+    const std::int32_t reason_min_length = parse_reason_min_length(args.reason_min_length);
 
     auto bus = BusClient::connect();
     const Json policy = fetch(bus, bus.method(api::kAddPolicy)
@@ -369,7 +398,9 @@ int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args) {
                                        .add_int32(approvals)
                                        .add_int64(max_duration)
                                        .add_bool(!args.no_auto_expiry)
-                                       .add_int64(request_ttl));
+                                       .add_int64(request_ttl)
+                                       .add_string(args.reason_pattern)
+                                       .add_int32(reason_min_length));
     if (args.no_auto_expiry) {
         std::cerr << "jitctl: warning: automatic expiry is off for policy " << args.name
                   << ": its grants last until they are revoked\n";
@@ -437,30 +468,41 @@ int cmd_policy_remove(const Globals& globals, const std::string& name) {
     return print_removed(globals, "Policy", name);
 }
 
-int cmd_request(const Globals& globals, const RequestArgs& args) {
-    jit::validate_object_name("resource", args.resource);
-    jit::validate_reason(args.reason);
-    const jit::Seconds duration = jit::parse_duration(args.duration);
-    std::optional<std::uint64_t> wait_usec;
-    if (args.wait && !args.wait_limit.empty()) {
-        wait_usec = wait_limit_usec(args.wait_limit);
+// --start: an RFC 3339 time, or "+DUR" from now; 0 (at approval) when not given.
+jit::EpochSeconds parse_start(const std::string& text) {
+    if (text.empty()) {
+        return 0;
     }
+    if (text.front() == '+') {
+        return static_cast<jit::EpochSeconds>(std::time(nullptr)) +
+               jit::parse_duration(std::string_view(text).substr(1));
+    }
+    return jit::parse_timestamp(text);
+}
 
+namespace {
+
+// Sends a new request (make_call builds the bus call) and, with wait, waits for its decision:
+// what request and extend share.
+template <typename MakeCall>
+int submit_request(const Globals& globals, bool wait, const std::string& wait_limit,
+                   MakeCall make_call) {
+    std::optional<std::uint64_t> wait_usec;
+    if (wait && !wait_limit.empty()) {
+        wait_usec = wait_limit_usec(wait_limit);
+    }
     auto bus = BusClient::connect();
     // Subscribe before the request exists so its decision cannot be missed.
     std::optional<RequestDecisionWatch> watch;
-    if (args.wait) {
+    if (wait) {
         watch.emplace(bus);
     }
-    Json request = fetch(bus, bus.method(api::kCreateRequest)
-                                  .add_string(args.resource)
-                                  .add_string(args.reason)
-                                  .add_int64(duration));
+    Json request = fetch(bus, make_call(bus));
     const bool pending = text_of(request, "state") == "pending";
     if (!globals.json) {
         announce_request(bus, request);
     }
-    if (args.wait && pending) {
+    if (wait && pending) {
         const auto deadline =
             wait_usec ? std::optional(monotonic_deadline_after(*wait_usec)) : std::nullopt;
         request = wait_for_decision(bus, *watch, id_of(request, "id"), deadline);
@@ -468,10 +510,35 @@ int cmd_request(const Globals& globals, const RequestArgs& args) {
     if (globals.json) {
         print_json(to_spec_json(request, RecordKind::Request));
     }
-    if (!args.wait) {
+    if (!wait) {
         return kExitOk;
     }
-    return report_wait(globals, bus, request, pending, args.wait_limit);
+    return report_wait(globals, bus, request, pending, wait_limit);
+}
+
+}  // namespace
+
+int cmd_request(const Globals& globals, const RequestArgs& args) {
+    jit::validate_object_name("resource", args.resource);
+    jit::validate_reason(args.reason);
+    const jit::Seconds duration = jit::parse_duration(args.duration);
+    const jit::EpochSeconds start = parse_start(args.start);
+    return submit_request(globals, args.wait, args.wait_limit, [&](BusClient& bus) {
+        MethodCall call = bus.method(api::kCreateRequest);
+        call.add_string(args.resource).add_string(args.reason).add_int64(duration).add_int64(start);
+        return call;
+    });
+}
+
+int cmd_extend(const Globals& globals, const ExtendArgs& args) {
+    const jit::Id id = parse_id("grant", args.grant_id);
+    jit::validate_reason(args.reason);
+    const jit::Seconds duration = jit::parse_duration(args.duration);
+    return submit_request(globals, args.wait, args.wait_limit, [&](BusClient& bus) {
+        MethodCall call = bus.method(api::kExtendGrant);
+        call.add_int64(id).add_string(args.reason).add_int64(duration);
+        return call;
+    });
 }
 
 int cmd_requests(const Globals& globals, bool all, const std::string& state) {

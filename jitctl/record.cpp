@@ -132,7 +132,8 @@ KeyList spec_keys(RecordKind kind) {
 }
 
 bool is_list(const keys::KeyInfo& key) {
-    return key.type == keys::Type::Strings || key.type == keys::Type::Records;
+    return key.type == keys::Type::Strings || key.type == keys::Type::Int64s ||
+           key.type == keys::Type::Records;
 }
 
 Json spec_value(std::string_view key, const Json& value) {

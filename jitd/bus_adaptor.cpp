@@ -94,13 +94,15 @@ MessagePtr reply_records(sd_bus_message* call, const std::vector<Record>& record
     return reply;
 }
 
-// verdict, resource, resources, grant_id, expiry (0: none) — the common head of the PAM replies.
+// verdict, resource, resources, grant_id, expiry (0: none), starts (0: none) — the common head
+// of the PAM replies.
 void append_login_decision(sd_bus_message* reply, const jit::LoginDecision& decision) {
     std::string verdict(jit::to_string(decision.verdict));
     check_sd_bus(sd_bus_message_append(reply, "ss", verdict.c_str(), decision.resource.c_str()),
                  "append verdict");
     append_strv(reply, decision.resources);
-    check_sd_bus(sd_bus_message_append(reply, "xx", decision.grant_id, decision.expiry.value_or(0)),
+    check_sd_bus(sd_bus_message_append(reply, "xxx", decision.grant_id, decision.expiry.value_or(0),
+                                       decision.starts.value_or(0)),
                  "append grant");
 }
 
@@ -140,6 +142,7 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     JIT_METHOD(manager::kListGrants, list_grants),
     JIT_METHOD(manager::kGetGrant, get_grant),
     JIT_METHOD(manager::kRevoke, revoke),
+    JIT_METHOD(manager::kExtendGrant, extend_grant),
     JIT_METHOD(manager::kListSessions, list_sessions),
     JIT_METHOD(manager::kAddKey, add_key),
     JIT_METHOD(manager::kListKeys, list_keys),
@@ -327,6 +330,8 @@ MessagePtr BusAdaptor::add_policy(sd_bus_message* message, const jit::Caller& ca
     }
     spec.auto_expiry = read_bool(message);
     spec.request_ttl = read_i64(message);
+    spec.reason_pattern = read_string(message);
+    spec.reason_min_length = read_i32(message);
     jit::Policy policy = service_.add_policy(caller, spec);
     return reply_record(message, jit::PolicyView{std::move(policy), {}}, append_policy);
 }
@@ -362,7 +367,13 @@ MessagePtr BusAdaptor::create_request(sd_bus_message* message, const jit::Caller
     std::string resource = read_string(message);
     std::string reason = read_string(message);
     jit::Seconds duration = read_i64(message);
-    return reply_record(message, service_.create_request(caller, resource, reason, duration),
+    std::int64_t start = read_i64(message);
+    std::optional<jit::EpochSeconds> scheduled;
+    if (start != 0) {  // 0: at approval (XML contract)
+        scheduled = start;
+    }
+    return reply_record(message,
+                        service_.create_request(caller, resource, reason, duration, scheduled),
                         append_request);
 }
 
@@ -412,6 +423,14 @@ MessagePtr BusAdaptor::list_grants(sd_bus_message* message, const jit::Caller& c
 
 MessagePtr BusAdaptor::get_grant(sd_bus_message* message, const jit::Caller& caller) {
     return reply_record(message, service_.get_grant(caller, read_i64(message)), append_grant);
+}
+
+MessagePtr BusAdaptor::extend_grant(sd_bus_message* message, const jit::Caller& caller) {
+    jit::Id id = read_i64(message);
+    std::string reason = read_string(message);
+    jit::Seconds duration = read_i64(message);
+    return reply_record(message, service_.extend_grant(caller, id, reason, duration),
+                        append_request);
 }
 
 MessagePtr BusAdaptor::revoke(sd_bus_message* message, const jit::Caller& caller) {

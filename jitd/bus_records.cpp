@@ -55,6 +55,16 @@ void DictWriter::strv(const char* key, const std::vector<std::string>& values) {
     end_variant();
 }
 
+void DictWriter::put(Key<Type::Int64s> key, const std::vector<std::int64_t>& values) {
+    begin_variant(key.name, "ax");
+    check_sd_bus(sd_bus_message_open_container(message_, 'a', "x"), "open number list");
+    for (std::int64_t value : values) {
+        check_sd_bus(sd_bus_message_append_basic(message_, 'x', &value), "append number");
+    }
+    check_sd_bus(sd_bus_message_close_container(message_), "close number list");
+    end_variant();
+}
+
 void DictWriter::close() {
     check_sd_bus(sd_bus_message_close_container(message_), "close dictionary");
 }
@@ -96,6 +106,12 @@ void append_request(sd_bus_message* message, const jit::Request& request) {
     if (request.grant_id) {
         dict.put(keys::request::kGrantId, *request.grant_id);
     }
+    if (request.start) {
+        dict.put(keys::request::kStart, *request.start);
+    }
+    if (request.extends) {
+        dict.put(keys::request::kExtends, *request.extends);
+    }
     dict.close();
 }
 
@@ -110,6 +126,7 @@ void append_grant(sd_bus_message* message, const jit::Grant& grant) {
         dict.put(keys::grant::kExpiry, *grant.expiry);
     }
     dict.put(keys::grant::kState, std::string(jit::to_string(grant.state)));
+    dict.put(keys::grant::kExtensions, grant.extensions);
     dict.close();
 }
 
@@ -141,6 +158,10 @@ void append_policy(sd_bus_message* message, const jit::PolicyView& view) {
     dict.put(keys::policy::kRequestTtl, policy.request_ttl);
     dict.put(keys::policy::kActive, policy.active);
     dict.put(keys::policy::kResources, view.resources);
+    if (!policy.reason_pattern.empty()) {
+        dict.put(keys::policy::kReasonPattern, policy.reason_pattern);
+    }
+    dict.put(keys::policy::kReasonMinLength, policy.reason_min_length);
     dict.close();
 }
 

@@ -57,6 +57,7 @@ class DictWriter {
     void put(Key<Type::Strings> key, const std::vector<std::string>& values) {
         strv(key.name, values);
     }
+    void put(Key<Type::Int64s> key, const std::vector<std::int64_t>& values);
     // Opens a list of records (aa{sv}) for the caller to fill; end_variant() closes.
     void begin_records(Key<Type::Records> key) { begin_variant(key.name, "aa{sv}"); }
     sd_bus_message* message() const { return message_; }

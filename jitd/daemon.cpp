@@ -396,7 +396,7 @@ void Daemon::warn_session(const jit::Session& session, const jit::Grant& grant) 
         auto terminals = write_to_session_terminals(
             session, "jit: your access to " + resource + " ends at " + jit::format_local(expiry) +
                          " (in " + (left > 0 ? jit::format_duration(left) : "a moment") +
-                         "). Request more with: jitctl request " + resource +
+                         "). Ask for more time with: jitctl extend " + std::to_string(grant.id) +
                          " --reason TEXT --duration DURATION");
         if (terminals.empty()) {
             spdlog::info(

@@ -85,6 +85,11 @@ std::string audit_journal_message(const jit::AuditEvent& e) {
         return user + " was granted access to " + resource + " until " +
                field_or(e, "JIT_EXPIRY", "revoked") + " (" + grant + ", " + request + ")";
     }
+    if (type == "extended") {
+        return grant + " of " + user + " on " + resource + " extended from " +
+               field_or(e, "JIT_PREVIOUS_EXPIRY") + " to " + field_or(e, "JIT_EXPIRY") + " (" +
+               request + ")";
+    }
     if (type == "expired") {
         return grant + " of " + user + " on " + resource + " expired";
     }

@@ -62,11 +62,22 @@ void JitService::start(const std::string& boot_id) {
         requests_.emplace(request.id, std::move(request));
     }
     for (auto& grant : state.grants) {
+        grant.extensions.clear();  // rebuilt from the requests below
         if (grant.state == GrantState::Active) {
             index_grant(grant);
             schedule_grant(grant);
+        } else if (grant.state == GrantState::Scheduled) {
+            // An absolute deadline: a start that passed while jitd was down is handled by tick().
+            deadlines_.emplace(grant.start, DeadlineKind::StartGrant, grant.id);
+            deadline_of_[{DeadlineKind::StartGrant, grant.id}] = grant.start;
         }
         grants_.emplace(grant.id, std::move(grant));
+    }
+    for (const auto& [id, request] : requests_) {
+        if (auto grant = request.extends ? grants_.find(*request.extends) : grants_.end();
+            grant != grants_.end()) {
+            grant->second.extensions.push_back(id);
+        }
     }
     for (auto& session : state.sessions) {
         sessions_.emplace(session.id, std::move(session));
@@ -231,6 +242,25 @@ std::optional<Id> JitService::active_grant_of(const std::string& user,
     return index_.grant_of(user, resource);
 }
 
+std::optional<Id> JitService::scheduled_grant_of(const std::string& user,
+                                                 const std::string& resource) const {
+    for (const auto& [id, g] : grants_) {
+        if (g.state == GrantState::Scheduled && g.user == user && g.resource == resource) {
+            return id;
+        }
+    }
+    return std::nullopt;
+}
+
+void JitService::note_scheduled_start(LoginDecision& decision) const {
+    for (const std::string& resource : decision.resources) {
+        if (auto id = scheduled_grant_of(decision.requester, resource)) {
+            const EpochSeconds start = grants_.at(*id).start;
+            decision.starts = decision.starts ? std::min(*decision.starts, start) : start;
+        }
+    }
+}
+
 std::vector<std::string> JitService::resources_under(const std::string& policy) const {
     std::vector<std::string> out;
     for (const auto& [name, r] : resources_) {
@@ -393,6 +423,9 @@ void JitService::tick() {
         auto [when, kind, id] = *deadlines_.begin();
         try {
             switch (kind) {
+                case DeadlineKind::StartGrant:
+                    activate_grant(id);
+                    break;
                 case DeadlineKind::WarnGrant:
                     warn_grant(id);
                     break;

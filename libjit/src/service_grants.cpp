@@ -26,7 +26,7 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
         throw_denied("only the grant's holder or an admin may revoke grant " +
                      std::to_string(grant_id));
     }
-    if (grant.state != GrantState::Active) {
+    if (grant.state != GrantState::Active && grant.state != GrantState::Scheduled) {
         throw_conflict("grant " + std::to_string(grant_id) + " is already " +
                        std::string(to_string(grant.state)));
     }
@@ -35,11 +35,36 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
     return grants_.at(grant_id);
 }
 
-// Ends an active grant: new logins are refused at once (index), its sessions are terminated.
+AuditEvent JitService::granted_event(const Grant& grant) const {
+    return make_event("granted", {{"JIT_REQUEST_ID", std::to_string(grant.request_id)},
+                                  {"JIT_GRANT_ID", std::to_string(grant.id)},
+                                  {"JIT_USER", grant.user},
+                                  {"JIT_RESOURCE", grant.resource},
+                                  {"JIT_START", format_rfc3339(grant.start)},
+                                  {"JIT_EXPIRY", expiry_text(grant.expiry)}});
+}
+
+void JitService::activate_grant(Id grant_id) {
+    unschedule(DeadlineKind::StartGrant, grant_id);
+    Grant updated = grant_ref(grant_id);
+    if (updated.state != GrantState::Scheduled) {
+        return;
+    }
+    updated.state = GrantState::Active;
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        tx.put(updated);
+        ev.push_back(tx.append(granted_event(updated)));
+    });
+    publish(events);
+    grant_made(updated);
+}
+
+// Ends an active or scheduled grant: new logins are refused at once (index), its sessions are
+// terminated.
 void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
                            const std::string& reason, const std::string& actor_login) {
     Grant updated = grant_ref(grant_id);
-    if (updated.state != GrantState::Active) {
+    if (updated.state != GrantState::Active && updated.state != GrantState::Scheduled) {
         return;
     }
     const EpochSeconds now = clock_.now();
@@ -96,6 +121,7 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
 
     grants_[grant_id] = updated;
     index_.remove_grant(grant_id);
+    unschedule(DeadlineKind::StartGrant, grant_id);
     unschedule(DeadlineKind::ExpireGrant, grant_id);
     unschedule(DeadlineKind::WarnGrant, grant_id);
     for (const Session& s : ended_sessions) {
@@ -110,6 +136,7 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     for (const Session& s : left_groups) {
         effects_.terminate_session(s);
     }
+    expire_extensions_of(grant_id);
 }
 
 void JitService::warn_grant(Id grant_id) {
@@ -151,7 +178,7 @@ std::vector<Grant> JitService::list_grants(const Caller& caller, bool all, const
         if (!visible) {
             continue;
         }
-        if (!all && g.state != GrantState::Active) {
+        if (!all && g.state != GrantState::Active && g.state != GrantState::Scheduled) {
             continue;
         }
         if (!user.empty() && g.user != user) {

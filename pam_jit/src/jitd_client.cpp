@@ -200,7 +200,8 @@ int read_strings(sd_bus_message* reply, std::vector<std::string>& out) {
     return sd_bus_message_exit_container(reply);
 }
 
-// verdict s, resource s, resources as, grant_id x, expiry x: shared by CheckLogin/OpenSession.
+// verdict s, resource s, resources as, grant_id x, expiry x, starts x: shared by CheckLogin and
+// OpenSession.
 int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecision& decision) {
     const char* verdict = nullptr;
     const char* resource = nullptr;
@@ -220,13 +221,17 @@ int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecis
     }
     std::int64_t grant_id = 0;
     std::int64_t expiry = 0;
-    r = sd_bus_message_read(reply, "xx", &grant_id, &expiry);
+    std::int64_t starts = 0;
+    r = sd_bus_message_read(reply, "xxx", &grant_id, &expiry, &starts);
     if (r < 0) {
         return r;
     }
     decision.grant_id = grant_id;
     if (expiry != 0) {
         decision.expiry = expiry;
+    }
+    if (starts != 0) {
+        decision.starts = starts;
     }
     decision.target = attempt.user;
     return 0;

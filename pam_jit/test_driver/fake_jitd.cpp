@@ -82,7 +82,10 @@ int append_decision(sd_bus_message* reply) {
     if (r >= 0) {
         r = sd_bus_message_close_container(reply);
     }
-    return r < 0 ? r : sd_bus_message_append(reply, "xx", canned.grant_id, canned.expiry);
+    // starts: 0, the fake never holds scheduled grants.
+    return r < 0 ? r
+                 : sd_bus_message_append(reply, "xxx", canned.grant_id, canned.expiry,
+                                         std::int64_t{0});
 }
 
 int check_login(sd_bus_message* call, void*, sd_bus_error* error) {

@@ -20,6 +20,7 @@
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
 #include "jit/presets.hpp"
+#include "jit/reason_rules.hpp"
 #include "jit/spool.hpp"
 #include "jit/store.hpp"
 
@@ -80,6 +81,8 @@ struct NewPolicy {
     std::optional<Seconds> max_duration;  // default: the routine-ops preset, clamped to limits
     bool auto_expiry = true;
     Seconds request_ttl = 3600;
+    std::string reason_pattern{};
+    int reason_min_length = 0;
 };
 
 struct SessionOpen {
@@ -132,9 +135,15 @@ class JitService {
     std::vector<PolicyView> list_policies(const Caller& caller) const;
     PolicyView get_policy(const Caller& caller, const std::string& name) const;
 
-    // Requests.
+    // Requests. start: when the grant is to start (none: at approval), at most
+    // max_schedule_ahead from now.
     Request create_request(const Caller& caller, const std::string& resource,
-                           const std::string& reason, Seconds duration);
+                           const std::string& reason, Seconds duration,
+                           std::optional<EpochSeconds> start = std::nullopt);
+    // More time on the caller's own active grant: a request that `extends` it, decided under
+    // the resource's policy; capped so that the grant's whole length stays within its maximum.
+    Request extend_grant(const Caller& caller, Id grant_id, const std::string& reason,
+                         Seconds duration);
     Request decide(const Caller& caller, Id request_id, Decision decision,
                    const std::string& comment);
     Request cancel(const Caller& caller, Id request_id);
@@ -190,7 +199,7 @@ class JitService {
     const AccessIndex& access_index() const { return index_; }
 
   private:
-    enum class DeadlineKind { WarnGrant, ExpireGrant, ExpireRequest };
+    enum class DeadlineKind { StartGrant, WarnGrant, ExpireGrant, ExpireRequest };
     using Deadline = std::tuple<EpochSeconds, DeadlineKind, Id>;
 
     void require_manage(const Caller& caller) const;
@@ -209,6 +218,16 @@ class JitService {
     void close_session_as(Id session_id, const std::string& how);
     std::optional<Id> open_request_of(const std::string& user, const std::string& resource) const;
     std::optional<Id> active_grant_of(const std::string& user, const std::string& resource) const;
+    std::optional<Id> scheduled_grant_of(const std::string& user,
+                                         const std::string& resource) const;
+    // A denied login of a user whose grant on one of the resources is still to start.
+    void note_scheduled_start(LoginDecision& decision) const;
+    void require_start(const std::optional<EpochSeconds>& start) const;
+    void require_duration(Seconds duration) const;
+    // The resource's policy when it takes requests (assigned and active).
+    const Policy& requestable_policy(const Resource& resource) const;
+    std::optional<Id> open_extension_of(Id grant_id) const;
+    const Grant& extendable_grant(const Caller& caller, Id grant_id) const;
     std::vector<std::string> resources_under(const std::string& policy) const;
 
     AuditEvent make_event(const std::string& type,
@@ -217,6 +236,9 @@ class JitService {
                              const LoginDecision& decision, std::int64_t pid,
                              const std::string& logind_session) const;
     AuditEvent session_record_event(const std::string& type, const Session& session) const;
+    AuditEvent granted_event(const Grant& grant) const;
+    AuditEvent requested_event(const Caller& caller, const Request& request) const;
+    AuditEvent auto_approved_event(const Request& request) const;
     void publish(const std::vector<AuditEvent>& committed);
 
     // State transitions shared by several operations. Each writes through `tx` and records the
@@ -225,6 +247,15 @@ class JitService {
     void end_grant(Id grant_id, GrantState state, const std::string& actor,
                    const std::string& reason, const std::string& actor_login = "");
     void expire_request(Id request_id);
+    // Approving an extension: moves its grant's expiry (`extended`); grant_extended after the
+    // commit.
+    Grant extend_in(Transaction& tx, Request& request, std::vector<AuditEvent>& events);
+    void grant_extended(const Grant& grant);
+    void expire_extensions_of(Id grant_id);
+    // A scheduled grant's start has come: it becomes active (`granted`).
+    void activate_grant(Id grant_id);
+    // After the commit that made `grant` (active or scheduled): memory, deadlines, effects.
+    void grant_made(const Grant& grant);
     void warn_grant(Id grant_id);
 
     void index_resource(const Resource& resource);
