@@ -130,7 +130,10 @@ Grant JitService::extend_in(Transaction& tx, Request& request, std::vector<Audit
 
 // After the commit that extended `grant`: logins, deadlines and the snapshot follow its expiry.
 void JitService::grant_extended(const Grant& grant) {
-    grants_[grant.id] = grant;
+    Grant& held = grants_[grant.id];
+    std::vector<Id> extensions = std::move(held.extensions);  // memory's list is the current one
+    held = grant;
+    held.extensions = std::move(extensions);
     index_grant(grant);
     schedule_grant(grant);
     effects_.access_changed();

@@ -86,6 +86,7 @@ TEST_F(ExtensionServiceTest, ApprovedItMovesTheExpiry) {
     EXPECT_EQ(approved.state, RequestState::Approved);
     EXPECT_EQ(approved.grant_id, grant_id);
     EXPECT_EQ(service->get_grant(who("alice"), grant_id).expiry, original + 1800);
+    EXPECT_EQ(service->get_grant(who("alice"), grant_id).extensions, std::vector<Id>{request.id});
     const AuditEvent& extended = store.audit_log.back();
     EXPECT_EQ(extended.event, "extended");
     EXPECT_EQ(*extended.field("JIT_PREVIOUS_EXPIRY"), format_rfc3339(original));
