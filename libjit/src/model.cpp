@@ -31,7 +31,6 @@ constexpr EnumName<Decision> kDecisionNames[] = {
 };
 
 constexpr EnumName<GrantState> kGrantStateNames[] = {
-    {GrantState::Scheduled, "scheduled"},
     {GrantState::Active, "active"},
     {GrantState::Expired, "expired"},
     {GrantState::Revoked, "revoked"},
