@@ -140,10 +140,11 @@ int measure(int n) {
         const int g = (i++ * 7919) % kGrants;
         const std::string user = "user" + std::to_string(g);
         const std::string account = "acct" + std::to_string(g % kResources);
-        return call(bus.get(), jit::bus::kPamInterface, "CheckLogin", [&](sd_bus_message* m) {
+        const jit::bus::Member& check_login = jit::bus::pam::kCheckLogin;
+        return call(bus.get(), check_login.interface, check_login.name, [&](sd_bus_message* m) {
             // Root running sudo for a named user with no login uid: requester = PAM_RUSER.
-            return sd_bus_message_append(m, "sssssuu", "sudo", account.c_str(), user.c_str(), "",
-                                         "pts/0", 0u, jit::kLoginUidUnset);
+            return sd_bus_message_append(m, check_login.in, "sudo", account.c_str(), user.c_str(),
+                                         "", "pts/0", 0u, jit::kLoginUidUnset);
         });
     };
     measure_calls(std::max(100, n / 10), check);  // warm up both paths

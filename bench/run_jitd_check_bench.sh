@@ -6,19 +6,13 @@
 # mount namespace, journald and dbus-daemon with our policy. Needs root; use a build without
 # sanitizers (RelWithDebInfo or Release).
 set -uo pipefail
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export JIT_SOURCE_DIR=$SOURCE_DIR
-JIT_BUILD_DIR=$(realpath "${1:-${JIT_BUILD_DIR:-$SOURCE_DIR/build}}")
-export JIT_BUILD_DIR # absolute: PAM loads the module by this path
 N=${2:-20000}
-source "$SOURCE_DIR/tests/integration/lib/harness.sh"
-trap 'harness_cleanup' EXIT # a benchmark prints numbers, not "N passed"
+# shellcheck source=lib/world.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/world.sh"
 
 BENCH=$JIT_BUILD_DIR/bench/jitd_check_bench
 [[ -x $BENCH ]] || die "no $BENCH (build the jitd_check_bench target)"
-if ldd "$JIT_BUILD_DIR/jitd/jitd" | grep -q libasan; then
-    die "$JIT_BUILD_DIR/jitd/jitd is built with ASan; benchmark a build without sanitizers"
-fi
+need_unsanitized "$JIT_BUILD_DIR/jitd/jitd"
 
 "$BENCH" populate "$T/jit.db" || die "cannot populate $T/jit.db"
 started=$(date +%s%N)

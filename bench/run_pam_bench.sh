@@ -7,21 +7,15 @@
 # logins, so every check is an allow that jitd decides. Needs root. Use a build without
 # sanitizers (RelWithDebInfo or Release).
 set -uo pipefail
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export JIT_SOURCE_DIR=$SOURCE_DIR
-JIT_BUILD_DIR=$(realpath "${1:-${JIT_BUILD_DIR:-$SOURCE_DIR/build}}")
-export JIT_BUILD_DIR # absolute: PAM loads the module by this path
 N=${2:-2000}
-source "$SOURCE_DIR/tests/integration/lib/harness.sh"
-trap 'harness_cleanup' EXIT # a benchmark prints numbers, not "N passed"
+# shellcheck source=lib/world.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/world.sh"
 
 BENCH=$JIT_BUILD_DIR/bench/pam_bench
 MODULE=$JIT_BUILD_DIR/pam_jit/pam_jit.so
 [[ -x $BENCH ]] || die "no $BENCH (build the pam_bench target)"
 [[ -f $MODULE ]] || die "no $MODULE (build the pam_jit target)"
-if ldd "$MODULE" | grep -q libasan; then
-    die "$MODULE is built with ASan; benchmark a build without sanitizers"
-fi
+need_unsanitized "$MODULE"
 
 jitd_start
 setup_resource bench-host bench-jit --action auto-approve --max-duration 4h

@@ -9,14 +9,10 @@
 # namespace, journald, dbus-daemon, jitd, /etc/pam.d and /etc/sudoers.d copies, sshd on a
 # loopback port). Needs root. Use a build without sanitizers.
 set -uo pipefail
-SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export JIT_SOURCE_DIR=$SOURCE_DIR
-JIT_BUILD_DIR=$(realpath "${1:-${JIT_BUILD_DIR:-$SOURCE_DIR/build}}")
-export JIT_BUILD_DIR # absolute: PAM loads the module by this path
 ROUNDS=${2:-100}
-source "$SOURCE_DIR/tests/integration/lib/harness.sh"
+# shellcheck source=lib/world.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/world.sh"
 source "$SOURCE_DIR/tests/integration/lib/realpam.sh"
-trap 'harness_cleanup' EXIT # a benchmark prints numbers, not "N passed"
 
 realpam_need
 [[ ${#REALPAM_ENV[@]} == 0 ]] || die "pam_jit.so is built with ASan; benchmark a build without sanitizers"

@@ -31,6 +31,11 @@ class BusAdaptorFuzzer {
         BusAdaptor::Handler handler;
     };
 
+    // A method of the contract (jit/bus_contract.hpp) and the handler the fuzzer calls for it.
+    static Method of(const jit::bus::Member& member, BusAdaptor::Handler handler) {
+        return {member.interface, member.name, member.in, handler};
+    }
+
     static const std::vector<Method>& methods();
 
     // The signature jitd's vtable declares for a method: the table above must follow it.
@@ -48,41 +53,42 @@ class BusAdaptorFuzzer {
 };
 
 const std::vector<BusAdaptorFuzzer::Method>& BusAdaptorFuzzer::methods() {
-    const char* manager = jit::bus::kManagerInterface;
-    const char* pam = jit::bus::kPamInterface;
+    namespace manager = jit::bus::manager;
+    namespace pam = jit::bus::pam;
     static const std::vector<Method> kMethods = {
-        {manager, "GetStatus", "", &BusAdaptor::get_status},
-        {manager, "AddResource", "ssasasas", &BusAdaptor::add_resource},
-        {manager, "RemoveResource", "s", &BusAdaptor::remove_resource},
-        {manager, "AddResourceMember", "ss", &BusAdaptor::add_resource_member},
-        {manager, "RemoveResourceMember", "ss", &BusAdaptor::remove_resource_member},
-        {manager, "ListResources", "", &BusAdaptor::list_resources},
-        {manager, "GetResource", "s", &BusAdaptor::get_resource},
-        {manager, "AddPolicy", "sssasixbx", &BusAdaptor::add_policy},
-        {manager, "AssignPolicy", "ss", &BusAdaptor::assign_policy},
-        {manager, "SetPolicyActive", "sb", &BusAdaptor::set_policy_active},
-        {manager, "RemovePolicy", "s", &BusAdaptor::remove_policy},
-        {manager, "ListPolicies", "", &BusAdaptor::list_policies},
-        {manager, "GetPolicy", "s", &BusAdaptor::get_policy},
-        {manager, "CreateRequest", "ssx", &BusAdaptor::create_request},
-        {manager, "GetRequest", "x", &BusAdaptor::get_request},
-        {manager, "ListRequests", "bs", &BusAdaptor::list_requests},
-        {manager, "ListApprovals", "", &BusAdaptor::list_approvals},
-        {manager, "Approve", "xs", &BusAdaptor::approve},
-        {manager, "Deny", "xs", &BusAdaptor::deny},
-        {manager, "Cancel", "x", &BusAdaptor::cancel},
-        {manager, "ListGrants", "bss", &BusAdaptor::list_grants},
-        {manager, "GetGrant", "x", &BusAdaptor::get_grant},
-        {manager, "Revoke", "xs", &BusAdaptor::revoke},
-        {manager, "ListSessions", "b", &BusAdaptor::list_sessions},
-        {manager, "QueryAudit", "xxsssxx", &BusAdaptor::query_audit},
-        {manager, "VerifyAudit", "", &BusAdaptor::verify_audit},
-        {manager, "AddKey", "ss", &BusAdaptor::add_key},
-        {manager, "ListKeys", "s", &BusAdaptor::list_keys},
-        {manager, "RemoveKey", "s", &BusAdaptor::remove_key},
-        {pam, "CheckLogin", "sssssuu", &BusAdaptor::check_login},
-        {pam, "OpenSession", "sssssuuxss", &BusAdaptor::open_session},
-        {pam, "CloseSession", "x", &BusAdaptor::close_session},
+        of(manager::kGetStatus, &BusAdaptor::get_status),
+        of(manager::kAddResource, &BusAdaptor::add_resource),
+        of(manager::kRemoveResource, &BusAdaptor::remove_resource),
+        of(manager::kAddResourceMember, &BusAdaptor::add_resource_member),
+        of(manager::kRemoveResourceMember, &BusAdaptor::remove_resource_member),
+        of(manager::kListResources, &BusAdaptor::list_resources),
+        of(manager::kGetResource, &BusAdaptor::get_resource),
+        of(manager::kAddPolicy, &BusAdaptor::add_policy),
+        of(manager::kAssignPolicy, &BusAdaptor::assign_policy),
+        of(manager::kSetPolicyActive, &BusAdaptor::set_policy_active),
+        of(manager::kRemovePolicy, &BusAdaptor::remove_policy),
+        of(manager::kListPolicies, &BusAdaptor::list_policies),
+        of(manager::kGetPolicy, &BusAdaptor::get_policy),
+        of(manager::kCreateRequest, &BusAdaptor::create_request),
+        of(manager::kGetRequest, &BusAdaptor::get_request),
+        of(manager::kListRequests, &BusAdaptor::list_requests),
+        of(manager::kListApprovals, &BusAdaptor::list_approvals),
+        of(manager::kApprove, &BusAdaptor::approve),
+        of(manager::kDeny, &BusAdaptor::deny),
+        of(manager::kCancel, &BusAdaptor::cancel),
+        of(manager::kListGrants, &BusAdaptor::list_grants),
+        of(manager::kGetGrant, &BusAdaptor::get_grant),
+        of(manager::kRevoke, &BusAdaptor::revoke),
+        of(manager::kExtendGrant, &BusAdaptor::extend_grant),
+        of(manager::kListSessions, &BusAdaptor::list_sessions),
+        of(manager::kQueryAudit, &BusAdaptor::query_audit),
+        of(manager::kVerifyAudit, &BusAdaptor::verify_audit),
+        of(manager::kAddKey, &BusAdaptor::add_key),
+        of(manager::kListKeys, &BusAdaptor::list_keys),
+        of(manager::kRemoveKey, &BusAdaptor::remove_key),
+        of(pam::kCheckLogin, &BusAdaptor::check_login),
+        of(pam::kOpenSession, &BusAdaptor::open_session),
+        of(pam::kCloseSession, &BusAdaptor::close_session),
     };
     return kMethods;
 }
@@ -389,7 +395,12 @@ void other_event(Engine& engine, FuzzedDataProvider& input) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     spdlog::set_level(spdlog::level::off);
-    for (const auto& method : jitd::BusAdaptorFuzzer::methods()) {
+    const auto& methods = jitd::BusAdaptorFuzzer::methods();
+    require(methods.size() ==
+                std::size(jit::bus::manager::kMethods) + std::size(jit::bus::pam::kMethods),
+            "the fuzzer does not call every method of the contract: update "
+            "fuzz/bus_adaptor_fuzzer.cpp");
+    for (const auto& method : methods) {
         require(jitd::BusAdaptorFuzzer::declared_signature(method.member) == method.signature,
                 std::string("the fuzzer's signature of ") + method.member +
                     " is not the vtable's: update fuzz/bus_adaptor_fuzzer.cpp");

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string_view>
 
 #include "exit_status.hpp"
@@ -19,13 +20,9 @@ struct ErrorMapping {
     int status;
 };
 
-// jitd's own errors (dbus/io.jitd.Jit1.xml) and the bus errors that mean "jitd is not there".
-constexpr ErrorMapping kErrorMappings[] = {
-    {jit::bus::kErrorInvalidInput, kExitInvalidInput},
-    {jit::bus::kErrorNotFound, kExitFailed},
-    {jit::bus::kErrorConflict, kExitFailed},
-    {jit::bus::kErrorFailed, kExitFailed},
-    {jit::bus::kErrorPermissionDenied, kExitNotPermitted},
+// The bus errors that mean "jitd is not there" or "the bus refused"; jitd's own errors are in
+// the table of jit/bus_names.hpp.
+constexpr ErrorMapping kBusErrorMappings[] = {
     {SD_BUS_ERROR_ACCESS_DENIED, kExitNotPermitted},
     {SD_BUS_ERROR_SERVICE_UNKNOWN, kExitUnreachable},
     {SD_BUS_ERROR_NAME_HAS_NO_OWNER, kExitUnreachable},
@@ -36,6 +33,21 @@ constexpr ErrorMapping kErrorMappings[] = {
     {SD_BUS_ERROR_NO_SERVER, kExitUnreachable},
     {SD_BUS_ERROR_NO_NETWORK, kExitUnreachable},
 };
+
+// The exit status an error name stands for, if it is one jitctl knows.
+std::optional<int> status_for_name(std::string_view name) {
+    for (const auto& kind : jit::bus::error_kinds()) {
+        if (name == kind.name) {
+            return kind.exit_status;
+        }
+    }
+    for (const auto& mapping : kBusErrorMappings) {
+        if (mapping.name == name) {
+            return mapping.status;
+        }
+    }
+    return std::nullopt;
+}
 
 bool is_unreachable_errno(int error) {
     switch (error) {
@@ -55,12 +67,7 @@ bool is_unreachable_errno(int error) {
 }
 
 bool is_unreachable_name(std::string_view name) {
-    for (const auto& mapping : kErrorMappings) {
-        if (mapping.name == name) {
-            return mapping.status == kExitUnreachable;
-        }
-    }
-    return false;
+    return status_for_name(name) == kExitUnreachable;
 }
 
 // The one line the user sees. jitd's messages are already written for humans; the bus's own
@@ -68,7 +75,7 @@ bool is_unreachable_name(std::string_view name) {
 std::string describe_call_error(const std::string& method, const sd_bus_error& error, int r) {
     const std::string_view name = error.name != nullptr ? error.name : "";
     const std::string message = error.message != nullptr ? error.message : std::strerror(-r);
-    if (name.starts_with("io.jitd.Jit1.Error.")) {
+    if (name.starts_with(jit::bus::kErrorNamePrefix)) {
         return message;
     }
     if (name == SD_BUS_ERROR_SERVICE_UNKNOWN || name == SD_BUS_ERROR_NAME_HAS_NO_OWNER) {
@@ -98,10 +105,8 @@ std::uint64_t monotonic_usec() {
 
 int exit_status_for_bus_error(const sd_bus_error& error, int r) {
     const std::string_view name = error.name != nullptr ? error.name : "";
-    for (const auto& mapping : kErrorMappings) {
-        if (mapping.name == name) {
-            return mapping.status;
-        }
+    if (const auto status = status_for_name(name)) {
+        return *status;
     }
     // Errors sd-bus raised locally carry an errno-derived name (or none); the errno says more.
     const bool local = name.empty() || name.starts_with("System.Error.");
@@ -161,20 +166,27 @@ BusClient BusClient::connect() {
     return BusClient(BusPtr(bus));
 }
 
-MethodCall BusClient::method(const char* name) {
+MethodCall BusClient::method(const jit::bus::Member& member) {
     sd_bus_message* message = nullptr;
     const int r =
         sd_bus_message_new_method_call(bus_.get(), &message, jit::bus::kServiceName,
-                                       jit::bus::kObjectPath, jit::bus::kManagerInterface, name);
+                                       jit::bus::kObjectPath, member.interface, member.name);
     if (r < 0) {
         const sd_bus_error no_error{};
         throw CommandError(exit_status_for_bus_error(no_error, r),
-                           std::string("cannot call ") + name + ": " + std::strerror(-r));
+                           std::string("cannot call ") + member.name + ": " + std::strerror(-r));
     }
-    return MethodCall(MessagePtr(message), name);
+    return MethodCall(MessagePtr(message), member);
 }
 
 MessagePtr BusClient::call(const MethodCall& call, std::uint64_t timeout_usec) {
+    // Arguments that do not follow the contract are jitctl's own bug: say so rather than let
+    // jitd answer with an invalid-arguments error.
+    const char* signature = sd_bus_message_get_signature(call.message(), 1);
+    if (signature == nullptr || std::string_view(signature) != call.member().in) {
+        throw CommandError(kExitFailed, "internal error: the arguments of " + call.method() +
+                                            " do not follow its signature");
+    }
     BusError error;
     sd_bus_message* reply = nullptr;
     const int r = sd_bus_call(bus_.get(), call.message(), timeout_usec, error.get(), &reply);
@@ -189,12 +201,12 @@ RequestDecisionWatch::RequestDecisionWatch(BusClient& bus) : bus_(bus) {
     sd_bus_slot* slot = nullptr;
     // Synchronous AddMatch: once this returns, the bus routes the signal to us.
     const int r = sd_bus_match_signal(bus_.get(), &slot, jit::bus::kServiceName,
-                                      jit::bus::kObjectPath, jit::bus::kManagerInterface,
-                                      "RequestDecided", on_request_decided, this);
+                                      jit::bus::kObjectPath, api::kRequestDecided.interface,
+                                      api::kRequestDecided.name, on_request_decided, this);
     if (r < 0) {
-        throw CommandError(
-            kExitUnreachable,
-            std::string("cannot subscribe to jitd's RequestDecided signal: ") + std::strerror(-r));
+        throw CommandError(kExitUnreachable, std::string("cannot subscribe to jitd's ") +
+                                                 api::kRequestDecided.name +
+                                                 " signal: " + std::strerror(-r));
     }
     slot_.reset(slot);
     slot = nullptr;
@@ -226,7 +238,8 @@ int RequestDecisionWatch::on_request_decided(sd_bus_message* message, void* user
     std::int64_t id = 0;
     const char* state = nullptr;
     // A malformed signal is not ours to fail on; keep waiting for a good one.
-    if (sd_bus_message_read(message, "xs", &id, &state) >= 0 && id == watch->awaited_id_) {
+    if (sd_bus_message_read(message, api::kRequestDecided.out, &id, &state) >= 0 &&
+        id == watch->awaited_id_) {
         watch->decided_state_ = state;
     }
     return 0;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/bus_contract.hpp"
 #include "jit/model.hpp"
 #include "jit/sd_handles.hpp"
 
@@ -20,11 +21,14 @@ using jit::sd::BusPtr;
 using jit::sd::MessagePtr;
 using jit::sd::SlotPtr;
 
+// The methods jitctl calls: api::kGetStatus and the rest (dbus/io.jitd.Jit1.xml).
+namespace api = jit::bus::manager;
+
 // How long an ordinary method call may take before jitd counts as unreachable.
 inline constexpr std::uint64_t kCallTimeoutUsec = 10'000'000;
 
 // One io.jitd.Jit1.Manager method call under construction; arguments are appended in the
-// order of the method's signature in dbus/io.jitd.Jit1.xml.
+// order of the method's signature in dbus/io.jitd.Jit1.xml, which BusClient::call() checks.
 class MethodCall {
   public:
     MethodCall& add_string(const std::string& value);                 // s
@@ -34,15 +38,17 @@ class MethodCall {
     MethodCall& add_bool(bool value);                                 // b
 
     const std::string& method() const { return method_; }
+    const jit::bus::Member& member() const { return member_; }
     sd_bus_message* message() const { return message_.get(); }
 
   private:
     friend class BusClient;
-    MethodCall(MessagePtr message, std::string method)
-        : message_(std::move(message)), method_(std::move(method)) {}
+    MethodCall(MessagePtr message, const jit::bus::Member& member)
+        : message_(std::move(message)), member_(member), method_(member.name) {}
     void check_append(int r);
 
     MessagePtr message_;
+    jit::bus::Member member_;
     std::string method_;
 };
 
@@ -52,7 +58,7 @@ class BusClient {
     // kExitUnreachable when there is no bus to talk to.
     static BusClient connect();
 
-    MethodCall method(const char* name);
+    MethodCall method(const jit::bus::Member& member);
     // Sends the call and waits up to timeout_usec for the reply. A D-Bus error becomes a
     // CommandError with the exit status docs/jitctl.md gives it and jitd's one-line message.
     MessagePtr call(const MethodCall& call, std::uint64_t timeout_usec = kCallTimeoutUsec);

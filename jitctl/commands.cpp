@@ -13,6 +13,7 @@
 #include "jit/access.hpp"
 #include "jit/model.hpp"
 #include "jit/presets.hpp"
+#include "jit/reason_rules.hpp"
 #include "jit/time.hpp"
 #include "jit/validate.hpp"
 #include "output.hpp"
@@ -73,11 +74,11 @@ void call_void(BusClient& bus, const MethodCall& call) {
 }
 
 Json get_resource(BusClient& bus, const std::string& name) {
-    return fetch(bus, bus.method("GetResource").add_string(name));
+    return fetch(bus, bus.method(api::kGetResource).add_string(name));
 }
 
 Json get_policy(BusClient& bus, const std::string& name) {
-    return fetch(bus, bus.method("GetPolicy").add_string(name));
+    return fetch(bus, bus.method(api::kGetPolicy).add_string(name));
 }
 
 std::string text_of(const Json& record, const char* key) {
@@ -99,8 +100,13 @@ std::string grant_summary(BusClient& bus, const Json& request) {
     }
     const std::string grant = "grant " + std::to_string(grant_id);
     try {
-        const Json record = fetch(bus, bus.method("GetGrant").add_int64(grant_id));
-        return grant + " active until " + show_local_time(record, "expiry", "revoked");
+        const Json record = fetch(bus, bus.method(api::kGetGrant).add_int64(grant_id));
+        const std::string until = show_local_time(record, "expiry", "revoked");
+        if (text_of(record, "state") == "scheduled") {
+            return grant + " scheduled from " + show_local_time(record, "start") + " until " +
+                   until;
+        }
+        return grant + " active until " + until;
     } catch (const CommandError& error) {
         if (error.status() == kExitUnreachable) {
             throw;
@@ -151,9 +157,14 @@ void note_capping(const Json& request) {
 // What a new request came to, for humans: submitted (and capped?) or already decided.
 void announce_request(BusClient& bus, const Json& request) {
     if (text_of(request, "state") == "pending") {
-        std::cout << "Request " << id_of(request, "id")
-                  << " submitted: " << show_field(request, "resource") << " for "
-                  << show_duration(request, "duration") << "; waiting for approval.\n";
+        const bool scheduled = request.contains("start") && !request["start"].is_null();
+        const jit::Id extends = id_of(request, "extends");
+        std::cout << "Request " << id_of(request, "id") << " submitted: "
+                  << (extends > 0 ? "grant " + std::to_string(extends) + " on " : "")
+                  << show_field(request, "resource") << (extends > 0 ? ", " : " for ")
+                  << show_duration(request, "duration") << (extends > 0 ? " more" : "")
+                  << (scheduled ? " from " + show_local_time(request, "start") : "")
+                  << "; waiting for approval.\n";
     } else {
         print_request_outcome(bus, request);  // e.g. auto-approve
     }
@@ -168,7 +179,7 @@ Json wait_for_decision(BusClient& bus, RequestDecisionWatch& watch, jit::Id id,
     std::cout.flush();  // the id is worth seeing while we wait
     for (;;) {
         const bool signalled = watch.wait(id, deadline).has_value();
-        Json request = fetch(bus, bus.method("GetRequest").add_int64(id));
+        Json request = fetch(bus, bus.method(api::kGetRequest).add_int64(id));
         if (!signalled || text_of(request, "state") != "pending") {
             return request;
         }
@@ -223,7 +234,7 @@ std::uint64_t wait_limit_usec(const std::string& text) {
 
 int cmd_status(const Globals& globals) {
     auto bus = BusClient::connect();
-    const Json status = fetch(bus, bus.method("GetStatus"));
+    const Json status = fetch(bus, bus.method(api::kGetStatus));
     return print_record(globals, status, RecordKind::Status, print_status);
 }
 
@@ -272,7 +283,7 @@ int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
         jit::validate_principal(member);
     }
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("AddResource")
+    call_void(bus, bus.method(api::kAddResource)
                        .add_string(args.name)
                        .add_string(args.description)
                        .add_strings(args.services)
@@ -291,7 +302,7 @@ int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
 
 int cmd_resource_list(const Globals& globals) {
     auto bus = BusClient::connect();
-    const Json resources = fetch(bus, bus.method("ListResources"));
+    const Json resources = fetch(bus, bus.method(api::kListResources));
     if (globals.json) {
         print_json(to_spec_json_list(resources, RecordKind::Resource));
     } else {
@@ -309,7 +320,7 @@ int cmd_resource_show(const Globals& globals, const std::string& name) {
 int cmd_resource_remove(const Globals& globals, const std::string& name) {
     jit::validate_object_name("resource", name);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("RemoveResource").add_string(name));
+    call_void(bus, bus.method(api::kRemoveResource).add_string(name));
     return print_removed(globals, "Resource", name);
 }
 
@@ -318,7 +329,7 @@ int cmd_resource_add_member(const Globals& globals, const std::string& name,
     jit::validate_object_name("resource", name);
     jit::validate_principal(member);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("AddResourceMember").add_string(name).add_string(member));
+    call_void(bus, bus.method(api::kAddResourceMember).add_string(name).add_string(member));
     if (globals.json) {
         print_json(to_spec_json(get_resource(bus, name), RecordKind::Resource));
     } else {
@@ -332,7 +343,7 @@ int cmd_resource_remove_member(const Globals& globals, const std::string& name,
     jit::validate_object_name("resource", name);
     jit::validate_principal(member);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("RemoveResourceMember").add_string(name).add_string(member));
+    call_void(bus, bus.method(api::kRemoveResourceMember).add_string(name).add_string(member));
     if (globals.json) {
         print_json(to_spec_json(get_resource(bus, name), RecordKind::Resource));
     } else {
@@ -340,6 +351,22 @@ int cmd_resource_remove_member(const Globals& globals, const std::string& name,
     }
     return kExitOk;
 }
+
+namespace {
+
+// --reason-min-length N: a whole number 0..1024 (65 otherwise).
+std::int32_t parse_reason_min_length(const std::string& text) {
+    std::int32_t n = -1;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+        throw CommandError(kExitInvalidInput, "invalid --reason-min-length " + quoted(text) +
+                                                  ": expected a whole number of characters");
+    }
+    jit::validate_reason_min_length(n);
+    return n;
+}
+
+}  // namespace
 
 int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args) {
     jit::validate_object_name("policy", args.name);
@@ -359,9 +386,11 @@ int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args) {
     jit::validate_text("description", description, jit::kMaxDescriptionLength);
     const jit::Seconds request_ttl =
         args.request_ttl ? jit::parse_duration(*args.request_ttl) : jit::Policy{}.request_ttl;
+    jit::validate_reason_pattern(args.reason_pattern);
+    const std::int32_t reason_min_length = parse_reason_min_length(args.reason_min_length);
 
     auto bus = BusClient::connect();
-    const Json policy = fetch(bus, bus.method("AddPolicy")
+    const Json policy = fetch(bus, bus.method(api::kAddPolicy)
                                        .add_string(args.name)
                                        .add_string(description)
                                        .add_string(std::string(jit::to_string(action)))
@@ -369,7 +398,9 @@ int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args) {
                                        .add_int32(approvals)
                                        .add_int64(max_duration)
                                        .add_bool(!args.no_auto_expiry)
-                                       .add_int64(request_ttl));
+                                       .add_int64(request_ttl)
+                                       .add_string(args.reason_pattern)
+                                       .add_int32(reason_min_length));
     if (args.no_auto_expiry) {
         std::cerr << "jitctl: warning: automatic expiry is off for policy " << args.name
                   << ": its grants last until they are revoked\n";
@@ -392,7 +423,7 @@ int cmd_policy_assign(const Globals& globals, const std::string& policy,
     jit::validate_object_name("policy", policy);
     jit::validate_object_name("resource", resource);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("AssignPolicy").add_string(policy).add_string(resource));
+    call_void(bus, bus.method(api::kAssignPolicy).add_string(policy).add_string(resource));
     if (globals.json) {
         print_json(to_spec_json(get_policy(bus, policy), RecordKind::Policy));
     } else {
@@ -404,7 +435,7 @@ int cmd_policy_assign(const Globals& globals, const std::string& policy,
 int cmd_policy_set_active(const Globals& globals, const std::string& policy, bool active) {
     jit::validate_object_name("policy", policy);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("SetPolicyActive").add_string(policy).add_bool(active));
+    call_void(bus, bus.method(api::kSetPolicyActive).add_string(policy).add_bool(active));
     if (globals.json) {
         print_json(to_spec_json(get_policy(bus, policy), RecordKind::Policy));
     } else {
@@ -415,7 +446,7 @@ int cmd_policy_set_active(const Globals& globals, const std::string& policy, boo
 
 int cmd_policy_list(const Globals& globals) {
     auto bus = BusClient::connect();
-    const Json policies = fetch(bus, bus.method("ListPolicies"));
+    const Json policies = fetch(bus, bus.method(api::kListPolicies));
     if (globals.json) {
         print_json(to_spec_json_list(policies, RecordKind::Policy));
     } else {
@@ -433,34 +464,45 @@ int cmd_policy_show(const Globals& globals, const std::string& name) {
 int cmd_policy_remove(const Globals& globals, const std::string& name) {
     jit::validate_object_name("policy", name);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method("RemovePolicy").add_string(name));
+    call_void(bus, bus.method(api::kRemovePolicy).add_string(name));
     return print_removed(globals, "Policy", name);
 }
 
-int cmd_request(const Globals& globals, const RequestArgs& args) {
-    jit::validate_object_name("resource", args.resource);
-    jit::validate_reason(args.reason);
-    const jit::Seconds duration = jit::parse_duration(args.duration);
-    std::optional<std::uint64_t> wait_usec;
-    if (args.wait && !args.wait_limit.empty()) {
-        wait_usec = wait_limit_usec(args.wait_limit);
+// --start: an RFC 3339 time, or "+DUR" from now; 0 (at approval) when not given.
+jit::EpochSeconds parse_start(const std::string& text) {
+    if (text.empty()) {
+        return 0;
     }
+    if (text.front() == '+') {
+        return static_cast<jit::EpochSeconds>(std::time(nullptr)) +
+               jit::parse_duration(std::string_view(text).substr(1));
+    }
+    return jit::parse_timestamp(text);
+}
 
+namespace {
+
+// Sends a new request (make_call builds the bus call) and, with wait, waits for its decision:
+// what request and extend share.
+template <typename MakeCall>
+int submit_request(const Globals& globals, bool wait, const std::string& wait_limit,
+                   MakeCall make_call) {
+    std::optional<std::uint64_t> wait_usec;
+    if (wait && !wait_limit.empty()) {
+        wait_usec = wait_limit_usec(wait_limit);
+    }
     auto bus = BusClient::connect();
     // Subscribe before the request exists so its decision cannot be missed.
     std::optional<RequestDecisionWatch> watch;
-    if (args.wait) {
+    if (wait) {
         watch.emplace(bus);
     }
-    Json request = fetch(bus, bus.method("CreateRequest")
-                                  .add_string(args.resource)
-                                  .add_string(args.reason)
-                                  .add_int64(duration));
+    Json request = fetch(bus, make_call(bus));
     const bool pending = text_of(request, "state") == "pending";
     if (!globals.json) {
         announce_request(bus, request);
     }
-    if (args.wait && pending) {
+    if (wait && pending) {
         const auto deadline =
             wait_usec ? std::optional(monotonic_deadline_after(*wait_usec)) : std::nullopt;
         request = wait_for_decision(bus, *watch, id_of(request, "id"), deadline);
@@ -468,10 +510,35 @@ int cmd_request(const Globals& globals, const RequestArgs& args) {
     if (globals.json) {
         print_json(to_spec_json(request, RecordKind::Request));
     }
-    if (!args.wait) {
+    if (!wait) {
         return kExitOk;
     }
-    return report_wait(globals, bus, request, pending, args.wait_limit);
+    return report_wait(globals, bus, request, pending, wait_limit);
+}
+
+}  // namespace
+
+int cmd_request(const Globals& globals, const RequestArgs& args) {
+    jit::validate_object_name("resource", args.resource);
+    jit::validate_reason(args.reason);
+    const jit::Seconds duration = jit::parse_duration(args.duration);
+    const jit::EpochSeconds start = parse_start(args.start);
+    return submit_request(globals, args.wait, args.wait_limit, [&](BusClient& bus) {
+        MethodCall call = bus.method(api::kCreateRequest);
+        call.add_string(args.resource).add_string(args.reason).add_int64(duration).add_int64(start);
+        return call;
+    });
+}
+
+int cmd_extend(const Globals& globals, const ExtendArgs& args) {
+    const jit::Id id = parse_id("grant", args.grant_id);
+    jit::validate_reason(args.reason);
+    const jit::Seconds duration = jit::parse_duration(args.duration);
+    return submit_request(globals, args.wait, args.wait_limit, [&](BusClient& bus) {
+        MethodCall call = bus.method(api::kExtendGrant);
+        call.add_int64(id).add_string(args.reason).add_int64(duration);
+        return call;
+    });
 }
 
 int cmd_requests(const Globals& globals, bool all, const std::string& state) {
@@ -479,7 +546,8 @@ int cmd_requests(const Globals& globals, bool all, const std::string& state) {
         jit::parse_request_state(state);
     }
     auto bus = BusClient::connect();
-    const Json requests = fetch(bus, bus.method("ListRequests").add_bool(all).add_string(state));
+    const Json requests =
+        fetch(bus, bus.method(api::kListRequests).add_bool(all).add_string(state));
     if (globals.json) {
         print_json(to_spec_json_list(requests, RecordKind::Request));
     } else {
@@ -490,7 +558,7 @@ int cmd_requests(const Globals& globals, bool all, const std::string& state) {
 
 int cmd_approvals(const Globals& globals) {
     auto bus = BusClient::connect();
-    const Json requests = fetch(bus, bus.method("ListApprovals"));
+    const Json requests = fetch(bus, bus.method(api::kListApprovals));
     if (globals.json) {
         print_json(to_spec_json_list(requests, RecordKind::Request));
     } else {
@@ -503,7 +571,7 @@ int cmd_approve(const Globals& globals, const std::string& id_text, const std::s
     const jit::Id id = parse_id("request", id_text);
     jit::validate_text("comment", comment, jit::kMaxCommentLength);
     auto bus = BusClient::connect();
-    const Json request = fetch(bus, bus.method("Approve").add_int64(id).add_string(comment));
+    const Json request = fetch(bus, bus.method(api::kApprove).add_int64(id).add_string(comment));
     if (globals.json) {
         print_json(to_spec_json(request, RecordKind::Request));
     } else if (text_of(request, "state") == "pending") {
@@ -523,7 +591,7 @@ int cmd_deny(const Globals& globals, const std::string& id_text, const std::stri
     const jit::Id id = parse_id("request", id_text);
     jit::validate_text("comment", comment, jit::kMaxCommentLength);
     auto bus = BusClient::connect();
-    const Json request = fetch(bus, bus.method("Deny").add_int64(id).add_string(comment));
+    const Json request = fetch(bus, bus.method(api::kDeny).add_int64(id).add_string(comment));
     if (globals.json) {
         print_json(to_spec_json(request, RecordKind::Request));
     } else {
@@ -535,7 +603,7 @@ int cmd_deny(const Globals& globals, const std::string& id_text, const std::stri
 int cmd_cancel(const Globals& globals, const std::string& id_text) {
     const jit::Id id = parse_id("request", id_text);
     auto bus = BusClient::connect();
-    const Json request = fetch(bus, bus.method("Cancel").add_int64(id));
+    const Json request = fetch(bus, bus.method(api::kCancel).add_int64(id));
     if (globals.json) {
         print_json(to_spec_json(request, RecordKind::Request));
     } else {
@@ -552,7 +620,7 @@ int cmd_grants(const Globals& globals, const GrantFilter& filter) {
         jit::validate_object_name("resource", filter.resource);
     }
     auto bus = BusClient::connect();
-    const Json grants = fetch(bus, bus.method("ListGrants")
+    const Json grants = fetch(bus, bus.method(api::kListGrants)
                                        .add_bool(filter.all)
                                        .add_string(filter.user)
                                        .add_string(filter.resource));
@@ -568,7 +636,7 @@ int cmd_revoke(const Globals& globals, const std::string& id_text, const std::st
     const jit::Id id = parse_id("grant", id_text);
     jit::validate_text("reason", reason, jit::kMaxReasonLength);
     auto bus = BusClient::connect();
-    const Json grant = fetch(bus, bus.method("Revoke").add_int64(id).add_string(reason));
+    const Json grant = fetch(bus, bus.method(api::kRevoke).add_int64(id).add_string(reason));
     if (globals.json) {
         print_json(to_spec_json(grant, RecordKind::Grant));
     } else {
@@ -580,7 +648,7 @@ int cmd_revoke(const Globals& globals, const std::string& id_text, const std::st
 
 int cmd_sessions(const Globals& globals, bool all) {
     auto bus = BusClient::connect();
-    const Json sessions = fetch(bus, bus.method("ListSessions").add_bool(all));
+    const Json sessions = fetch(bus, bus.method(api::kListSessions).add_bool(all));
     if (globals.json) {
         print_json(to_spec_json_list(sessions, RecordKind::Session));
     } else {
@@ -599,7 +667,7 @@ Json fetch_audit(BusClient& bus, const AuditArgs& args, jit::EpochSeconds since,
     std::int64_t after_seq = 0;
     for (;;) {
         const auto wanted = args.limit - static_cast<std::int64_t>(events.size());
-        const Json page = fetch(bus, bus.method("QueryAudit")
+        const Json page = fetch(bus, bus.method(api::kQueryAudit)
                                          .add_int64(since)
                                          .add_int64(until)
                                          .add_string(args.user)
@@ -674,9 +742,9 @@ struct Verification {
 
 Verification read_verification(sd_bus_message* reply) {
     Verification v;
-    const int r = sd_bus_message_read(reply, "bxxssbxxx", &v.ok, &v.rows_checked, &v.first_bad_seq,
-                                      &v.problem, &v.chain, &v.journal_compared, &v.journal_events,
-                                      &v.rows_in_journal, &v.other_chain_events);
+    const int r = sd_bus_message_read(reply, api::kVerifyAudit.out, &v.ok, &v.rows_checked,
+                                      &v.first_bad_seq, &v.problem, &v.chain, &v.journal_compared,
+                                      &v.journal_events, &v.rows_in_journal, &v.other_chain_events);
     if (r < 0) {
         throw CommandError(kExitFailed,
                            std::string("cannot read jitd's reply: ") + std::strerror(-r));
@@ -708,7 +776,7 @@ void print_verification_text(const Verification& v) {
 
 int cmd_audit_verify(const Globals& globals) {
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method("VerifyAudit"));
+    const MessagePtr reply = bus.call(bus.method(api::kVerifyAudit));
     const Verification v = read_verification(reply.get());
     if (globals.json) {
         print_verification_json(v);

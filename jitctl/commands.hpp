@@ -31,10 +31,21 @@ struct PolicyAddArgs {
     std::optional<std::string> preset;
     bool no_auto_expiry = false;
     std::optional<std::string> request_ttl;
+    std::string reason_pattern;
+    std::string reason_min_length = "0";
 };
 
 struct RequestArgs {
     std::string resource;
+    std::string reason;
+    std::string duration;
+    std::string start;  // RFC 3339 or +DUR; empty: at approval
+    bool wait = false;
+    std::string wait_limit;  // empty: wait as long as it takes
+};
+
+struct ExtendArgs {
+    std::string grant_id;
     std::string reason;
     std::string duration;
     bool wait = false;
@@ -84,6 +95,7 @@ int cmd_deny(const Globals& globals, const std::string& id, const std::string& c
 int cmd_cancel(const Globals& globals, const std::string& id);
 
 int cmd_grants(const Globals& globals, const GrantFilter& filter);
+int cmd_extend(const Globals& globals, const ExtendArgs& args);
 int cmd_revoke(const Globals& globals, const std::string& id, const std::string& reason);
 int cmd_sessions(const Globals& globals, bool all);
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "jit/bus_names.hpp"
 #include "jit/error.hpp"
 
 namespace jitctl {
@@ -33,20 +34,10 @@ class CommandError : public std::runtime_error {
     int status_;
 };
 
-// How a jit_core error (local validation) maps onto the exit statuses.
-constexpr int exit_status_for(jit::ErrorCode code) {
-    switch (code) {
-        case jit::ErrorCode::InvalidInput:
-            return kExitInvalidInput;
-        case jit::ErrorCode::PermissionDenied:
-            return kExitNotPermitted;
-        case jit::ErrorCode::NotFound:
-        case jit::ErrorCode::Conflict:
-        case jit::ErrorCode::Failed:
-        case jit::ErrorCode::Internal:
-            break;
-    }
-    return kExitFailed;
+// How a jit_core error (local validation) maps onto the exit statuses: the same table that
+// maps jitd's error names (jit/bus_names.hpp).
+inline int exit_status_for(jit::ErrorCode code) {
+    return jit::bus::exit_status_for(code);
 }
 
 }  // namespace jitctl

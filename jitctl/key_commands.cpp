@@ -73,7 +73,7 @@ int cmd_key_add(const Globals& globals, const std::string& file, const std::stri
     const std::string line = only_key_line(read_input(file));
     jit::parse_public_key(line);
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method("AddKey").add_string(line).add_string(user));
+    const MessagePtr reply = bus.call(bus.method(api::kAddKey).add_string(line).add_string(user));
     const Json key = read_value(reply.get());
     if (globals.json) {
         print_json(to_spec_json(key, RecordKind::Key));
@@ -89,7 +89,7 @@ int cmd_key_list(const Globals& globals, const std::string& user) {
         jit::validate_user_name(user);
     }
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method("ListKeys").add_string(user));
+    const MessagePtr reply = bus.call(bus.method(api::kListKeys).add_string(user));
     const Json keys = read_value(reply.get());
     if (globals.json) {
         print_json(to_spec_json_list(keys, RecordKind::Key));
@@ -102,7 +102,7 @@ int cmd_key_list(const Globals& globals, const std::string& user) {
 int cmd_key_remove(const Globals& globals, const std::string& fingerprint) {
     jit::validate_text("fingerprint", fingerprint, jit::kMaxDescriptionLength);
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method("RemoveKey").add_string(fingerprint));
+    const MessagePtr reply = bus.call(bus.method(api::kRemoveKey).add_string(fingerprint));
     const Json key = read_value(reply.get());
     if (globals.json) {
         print_json(to_spec_json(key, RecordKind::Key));

@@ -143,6 +143,7 @@ class CommandLine {
     jitctl::ResourceAddArgs resource_add_;
     jitctl::PolicyAddArgs policy_add_;
     jitctl::RequestArgs request_;
+    jitctl::ExtendArgs extend_;
     jitctl::GrantFilter grant_filter_;
     jitctl::AuditArgs audit_;
     std::string name_;    // the resource or policy a command is about
@@ -232,6 +233,12 @@ void CommandLine::add_policy_commands() {
                     "audit-review (24h)")
         ->type_name("P");
     add->add_flag("--no-auto-expiry", policy_add_.no_auto_expiry, "Grants last until revoked");
+    add->add_option("--reason-pattern", policy_add_.reason_pattern,
+                    "POSIX extended regex every reason must contain a match of")
+        ->type_name("REGEX");
+    add->add_option("--reason-min-length", policy_add_.reason_min_length,
+                    "Shortest reason, in characters (0)")
+        ->type_name("N");
     add->add_option("--request-ttl", policy_add_.request_ttl, "How long a request may wait (1h)")
         ->type_name("DUR");
     on(add, [this] { return cmd_policy_add(globals_, policy_add_); });
@@ -259,6 +266,11 @@ void CommandLine::add_request_commands() {
     auto* request = add_name(app_.add_subcommand("request", "Request temporary access"), "RESOURCE",
                              request_.resource, "Resource name");
     request->add_option("--reason", request_.reason, "Why you need access")->required();
+    request
+        ->add_option("--start", request_.start,
+                     "When the grant starts: RFC 3339 time or +DUR from now (default: when "
+                     "approved)")
+        ->type_name("TIME");
     request->add_option("--duration", request_.duration, "How long, e.g. 2h")
         ->required()
         ->type_name("DUR");
@@ -269,6 +281,21 @@ void CommandLine::add_request_commands() {
     on(request, [this, wait] {
         request_.wait = wait->count() > 0;
         return cmd_request(globals_, request_);
+    });
+
+    auto* extend = add_name(app_.add_subcommand("extend", "Ask for more time on your active grant"),
+                            "GRANT_ID", id_, "Grant id");
+    extend->add_option("--reason", extend_.reason, "Why you need more time")->required();
+    extend->add_option("--duration", extend_.duration, "How much more, e.g. 1h")
+        ->required()
+        ->type_name("DUR");
+    auto* extend_wait = extend->add_flag(
+        "--wait{}", extend_.wait_limit,
+        "Wait until decided, at most DUR with --wait=DUR; exit 0 only when extended");
+    on(extend, [this, extend_wait] {
+        extend_.grant_id = id_;
+        extend_.wait = extend_wait->count() > 0;
+        return cmd_extend(globals_, extend_);
     });
 
     auto* requests = app_.add_subcommand("requests", "List your pending requests");

@@ -287,6 +287,8 @@ void print_policy(const Json& policy) {
                   {"Automatic expiry", show_field(policy, "auto_expiry")},
                   {"Request TTL", show_duration(policy, "request_ttl")},
                   {"Active", show_field(policy, "active")},
+                  {"Reason pattern", show_field(policy, "reason_pattern")},
+                  {"Reason minimum length", show_field(policy, "reason_min_length")},
                   {"Resources", show_field(policy, "resources")}});
 }
 

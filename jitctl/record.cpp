@@ -2,10 +2,12 @@
 #include "record.hpp"
 
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "exit_status.hpp"
+#include "jit/bus_contract.hpp"
 #include "jit/time.hpp"
 
 namespace jitctl {
@@ -102,72 +104,36 @@ Json read_sequence(sd_bus_message* message, char type, const char* contents) {
     return array;
 }
 
-// The keys of each record (docs/jitctl.md), in order. Lists default to [] and the rest to null.
-struct SpecKey {
-    const char* name;
-    bool is_list = false;
-};
+namespace keys = jit::bus::record;
+using KeyList = std::span<const keys::KeyInfo>;
 
-const std::vector<SpecKey>& spec_keys(RecordKind kind) {
-    static const std::vector<SpecKey> none;
-    static const std::vector<SpecKey> resource = {
-        {"name"},          {"description"}, {"services", true}, {"accounts", true},
-        {"members", true}, {"policy"},      {"access"}};
-    static const std::vector<SpecKey> policy = {{"name"},
-                                                {"description"},
-                                                {"action"},
-                                                {"approvers", true},
-                                                {"approvals_required"},
-                                                {"max_duration"},
-                                                {"auto_expiry"},
-                                                {"request_ttl"},
-                                                {"active"},
-                                                {"resources", true}};
-    static const std::vector<SpecKey> request = {{"id"},
-                                                 {"resource"},
-                                                 {"requester"},
-                                                 {"reason"},
-                                                 {"requested_duration"},
-                                                 {"duration"},
-                                                 {"capped"},
-                                                 {"state"},
-                                                 {"created"},
-                                                 {"decided"},
-                                                 {"approvals_required"},
-                                                 {"approvals", true},
-                                                 {"grant_id"}};
-    static const std::vector<SpecKey> grant = {{"id"},    {"request_id"}, {"user"}, {"resource"},
-                                               {"start"}, {"expiry"},     {"state"}};
-    static const std::vector<SpecKey> session = {
-        {"id"},  {"grant_id"}, {"user"},           {"target"}, {"service"}, {"rhost"},
-        {"tty"}, {"pid"},      {"logind_session"}, {"opened"}, {"closed"},  {"state"}};
-    static const std::vector<SpecKey> audit_event = {{"seq"}, {"time"}, {"event"}};
-    static const std::vector<SpecKey> key = {
-        {"fingerprint"}, {"user"}, {"type"}, {"comment"}, {"added"}};
+// The keys of each record (docs/jitctl.md), in order, from the bus contract
+// (dbus/io.jitd.Jit1.xml). Lists default to [] and the rest to null.
+KeyList spec_keys(RecordKind kind) {
     switch (kind) {
-        case RecordKind::Resource:
-            return resource;
-        case RecordKind::Policy:
-            return policy;
-        case RecordKind::Request:
-            return request;
-        case RecordKind::Grant:
-            return grant;
-        case RecordKind::Session:
-            return session;
-        case RecordKind::AuditEvent:
-            return audit_event;
-        case RecordKind::Key:
-            return key;
         case RecordKind::Status:
-            break;
+            return keys::status::kKeys;
+        case RecordKind::Resource:
+            return keys::resource::kKeys;
+        case RecordKind::Policy:
+            return keys::policy::kKeys;
+        case RecordKind::Request:
+            return keys::request::kKeys;
+        case RecordKind::Grant:
+            return keys::grant::kKeys;
+        case RecordKind::Session:
+            return keys::session::kKeys;
+        case RecordKind::AuditEvent:
+            return keys::audit_event::kKeys;
+        case RecordKind::Key:
+            return keys::key::kKeys;
     }
-    return none;
+    return {};
 }
 
-const std::vector<SpecKey>& approval_keys() {
-    static const std::vector<SpecKey> keys = {{"approver"}, {"decision"}, {"comment"}, {"time"}};
-    return keys;
+bool is_list(const keys::KeyInfo& key) {
+    return key.type == keys::Type::Strings || key.type == keys::Type::Int64s ||
+           key.type == keys::Type::Records;
 }
 
 Json spec_value(std::string_view key, const Json& value) {
@@ -177,7 +143,7 @@ Json spec_value(std::string_view key, const Json& value) {
     return value;
 }
 
-Json ordered(const Json& record, const std::vector<SpecKey>& keys) {
+Json ordered(const Json& record, KeyList keys) {
     if (!record.is_object()) {
         return record;
     }
@@ -187,7 +153,7 @@ Json ordered(const Json& record, const std::vector<SpecKey>& keys) {
         if (it != record.end()) {
             out[key.name] = spec_value(key.name, *it);
         } else {
-            out[key.name] = key.is_list ? Json::array() : Json(nullptr);
+            out[key.name] = is_list(key) ? Json::array() : Json(nullptr);
         }
     }
     for (const auto& [key, value] : record.items()) {
@@ -198,15 +164,26 @@ Json ordered(const Json& record, const std::vector<SpecKey>& keys) {
     return out;
 }
 
+bool is_time_key_of(std::string_view key, KeyList keys) {
+    for (const auto& known : keys) {
+        if (known.is_time && key == known.name) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 bool is_time_key(std::string_view key) {
-    // created..time are documented; expires (pending deadline) and ended are instants jitd may add.
-    static constexpr std::string_view kTimeKeys[] = {"created", "decided", "start", "expiry",
-                                                     "opened",  "closed",  "time",  "expires",
-                                                     "ended",   "added"};
-    for (const auto time_key : kTimeKeys) {
-        if (key == time_key) {
+    // The instants of the contract's records; expires (pending deadline) and ended are instants
+    // jitd may add.
+    if (key == "expires" || key == "ended" || is_time_key_of(key, keys::approval::kKeys)) {
+        return true;
+    }
+    for (const auto kind : {RecordKind::Request, RecordKind::Grant, RecordKind::Session,
+                            RecordKind::AuditEvent, RecordKind::Key}) {
+        if (is_time_key_of(key, spec_keys(kind))) {
             return true;
         }
     }
@@ -240,9 +217,10 @@ Json read_value(sd_bus_message* message) {
 
 Json to_spec_json(const Json& record, RecordKind kind) {
     Json out = ordered(record, spec_keys(kind));
-    if (kind == RecordKind::Request && out.is_object() && out["approvals"].is_array()) {
-        for (auto& approval : out["approvals"]) {
-            approval = ordered(approval, approval_keys());
+    const char* approvals = keys::request::kApprovals.name;
+    if (kind == RecordKind::Request && out.is_object() && out[approvals].is_array()) {
+        for (auto& approval : out[approvals]) {
+            approval = ordered(approval, keys::approval::kKeys);
         }
     }
     return out;

@@ -17,7 +17,7 @@ struct AuditMessageType {
     int priority;                 // syslog PRIORITY of the journal entry
 };
 
-inline constexpr std::array<AuditMessageType, 17> kAuditMessageTypes = {{
+inline constexpr std::array<AuditMessageType, 18> kAuditMessageTypes = {{
     {"requested", "e9f5873d68fc4fa5ae3b943905ce457e", LOG_INFO},
     {"approved", "868f95f0fa224815af7afd9ca6de7ddd", LOG_INFO},
     {"denied", "9f411fd13f694d95854f3c5bdd96ea80", LOG_NOTICE},
@@ -35,6 +35,7 @@ inline constexpr std::array<AuditMessageType, 17> kAuditMessageTypes = {{
     {"login_fallback", "95c1af13673248999ae74f1ba827d001", LOG_WARNING},
     {"key_added", "023148e8fd00446e994a9cdd370acbaa", LOG_NOTICE},
     {"key_removed", "f34210e7aa084f3db833616affb683dd", LOG_NOTICE},
+    {"extended", "92c9b6d3484f63959ab744c6e9a27bdf", LOG_NOTICE},
 }};
 
 // For an event type this build does not know (a newer database read by an older jitd).

@@ -17,6 +17,10 @@
 namespace jitd {
 namespace {
 
+namespace manager = jit::bus::manager;
+namespace pam = jit::bus::pam;
+namespace keys = jit::bus::record;
+
 std::string read_string(sd_bus_message* message) {
     const char* value = nullptr;
     check_sd_bus(sd_bus_message_read_basic(message, 's', &value), "read string argument");
@@ -90,89 +94,78 @@ MessagePtr reply_records(sd_bus_message* call, const std::vector<Record>& record
     return reply;
 }
 
-// verdict, resource, resources, grant_id, expiry (0: none) — the common head of the PAM replies.
+// verdict, resource, resources, grant_id, expiry (0: none), starts (0: none) — the common head
+// of the PAM replies.
 void append_login_decision(sd_bus_message* reply, const jit::LoginDecision& decision) {
     std::string verdict(jit::to_string(decision.verdict));
     check_sd_bus(sd_bus_message_append(reply, "ss", verdict.c_str(), decision.resource.c_str()),
                  "append verdict");
     append_strv(reply, decision.resources);
-    check_sd_bus(sd_bus_message_append(reply, "xx", decision.grant_id, decision.expiry.value_or(0)),
+    check_sd_bus(sd_bus_message_append(reply, "xxx", decision.grant_id, decision.expiry.value_or(0),
+                                       decision.starts.value_or(0)),
                  "append grant");
 }
 
 }  // namespace
 
-#define JIT_METHOD(member, in_sig, in_names, out_sig, out_names, handler)  \
-    SD_BUS_METHOD_WITH_NAMES(member, in_sig, in_names, out_sig, out_names, \
-                             &BusAdaptor::method<&BusAdaptor::handler>,    \
+// Every name, signature and argument name comes from the contract (jit/bus_contract.hpp,
+// generated from dbus/io.jitd.Jit1.xml); the contract's names block holds the in and the out
+// names, so the vtable's in-names argument stays empty.
+#define JIT_METHOD(member, handler)                                              \
+    SD_BUS_METHOD_WITH_NAMES(member.name, member.in, , member.out, member.names, \
+                             &BusAdaptor::method<&BusAdaptor::handler>,          \
                              SD_BUS_VTABLE_UNPRIVILEGED)
-#define P(name) SD_BUS_PARAM(name)
+#define JIT_SIGNAL(member) SD_BUS_SIGNAL_WITH_NAMES(member.name, member.out, member.names, 0)
 
-// Argument names and order exactly as in dbus/io.jitd.Jit1.xml (a test compares them).
 const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
-    JIT_METHOD("GetStatus", "", "", "a{sv}", P(status), get_status),
-    JIT_METHOD("AddResource", "ssasasas", P(name) P(description) P(services) P(accounts) P(members),
-               "", "", add_resource),
-    JIT_METHOD("RemoveResource", "s", P(name), "", "", remove_resource),
-    JIT_METHOD("AddResourceMember", "ss", P(resource) P(member), "", "", add_resource_member),
-    JIT_METHOD("RemoveResourceMember", "ss", P(resource) P(member), "", "", remove_resource_member),
-    JIT_METHOD("ListResources", "", "", "aa{sv}", P(resources), list_resources),
-    JIT_METHOD("GetResource", "s", P(name), "a{sv}", P(resource), get_resource),
-    JIT_METHOD("AddPolicy", "sssasixbx",
-               P(name) P(description) P(action) P(approvers) P(approvals_required) P(max_duration)
-                   P(auto_expiry) P(request_ttl),
-               "a{sv}", P(policy), add_policy),
-    JIT_METHOD("AssignPolicy", "ss", P(policy) P(resource), "", "", assign_policy),
-    JIT_METHOD("SetPolicyActive", "sb", P(policy) P(active), "", "", set_policy_active),
-    JIT_METHOD("RemovePolicy", "s", P(name), "", "", remove_policy),
-    JIT_METHOD("ListPolicies", "", "", "aa{sv}", P(policies), list_policies),
-    JIT_METHOD("GetPolicy", "s", P(name), "a{sv}", P(policy), get_policy),
-    JIT_METHOD("CreateRequest", "ssx", P(resource) P(reason) P(duration), "a{sv}", P(request),
-               create_request),
-    JIT_METHOD("GetRequest", "x", P(id), "a{sv}", P(request), get_request),
-    JIT_METHOD("ListRequests", "bs", P(all) P(state), "aa{sv}", P(requests), list_requests),
-    JIT_METHOD("ListApprovals", "", "", "aa{sv}", P(requests), list_approvals),
-    JIT_METHOD("Approve", "xs", P(id) P(comment), "a{sv}", P(request), approve),
-    JIT_METHOD("Deny", "xs", P(id) P(comment), "a{sv}", P(request), deny),
-    JIT_METHOD("Cancel", "x", P(id), "a{sv}", P(request), cancel),
-    JIT_METHOD("ListGrants", "bss", P(all) P(user) P(resource), "aa{sv}", P(grants), list_grants),
-    JIT_METHOD("GetGrant", "x", P(id), "a{sv}", P(grant), get_grant),
-    JIT_METHOD("Revoke", "xs", P(id) P(reason), "a{sv}", P(grant), revoke),
-    JIT_METHOD("ListSessions", "b", P(all), "aa{sv}", P(sessions), list_sessions),
-    JIT_METHOD("AddKey", "ss", P(key) P(user), "a{sv}", P(key_record), add_key),
-    JIT_METHOD("ListKeys", "s", P(user), "aa{sv}", P(keys), list_keys),
-    JIT_METHOD("RemoveKey", "s", P(fingerprint), "a{sv}", P(key_record), remove_key),
-    JIT_METHOD("QueryAudit", "xxsssxx",
-               P(since) P(until) P(user) P(resource) P(event) P(after_seq) P(limit), "aa{sv}",
-               P(events), query_audit),
-    JIT_METHOD("VerifyAudit", "", "", "bxxssbxxx",
-               P(ok) P(rows_checked) P(first_bad_seq) P(problem) P(chain) P(journal_compared)
-                   P(journal_events) P(rows_in_journal) P(other_chain_events),
-               verify_audit),
+    JIT_METHOD(manager::kGetStatus, get_status),
+    JIT_METHOD(manager::kAddResource, add_resource),
+    JIT_METHOD(manager::kRemoveResource, remove_resource),
+    JIT_METHOD(manager::kAddResourceMember, add_resource_member),
+    JIT_METHOD(manager::kRemoveResourceMember, remove_resource_member),
+    JIT_METHOD(manager::kListResources, list_resources),
+    JIT_METHOD(manager::kGetResource, get_resource),
+    JIT_METHOD(manager::kAddPolicy, add_policy),
+    JIT_METHOD(manager::kAssignPolicy, assign_policy),
+    JIT_METHOD(manager::kSetPolicyActive, set_policy_active),
+    JIT_METHOD(manager::kRemovePolicy, remove_policy),
+    JIT_METHOD(manager::kListPolicies, list_policies),
+    JIT_METHOD(manager::kGetPolicy, get_policy),
+    JIT_METHOD(manager::kCreateRequest, create_request),
+    JIT_METHOD(manager::kGetRequest, get_request),
+    JIT_METHOD(manager::kListRequests, list_requests),
+    JIT_METHOD(manager::kListApprovals, list_approvals),
+    JIT_METHOD(manager::kApprove, approve),
+    JIT_METHOD(manager::kDeny, deny),
+    JIT_METHOD(manager::kCancel, cancel),
+    JIT_METHOD(manager::kListGrants, list_grants),
+    JIT_METHOD(manager::kGetGrant, get_grant),
+    JIT_METHOD(manager::kRevoke, revoke),
+    JIT_METHOD(manager::kExtendGrant, extend_grant),
+    JIT_METHOD(manager::kListSessions, list_sessions),
+    JIT_METHOD(manager::kAddKey, add_key),
+    JIT_METHOD(manager::kListKeys, list_keys),
+    JIT_METHOD(manager::kRemoveKey, remove_key),
+    JIT_METHOD(manager::kQueryAudit, query_audit),
+    JIT_METHOD(manager::kVerifyAudit, verify_audit),
     // Any local user may listen: signals carry ids and states, never names or resources.
-    SD_BUS_SIGNAL_WITH_NAMES("RequestCreated", "x", P(id), 0),
-    SD_BUS_SIGNAL_WITH_NAMES("RequestDecided", "xs", P(id) P(state), 0),
-    SD_BUS_SIGNAL_WITH_NAMES("GrantStarted", "xx", P(id) P(request_id), 0),
-    SD_BUS_SIGNAL_WITH_NAMES("GrantEnded", "xs", P(id) P(state), 0),
+    JIT_SIGNAL(manager::kRequestCreated),
+    JIT_SIGNAL(manager::kRequestDecided),
+    JIT_SIGNAL(manager::kGrantStarted),
+    JIT_SIGNAL(manager::kGrantEnded),
     SD_BUS_VTABLE_END,
 };
 
 const sd_bus_vtable BusAdaptor::kPamVtable[] = {
     SD_BUS_VTABLE_START(0),
-    JIT_METHOD("CheckLogin", "sssssuu",
-               P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid), "ssasxx",
-               P(verdict) P(resource) P(resources) P(grant_id) P(expiry), check_login),
-    JIT_METHOD("OpenSession", "sssssuuxss",
-               P(service) P(user) P(ruser) P(rhost) P(tty) P(app_uid) P(login_uid) P(pid)
-                   P(logind_session) P(ssh_key),
-               "ssasxxx", P(verdict) P(resource) P(resources) P(grant_id) P(expiry) P(session_id),
-               open_session),
-    JIT_METHOD("CloseSession", "x", P(session_id), "", "", close_session),
+    JIT_METHOD(pam::kCheckLogin, check_login),
+    JIT_METHOD(pam::kOpenSession, open_session),
+    JIT_METHOD(pam::kCloseSession, close_session),
     SD_BUS_VTABLE_END,
 };
 
-#undef P
+#undef JIT_SIGNAL
 #undef JIT_METHOD
 
 BusAdaptor::BusAdaptor(sd_bus* bus, jit::JitService& service, const jit::IdentityResolver& identity,
@@ -272,15 +265,15 @@ MessagePtr BusAdaptor::get_status(sd_bus_message* message, const jit::Caller& ca
     jit::ServiceStatus status = service_.status();
     MessagePtr reply = new_reply(message);
     DictWriter dict(reply.get());
-    dict.str("version", JITD_VERSION);
-    dict.str("user", caller.name);
-    dict.strv("roles", service_.roles_of(caller));
-    dict.i64("resources", static_cast<std::int64_t>(status.resources));
-    dict.i64("policies", static_cast<std::int64_t>(status.policies));
-    dict.i64("pending_requests", static_cast<std::int64_t>(status.pending_requests));
-    dict.i64("active_grants", static_cast<std::int64_t>(status.active_grants));
-    dict.i64("open_sessions", static_cast<std::int64_t>(status.open_sessions));
-    dict.i64("audit_seq", status.audit_seq);
+    dict.put(keys::status::kVersion, JITD_VERSION);
+    dict.put(keys::status::kUser, caller.name);
+    dict.put(keys::status::kRoles, service_.roles_of(caller));
+    dict.put(keys::status::kResources, static_cast<std::int64_t>(status.resources));
+    dict.put(keys::status::kPolicies, static_cast<std::int64_t>(status.policies));
+    dict.put(keys::status::kPendingRequests, static_cast<std::int64_t>(status.pending_requests));
+    dict.put(keys::status::kActiveGrants, static_cast<std::int64_t>(status.active_grants));
+    dict.put(keys::status::kOpenSessions, static_cast<std::int64_t>(status.open_sessions));
+    dict.put(keys::status::kAuditSeq, status.audit_seq);
     dict.close();
     return reply;
 }
@@ -337,6 +330,8 @@ MessagePtr BusAdaptor::add_policy(sd_bus_message* message, const jit::Caller& ca
     }
     spec.auto_expiry = read_bool(message);
     spec.request_ttl = read_i64(message);
+    spec.reason_pattern = read_string(message);
+    spec.reason_min_length = read_i32(message);
     jit::Policy policy = service_.add_policy(caller, spec);
     return reply_record(message, jit::PolicyView{std::move(policy), {}}, append_policy);
 }
@@ -372,7 +367,13 @@ MessagePtr BusAdaptor::create_request(sd_bus_message* message, const jit::Caller
     std::string resource = read_string(message);
     std::string reason = read_string(message);
     jit::Seconds duration = read_i64(message);
-    return reply_record(message, service_.create_request(caller, resource, reason, duration),
+    std::int64_t start = read_i64(message);
+    std::optional<jit::EpochSeconds> scheduled;
+    if (start != 0) {  // 0: at approval (XML contract)
+        scheduled = start;
+    }
+    return reply_record(message,
+                        service_.create_request(caller, resource, reason, duration, scheduled),
                         append_request);
 }
 
@@ -424,6 +425,14 @@ MessagePtr BusAdaptor::get_grant(sd_bus_message* message, const jit::Caller& cal
     return reply_record(message, service_.get_grant(caller, read_i64(message)), append_grant);
 }
 
+MessagePtr BusAdaptor::extend_grant(sd_bus_message* message, const jit::Caller& caller) {
+    jit::Id id = read_i64(message);
+    std::string reason = read_string(message);
+    jit::Seconds duration = read_i64(message);
+    return reply_record(message, service_.extend_grant(caller, id, reason, duration),
+                        append_request);
+}
+
 MessagePtr BusAdaptor::revoke(sd_bus_message* message, const jit::Caller& caller) {
     jit::Id id = read_i64(message);
     std::string reason = read_string(message);
@@ -463,12 +472,12 @@ MessagePtr BusAdaptor::verify_audit(sd_bus_message* message, const jit::Caller& 
     const JournalAuditReader journal;
     jit::AuditVerification result = service_.verify_audit(caller, journal);
     MessagePtr reply = new_reply(message);
-    check_sd_bus(
-        sd_bus_message_append(reply.get(), "bxxssbxxx", result.ok ? 1 : 0, result.rows_checked,
-                              result.first_bad_seq, result.problem.c_str(), result.chain.c_str(),
-                              result.journal_compared ? 1 : 0, result.journal_events,
-                              result.rows_in_journal, result.other_chain_events),
-        "append verification");
+    check_sd_bus(sd_bus_message_append(reply.get(), manager::kVerifyAudit.out, result.ok ? 1 : 0,
+                                       result.rows_checked, result.first_bad_seq,
+                                       result.problem.c_str(), result.chain.c_str(),
+                                       result.journal_compared ? 1 : 0, result.journal_events,
+                                       result.rows_in_journal, result.other_chain_events),
+                 "append verification");
     return reply;
 }
 
@@ -526,38 +535,33 @@ MessagePtr BusAdaptor::close_session(sd_bus_message* message, const jit::Caller&
 
 namespace {
 
-void log_emit_failure(int r, const char* signal) {
+template <typename... Args>
+void emit_signal(sd_bus* bus, const jit::bus::Member& signal, Args... args) {
+    const int r = sd_bus_emit_signal(bus, jit::bus::kObjectPath, signal.interface, signal.name,
+                                     signal.out, args...);
     if (r < 0) {
-        spdlog::warn("cannot emit {}: {}", signal, std::strerror(-r));
+        spdlog::warn("cannot emit {}: {}", signal.name, std::strerror(-r));
     }
 }
 
 }  // namespace
 
 void BusAdaptor::emit_request_created(const jit::Request& request) {
-    log_emit_failure(sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface,
-                                        "RequestCreated", "x", request.id),
-                     "RequestCreated");
+    emit_signal(bus_, manager::kRequestCreated, request.id);
 }
 
 void BusAdaptor::emit_request_decided(const jit::Request& request) {
     std::string state(jit::to_string(request.state));
-    log_emit_failure(sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface,
-                                        "RequestDecided", "xs", request.id, state.c_str()),
-                     "RequestDecided");
+    emit_signal(bus_, manager::kRequestDecided, request.id, state.c_str());
 }
 
 void BusAdaptor::emit_grant_started(const jit::Grant& grant) {
-    log_emit_failure(sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface,
-                                        "GrantStarted", "xx", grant.id, grant.request_id),
-                     "GrantStarted");
+    emit_signal(bus_, manager::kGrantStarted, grant.id, grant.request_id);
 }
 
 void BusAdaptor::emit_grant_ended(const jit::Grant& grant) {
     std::string state(jit::to_string(grant.state));
-    log_emit_failure(sd_bus_emit_signal(bus_, jit::bus::kObjectPath, jit::bus::kManagerInterface,
-                                        "GrantEnded", "xs", grant.id, state.c_str()),
-                     "GrantEnded");
+    emit_signal(bus_, manager::kGrantEnded, grant.id, state.c_str());
 }
 
 }  // namespace jitd

@@ -71,6 +71,7 @@ class BusAdaptor {
     MessagePtr list_grants(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr get_grant(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr revoke(sd_bus_message* message, const jit::Caller& caller);
+    MessagePtr extend_grant(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_sessions(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr add_key(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_keys(sd_bus_message* message, const jit::Caller& caller);

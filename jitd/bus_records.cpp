@@ -8,6 +8,8 @@
 
 namespace jitd {
 
+namespace keys = jit::bus::record;
+
 int check_sd_bus(int r, const char* what) {
     if (r < 0) {
         throw SdBusFailure(r, what);
@@ -53,6 +55,16 @@ void DictWriter::strv(const char* key, const std::vector<std::string>& values) {
     end_variant();
 }
 
+void DictWriter::put(Key<Type::Int64s> key, const std::vector<std::int64_t>& values) {
+    begin_variant(key.name, "ax");
+    check_sd_bus(sd_bus_message_open_container(message_, 'a', "x"), "open number list");
+    for (std::int64_t value : values) {
+        check_sd_bus(sd_bus_message_append_basic(message_, 'x', &value), "append number");
+    }
+    check_sd_bus(sd_bus_message_close_container(message_), "close number list");
+    end_variant();
+}
+
 void DictWriter::close() {
     check_sd_bus(sd_bus_message_close_container(message_), "close dictionary");
 }
@@ -67,107 +79,118 @@ void append_strv(sd_bus_message* message, const std::vector<std::string>& values
 
 void append_request(sd_bus_message* message, const jit::Request& request) {
     DictWriter dict(message);
-    dict.i64("id", request.id);
-    dict.str("resource", request.resource);
-    dict.str("requester", request.requester);
-    dict.str("reason", request.reason);
-    dict.i64("requested_duration", request.requested_duration);
-    dict.i64("duration", request.duration);
-    dict.boolean("capped", request.capped);
-    dict.str("state", std::string(jit::to_string(request.state)));
-    dict.i64("created", request.created);
+    dict.put(keys::request::kId, request.id);
+    dict.put(keys::request::kResource, request.resource);
+    dict.put(keys::request::kRequester, request.requester);
+    dict.put(keys::request::kReason, request.reason);
+    dict.put(keys::request::kRequestedDuration, request.requested_duration);
+    dict.put(keys::request::kDuration, request.duration);
+    dict.put(keys::request::kCapped, request.capped);
+    dict.put(keys::request::kState, std::string(jit::to_string(request.state)));
+    dict.put(keys::request::kCreated, request.created);
     if (request.decided) {
-        dict.i64("decided", *request.decided);
+        dict.put(keys::request::kDecided, *request.decided);
     }
-    dict.i32("approvals_required", request.approvals_required);
-    dict.begin_variant("approvals", "aa{sv}");
-    append_records(message, request.approvals,
-                   [](sd_bus_message* m, const jit::Approval& approval) {
-                       DictWriter entry(m);
-                       entry.str("approver", approval.approver);
-                       entry.str("decision", std::string(jit::to_string(approval.decision)));
-                       entry.str("comment", approval.comment);
-                       entry.i64("time", approval.time);
-                       entry.close();
-                   });
+    dict.put(keys::request::kApprovalsRequired, request.approvals_required);
+    dict.begin_records(keys::request::kApprovals);
+    append_records(
+        message, request.approvals, [](sd_bus_message* m, const jit::Approval& approval) {
+            DictWriter entry(m);
+            entry.put(keys::approval::kApprover, approval.approver);
+            entry.put(keys::approval::kDecision, std::string(jit::to_string(approval.decision)));
+            entry.put(keys::approval::kComment, approval.comment);
+            entry.put(keys::approval::kTime, approval.time);
+            entry.close();
+        });
     dict.end_variant();
     if (request.grant_id) {
-        dict.i64("grant_id", *request.grant_id);
+        dict.put(keys::request::kGrantId, *request.grant_id);
+    }
+    if (request.start) {
+        dict.put(keys::request::kStart, *request.start);
+    }
+    if (request.extends) {
+        dict.put(keys::request::kExtends, *request.extends);
     }
     dict.close();
 }
 
 void append_grant(sd_bus_message* message, const jit::Grant& grant) {
     DictWriter dict(message);
-    dict.i64("id", grant.id);
-    dict.i64("request_id", grant.request_id);
-    dict.str("user", grant.user);
-    dict.str("resource", grant.resource);
-    dict.i64("start", grant.start);
+    dict.put(keys::grant::kId, grant.id);
+    dict.put(keys::grant::kRequestId, grant.request_id);
+    dict.put(keys::grant::kUser, grant.user);
+    dict.put(keys::grant::kResource, grant.resource);
+    dict.put(keys::grant::kStart, grant.start);
     if (grant.expiry) {
-        dict.i64("expiry", *grant.expiry);
+        dict.put(keys::grant::kExpiry, *grant.expiry);
     }
-    dict.str("state", std::string(jit::to_string(grant.state)));
+    dict.put(keys::grant::kState, std::string(jit::to_string(grant.state)));
+    dict.put(keys::grant::kExtensions, grant.extensions);
     dict.close();
 }
 
 void append_resource(sd_bus_message* message, const jit::ResourceView& view) {
     const jit::Resource& resource = view.resource;
     DictWriter dict(message);
-    dict.str("name", resource.name);
-    dict.str("description", resource.description);
-    dict.strv("services", resource.services);
-    dict.strv("accounts", resource.accounts);
-    dict.strv("members", resource.members);
+    dict.put(keys::resource::kName, resource.name);
+    dict.put(keys::resource::kDescription, resource.description);
+    dict.put(keys::resource::kServices, resource.services);
+    dict.put(keys::resource::kAccounts, resource.accounts);
+    dict.put(keys::resource::kMembers, resource.members);
     if (!resource.policy.empty()) {
-        dict.str("policy", resource.policy);
+        dict.put(keys::resource::kPolicy, resource.policy);
     }
-    dict.str("access", view.access);
+    dict.put(keys::resource::kAccess, view.access);
     dict.close();
 }
 
 void append_policy(sd_bus_message* message, const jit::PolicyView& view) {
     const jit::Policy& policy = view.policy;
     DictWriter dict(message);
-    dict.str("name", policy.name);
-    dict.str("description", policy.description);
-    dict.str("action", std::string(jit::to_string(policy.action)));
-    dict.strv("approvers", policy.approvers);
-    dict.i32("approvals_required", policy.approvals_required);
-    dict.i64("max_duration", policy.max_duration);
-    dict.boolean("auto_expiry", policy.auto_expiry);
-    dict.i64("request_ttl", policy.request_ttl);
-    dict.boolean("active", policy.active);
-    dict.strv("resources", view.resources);
+    dict.put(keys::policy::kName, policy.name);
+    dict.put(keys::policy::kDescription, policy.description);
+    dict.put(keys::policy::kAction, std::string(jit::to_string(policy.action)));
+    dict.put(keys::policy::kApprovers, policy.approvers);
+    dict.put(keys::policy::kApprovalsRequired, policy.approvals_required);
+    dict.put(keys::policy::kMaxDuration, policy.max_duration);
+    dict.put(keys::policy::kAutoExpiry, policy.auto_expiry);
+    dict.put(keys::policy::kRequestTtl, policy.request_ttl);
+    dict.put(keys::policy::kActive, policy.active);
+    dict.put(keys::policy::kResources, view.resources);
+    if (!policy.reason_pattern.empty()) {
+        dict.put(keys::policy::kReasonPattern, policy.reason_pattern);
+    }
+    dict.put(keys::policy::kReasonMinLength, policy.reason_min_length);
     dict.close();
 }
 
 void append_session(sd_bus_message* message, const jit::Session& session) {
     DictWriter dict(message);
-    dict.i64("id", session.id);
-    dict.i64("grant_id", session.grant_id);
-    dict.str("user", session.user);
-    dict.str("target", session.target);
-    dict.str("service", session.service);
-    dict.str("rhost", session.rhost);
-    dict.str("tty", session.tty);
-    dict.i64("pid", session.pid);
-    dict.str("logind_session", session.logind_session);
-    dict.i64("opened", session.opened);
+    dict.put(keys::session::kId, session.id);
+    dict.put(keys::session::kGrantId, session.grant_id);
+    dict.put(keys::session::kUser, session.user);
+    dict.put(keys::session::kTarget, session.target);
+    dict.put(keys::session::kService, session.service);
+    dict.put(keys::session::kRhost, session.rhost);
+    dict.put(keys::session::kTty, session.tty);
+    dict.put(keys::session::kPid, session.pid);
+    dict.put(keys::session::kLogindSession, session.logind_session);
+    dict.put(keys::session::kOpened, session.opened);
     if (session.closed) {
-        dict.i64("closed", *session.closed);
+        dict.put(keys::session::kClosed, *session.closed);
     }
-    dict.str("state", std::string(jit::to_string(session.state)));
+    dict.put(keys::session::kState, std::string(jit::to_string(session.state)));
     dict.close();
 }
 
 void append_key(sd_bus_message* message, const jit::SshKey& key) {
     DictWriter dict(message);
-    dict.str("fingerprint", key.fingerprint);
-    dict.str("user", key.user);
-    dict.str("type", key.type);
-    dict.str("comment", key.comment);
-    dict.i64("added", key.added);
+    dict.put(keys::key::kFingerprint, key.fingerprint);
+    dict.put(keys::key::kUser, key.user);
+    dict.put(keys::key::kType, key.type);
+    dict.put(keys::key::kComment, key.comment);
+    dict.put(keys::key::kAdded, key.added);
     dict.close();
 }
 
@@ -182,9 +205,14 @@ std::string audit_key(const std::string& field) {
     return key;
 }
 
-bool is_numeric_audit_key(std::string_view key) {
-    return key == "request_id" || key == "grant_id" || key == "requested_duration" ||
-           key == "duration" || key == "session_pid";
+// The type the contract gives an audit field (io.jitd.Contract.Record.AuditField), or String.
+keys::Type audit_field_type(std::string_view key) {
+    for (const auto& field : keys::audit_field::kKeys) {
+        if (key == field.name) {
+            return field.type;
+        }
+    }
+    return keys::Type::String;
 }
 
 std::optional<std::int64_t> parse_int64(const std::string& text) {
@@ -200,12 +228,13 @@ std::optional<std::int64_t> parse_int64(const std::string& text) {
 // their JSON types like in the other records. A value that is not one ("" for no grant, or a
 // row written by another version) stays the text it is.
 void append_audit_field(DictWriter& dict, const std::string& key, const std::string& value) {
-    if (is_numeric_audit_key(key)) {
+    const keys::Type type = audit_field_type(key);
+    if (type == keys::Type::Int64) {
         if (auto number = parse_int64(value)) {
             dict.i64(key.c_str(), *number);
             return;
         }
-    } else if (key == "capped" && (value == "true" || value == "false")) {
+    } else if (type == keys::Type::Boolean && (value == "true" || value == "false")) {
         dict.boolean(key.c_str(), value == "true");
         return;
     }
@@ -216,9 +245,9 @@ void append_audit_field(DictWriter& dict, const std::string& key, const std::str
 
 void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event) {
     DictWriter dict(message);
-    dict.i64("seq", event.seq);
-    dict.i64("time", event.time);
-    dict.str("event", event.event);
+    dict.put(keys::audit_event::kSeq, event.seq);
+    dict.put(keys::audit_event::kTime, event.time);
+    dict.put(keys::audit_event::kEvent, event.event);
     for (const auto& [name, value] : event.fields) {
         append_audit_field(dict, audit_key(name), value);
     }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/bus_contract.hpp"
 #include "jit/model.hpp"
 #include "jit/service.hpp"
 
@@ -44,6 +45,21 @@ class DictWriter {
     void i32(const char* key, std::int32_t value);
     void boolean(const char* key, bool value);
     void strv(const char* key, const std::vector<std::string>& values);
+
+    // A key of the contract (jit::bus::record): its type picks the value's D-Bus type.
+    using Type = jit::bus::record::Type;
+    template <Type T>
+    using Key = jit::bus::record::Key<T>;
+    void put(Key<Type::String> key, const std::string& value) { str(key.name, value); }
+    void put(Key<Type::Int64> key, std::int64_t value) { i64(key.name, value); }
+    void put(Key<Type::Int32> key, std::int32_t value) { i32(key.name, value); }
+    void put(Key<Type::Boolean> key, bool value) { boolean(key.name, value); }
+    void put(Key<Type::Strings> key, const std::vector<std::string>& values) {
+        strv(key.name, values);
+    }
+    void put(Key<Type::Int64s> key, const std::vector<std::int64_t>& values);
+    // Opens a list of records (aa{sv}) for the caller to fill; end_variant() closes.
+    void begin_records(Key<Type::Records> key) { begin_variant(key.name, "aa{sv}"); }
     sd_bus_message* message() const { return message_; }
     // Opens the variant of `key` with `signature` for the caller to fill; end_variant() closes.
     void begin_variant(const char* key, const char* signature);

@@ -26,12 +26,6 @@ constexpr uint64_t kReapIntervalUsec = 60ULL * 1000 * 1000;
 // Deadlines are whole seconds; a few milliseconds of slack lets sd-event batch wake-ups.
 constexpr uint64_t kDeadlineAccuracyUsec = 10 * 1000;
 constexpr uint64_t kBusCallTimeoutUsec = 5 * 1000 * 1000;
-// Deadlines handled per dispatch: thousands of grants expiring in the same second end in
-// transactions of this many, with bus calls (logins above all) served in between.
-constexpr std::size_t kDeadlinesPerDispatch = 2000;
-// Commits reach the disk at most this long after they are made, all of a window with one sync
-// (docs/durability.md: what a power cut can cost).
-constexpr uint64_t kSyncWindowUsec = 50 * 1000;
 
 [[noreturn]] void startup_failure(const std::string& what, int r) {
     throw std::runtime_error(what + ": " + std::strerror(-r));
@@ -111,7 +105,6 @@ void contained(const char* what, Action action) {
 
 Daemon::Daemon(jit::Config config, jit::Store& store)
     : config_(std::move(config)),
-      store_(store),
       event_(new_event_loop()),
       bus_(connect_system_bus(event_.get())),
       journal_(event_.get(), store, config_.host),
@@ -131,7 +124,6 @@ int Daemon::run() {
     int r = sd_event_loop(event_.get());
     sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
     journal_.save_progress();
-    sync_store();
     snapshot_.write_if_dirty(service_.access_index(), clock_.now());
     authorized_keys_.write_if_dirty(service_.access_index(), clock_.now());
     if (r < 0) {
@@ -154,7 +146,6 @@ int Daemon::run() {
 // answers from the current state; READY comes last.
 void Daemon::start() {
     refuse_if_name_owned();
-    store_.defer_sync();
     snapshot_.prepare_directory();
     journal_.start();
     service_.start(read_boot_id());
@@ -249,13 +240,6 @@ void Daemon::add_event_sources() {
         startup_failure("cannot create the session reaper timer", r);
     }
     reap_timer_.reset(source);
-    if (int r = sd_event_add_time_relative(event, &source, CLOCK_MONOTONIC, kSyncWindowUsec, 0,
-                                           on_sync_timer, this);
-        r < 0) {
-        startup_failure("cannot create the database sync timer", r);
-    }
-    sync_timer_.reset(source);
-    sd_event_source_set_enabled(source, SD_EVENT_OFF);
     // Runs after every dispatched event: coalesced snapshot write, journal progress, re-arm.
     if (int r = sd_event_add_post(event, &source, on_after_dispatch, this); r < 0) {
         startup_failure("cannot create the post-dispatch hook", r);
@@ -291,35 +275,6 @@ void Daemon::settle() {
 void Daemon::after_dispatch() {
     settle();
     arm_deadline_timer();
-    arm_sync_timer();
-}
-
-// The first commit after a sync starts the window; the commits made until it closes are synced
-// together.
-void Daemon::arm_sync_timer() {
-    int enabled = SD_EVENT_OFF;
-    sd_event_source_get_enabled(sync_timer_.get(), &enabled);
-    if (enabled != SD_EVENT_OFF || !store_.sync_pending()) {
-        return;
-    }
-    int r = sd_event_source_set_time_relative(sync_timer_.get(), kSyncWindowUsec);
-    if (r >= 0) {
-        r = sd_event_source_set_enabled(sync_timer_.get(), SD_EVENT_ONESHOT);
-    }
-    if (r < 0) {
-        spdlog::error("cannot arm the database sync timer ({}); syncing now", std::strerror(-r));
-        sync_store();
-    }
-}
-
-int Daemon::on_sync_timer(sd_event_source*, uint64_t, void* userdata) {
-    static_cast<Daemon*>(userdata)->sync_store();
-    return 0;
-}
-
-// A failed sync is retried at the end of the next window (the commits stay pending).
-void Daemon::sync_store() {
-    contained("syncing the database to disk", [&] { store_.sync(); });
 }
 
 void Daemon::arm_deadline_timer() {
@@ -353,9 +308,7 @@ void Daemon::arm_deadline_timer() {
 int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->deadline_armed_usec_ = 0;  // a oneshot timer is off once it fired
-    // More due: after_dispatch() re-arms the timer in the past, so it fires again once the
-    // bus has been served.
-    contained("handling expiries", [&] { self->service_.tick(kDeadlinesPerDispatch); });
+    contained("handling expiries", [&] { self->service_.tick(); });
     return 0;
 }
 
@@ -429,10 +382,6 @@ void Daemon::terminate_session(const jit::Session& session) {
     contained("terminating a session", [&] { terminator_.terminate(session); });
 }
 
-void Daemon::terminate_sessions(const std::vector<jit::Session>& sessions) {
-    contained("terminating sessions", [&] { terminator_.terminate_all(sessions); });
-}
-
 std::string Daemon::place_session(const jit::Session& session) {
     std::string cgroup;
     contained("placing a session in a cgroup", [&] { cgroup = cgroups_.place(session); });
@@ -447,7 +396,7 @@ void Daemon::warn_session(const jit::Session& session, const jit::Grant& grant) 
         auto terminals = write_to_session_terminals(
             session, "jit: your access to " + resource + " ends at " + jit::format_local(expiry) +
                          " (in " + (left > 0 ? jit::format_duration(left) : "a moment") +
-                         "). Request more with: jitctl request " + resource +
+                         "). Ask for more time with: jitctl extend " + std::to_string(grant.id) +
                          " --reason TEXT --duration DURATION");
         if (terminals.empty()) {
             spdlog::info(

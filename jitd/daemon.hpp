@@ -36,7 +36,6 @@ class Daemon final : public jit::Effects {
     void grant_started(const jit::Grant& grant) override;
     void grant_ended(const jit::Grant& grant) override;
     void terminate_session(const jit::Session& session) override;
-    void terminate_sessions(const std::vector<jit::Session>& sessions) override;
     std::string place_session(const jit::Session& session) override;
     void warn_session(const jit::Session& session, const jit::Grant& grant) override;
     void access_changed() override;
@@ -49,19 +48,15 @@ class Daemon final : public jit::Effects {
     void settle();
     void after_dispatch();
     void arm_deadline_timer();
-    void arm_sync_timer();
-    void sync_store();
     void reap_gone_sessions();
     void notify_request(const std::string& event, const jit::Request& request);
     static int on_deadline(sd_event_source*, uint64_t, void* userdata);
     static int on_reap_timer(sd_event_source* source, uint64_t, void* userdata);
-    static int on_sync_timer(sd_event_source*, uint64_t, void* userdata);
     static int on_after_dispatch(sd_event_source*, void* userdata);
     static int on_stop_signal(sd_event_source*, const struct signalfd_siginfo* info,
                               void* userdata);
 
     jit::Config config_;
-    jit::Store& store_;
     jit::NssIdentityResolver identity_;
     jit::SystemClock clock_;
     EventPtr event_;
@@ -77,7 +72,6 @@ class Daemon final : public jit::Effects {
     FallbackSpool fallback_;
     EventSourcePtr deadline_timer_;
     EventSourcePtr reap_timer_;
-    EventSourcePtr sync_timer_;  // on while commits wait for their sync to disk
     EventSourcePtr after_dispatch_;
     EventSourcePtr sigterm_;
     EventSourcePtr sigint_;

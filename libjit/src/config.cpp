@@ -201,6 +201,8 @@ constexpr KeyRule kKeyRules[] = {
      [](Config& c, std::string_view v) { c.max_pending_per_user = limit_count(v); }},
     {"requests_per_hour",
      [](Config& c, std::string_view v) { c.requests_per_hour = limit_count(v); }},
+    {"max_schedule_ahead",
+     [](Config& c, std::string_view v) { c.max_schedule_ahead = parse_duration(v); }},
     {"host",
      [](Config& c, std::string_view v) {
          validate_host_name(v);

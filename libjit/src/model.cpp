@@ -31,6 +31,7 @@ constexpr EnumName<Decision> kDecisionNames[] = {
 };
 
 constexpr EnumName<GrantState> kGrantStateNames[] = {
+    {GrantState::Scheduled, "scheduled"},
     {GrantState::Active, "active"},
     {GrantState::Expired, "expired"},
     {GrantState::Revoked, "revoked"},

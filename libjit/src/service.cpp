@@ -62,11 +62,22 @@ void JitService::start(const std::string& boot_id) {
         requests_.emplace(request.id, std::move(request));
     }
     for (auto& grant : state.grants) {
+        grant.extensions.clear();  // rebuilt from the requests below
         if (grant.state == GrantState::Active) {
             index_grant(grant);
             schedule_grant(grant);
+        } else if (grant.state == GrantState::Scheduled) {
+            // An absolute deadline: a start that passed while jitd was down is handled by tick().
+            deadlines_.emplace(grant.start, DeadlineKind::StartGrant, grant.id);
+            deadline_of_[{DeadlineKind::StartGrant, grant.id}] = grant.start;
         }
         grants_.emplace(grant.id, std::move(grant));
+    }
+    for (const auto& [id, request] : requests_) {
+        if (auto grant = request.extends ? grants_.find(*request.extends) : grants_.end();
+            grant != grants_.end()) {
+            grant->second.extensions.push_back(id);
+        }
     }
     for (auto& session : state.sessions) {
         sessions_.emplace(session.id, std::move(session));
@@ -231,6 +242,25 @@ std::optional<Id> JitService::active_grant_of(const std::string& user,
     return index_.grant_of(user, resource);
 }
 
+std::optional<Id> JitService::scheduled_grant_of(const std::string& user,
+                                                 const std::string& resource) const {
+    for (const auto& [id, g] : grants_) {
+        if (g.state == GrantState::Scheduled && g.user == user && g.resource == resource) {
+            return id;
+        }
+    }
+    return std::nullopt;
+}
+
+void JitService::note_scheduled_start(LoginDecision& decision) const {
+    for (const std::string& resource : decision.resources) {
+        if (auto id = scheduled_grant_of(decision.requester, resource)) {
+            const EpochSeconds start = grants_.at(*id).start;
+            decision.starts = decision.starts ? std::min(*decision.starts, start) : start;
+        }
+    }
+}
+
 std::vector<std::string> JitService::resources_under(const std::string& policy) const {
     std::vector<std::string> out;
     for (const auto& [name, r] : resources_) {
@@ -387,56 +417,34 @@ void JitService::unschedule(DeadlineKind kind, Id id) {
     deadline_of_.erase(it);
 }
 
-bool JitService::tick(std::size_t max_deadlines) {
+void JitService::tick() {
     const EpochSeconds now = clock_.now();
-    std::vector<Id> expiring;
-    std::vector<Id> warning;
-    std::size_t handled = 0;
-    for (; !deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now; ++handled) {
+    while (!deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now) {
         auto [when, kind, id] = *deadlines_.begin();
-        if (handled == max_deadlines) {
-            break;
-        }
-        if (kind != DeadlineKind::ExpireRequest) {
-            unschedule(kind, id);
-            (kind == DeadlineKind::ExpireGrant ? expiring : warning).push_back(id);
-            continue;
-        }
         try {
-            expire_request(id);
+            switch (kind) {
+                case DeadlineKind::StartGrant:
+                    activate_grant(id);
+                    break;
+                case DeadlineKind::WarnGrant:
+                    warn_grant(id);
+                    break;
+                case DeadlineKind::ExpireGrant:
+                    end_grant(id, GrantState::Expired, "system", "");
+                    break;
+                case DeadlineKind::ExpireRequest:
+                    expire_request(id);
+                    break;
+            }
         } catch (...) {
-            retry_later(kind, {id}, now);
-            expire_grants(expiring, now);
+            // The store refused the change; try again shortly instead of spinning on it.
+            unschedule(kind, id);
+            deadlines_.emplace(now + kRetryDelay, kind, id);
+            deadline_of_[{kind, id}] = now + kRetryDelay;
             throw;
         }
         // A handler that returned without consuming its deadline must not spin the loop.
         unschedule(kind, id);
-    }
-    warn_grants(warning);
-    expire_grants(expiring, now);
-    return !deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now;
-}
-
-// The grants whose expiry came, in one transaction; if the store refuses it, all are tried
-// again shortly.
-void JitService::expire_grants(const std::vector<Id>& grant_ids, EpochSeconds now) {
-    if (grant_ids.empty()) {
-        return;
-    }
-    try {
-        end_grants(grant_ids, GrantState::Expired, "system", "");
-    } catch (...) {
-        retry_later(DeadlineKind::ExpireGrant, grant_ids, now);
-        throw;
-    }
-}
-
-// The store refused a change; try again shortly instead of spinning on it.
-void JitService::retry_later(DeadlineKind kind, const std::vector<Id>& ids, EpochSeconds now) {
-    for (Id id : ids) {
-        unschedule(kind, id);
-        deadlines_.emplace(now + kRetryDelay, kind, id);
-        deadline_of_[{kind, id}] = now + kRetryDelay;
     }
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The engine (jit/service.hpp), part: Grants: start, end (expiry, revocation), warnings.
 #include <algorithm>
-#include <unordered_map>
 
 #include "commit_change.hpp"
 #include "jit/error.hpp"
@@ -27,7 +26,7 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
         throw_denied("only the grant's holder or an admin may revoke grant " +
                      std::to_string(grant_id));
     }
-    if (grant.state != GrantState::Active) {
+    if (grant.state != GrantState::Active && grant.state != GrantState::Scheduled) {
         throw_conflict("grant " + std::to_string(grant_id) + " is already " +
                        std::string(to_string(grant.state)));
     }
@@ -36,55 +35,53 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
     return grants_.at(grant_id);
 }
 
-// Ends an active grant: new logins are refused at once (index), its sessions are terminated.
-void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
-                           const std::string& reason, const std::string& actor_login) {
-    end_grants({grant_id}, state, actor, reason, actor_login);
+AuditEvent JitService::granted_event(const Grant& grant) const {
+    return make_event("granted", {{"JIT_REQUEST_ID", std::to_string(grant.request_id)},
+                                  {"JIT_GRANT_ID", std::to_string(grant.id)},
+                                  {"JIT_USER", grant.user},
+                                  {"JIT_RESOURCE", grant.resource},
+                                  {"JIT_START", format_rfc3339(grant.start)},
+                                  {"JIT_EXPIRY", expiry_text(grant.expiry)}});
 }
 
-namespace {
+void JitService::activate_grant(Id grant_id) {
+    unschedule(DeadlineKind::StartGrant, grant_id);
+    Grant updated = grant_ref(grant_id);
+    if (updated.state != GrantState::Scheduled) {
+        return;
+    }
+    updated.state = GrantState::Active;
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        tx.put(updated);
+        ev.push_back(tx.append(granted_event(updated)));
+    });
+    publish(events);
+    grant_made(updated);
+}
 
-// One grant being ended, with what ends along with it.
-struct EndingGrant {
-    Grant grant;
+// Ends an active or scheduled grant: new logins are refused at once (index), its sessions are
+// terminated.
+void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
+                           const std::string& reason, const std::string& actor_login) {
+    Grant updated = grant_ref(grant_id);
+    if (updated.state != GrantState::Active && updated.state != GrantState::Scheduled) {
+        return;
+    }
+    const EpochSeconds now = clock_.now();
+    updated.state = state;
+    updated.ended = now;
+    updated.ended_by = actor;
+
     std::vector<Session> ended_sessions;
     // Logged-out sessions of this boot whose cgroup may still hold processes that left them.
     std::vector<Session> left_groups;
-};
-
-}  // namespace
-
-// Ends many grants in one transaction (one sync to disk for all of them, e.g. every grant that
-// expires in the same second); the sessions of all of them are found in one pass.
-void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
-                            const std::string& actor, const std::string& reason,
-                            const std::string& actor_login) {
-    const EpochSeconds now = clock_.now();
-    std::vector<EndingGrant> ending;
-    std::unordered_map<Id, std::size_t> position_of;
-    for (Id grant_id : grant_ids) {
-        Grant updated = grant_ref(grant_id);
-        if (updated.state != GrantState::Active || position_of.count(grant_id)) {
-            continue;
-        }
-        updated.state = state;
-        updated.ended = now;
-        updated.ended_by = actor;
-        position_of.emplace(grant_id, ending.size());
-        ending.push_back({std::move(updated), {}, {}});
-    }
-    if (ending.empty()) {
-        return;
-    }
     for (const auto& [id, session] : sessions_) {
-        auto found = position_of.find(session.grant_id);
-        if (found == position_of.end()) {
+        if (session.grant_id != grant_id) {
             continue;
         }
-        EndingGrant& grant = ending[found->second];
         if (session.state == SessionState::Closed && !session.cgroup.empty() && !boot_id_.empty() &&
             session.boot_id == boot_id_) {
-            grant.left_groups.push_back(session);
+            left_groups.push_back(session);
         }
         if (session.state != SessionState::Open) {
             continue;
@@ -92,80 +89,65 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
         Session s = session;
         s.state = SessionState::Terminated;
         s.closed = now;
-        grant.ended_sessions.push_back(std::move(s));
+        ended_sessions.push_back(std::move(s));
     }
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        for (const EndingGrant& grant : ending) {
-            tx.put(grant.grant);
-            ev.push_back(tx.append(grant_end_event(grant.grant, actor, reason, actor_login)));
-            for (const Session& s : grant.ended_sessions) {
-                tx.put(s);
-                ev.push_back(tx.append(session_record_event("session_terminated", s)));
+        tx.put(updated);
+        if (state == GrantState::Expired) {
+            ev.push_back(
+                tx.append(make_event("expired", {{"JIT_GRANT_ID", std::to_string(updated.id)},
+                                                 {"JIT_USER", updated.user},
+                                                 {"JIT_RESOURCE", updated.resource},
+                                                 {"JIT_EXPIRY", expiry_text(updated.expiry)},
+                                                 {"JIT_ACTOR", "system"}})));
+        } else {
+            AuditEvent revoked =
+                make_event("revoked", {{"JIT_GRANT_ID", std::to_string(updated.id)},
+                                       {"JIT_USER", updated.user},
+                                       {"JIT_RESOURCE", updated.resource},
+                                       {"JIT_ACTOR", actor},
+                                       {"JIT_REASON", reason}});
+            if (!actor_login.empty()) {
+                revoked.fields.emplace_back("JIT_ACTOR_LOGIN", actor_login);
             }
+            ev.push_back(tx.append(revoked));
+        }
+        for (const Session& s : ended_sessions) {
+            tx.put(s);
+            ev.push_back(tx.append(session_record_event("session_terminated", s)));
         }
     });
 
-    for (const EndingGrant& grant : ending) {
-        grants_[grant.grant.id] = grant.grant;
-        index_.remove_grant(grant.grant.id);
-        unschedule(DeadlineKind::ExpireGrant, grant.grant.id);
-        unschedule(DeadlineKind::WarnGrant, grant.grant.id);
-        for (const Session& s : grant.ended_sessions) {
-            sessions_[s.id] = s;
-        }
+    grants_[grant_id] = updated;
+    index_.remove_grant(grant_id);
+    unschedule(DeadlineKind::StartGrant, grant_id);
+    unschedule(DeadlineKind::ExpireGrant, grant_id);
+    unschedule(DeadlineKind::WarnGrant, grant_id);
+    for (const Session& s : ended_sessions) {
+        sessions_[s.id] = s;
     }
     publish(events);
     effects_.access_changed();
-    std::vector<Session> to_terminate;
-    for (const EndingGrant& grant : ending) {
-        effects_.grant_ended(grant.grant);
-        to_terminate.insert(to_terminate.end(), grant.ended_sessions.begin(),
-                            grant.ended_sessions.end());
-        to_terminate.insert(to_terminate.end(), grant.left_groups.begin(), grant.left_groups.end());
+    effects_.grant_ended(updated);
+    for (const Session& s : ended_sessions) {
+        effects_.terminate_session(s);
     }
-    effects_.terminate_sessions(to_terminate);
+    for (const Session& s : left_groups) {
+        effects_.terminate_session(s);
+    }
+    expire_extensions_of(grant_id);
 }
 
-AuditEvent JitService::grant_end_event(const Grant& grant, const std::string& actor,
-                                       const std::string& reason,
-                                       const std::string& actor_login) const {
-    if (grant.state == GrantState::Expired) {
-        return make_event("expired", {{"JIT_GRANT_ID", std::to_string(grant.id)},
-                                      {"JIT_USER", grant.user},
-                                      {"JIT_RESOURCE", grant.resource},
-                                      {"JIT_EXPIRY", expiry_text(grant.expiry)},
-                                      {"JIT_ACTOR", "system"}});
-    }
-    AuditEvent revoked = make_event("revoked", {{"JIT_GRANT_ID", std::to_string(grant.id)},
-                                                {"JIT_USER", grant.user},
-                                                {"JIT_RESOURCE", grant.resource},
-                                                {"JIT_ACTOR", actor},
-                                                {"JIT_REASON", reason}});
-    if (!actor_login.empty()) {
-        revoked.fields.emplace_back("JIT_ACTOR_LOGIN", actor_login);
-    }
-    return revoked;
-}
-
-// Writes the pre-expiry warning to the open sessions of these grants (one pass over the
-// sessions for all of them).
-void JitService::warn_grants(const std::vector<Id>& grant_ids) {
-    std::unordered_map<Id, const Grant*> warned;
-    for (Id grant_id : grant_ids) {
-        unschedule(DeadlineKind::WarnGrant, grant_id);
-        const Grant& grant = grant_ref(grant_id);
-        if (grant.state == GrantState::Active && grant.expiry) {
-            warned.emplace(grant_id, &grant);
-        }
-    }
-    if (warned.empty()) {
+void JitService::warn_grant(Id grant_id) {
+    unschedule(DeadlineKind::WarnGrant, grant_id);
+    const Grant& grant = grant_ref(grant_id);
+    if (grant.state != GrantState::Active || !grant.expiry) {
         return;
     }
     for (const auto& [id, session] : sessions_) {
-        auto found = warned.find(session.grant_id);
-        if (found != warned.end() && session.state == SessionState::Open) {
-            effects_.warn_session(session, *found->second);
+        if (session.grant_id == grant_id && session.state == SessionState::Open) {
+            effects_.warn_session(session, grant);
         }
     }
 }
@@ -196,7 +178,7 @@ std::vector<Grant> JitService::list_grants(const Caller& caller, bool all, const
         if (!visible) {
             continue;
         }
-        if (!all && g.state != GrantState::Active) {
+        if (!all && g.state != GrantState::Active && g.state != GrantState::Scheduled) {
             continue;
         }
         if (!user.empty() && g.user != user) {

@@ -44,6 +44,10 @@ inline std::vector<std::string> deduplicated(const std::vector<std::string>& ite
     return out;
 }
 
+inline ReasonRules reason_rules_of(const Policy& policy) {
+    return {policy.reason_pattern, policy.reason_min_length, policy.name};
+}
+
 inline std::string expiry_text(const std::optional<EpochSeconds>& expiry) {
     return expiry ? format_rfc3339(*expiry) : "never";
 }

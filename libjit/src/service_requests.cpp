@@ -42,10 +42,7 @@ void JitService::require_request_limits(const Caller& caller) const {
     }
 }
 
-Request JitService::create_request(const Caller& caller, const std::string& resource_name,
-                                   const std::string& reason, Seconds duration) {
-    validate_object_name("resource", resource_name);
-    validate_reason(reason);
+void JitService::require_duration(Seconds duration) const {
     if (duration <= 0) {
         throw_invalid("duration must be positive");
     }
@@ -53,16 +50,67 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
         throw_invalid("duration " + format_duration(duration) + " is below the minimum " +
                       format_duration(config_.min_duration));
     }
-    const Resource& resource = resource_ref(resource_name);
-    auto policy_it = policies_.find(resource.policy);
-    if (policy_it == policies_.end()) {
-        throw_failed("resource \"" + resource_name + "\" has no JIT policy; ask an admin");
+}
+
+const Policy& JitService::requestable_policy(const Resource& resource) const {
+    auto it = policies_.find(resource.policy);
+    if (it == policies_.end()) {
+        throw_failed("resource \"" + resource.name + "\" has no JIT policy; ask an admin");
     }
-    const Policy& policy = policy_it->second;
-    if (!policy.active) {
-        throw_failed("the policy \"" + policy.name + "\" of resource \"" + resource_name +
+    if (!it->second.active) {
+        throw_failed("the policy \"" + it->second.name + "\" of resource \"" + resource.name +
                      "\" is not active");
     }
+    return it->second;
+}
+
+AuditEvent JitService::requested_event(const Caller& caller, const Request& request) const {
+    return make_event(
+        "requested",
+        with_login(caller, {{"JIT_REQUEST_ID", std::to_string(request.id)},
+                            {"JIT_USER", request.requester},
+                            {"JIT_RESOURCE", request.resource},
+                            {"JIT_POLICY", request.policy},
+                            {"JIT_REASON", request.reason},
+                            {"JIT_REQUESTED_DURATION", std::to_string(request.requested_duration)},
+                            {"JIT_DURATION", std::to_string(request.duration)},
+                            {"JIT_CAPPED", request.capped ? "true" : "false"}}));
+}
+
+AuditEvent JitService::auto_approved_event(const Request& request) const {
+    return make_event("approved", {{"JIT_REQUEST_ID", std::to_string(request.id)},
+                                   {"JIT_USER", request.requester},
+                                   {"JIT_RESOURCE", request.resource},
+                                   {"JIT_ACTOR", "system"},
+                                   {"JIT_COMMENT", "auto-approve policy"}});
+}
+
+// A requested start lies ahead, at most max_schedule_ahead from now.
+void JitService::require_start(const std::optional<EpochSeconds>& start) const {
+    if (!start) {
+        return;
+    }
+    const EpochSeconds now = clock_.now();
+    if (*start <= now) {
+        throw_invalid("the start " + format_rfc3339(*start) + " is not in the future");
+    }
+    if (*start - now > config_.max_schedule_ahead) {
+        throw_invalid("the start " + format_rfc3339(*start) + " is more than " +
+                      format_duration(config_.max_schedule_ahead) +
+                      " ahead (jitd.conf max_schedule_ahead)");
+    }
+}
+
+Request JitService::create_request(const Caller& caller, const std::string& resource_name,
+                                   const std::string& reason, Seconds duration,
+                                   std::optional<EpochSeconds> start) {
+    validate_object_name("resource", resource_name);
+    validate_reason(reason);
+    require_duration(duration);
+    require_start(start);
+    const Resource& resource = resource_ref(resource_name);
+    const Policy& policy = requestable_policy(resource);
+    check_reason_rules(reason_rules_of(policy), reason);
     if (is_member(caller, resource)) {
         throw_conflict("you are a standing member of \"" + resource_name +
                        "\"; no request is needed");
@@ -73,7 +121,12 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
     }
     if (auto id = active_grant_of(caller.name, resource_name)) {
         throw_conflict("grant " + std::to_string(*id) + " on \"" + resource_name +
-                       "\" is already active");
+                       "\" is already active; ask for more time with jitctl extend " +
+                       std::to_string(*id));
+    }
+    if (auto id = scheduled_grant_of(caller.name, resource_name)) {
+        throw_conflict("grant " + std::to_string(*id) + " on \"" + resource_name +
+                       "\" is already scheduled");
     }
     require_request_limits(caller);
 
@@ -87,7 +140,12 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
     request.capped = duration > policy.max_duration;
     request.duration = request.capped ? policy.max_duration : duration;
     request.created = now;
+    request.start = start;
     request.expires = now + policy.request_ttl;
+    if (start) {
+        // Undecided by the end of its window, a scheduled request has nothing left to grant.
+        request.expires = std::min(request.expires, *start + request.duration);
+    }
     request.approvals_required =
         policy.action == PolicyAction::AutoApprove ? 0 : policy.approvals_required;
     request.auto_expiry = policy.auto_expiry;
@@ -95,56 +153,53 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
     std::optional<Grant> grant;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         request.id = tx.put(request);
-        ev.push_back(tx.append(make_event(
-            "requested", with_login(caller, {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                                             {"JIT_USER", request.requester},
-                                             {"JIT_RESOURCE", request.resource},
-                                             {"JIT_POLICY", request.policy},
-                                             {"JIT_REASON", request.reason},
-                                             {"JIT_REQUESTED_DURATION",
-                                              std::to_string(request.requested_duration)},
-                                             {"JIT_DURATION", std::to_string(request.duration)},
-                                             {"JIT_CAPPED", request.capped ? "true" : "false"}}))));
+        ev.push_back(tx.append(requested_event(caller, request)));
         if (policy.action == PolicyAction::AutoApprove) {
             request.approvals.push_back({"system", Decision::Approve, "auto-approve policy", now});
-            ev.push_back(
-                tx.append(make_event("approved", {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                                                  {"JIT_USER", request.requester},
-                                                  {"JIT_RESOURCE", request.resource},
-                                                  {"JIT_ACTOR", "system"},
-                                                  {"JIT_COMMENT", "auto-approve policy"}})));
+            ev.push_back(tx.append(auto_approved_event(request)));
             grant = start_grant(tx, request, ev);
         }
     });
 
     requests_[request.id] = request;
-    if (grant) {
-        grants_[grant->id] = *grant;
-        index_grant(*grant);
-        schedule_grant(*grant);
-    } else {
+    if (!grant) {
         schedule_request(request);
     }
     publish(events);
     effects_.request_created(request);
     if (grant) {
         effects_.request_decided(request);
-        effects_.grant_started(*grant);
-        effects_.access_changed();
+        grant_made(*grant);
     }
     return request;
 }
 
-// Marks the request approved and writes a new active grant; the caller updates memory.
+void JitService::grant_made(const Grant& grant) {
+    grants_[grant.id] = grant;
+    if (grant.state == GrantState::Scheduled) {
+        unschedule(DeadlineKind::StartGrant, grant.id);
+        deadlines_.emplace(grant.start, DeadlineKind::StartGrant, grant.id);
+        deadline_of_[{DeadlineKind::StartGrant, grant.id}] = grant.start;
+        return;
+    }
+    index_grant(grant);
+    schedule_grant(grant);
+    effects_.grant_started(grant);
+    effects_.access_changed();
+}
+
+// Marks the request approved and writes its grant: active now, or scheduled when its start lies
+// ahead (then `granted` is written when it starts); the caller updates memory (grant_made).
 Grant JitService::start_grant(Transaction& tx, Request& request, std::vector<AuditEvent>& ev) {
     const EpochSeconds now = clock_.now();
     Grant grant;
     grant.request_id = request.id;
     grant.user = request.requester;
     grant.resource = request.resource;
-    grant.start = now;
+    grant.start = request.start ? std::max(*request.start, now) : now;
+    grant.state = grant.start > now ? GrantState::Scheduled : GrantState::Active;
     if (request.auto_expiry) {
-        grant.expiry = now + request.duration;
+        grant.expiry = request.start.value_or(now) + request.duration;
     }
     grant.id = tx.put(grant);
 
@@ -152,12 +207,9 @@ Grant JitService::start_grant(Transaction& tx, Request& request, std::vector<Aud
     request.decided = now;
     request.grant_id = grant.id;
     tx.put(request);
-    ev.push_back(tx.append(make_event("granted", {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                                                  {"JIT_GRANT_ID", std::to_string(grant.id)},
-                                                  {"JIT_USER", grant.user},
-                                                  {"JIT_RESOURCE", grant.resource},
-                                                  {"JIT_START", format_rfc3339(grant.start)},
-                                                  {"JIT_EXPIRY", expiry_text(grant.expiry)}})));
+    if (grant.state == GrantState::Active) {
+        ev.push_back(tx.append(granted_event(grant)));
+    }
     return grant;
 }
 
@@ -218,7 +270,7 @@ Request JitService::decide(const Caller& caller, Id request_id, Decision decisio
             updated.decided = now;
             tx.put(updated);
         } else if (approvals >= static_cast<std::size_t>(updated.approvals_required)) {
-            grant = start_grant(tx, updated, ev);
+            grant = updated.extends ? extend_in(tx, updated, ev) : start_grant(tx, updated, ev);
         } else {
             tx.put(updated);
         }
@@ -228,18 +280,14 @@ Request JitService::decide(const Caller& caller, Id request_id, Decision decisio
     if (updated.state != RequestState::Pending) {
         unschedule(DeadlineKind::ExpireRequest, updated.id);
     }
-    if (grant) {
-        grants_[grant->id] = *grant;
-        index_grant(*grant);
-        schedule_grant(*grant);
-    }
     publish(events);
     if (updated.state != RequestState::Pending) {
         effects_.request_decided(updated);
     }
-    if (grant) {
-        effects_.grant_started(*grant);
-        effects_.access_changed();
+    if (grant && updated.extends) {
+        grant_extended(*grant);
+    } else if (grant) {
+        grant_made(*grant);
     }
     return updated;
 }

@@ -78,9 +78,10 @@ void JitService::remove_resource(const Caller& caller, const std::string& name) 
                        std::to_string(id->first) + "; deny or cancel it first");
     }
     for (const auto& [id, g] : grants_) {
-        if (g.resource == name && g.state == GrantState::Active) {
-            throw_conflict("resource \"" + name + "\" has active grant " + std::to_string(id) +
-                           "; revoke it first");
+        if (g.resource == name &&
+            (g.state == GrantState::Active || g.state == GrantState::Scheduled)) {
+            throw_conflict("resource \"" + name + "\" has " + std::string(to_string(g.state)) +
+                           " grant " + std::to_string(id) + "; revoke it first");
         }
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
@@ -197,6 +198,8 @@ Policy JitService::add_policy(const Caller& caller, const NewPolicy& spec) {
         throw_invalid("request TTL must be between 1s and " +
                       format_duration(config_.max_duration_limit));
     }
+    validate_reason_pattern(spec.reason_pattern);
+    validate_reason_min_length(spec.reason_min_length);
     if (policies_.count(spec.name)) {
         throw_conflict("policy \"" + spec.name + "\" already exists");
     }
@@ -211,6 +214,8 @@ Policy JitService::add_policy(const Caller& caller, const NewPolicy& spec) {
     policy.auto_expiry = spec.auto_expiry;
     policy.request_ttl = spec.request_ttl;
     policy.active = false;  // the seed's last admin step is "Activate the policy"
+    policy.reason_pattern = spec.reason_pattern;
+    policy.reason_min_length = spec.reason_min_length;
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(policy);

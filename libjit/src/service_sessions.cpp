@@ -24,6 +24,7 @@ LoginDecision JitService::check_login(const Caller& caller, const LoginAttempt& 
     account_stack.ssh_key_pending = key_known_in_session_only(attempt.service);
     LoginDecision decision = index_.decide(account_stack, clock_.now());
     if (decision.verdict == LoginVerdict::Deny) {
+        note_scheduled_start(decision);
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
             ev.push_back(tx.append(session_event("login_denied", attempt, decision, 0, "")));
         });
@@ -43,6 +44,9 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     validate_text("logind session", logind_session, kMaxAttemptField);
     SessionOpen result;
     result.decision = index_.decide(attempt, clock_.now());
+    if (result.decision.verdict == LoginVerdict::Deny) {
+        note_scheduled_start(result.decision);
+    }
     const LoginDecision& decision = result.decision;
     if (decision.verdict == LoginVerdict::Unmanaged) {
         return result;

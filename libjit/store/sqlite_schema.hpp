@@ -175,7 +175,26 @@ CREATE INDEX keys_user_name ON keys (user_name);
 ALTER TABLE sessions ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1, kSessionProcessIdentityV2, kSessionCgroupV3,
-                                           kAuditChainV4, kSshKeysV5};
+// v6: a request's scheduled start (NULL: the grant starts at approval). A scheduled grant is
+// a grants row in state 'scheduled' until its start.
+inline constexpr const char* kScheduledStartV6 = R"sql(
+ALTER TABLE requests ADD COLUMN start INTEGER;
+)sql";
+
+// v7: extension requests: the grant a request extends (NULL: an ordinary request).
+inline constexpr const char* kExtensionsV7 = R"sql(
+ALTER TABLE requests ADD COLUMN extends INTEGER;
+)sql";
+
+// v8: a policy's reason rules: a POSIX extended regex the reason must contain a match of ('' for
+// none) and a minimum length in characters (0 for none).
+inline constexpr const char* kReasonRulesV8 = R"sql(
+ALTER TABLE policies ADD COLUMN reason_pattern TEXT NOT NULL DEFAULT '';
+ALTER TABLE policies ADD COLUMN reason_min_length INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+inline constexpr std::array kMigrations = {
+    kSchemaV1,  kSessionProcessIdentityV2, kSessionCgroupV3, kAuditChainV4,
+    kSshKeysV5, kScheduledStartV6,         kExtensionsV7,    kReasonRulesV8};
 
 }  // namespace jit::sqlite

@@ -98,7 +98,7 @@ void configure(Database& database) {
         database.fail("enable WAL", "journal mode stays '" + mode + "'");
     }
     // FULL syncs the WAL at every commit: an audit event must survive a power cut, not only a
-    // crash of jitd. jitd relaxes it with defer_sync() and syncs the WAL itself.
+    // crash of jitd.
     database.query("set synchronous", "PRAGMA synchronous = FULL").run();
     database.query("enable foreign keys", "PRAGMA foreign_keys = ON").run();
 }
@@ -137,8 +137,8 @@ std::vector<Policy> load_policies(Database& database) {
     std::unordered_map<std::string, std::size_t> index;
     Query rows = database.query("load policies",
                                 "SELECT name, description, action, approvals_required, "
-                                "max_duration, auto_expiry, request_ttl, active "
-                                "FROM policies ORDER BY name");
+                                "max_duration, auto_expiry, request_ttl, active, "
+                                "reason_pattern, reason_min_length FROM policies ORDER BY name");
     while (rows.next()) {
         Policy& policy = policies.emplace_back();
         policy.name = rows.text(0);
@@ -149,6 +149,8 @@ std::vector<Policy> load_policies(Database& database) {
         policy.auto_expiry = rows.flag(5);
         policy.request_ttl = rows.integer(6);
         policy.active = rows.flag(7);
+        policy.reason_pattern = rows.text(8);
+        policy.reason_min_length = static_cast<int>(rows.integer(9));
         index.emplace(policy.name, policies.size() - 1);
     }
     Query approvers =
@@ -199,8 +201,8 @@ std::vector<Request> load_requests(Database& database) {
     Query rows = database.query(
         "load requests",
         "SELECT id, resource, requester, policy, reason, requested_duration, duration, capped, "
-        "state, created, decided, expires, approvals_required, auto_expiry, grant_id "
-        "FROM requests ORDER BY id");
+        "state, created, decided, expires, approvals_required, auto_expiry, grant_id, start, "
+        "extends FROM requests ORDER BY id");
     while (rows.next()) {
         Request& request = requests.emplace_back();
         request.id = rows.integer(0);
@@ -218,6 +220,8 @@ std::vector<Request> load_requests(Database& database) {
         request.approvals_required = static_cast<int>(rows.integer(12));
         request.auto_expiry = rows.flag(13);
         request.grant_id = rows.optional_integer(14);
+        request.start = rows.optional_integer(15);
+        request.extends = rows.optional_integer(16);
         index.emplace(request.id, requests.size() - 1);
     }
     Query approvals = database.query("load request approvals",
@@ -411,11 +415,14 @@ void SqliteTransaction::put(const Policy& policy) {
     database_
         .query("put policy",
                "INSERT INTO policies (name, description, action, approvals_required, "
-               "max_duration, auto_expiry, request_ttl, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+               "max_duration, auto_expiry, request_ttl, active, reason_pattern, "
+               "reason_min_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                "ON CONFLICT (name) DO UPDATE SET description = excluded.description, "
                "action = excluded.action, approvals_required = excluded.approvals_required, "
                "max_duration = excluded.max_duration, auto_expiry = excluded.auto_expiry, "
-               "request_ttl = excluded.request_ttl, active = excluded.active")
+               "request_ttl = excluded.request_ttl, active = excluded.active, "
+               "reason_pattern = excluded.reason_pattern, "
+               "reason_min_length = excluded.reason_min_length")
         .bind(policy.name)
         .bind(policy.description)
         .bind(to_string(policy.action))
@@ -424,6 +431,8 @@ void SqliteTransaction::put(const Policy& policy) {
         .bind_flag(policy.auto_expiry)
         .bind(policy.request_ttl)
         .bind_flag(policy.active)
+        .bind(policy.reason_pattern)
+        .bind(policy.reason_min_length)
         .run();
     database_.query("put policy", "DELETE FROM policy_approvers WHERE policy = ?")
         .bind(policy.name)
@@ -453,14 +462,15 @@ Id SqliteTransaction::put(const Request& request) {
         "put request",
         "INSERT INTO requests (id, resource, requester, policy, reason, requested_duration, "
         "duration, capped, state, created, decided, expires, approvals_required, auto_expiry, "
-        "grant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "grant_id, start, extends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET resource = excluded.resource, "
         "requester = excluded.requester, policy = excluded.policy, reason = excluded.reason, "
         "requested_duration = excluded.requested_duration, duration = excluded.duration, "
         "capped = excluded.capped, state = excluded.state, created = excluded.created, "
         "decided = excluded.decided, expires = excluded.expires, "
         "approvals_required = excluded.approvals_required, auto_expiry = excluded.auto_expiry, "
-        "grant_id = excluded.grant_id RETURNING id");
+        "grant_id = excluded.grant_id, start = excluded.start, extends = excluded.extends "
+        "RETURNING id");
     upsert.bind(request.id ? std::optional<Id>(request.id) : std::nullopt)
         .bind(request.resource)
         .bind(request.requester)
@@ -475,7 +485,9 @@ Id SqliteTransaction::put(const Request& request) {
         .bind(request.expires)
         .bind(request.approvals_required)
         .bind_flag(request.auto_expiry)
-        .bind(request.grant_id);
+        .bind(request.grant_id)
+        .bind(request.start)
+        .bind(request.extends);
     if (!upsert.next()) {
         database_.fail("put request", "no id returned");
     }
@@ -622,47 +634,11 @@ class SqliteStore final : public Store {
     std::string audit_chain() override;
     Id journal_sent_seq() override;
     void set_journal_sent_seq(Id seq) override;
-    void defer_sync() override;
-    bool sync_pending() override;
-    void sync() override;
 
   private:
     std::shared_ptr<Connection> connection_;
     Database& database_;
-    bool deferred_ = false;
-    sqlite3_int64 synced_changes_ = 0;  // sqlite3_total_changes64() at the last sync
 };
-
-// NORMAL in WAL mode: a commit is written to the WAL without fsync (checkpoints still sync);
-// the owner's sync() makes the WAL durable for all the commits since the last one at once.
-void SqliteStore::defer_sync() {
-    database_.query("defer sync", "PRAGMA synchronous = NORMAL").run();
-    deferred_ = true;
-    synced_changes_ = sqlite3_total_changes64(database_.handle());
-}
-
-bool SqliteStore::sync_pending() {
-    return deferred_ && sqlite3_total_changes64(database_.handle()) != synced_changes_;
-}
-
-void SqliteStore::sync() {
-    if (!sync_pending()) {
-        return;
-    }
-    const sqlite3_int64 changes = sqlite3_total_changes64(database_.handle());
-    // The WAL's own file handle (SQLite's), synced the way SQLite syncs it at a FULL commit.
-    sqlite3_file* wal = nullptr;
-    if (sqlite3_file_control(database_.handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
-        SQLITE_OK) {
-        database_.fail("find the write-ahead log to sync");
-    }
-    if (wal != nullptr && wal->pMethods != nullptr) {
-        if (int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL); rc != SQLITE_OK) {
-            database_.fail("sync the write-ahead log", sqlite3_errstr(rc));
-        }
-    }
-    synced_changes_ = changes;
-}
 
 StoredState SqliteStore::load() {
     ReadSnapshot snapshot(database_);

@@ -119,8 +119,9 @@ using jit::sd::SlotPtr;
 
 // One method call on io.jitd.Jit1.Pam; everything, connecting included, before the deadline.
 // The call is asynchronous so that an interrupted wait resumes instead of failing the login.
-JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadReply& read,
+JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const ReadReply& read,
                     std::uint64_t timeout_usec) {
+    const char* method = member.name;
     const std::uint64_t deadline = monotonic_usec() + timeout_usec;
     BusPtr bus;
     std::string why;
@@ -130,7 +131,7 @@ JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadRepl
 
     sd_bus_message* raw_call = nullptr;
     int r = sd_bus_message_new_method_call(bus.get(), &raw_call, bus::kServiceName,
-                                           bus::kObjectPath, bus::kPamInterface, method);
+                                           bus::kObjectPath, member.interface, method);
     MessagePtr call(raw_call);
     if (r >= 0) {
         r = append(call.get());
@@ -179,9 +180,9 @@ JitdReply call_jitd(const char* method, const AppendArgs& append, const ReadRepl
 }
 
 int append_attempt(sd_bus_message* call, const LoginAttempt& attempt) {
-    return sd_bus_message_append(call, "sssssuu", attempt.service.c_str(), attempt.user.c_str(),
-                                 attempt.ruser.c_str(), attempt.rhost.c_str(), attempt.tty.c_str(),
-                                 attempt.app_uid, attempt.login_uid);
+    return sd_bus_message_append(call, bus::pam::kCheckLogin.in, attempt.service.c_str(),
+                                 attempt.user.c_str(), attempt.ruser.c_str(), attempt.rhost.c_str(),
+                                 attempt.tty.c_str(), attempt.app_uid, attempt.login_uid);
 }
 
 int read_strings(sd_bus_message* reply, std::vector<std::string>& out) {
@@ -199,7 +200,8 @@ int read_strings(sd_bus_message* reply, std::vector<std::string>& out) {
     return sd_bus_message_exit_container(reply);
 }
 
-// verdict s, resource s, resources as, grant_id x, expiry x: shared by CheckLogin/OpenSession.
+// verdict s, resource s, resources as, grant_id x, expiry x, starts x: shared by CheckLogin and
+// OpenSession.
 int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecision& decision) {
     const char* verdict = nullptr;
     const char* resource = nullptr;
@@ -219,13 +221,17 @@ int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecis
     }
     std::int64_t grant_id = 0;
     std::int64_t expiry = 0;
-    r = sd_bus_message_read(reply, "xx", &grant_id, &expiry);
+    std::int64_t starts = 0;
+    r = sd_bus_message_read(reply, "xxx", &grant_id, &expiry, &starts);
     if (r < 0) {
         return r;
     }
     decision.grant_id = grant_id;
     if (expiry != 0) {
         decision.expiry = expiry;
+    }
+    if (starts != 0) {
+        decision.starts = starts;
     }
     decision.target = attempt.user;
     return 0;
@@ -235,7 +241,7 @@ int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecis
 
 JitdReply check_login(const LoginAttempt& attempt, std::uint64_t timeout_usec) {
     return call_jitd(
-        "CheckLogin", [&](sd_bus_message* call) { return append_attempt(call, attempt); },
+        bus::pam::kCheckLogin, [&](sd_bus_message* call) { return append_attempt(call, attempt); },
         [&](sd_bus_message* reply, JitdReply& out) {
             return read_decision(reply, attempt, out.decision);
         },
@@ -245,7 +251,7 @@ JitdReply check_login(const LoginAttempt& attempt, std::uint64_t timeout_usec) {
 JitdReply open_session(const LoginAttempt& attempt, std::int64_t pid,
                        const std::string& logind_session, std::uint64_t timeout_usec) {
     return call_jitd(
-        "OpenSession",
+        bus::pam::kOpenSession,
         [&](sd_bus_message* call) {
             const int r = append_attempt(call, attempt);
             return r < 0 ? r
@@ -261,8 +267,10 @@ JitdReply open_session(const LoginAttempt& attempt, std::int64_t pid,
 
 JitdReply close_session(Id session_id, std::uint64_t timeout_usec) {
     return call_jitd(
-        "CloseSession",
-        [&](sd_bus_message* call) { return sd_bus_message_append(call, "x", session_id); },
+        bus::pam::kCloseSession,
+        [&](sd_bus_message* call) {
+            return sd_bus_message_append(call, bus::pam::kCloseSession.in, session_id);
+        },
         [](sd_bus_message*, JitdReply&) { return 0; }, timeout_usec);
 }
 

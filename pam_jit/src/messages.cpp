@@ -24,6 +24,10 @@ std::string format_utc(EpochSeconds instant) {
 
 std::string denial_message(const LoginDecision& decision) {
     const std::string target = sanitized(decision.target);
+    if (decision.starts) {
+        return "jit: access to " + target + " on this host starts at " +
+               format_utc(*decision.starts) + " (your scheduled grant); not before.";
+    }
     if (decision.resources.empty()) {
         return "jit: access to " + target + " on this host is denied.";
     }

@@ -34,6 +34,7 @@
 #include "budget.hpp"
 #include "fallback.hpp"
 #include "jit/access.hpp"
+#include "jit/bus_contract.hpp"
 #include "jit/identity.hpp"
 #include "jit/spool.hpp"
 #include "jit/ssh_key.hpp"
@@ -440,9 +441,10 @@ int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     }
     // sshd tells the key only to the session stack; the snapshot fallback decides alike.
     ctx.attempt.ssh_key_pending = jit::key_known_in_session_only(ctx.attempt.service);
-    const JitdReply reply = ask_jitd(ctx, "CheckLogin", [&](std::uint64_t timeout_usec) {
-        return jit::pam::check_login(ctx.attempt, timeout_usec);
-    });
+    const JitdReply reply =
+        ask_jitd(ctx, jit::bus::pam::kCheckLogin.name, [&](std::uint64_t timeout_usec) {
+            return jit::pam::check_login(ctx.attempt, timeout_usec);
+        });
     return conclude(ctx, reply);
 }
 
@@ -456,9 +458,10 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     ctx.opening_session = true;
     ctx.logind_session = logind_session ? logind_session : "";
     read_ssh_key(ctx);
-    const JitdReply reply = ask_jitd(ctx, "OpenSession", [&](std::uint64_t timeout_usec) {
-        return jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, timeout_usec);
-    });
+    const JitdReply reply =
+        ask_jitd(ctx, jit::bus::pam::kOpenSession.name, [&](std::uint64_t timeout_usec) {
+            return jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, timeout_usec);
+        });
     if (reply.status == JitdStatus::Answered && reply.session_id > 0) {
         if (keep_id(pamh, kSessionIdKey, reply.session_id)) {
             debug(ctx, "registered as jitd session " + std::to_string(reply.session_id));

@@ -60,8 +60,8 @@ int refuse(sd_bus_error* error) {
 // for received().
 int read_attempt(sd_bus_message* call, const char* method) {
     const char* fields[5] = {};
-    const int r = sd_bus_message_read(call, "sssssuu", &fields[0], &fields[1], &fields[2],
-                                      &fields[3], &fields[4], &app_uid, &login_uid);
+    const int r = sd_bus_message_read(call, jit::bus::pam::kCheckLogin.in, &fields[0], &fields[1],
+                                      &fields[2], &fields[3], &fields[4], &app_uid, &login_uid);
     if (r < 0) {
         return r;
     }
@@ -82,11 +82,14 @@ int append_decision(sd_bus_message* reply) {
     if (r >= 0) {
         r = sd_bus_message_close_container(reply);
     }
-    return r < 0 ? r : sd_bus_message_append(reply, "xx", canned.grant_id, canned.expiry);
+    // starts: 0, the fake never holds scheduled grants.
+    return r < 0 ? r
+                 : sd_bus_message_append(reply, "xxx", canned.grant_id, canned.expiry,
+                                         std::int64_t{0});
 }
 
 int check_login(sd_bus_message* call, void*, sd_bus_error* error) {
-    int r = read_attempt(call, "CheckLogin");
+    int r = read_attempt(call, jit::bus::pam::kCheckLogin.name);
     received();
     if (r < 0) {
         return r;
@@ -107,7 +110,7 @@ int check_login(sd_bus_message* call, void*, sd_bus_error* error) {
 }
 
 int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
-    int r = read_attempt(call, "OpenSession");
+    int r = read_attempt(call, jit::bus::pam::kOpenSession.name);
     std::int64_t pid = 0;
     const char* logind_session = nullptr;
     const char* ssh_key = nullptr;
@@ -142,11 +145,11 @@ int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
 
 int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
     std::int64_t id = 0;
-    const int r = sd_bus_message_read(call, "x", &id);
+    const int r = sd_bus_message_read(call, jit::bus::pam::kCloseSession.in, &id);
     if (r < 0) {
         return r;
     }
-    std::printf("CloseSession id=%lld", static_cast<long long>(id));
+    std::printf("%s id=%lld", jit::bus::pam::kCloseSession.name, static_cast<long long>(id));
     received();
     if (!canned.error.empty()) {
         return refuse(error);
@@ -154,13 +157,19 @@ int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
     return sd_bus_reply_method_return(call, "");
 }
 
+// Names and signatures from the contract, like jitd's own vtable.
+#define JIT_FAKE_METHOD(member, handler) \
+    SD_BUS_METHOD(member.name, member.in, member.out, handler, 0)
+
 const sd_bus_vtable kPamVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD("CheckLogin", "sssssuu", "ssasxx", check_login, 0),
-    SD_BUS_METHOD("OpenSession", "sssssuuxss", "ssasxxx", open_session, 0),
-    SD_BUS_METHOD("CloseSession", "x", "", close_session, 0),
+    JIT_FAKE_METHOD(jit::bus::pam::kCheckLogin, check_login),
+    JIT_FAKE_METHOD(jit::bus::pam::kOpenSession, open_session),
+    JIT_FAKE_METHOD(jit::bus::pam::kCloseSession, close_session),
     SD_BUS_VTABLE_END,
 };
+
+#undef JIT_FAKE_METHOD
 
 bool parse_arguments(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -24,7 +24,7 @@
 # by name instead of being fetched. (apt's --no-download would say the same, but apt 2.6
 # fails with it on local .deb files: "Pathname to install is not absolute".)
 
-# shellcheck disable=SC2317  # the predicates below are called through poll_until
+# shellcheck disable=SC2317  # the predicates below are called through wait_until
 # shellcheck disable=SC2016  # awk programs and dpkg-query formats are not the shell's
 set -uo pipefail
 
@@ -54,18 +54,9 @@ fi
 source "$HOST_TEST_DIR/lib/check.sh"
 source "$HOST_TEST_DIR/lib/container.sh"
 
-SSH_OPTS=(-i /root/alice_key -o BatchMode=yes -o StrictHostKeyChecking=no
-    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10)
-
+SSH_OPTS=("${CONTAINER_SSH_OPTS[@]}")
 c() { container_exec "$@"; }
-# as USER CMD...: runs CMD inside the container as USER. setpriv, not su: no PAM stack, so
-# nothing here depends on the stack under test.
-as() {
-    local user=$1
-    shift
-    container_exec setpriv --reuid="$user" --regid="$user" --init-groups \
-        env HOME="/home/$user" USER="$user" LOGNAME="$user" "$@"
-}
+as() { container_as "$@"; }  # see lib/container.sh
 jitd_owns_name() { c busctl --system status io.jitd.Jit1 >/dev/null 2>&1; }
 jitd_gone() { ! jitd_owns_name; }
 # The audit events jitd sent to the journal, one JSON object per line.
@@ -130,7 +121,7 @@ pass "container booted ($((SECONDS - boot_started))s incl. rootfs)"
 note "installing $JITD_DEB and $PAM_DEB with apt-get"
 c install -d -m 0755 /tmp/debs
 c cp "/mnt/debs/$JITD_DEB" "/mnt/debs/$PAM_DEB" /tmp/debs/
-if expect_exit 0 "apt-get install ./$JITD_DEB ./$PAM_DEB" \
+if expect_exit 0 -m "apt-get install ./$JITD_DEB ./$PAM_DEB" \
     c env DEBIAN_FRONTEND=noninteractive apt-get install -y \
     "/tmp/debs/$JITD_DEB" "/tmp/debs/$PAM_DEB"; then
     printf '%s\n%s\n' "$OUT" "$ERR" >"$CHECK_TMP/install.log"
@@ -147,7 +138,7 @@ MAINT_TROUBLE=$(grep -iE 'warning|error|fail|cannot|not found' "$CHECK_TMP/insta
 expect_eq "the maintainer scripts printed no warning or error" "$MAINT_TROUBLE" ""
 
 # --- the service ------------------------------------------------------------------------------
-if ! poll_until 15 jitd_owns_name; then
+if ! wait_until 15 jitd_owns_name; then
     c journalctl --no-pager -u jitd | tail -n 30
     die "jitd does not own io.jitd.Jit1 after the install"
 fi
@@ -160,8 +151,8 @@ expect_eq "the name's owner is jitd.service's main process" \
 pam_modules() { c find /usr/lib -path '*/security/pam_jit.so'; }
 PAM_UNIX=$(c find /usr/lib -path '*/security/pam_unix.so')
 expect_eq "pam_jit.so is next to pam_unix.so" "$(pam_modules)" "${PAM_UNIX%/*}/pam_jit.so"
-expect_exit 0 "groups jit-admin and jit-audit exist" c getent group jit-admin jit-audit
-expect_exit 0 "/etc/jit/jitd.conf is installed" c test -f /etc/jit/jitd.conf
+expect_exit 0 -m "groups jit-admin and jit-audit exist" c getent group jit-admin jit-audit
+expect_exit 0 -m "/etc/jit/jitd.conf is installed" c test -f /etc/jit/jitd.conf
 expect_eq "the state directory is root's alone" "$(c stat -c '%U %a' /var/lib/jitd)" "root 700"
 expect_contains "journalctl knows jitd's catalog (dpkg trigger ran --update-catalog)" \
     "$(c journalctl --list-catalog)" "JIT access to @JIT_RESOURCE@ granted to @JIT_USER@"
@@ -180,23 +171,23 @@ EOF
     die "creating the users failed"
 fi
 
-expect_exit 0 "jitctl status as root over the system bus" c jitctl --json status
+expect_exit 0 -m "jitctl status as root over the system bus" c jitctl --json status
 jq_eq "jitd answers root with its version" "$OUT" '"\(.user) \(.version)"' "root $VERSION"
-expect_exit 0 "jitctl status as the plain user dave over the system bus" as dave jitctl --json status
+expect_exit 0 -m "jitctl status as the plain user dave over the system bus" as dave jitctl --json status
 jq_eq "jitd knows the caller from the bus credentials" "$OUT" .user dave
-expect_exit 77 "a plain user may not add a resource" as dave jitctl resource add nope --account '*'
+expect_exit 77 -m "a plain user may not add a resource" as dave jitctl resource add nope --account '*'
 
 # --- the admin's steps, and a restart ---------------------------------------------------------
-expect_exit 0 "carol (jit-admin) adds resource prod-shell (sshd, account alice)" \
+expect_exit 0 -m "carol (jit-admin) adds resource prod-shell (sshd, account alice)" \
     as carol jitctl resource add prod-shell --description "Shell on this host" \
     --service sshd --account alice
-expect_exit 0 "carol adds the require-approval policy shell-jit (approver bob, max 1h)" \
+expect_exit 0 -m "carol adds the require-approval policy shell-jit (approver bob, max 1h)" \
     as carol jitctl policy add shell-jit --action require-approval --approver bob --max-duration 1h
-expect_exit 0 "carol assigns shell-jit to prod-shell" as carol jitctl policy assign shell-jit prod-shell
-expect_exit 0 "carol activates shell-jit" as carol jitctl policy activate shell-jit
+expect_exit 0 -m "carol assigns shell-jit to prod-shell" as carol jitctl policy assign shell-jit prod-shell
+expect_exit 0 -m "carol activates shell-jit" as carol jitctl policy activate shell-jit
 
-expect_exit 0 "systemctl restart jitd" c systemctl restart jitd
-poll_until 15 jitd_owns_name || fail "jitd does not own io.jitd.Jit1 after the restart"
+expect_exit 0 -m "systemctl restart jitd" c systemctl restart jitd
+wait_until 15 jitd_owns_name || fail "jitd does not own io.jitd.Jit1 after the restart"
 expect_eq "jitd.service is active after the restart" "$(c systemctl is-active jitd)" active
 JITD_PID_AFTER=$(c systemctl show -P MainPID jitd)
 if [[ $JITD_PID_AFTER != 0 && $JITD_PID_AFTER != "$JITD_PID" ]]; then
@@ -204,48 +195,48 @@ if [[ $JITD_PID_AFTER != 0 && $JITD_PID_AFTER != "$JITD_PID" ]]; then
 else
     fail "jitd's main pid after the restart: '$JITD_PID_AFTER' (before: $JITD_PID)"
 fi
-expect_exit 0 "after the restart: jitctl resource show prod-shell" as alice jitctl --json resource show prod-shell
+expect_exit 0 -m "after the restart: jitctl resource show prod-shell" as alice jitctl --json resource show prod-shell
 jq_eq "after the restart: prod-shell and its policy are kept" "$OUT" \
     '"\(.services | join(",")) \(.accounts | join(",")) \(.policy) \(.access)"' "sshd alice shell-jit request"
-expect_exit 0 "after the restart: jitctl policy show shell-jit" as carol jitctl --json policy show shell-jit
+expect_exit 0 -m "after the restart: jitctl policy show shell-jit" as carol jitctl --json policy show shell-jit
 jq_eq "after the restart: shell-jit is active with approver bob" "$OUT" \
     '"\(.action) \(.approvers | join(",")) \(.active) \(.max_duration)"' "require-approval bob true 3600"
 
 # --- pam-auth-update --------------------------------------------------------------------------
-expect_exit 0 "no pam_jit line before pam-auth-update --enable jit (Default: no)" \
+expect_exit 0 -m "no pam_jit line before pam-auth-update --enable jit (Default: no)" \
     c bash -c '! grep -rq pam_jit /etc/pam.d'
-expect_exit 0 "pam-auth-update --enable jit" c env DEBIAN_FRONTEND=noninteractive pam-auth-update --enable jit
-expect_exit 0 "common-account: 'account required pam_jit.so' after pam_unix" \
+expect_exit 0 -m "pam-auth-update --enable jit" c env DEBIAN_FRONTEND=noninteractive pam-auth-update --enable jit
+expect_exit 0 -m "common-account: 'account required pam_jit.so' after pam_unix" \
     rule_after common-account 'pam_unix[.]so' '^account required pam_jit[.]so$'
-expect_exit 0 "common-session: 'session required pam_jit.so' after pam_systemd" \
+expect_exit 0 -m "common-session: 'session required pam_jit.so' after pam_systemd" \
     rule_after common-session 'pam_systemd[.]so' '^session required pam_jit[.]so$'
 
 # --- the seed's story over ssh ----------------------------------------------------------------
-expect_exit 255 "ssh alice@localhost refused without a grant" c ssh "${SSH_OPTS[@]}" alice@localhost true
+expect_exit 255 -m "ssh alice@localhost refused without a grant" c ssh "${SSH_OPTS[@]}" alice@localhost true
 expect_contains "ssh tells alice how to request access" "$ERR" "jitctl request prod-shell"
-expect_exit 0 "alice requests prod-shell for 30min" \
+expect_exit 0 -m "alice requests prod-shell for 30min" \
     as alice jitctl --json request prod-shell --reason "Rotate the TLS certificate (CHG-7)" --duration 30min
 REQ=$(jq -r .id <<<"$OUT")
 jq_eq "the request waits for approval" "$OUT" .state pending
-expect_exit 0 "bob's approvals queue" as bob jitctl --json approvals
+expect_exit 0 -m "bob's approvals queue" as bob jitctl --json approvals
 jq_eq "bob sees alice's request" "$OUT" '[.[] | "\(.id) \(.requester)"] | join(",")' "$REQ alice"
-expect_exit 0 "bob approves request $REQ" as bob jitctl approve "$REQ" --comment "go ahead"
-expect_exit 0 "alice's grants" as alice jitctl --json grants
+expect_exit 0 -m "bob approves request $REQ" as bob jitctl approve "$REQ" --comment "go ahead"
+expect_exit 0 -m "alice's grants" as alice jitctl --json grants
 GRANT=$(jq -r '.[0].id' <<<"$OUT")
 jq_eq "alice holds an active grant on prod-shell" "$OUT" '[.[] | "\(.resource) \(.state)"] | join(",")' \
     "prod-shell active"
-expect_exit 0 "ssh alice@localhost works with the grant" c ssh "${SSH_OPTS[@]}" alice@localhost 'id -un'
+expect_exit 0 -m "ssh alice@localhost works with the grant" c ssh "${SSH_OPTS[@]}" alice@localhost 'id -un'
 expect_eq "the ssh session runs as alice" "$OUT" alice
 sshd_session_of_grant() {
     [[ $(as alice jitctl --json sessions --all |
         jq "[.[] | select(.grant_id == $GRANT and .service == \"sshd\")] | length") == 1 ]]
 }
-if poll_until 10 sshd_session_of_grant; then
+if wait_until 10 sshd_session_of_grant; then
     pass "jitd registered the ssh session under grant $GRANT"
 else
     fail "no sshd session under grant $GRANT: $(as alice jitctl --json sessions --all)"
 fi
-expect_exit 0 "su -s /bin/true - dave as root passes the stack with pam_jit (login not managed)" \
+expect_exit 0 -m "su -s /bin/true - dave as root passes the stack with pam_jit (login not managed)" \
     c su -s /bin/true - dave
 
 # --- the audit trail --------------------------------------------------------------------------
@@ -259,7 +250,7 @@ expected_events=(
     "select(.JIT_EVENT == \"session_opened\" and .JIT_GRANT_ID == \"$GRANT\" and .JIT_SERVICE == \"sshd\")"
 )
 for filter in "${expected_events[@]}"; do
-    if poll_until 10 has_event "$filter"; then
+    if wait_until 10 has_event "$filter"; then
         pass "journalctl -t jitd: $filter"
     else
         fail "journalctl -t jitd has no event $filter"
@@ -271,26 +262,26 @@ run c journalctl --no-pager -x -t jitd JIT_EVENT=granted "JIT_GRANT_ID=$GRANT"
 expect_contains "journalctl -x explains the granted event with the catalog's subject" \
     "$OUT" "Subject: JIT access to prod-shell granted to alice"
 expect_contains "journalctl -x shows the catalog's text" "$OUT" "received the approvals it needed"
-expect_exit 0 "the SQLite audit chain verifies (jitctl audit verify)" c jitctl audit verify
+expect_exit 0 -m "the SQLite audit chain verifies (jitctl audit verify)" c jitctl audit verify
 
 # --- purge ------------------------------------------------------------------------------------
-expect_exit 0 "apt-get purge jitd libpam-jit" \
+expect_exit 0 -m "apt-get purge jitd libpam-jit" \
     c env DEBIAN_FRONTEND=noninteractive apt-get purge -y jitd libpam-jit
 [[ $RC == 0 ]] || note "apt said: ${ERR:0:1500}"
 expect_eq "dpkg: both packages are gone" \
     "$(c dpkg-query -W -f='${db:Status-Status}\n' jitd libpam-jit 2>/dev/null | grep -vx not-installed)" ""
 run c grep -r pam_jit /etc/pam.d
 expect_eq "grep -r pam_jit /etc/pam.d finds nothing" "$OUT" ""
-expect_exit 0 "/etc/jit, /var/lib/jitd and the pam-auth-update profile are removed" \
+expect_exit 0 -m "/etc/jit, /var/lib/jitd and the pam-auth-update profile are removed" \
     c bash -c '! ls -d /etc/jit /var/lib/jitd /usr/share/pam-configs/jit 2>/dev/null | grep .'
 expect_eq "pam_jit.so is gone" "$(pam_modules)" ""
-if poll_until 10 jitd_gone; then
+if wait_until 10 jitd_gone; then
     pass "nobody owns io.jitd.Jit1 any more"
 else
     fail "io.jitd.Jit1 is still owned after the purge"
 fi
-expect_exit 0 "su -s /bin/true - dave as root still works (PAM intact)" c su -s /bin/true - dave
-expect_exit 0 "ssh alice@localhost still works (PAM intact, no jit)" c ssh "${SSH_OPTS[@]}" alice@localhost 'id -un'
+expect_exit 0 -m "su -s /bin/true - dave as root still works (PAM intact)" c su -s /bin/true - dave
+expect_exit 0 -m "ssh alice@localhost still works (PAM intact, no jit)" c ssh "${SSH_OPTS[@]}" alice@localhost 'id -un'
 expect_eq "the ssh session runs as alice" "$OUT" alice
 
 if ((CHECK_FAILED > 0)); then

@@ -14,7 +14,7 @@
 # and systemd-container on the host (exit 77 = skipped without them). See lib/container.sh for
 # the rootfs cache.
 
-# shellcheck disable=SC2317  # the predicates below are called through poll_until
+# shellcheck disable=SC2317  # the predicates below are called through wait_until
 set -uo pipefail
 
 HOST_TEST_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -46,18 +46,9 @@ MAX_DURATION=20
 WARN_BEFORE=8
 KILL_GRACE=2
 
-SSH_OPTS=(-i /root/alice_key -o BatchMode=yes -o StrictHostKeyChecking=no
-    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10)
-
+SSH_OPTS=("${CONTAINER_SSH_OPTS[@]}")
 c() { container_exec "$@"; }
-# as USER CMD...: runs CMD inside the container as USER. setpriv, not runuser or su: no PAM
-# stack, so no logind session that the checks on alice's ssh sessions would have to tell apart.
-as() {
-    local user=$1
-    shift
-    container_exec setpriv --reuid="$user" --regid="$user" --init-groups \
-        env HOME="/home/$user" USER="$user" LOGNAME="$user" "$@"
-}
+as() { container_as "$@"; }  # see lib/container.sh
 alice_logind_sessions() { c loginctl list-sessions --no-legend | awk '$3 == "alice" { print $1 }' | sort -n; }
 has_alice_session() { [[ -n $(alice_logind_sessions) ]]; }
 two_alice_sessions() { [[ $(alice_logind_sessions | wc -l) == 2 ]]; }
@@ -75,7 +66,7 @@ boot_started=$SECONDS
 container_boot jit-host "--bind-ro=$JIT_SOURCE_DIR:/opt/jit-src" || die "the container did not boot"
 pass "container booted with systemd, logind and the system bus ($((SECONDS - boot_started))s incl. rootfs)"
 
-expect_exit 0 "runtime libraries of jitd, jitctl and pam_jit.so are in the rootfs" \
+expect_exit 0 -m "runtime libraries of jitd, jitctl and pam_jit.so are in the rootfs" \
     c bash -c '! ldd /opt/jit/jitd/jitd /opt/jit/jitctl/jitctl /opt/jit/pam_jit/pam_jit.so | grep "not found"'
 
 # Install like a package would; a unit file from the tree when there is one. Everything lands in
@@ -128,43 +119,43 @@ if [[ -f $UNIT_FILE ]]; then
             /usr/share/dbus-1/system-services/io.jitd.Jit1.service
     fi
     c systemctl daemon-reload
-    expect_exit 0 "systemctl start jitd (unit file)" c systemctl start jitd
+    expect_exit 0 -m "systemctl start jitd (unit file)" c systemctl start jitd
 else
     note "no systemd/jitd.service in the tree: starting jitd with systemd-run"
-    expect_exit 0 "systemd-run --unit=jitd (Type=notify)" \
+    expect_exit 0 -m "systemd-run --unit=jitd (Type=notify)" \
         c systemd-run --unit=jitd -p Type=notify -p StateDirectory=jitd -p RuntimeDirectory=jitd \
         /usr/sbin/jitd
 fi
-if ! poll_until 10 jitd_ready; then
+if ! wait_until 10 jitd_ready; then
     c journalctl --no-pager -u jitd | tail -n 30
     die "jitd does not own io.jitd.Jit1 on the container's system bus"
 fi
 expect_eq "jitd service state" "$(c systemctl is-active jitd)" active
-expect_exit 0 "jitctl status as a plain user over the system bus" as alice jitctl status
+expect_exit 0 -m "jitctl status as a plain user over the system bus" as alice jitctl status
 
 # --- the admin's steps ------------------------------------------------------------------------
-expect_exit 0 "carol (jit-admin) adds resource prod-shell (sshd+sudo, accounts alice and root)" \
+expect_exit 0 -m "carol (jit-admin) adds resource prod-shell (sshd+sudo, accounts alice and root)" \
     as carol jitctl resource add prod-shell --description "Shell on this host" \
     --service sshd --service sudo --account alice --account root
-expect_exit 0 "carol adds policy shell-jit (approver bob, max ${MAX_DURATION}s)" \
+expect_exit 0 -m "carol adds policy shell-jit (approver bob, max ${MAX_DURATION}s)" \
     as carol jitctl policy add shell-jit --approver bob --max-duration "${MAX_DURATION}s"
-expect_exit 0 "carol assigns shell-jit to prod-shell" as carol jitctl policy assign shell-jit prod-shell
-expect_exit 0 "carol activates shell-jit" as carol jitctl policy activate shell-jit
+expect_exit 0 -m "carol assigns shell-jit to prod-shell" as carol jitctl policy assign shell-jit prod-shell
+expect_exit 0 -m "carol activates shell-jit" as carol jitctl policy activate shell-jit
 
 # --- no grant: refused ------------------------------------------------------------------------
-expect_exit 255 "ssh alice@localhost refused without a grant" c ssh "${SSH_OPTS[@]}" alice@localhost true
+expect_exit 255 -m "ssh alice@localhost refused without a grant" c ssh "${SSH_OPTS[@]}" alice@localhost true
 expect_contains "ssh tells alice how to request access" "$ERR" "jitctl request prod-shell"
-expect_exit 1 "sudo -n true refused for alice without a grant" as alice sudo -n true
+expect_exit 1 -m "sudo -n true refused for alice without a grant" as alice sudo -n true
 expect_contains "sudo tells alice how to request access" "$ERR" "jitctl request prod-shell"
 expect_eq "no logind session of alice" "$(alice_logind_sessions)" ""
 
 # --- request, approval, grant -----------------------------------------------------------------
-expect_exit 0 "alice requests prod-shell for 1h" \
+expect_exit 0 -m "alice requests prod-shell for 1h" \
     as alice jitctl --json request prod-shell --reason "Restart the stuck worker (INC-42)" --duration 1h
 REQ=$(jq -r .id <<<"$OUT")
 jq_eq "request capped to the policy max" "$OUT" '"\(.capped) \(.duration)"' "true $MAX_DURATION"
-expect_exit 0 "bob approves request $REQ" as bob jitctl approve "$REQ"
-expect_exit 0 "alice's grants" as alice jitctl --json grants
+expect_exit 0 -m "bob approves request $REQ" as bob jitctl approve "$REQ"
+expect_exit 0 -m "alice's grants" as alice jitctl --json grants
 GRANT=$(jq -r '.[0].id' <<<"$OUT")
 EXPIRY=$(jq -r '.[0].expiry' <<<"$OUT")
 jq_eq "alice holds one active grant on prod-shell" "$OUT" '[.[] | "\(.resource) \(.state)"] | join(",")' \
@@ -174,22 +165,22 @@ EXPIRY_EPOCH=$(date -u -d "$EXPIRY" +%s) || die "grant expiry '$EXPIRY' is not a
 # --- the logins and a sudo inside one --------------------------------------------------------
 # ssh runs as transient services inside the container (their output, with jitd's warnings written
 # to the session's terminal, goes to the journal); -tt gives the sessions a pty.
-expect_exit 0 "alice logs in over ssh and runs sudo -n sleep inside (unit alice-ssh)" \
+expect_exit 0 -m "alice logs in over ssh and runs sudo -n sleep inside (unit alice-ssh)" \
     c systemd-run --unit=alice-ssh --quiet ssh -tt "${SSH_OPTS[@]}" alice@localhost \
     'sudo -n setsid -f sleep 1003; sudo -n sleep 1001 & sleep 1000'
-if ! poll_until 10 has_alice_session; then
+if ! wait_until 10 has_alice_session; then
     fail "no logind session of alice appeared; ssh said: $(c journalctl --no-pager -u alice-ssh -o cat | tail -n 5)"
 fi
-expect_exit 0 "alice logs in over ssh a second time, no sudo (unit alice-ssh2)" \
+expect_exit 0 -m "alice logs in over ssh a second time, no sudo (unit alice-ssh2)" \
     c systemd-run --unit=alice-ssh2 --quiet ssh -tt "${SSH_OPTS[@]}" alice@localhost 'sleep 1002'
-if poll_until 10 two_alice_sessions; then
+if wait_until 10 two_alice_sessions; then
     mapfile -t LOGIND_SESSIONS < <(alice_logind_sessions)
     pass "logind sessions ${LOGIND_SESSIONS[*]} of alice exist"
 else
     fail "alice does not have 2 logind sessions: '$(alice_logind_sessions | paste -sd' ')'; ssh said: $(c journalctl --no-pager -u alice-ssh2 -o cat | tail -n 5)"
     LOGIND_SESSIONS=()
 fi
-if poll_until 10 three_sessions_registered; then
+if wait_until 10 three_sessions_registered; then
     pass "jitd registered the two ssh sessions and the sudo session"
 else
     fail "jitd does not list 3 open sessions of alice: $(as alice jitctl --json sessions)"
@@ -211,8 +202,8 @@ expect_contains "sudo setsid -f: the escaped process runs in a jit scope" "$ESCA
 
 # jitd(8): a restart reloads the sessions and kills nothing; the grant's timers are re-armed.
 JITD_PID_BEFORE=$(c systemctl show -P MainPID jitd)
-expect_exit 0 "systemctl restart jitd while the sessions run" c systemctl restart jitd
-poll_until 10 jitd_ready || fail "jitd does not own io.jitd.Jit1 after the restart"
+expect_exit 0 -m "systemctl restart jitd while the sessions run" c systemctl restart jitd
+wait_until 10 jitd_ready || fail "jitd does not own io.jitd.Jit1 after the restart"
 JITD_PID_AFTER=$(c systemctl show -P MainPID jitd)
 if [[ $JITD_PID_AFTER != 0 && $JITD_PID_AFTER != "$JITD_PID_BEFORE" ]]; then
     pass "jitd runs again as a new process ($JITD_PID_BEFORE -> $JITD_PID_AFTER)"
@@ -231,12 +222,12 @@ note "waiting for the grant to expire at $EXPIRY"
 # Milliseconds from the grant's expiry until now.
 ms_after_expiry() { echo $(((${EPOCHREALTIME/./} - EXPIRY_EPOCH * 1000000) / 1000)); }
 wait_for=$((EXPIRY_EPOCH - $(date +%s) + KILL_GRACE + 10))
-if poll_until "$wait_for" no_alice_session; then
+if wait_until "$wait_for" no_alice_session; then
     pass "alice's logind sessions are gone $(ms_after_expiry) ms after expiry"
 else
     fail "alice still has logind session(s) $(alice_logind_sessions | paste -sd' ') $(ms_after_expiry) ms after expiry"
 fi
-if poll_until $((KILL_GRACE + 1)) no_story_processes; then
+if wait_until $((KILL_GRACE + 1)) no_story_processes; then
     gone_ms=$(ms_after_expiry)
     pass "the processes of the ssh sessions and of the sudo are gone ($gone_ms ms after expiry)"
     if ((gone_ms <= (KILL_GRACE + 1) * 1000)); then
@@ -258,18 +249,18 @@ expect_contains "jitd warned on the terminal of the ssh session with sudo before
     "$(c journalctl --no-pager -u alice-ssh -o cat)" "$WARNING"
 expect_contains "jitd warned on the terminal of the plain ssh session before expiry" \
     "$(c journalctl --no-pager -u alice-ssh2 -o cat)" "$WARNING"
-expect_exit 0 "alice's grants --all" as alice jitctl --json grants --all
+expect_exit 0 -m "alice's grants --all" as alice jitctl --json grants --all
 jq_eq "the grant expired" "$OUT" ".[] | select(.id == $GRANT) | .state" expired
-expect_exit 0 "alice's sessions --all" as alice jitctl --json sessions --all
+expect_exit 0 -m "alice's sessions --all" as alice jitctl --json sessions --all
 # The sudo that ran setsid -f returned at once: its session closed, its escaped process ended
 # with the grant all the same (above).
 jq_eq "the live sessions were terminated, the setsid sudo's had closed" "$OUT" \
     "[.[] | select(.grant_id == $GRANT) | \"\(.service) \(.state)\"] | sort | join(\",\")" \
     "sshd terminated,sshd terminated,sudo closed,sudo terminated"
 
-expect_exit 255 "ssh alice@localhost refused after expiry" c ssh "${SSH_OPTS[@]}" alice@localhost true
+expect_exit 255 -m "ssh alice@localhost refused after expiry" c ssh "${SSH_OPTS[@]}" alice@localhost true
 expect_contains "ssh tells alice how to request access again" "$ERR" "jitctl request prod-shell"
-expect_exit 1 "sudo -n true refused for alice after expiry" as alice sudo -n true
+expect_exit 1 -m "sudo -n true refused for alice after expiry" as alice sudo -n true
 
 # --- the audit trail in the journal -----------------------------------------------------------
 EVENTS=$(c journalctl --no-pager -o json SYSLOG_IDENTIFIER=jitd)
@@ -299,8 +290,8 @@ journal_has "one session_closed (the setsid sudo): terminated sessions stay term
     "select(.JIT_EVENT == \"session_closed\" and .JIT_GRANT_ID == \"$GRANT\")" 1
 journal_has "every audit event has a MESSAGE_ID and JIT_SEQ" \
     'select(.MESSAGE_ID == null or .JIT_SEQ == null)' 0
-expect_exit 0 "the SQLite audit chain verifies (jitctl audit verify)" as carol jitctl audit verify
-expect_exit 0 "jitctl audit lists the terminations" \
+expect_exit 0 -m "the SQLite audit chain verifies (jitctl audit verify)" as carol jitctl audit verify
+expect_exit 0 -m "jitctl audit lists the terminations" \
     as carol jitctl --json audit --event session_terminated --user alice
 jq_eq "jitctl audit: 3 session_terminated events of grant $GRANT" "$OUT" \
     "[.[] | select(.grant_id == \"$GRANT\" or .grant_id == $GRANT)] | length" 3

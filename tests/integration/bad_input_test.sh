@@ -192,27 +192,31 @@ INVALID=io.jitd.Jit1.Error.InvalidInput
 NOTFOUND=io.jitd.Jit1.Error.NotFound
 ARGS=org.freedesktop.DBus.Error.InvalidArgs
 
-bad_call $INVALID CreateRequest ssx tools "valid reason" -5
-bad_call $INVALID CreateRequest ssx tools "valid reason" 0
-bad_call $INVALID CreateRequest ssx tools "" 3600
-bad_call $INVALID CreateRequest ssx tools $'multi\nline' 3600
-bad_call $INVALID CreateRequest ssx "" "valid reason" 3600
-bad_call $INVALID CreateRequest ssx "UPPER" "valid reason" 3600
+bad_call $INVALID CreateRequest ssxx tools "valid reason" -5 0
+bad_call $INVALID CreateRequest ssxx tools "valid reason" 0 0
+bad_call $INVALID CreateRequest ssxx tools "" 3600 0
+bad_call $INVALID CreateRequest ssxx tools $'multi\nline' 3600 0
+bad_call $INVALID CreateRequest ssxx "" "valid reason" 3600 0
+bad_call $INVALID CreateRequest ssxx "UPPER" "valid reason" 3600 0
+bad_call $INVALID CreateRequest ssxx tools "valid reason" 3600 1                 # start in the past
+bad_call $INVALID CreateRequest ssxx tools "valid reason" 3600 99999999999       # start too far ahead
 bad_call $ARGS CreateRequest ssi tools "valid reason" 3600     # wrong type: int32 duration
-bad_call $ARGS CreateRequest ss tools "valid reason"           # missing argument
+bad_call $ARGS CreateRequest ssx tools "valid reason" 3600      # missing argument
 bad_call $INVALID AddResource ssasasas "" "" 0 0 0
 bad_call $INVALID AddResource ssasasas "Bad Name" "" 0 0 0
 bad_call $INVALID AddResource ssasasas okname "" 1 "bad service" 1 "*" 0
 bad_call $INVALID AddResource ssasasas okname "" 1 sshd 1 "Root!" 0
 bad_call $INVALID AddResource ssasasas okname "" 1 sshd 1 "*" 1 "@"
 bad_call $INVALID AddResource ssasasas okname "" 0 1 "*" 0            # no service
-bad_call $INVALID AddPolicy sssasixbx p-bad "" bogus 1 jitbob 1 0 true 3600
-bad_call $INVALID AddPolicy sssasixbx p-bad "" require-approval 1 jitbob 0 3600 true 3600
-bad_call $INVALID AddPolicy sssasixbx p-bad "" require-approval 1 jitbob -2 3600 true 3600
-bad_call $INVALID AddPolicy sssasixbx p-bad "" require-approval 1 jitbob 1 -3600 true 3600
-bad_call $INVALID AddPolicy sssasixbx p-bad "" require-approval 1 jitbob 1 3600 true -1
-bad_call $INVALID AddPolicy sssasixbx p-bad "" require-approval 0 1 3600 true 3600   # no approver
-bad_call $INVALID AddPolicy sssasixbx p-bad "" auto-approve 1 "Bob" 1 3600 true 3600
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" bogus 1 jitbob 1 0 true 3600 "" 0
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 1 jitbob 0 3600 true 3600 "" 0
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 1 jitbob -2 3600 true 3600 "" 0
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 1 jitbob 1 -3600 true 3600 "" 0
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 1 jitbob 1 3600 true -1 "" 0
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 0 1 3600 true 3600 "" 0   # no approver
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" auto-approve 1 "Bob" 1 3600 true 3600 "" 0
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" auto-approve 0 1 3600 true 3600 "(INC" 0    # bad reason pattern
+bad_call $INVALID AddPolicy sssasixbxsi p-bad "" auto-approve 0 1 3600 true 3600 "" -1      # bad minimum length
 bad_call $INVALID ListRequests bs false bogus
 bad_call "$INVALID|$NOTFOUND" Approve xs -1 ""
 bad_call "$INVALID|$NOTFOUND" Revoke xs 0 ""

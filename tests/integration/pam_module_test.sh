@@ -59,8 +59,8 @@ drive() {
     DRIVER_PID=$(awk '$1 == "PID" {print $2}' <<<"$OUT")
     MS_account=$(awk '$1 == "account" {print $3}' <<<"$OUT")
     MS_open=$(awk '$1 == "open" {print $3}' <<<"$OUT")
-    if _sanitizer_report "$T/.err" >/dev/null; then
-        fail "sanitizer report from pam_jit_driver $*: $(_sanitizer_report "$T/.err")"
+    if sanitizer_report "$T/.err" >/dev/null; then
+        fail "sanitizer report from pam_jit_driver $*: $(sanitizer_report "$T/.err")"
     fi
 }
 

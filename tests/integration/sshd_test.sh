@@ -132,6 +132,7 @@ expect_eq "the session's registered tty" \
     "$(open_sessions_json | jq -r --argjson g "$GRANT" '[.[] | select(.grant_id == $g)][0].tty')" ssh
 expect_eventually $((EXPIRY - $(date +%s))) "the warning reaches the ssh session's terminal before expiry" \
     grep -q "jit: your access to ssh-users ends at" "$T/ssh-tty.out"
+expect_true "the warning names jitctl extend with the grant" grep -q "jitctl extend $GRANT " "$T/ssh-tty.out"
 expect_eventually 5 "jitd logs on which terminal it warned" \
     grep -q "warned on /dev/pts/[0-9]* that grant $GRANT ends at" "$T/jitd.log"
 START_MS=$((EXPIRY * 1000))

@@ -42,7 +42,7 @@ expect_sudo() {
     local desc=$1 want=$2 target=$3
     shift 3
     sudo_as "$@" id -un
-    if _sanitizer_report <<<"$ERR" >/dev/null; then
+    if sanitizer_report <<<"$ERR" >/dev/null; then
         fail "$desc: sanitizer report: $ERR"
     elif [[ $want == allowed && $RC == 0 && $OUT == "$target" ]]; then
         pass "$desc: allowed (${MS} ms)"

@@ -72,6 +72,8 @@ struct LoginDecision {
     Id grant_id = 0;                     // Grant only
     std::optional<EpochSeconds> expiry;  // Grant only; none = until revoked
     std::string fingerprint;             // the registered key that named the requester, or ""
+    // Deny only: the requester's grant on one of the resources is scheduled to start then.
+    std::optional<EpochSeconds> starts{};
 };
 
 // What the index needs of a resource: match rules and members, no descriptions or policies.

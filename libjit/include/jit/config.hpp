@@ -41,6 +41,8 @@ struct Config {
     bool root_approves = false;    // root with no login user may approve requests
     int max_pending_per_user = 5;  // pending requests one user may hold; 0: no limit
     int requests_per_hour = 30;    // requests one user may make in an hour; 0: no limit
+    // How far ahead a request may ask its grant to start (request --start).
+    Seconds max_schedule_ahead = 7 * 86400;
     // The name audit events give this host (JIT_HOST). load_config fills in the machine's
     // host name when the file does not set one.
     std::string host;

@@ -38,6 +38,10 @@ struct Policy {
     bool auto_expiry = true;
     Seconds request_ttl = 3600;
     bool active = false;
+    // Reason rules (jit/reason_rules.hpp): a POSIX extended regex the reason must contain a
+    // match of ("" = none) and a minimum length in characters (0 = none).
+    std::string reason_pattern{};
+    int reason_min_length = 0;
 };
 
 enum class RequestState { Pending, Approved, Denied, Cancelled, Expired };
@@ -67,9 +71,15 @@ struct Request {
     bool auto_expiry = true;  // copied from the policy: does the grant get an expiry?
     std::vector<Approval> approvals;
     std::optional<Id> grant_id;
+    // The requested start of the grant; none: at approval. The grant's window is
+    // [start, start + duration] even when the approval comes after the start.
+    std::optional<EpochSeconds> start;
+    // An extension request: the grant whose expiry it moves when approved.
+    std::optional<Id> extends;
 };
 
-enum class GrantState { Active, Expired, Revoked };
+// Scheduled: approved before its requested start; it becomes active at the start.
+enum class GrantState { Scheduled, Active, Expired, Revoked };
 
 struct Grant {
     Id id = 0;
@@ -81,6 +91,8 @@ struct Grant {
     GrantState state = GrantState::Active;
     std::optional<EpochSeconds> ended;
     std::string ended_by;  // actor that revoked it, or "system"
+    // The ids of its extension requests, in order (not stored: the requests say whom they extend).
+    std::vector<Id> extensions{};
 };
 
 enum class SessionState { Open, Closed, Terminated };

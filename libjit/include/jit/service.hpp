@@ -6,7 +6,6 @@
 // one transaction before the in-memory state changes.
 #pragma once
 
-#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
 #include "jit/presets.hpp"
+#include "jit/reason_rules.hpp"
 #include "jit/spool.hpp"
 #include "jit/store.hpp"
 
@@ -51,12 +51,6 @@ class Effects {
     // End a session whose grant ended: a live one (logind, its cgroup, or signals), or a closed
     // one whose cgroup may still hold processes; kill_grace is the effect's job.
     virtual void terminate_session(const Session& session) = 0;
-    // Many at once (grants that ended together): an effect may share work between them.
-    virtual void terminate_sessions(const std::vector<Session>& sessions) {
-        for (const Session& session : sessions) {
-            terminate_session(session);
-        }
-    }
     // The one effect that runs before its commit, while pam_jit waits for the reply (so the
     // session's process has no children yet): put a session about to be registered under a
     // grant into a cgroup of its own. Returns the group to record, "" when there is none.
@@ -87,6 +81,8 @@ struct NewPolicy {
     std::optional<Seconds> max_duration;  // default: the routine-ops preset, clamped to limits
     bool auto_expiry = true;
     Seconds request_ttl = 3600;
+    std::string reason_pattern{};
+    int reason_min_length = 0;
 };
 
 struct SessionOpen {
@@ -139,9 +135,15 @@ class JitService {
     std::vector<PolicyView> list_policies(const Caller& caller) const;
     PolicyView get_policy(const Caller& caller, const std::string& name) const;
 
-    // Requests.
+    // Requests. start: when the grant is to start (none: at approval), at most
+    // max_schedule_ahead from now.
     Request create_request(const Caller& caller, const std::string& resource,
-                           const std::string& reason, Seconds duration);
+                           const std::string& reason, Seconds duration,
+                           std::optional<EpochSeconds> start = std::nullopt);
+    // More time on the caller's own active grant: a request that `extends` it, decided under
+    // the resource's policy; capped so that the grant's whole length stays within its maximum.
+    Request extend_grant(const Caller& caller, Id grant_id, const std::string& reason,
+                         Seconds duration);
     Request decide(const Caller& caller, Id request_id, Decision decision,
                    const std::string& comment);
     Request cancel(const Caller& caller, Id request_id);
@@ -189,17 +191,15 @@ class JitService {
     // The chain, and the database against the journal's copy of its chain.
     AuditVerification verify_audit(const Caller& caller, const AuditJournalReader& journal) const;
 
-    // Time: handles the deadlines <= now (grant expiry, request TTL, pre-expiry warnings), at
-    // most `max_deadlines` of them (grants that expire together end in one transaction); true
-    // when more are due, so that a caller with other work to serve calls again soon.
-    bool tick(std::size_t max_deadlines = SIZE_MAX);
+    // Time: handles every deadline <= now (grant expiry, request TTL, pre-expiry warnings).
+    void tick();
     // The earliest future deadline, for the one timer jitd arms.
     std::optional<EpochSeconds> next_deadline() const;
 
     const AccessIndex& access_index() const { return index_; }
 
   private:
-    enum class DeadlineKind { WarnGrant, ExpireGrant, ExpireRequest };
+    enum class DeadlineKind { StartGrant, WarnGrant, ExpireGrant, ExpireRequest };
     using Deadline = std::tuple<EpochSeconds, DeadlineKind, Id>;
 
     void require_manage(const Caller& caller) const;
@@ -218,6 +218,16 @@ class JitService {
     void close_session_as(Id session_id, const std::string& how);
     std::optional<Id> open_request_of(const std::string& user, const std::string& resource) const;
     std::optional<Id> active_grant_of(const std::string& user, const std::string& resource) const;
+    std::optional<Id> scheduled_grant_of(const std::string& user,
+                                         const std::string& resource) const;
+    // A denied login of a user whose grant on one of the resources is still to start.
+    void note_scheduled_start(LoginDecision& decision) const;
+    void require_start(const std::optional<EpochSeconds>& start) const;
+    void require_duration(Seconds duration) const;
+    // The resource's policy when it takes requests (assigned and active).
+    const Policy& requestable_policy(const Resource& resource) const;
+    std::optional<Id> open_extension_of(Id grant_id) const;
+    const Grant& extendable_grant(const Caller& caller, Id grant_id) const;
     std::vector<std::string> resources_under(const std::string& policy) const;
 
     AuditEvent make_event(const std::string& type,
@@ -226,6 +236,9 @@ class JitService {
                              const LoginDecision& decision, std::int64_t pid,
                              const std::string& logind_session) const;
     AuditEvent session_record_event(const std::string& type, const Session& session) const;
+    AuditEvent granted_event(const Grant& grant) const;
+    AuditEvent requested_event(const Caller& caller, const Request& request) const;
+    AuditEvent auto_approved_event(const Request& request) const;
     void publish(const std::vector<AuditEvent>& committed);
 
     // State transitions shared by several operations. Each writes through `tx` and records the
@@ -233,12 +246,17 @@ class JitService {
     Grant start_grant(Transaction& tx, Request& request, std::vector<AuditEvent>& events);
     void end_grant(Id grant_id, GrantState state, const std::string& actor,
                    const std::string& reason, const std::string& actor_login = "");
-    void end_grants(const std::vector<Id>& grant_ids, GrantState state, const std::string& actor,
-                    const std::string& reason, const std::string& actor_login = "");
-    AuditEvent grant_end_event(const Grant& grant, const std::string& actor,
-                               const std::string& reason, const std::string& actor_login) const;
     void expire_request(Id request_id);
-    void warn_grants(const std::vector<Id>& grant_ids);
+    // Approving an extension: moves its grant's expiry (`extended`); grant_extended after the
+    // commit.
+    Grant extend_in(Transaction& tx, Request& request, std::vector<AuditEvent>& events);
+    void grant_extended(const Grant& grant);
+    void expire_extensions_of(Id grant_id);
+    // A scheduled grant's start has come: it becomes active (`granted`).
+    void activate_grant(Id grant_id);
+    // After the commit that made `grant` (active or scheduled): memory, deadlines, effects.
+    void grant_made(const Grant& grant);
+    void warn_grant(Id grant_id);
 
     void index_resource(const Resource& resource);
     void index_key(const SshKey& key);
@@ -248,8 +266,6 @@ class JitService {
     void schedule_request(const Request& request);
     void schedule_grant(const Grant& grant);
     void unschedule(DeadlineKind kind, Id id);
-    void expire_grants(const std::vector<Id>& grant_ids, EpochSeconds now);
-    void retry_later(DeadlineKind kind, const std::vector<Id>& ids, EpochSeconds now);
 
     Store& store_;
     Config config_;

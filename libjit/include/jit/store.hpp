@@ -84,15 +84,6 @@ class Store {
     // Highest audit seq known to be in the journal; events above it are still to be sent.
     virtual Id journal_sent_seq() = 0;
     virtual void set_journal_sent_seq(Id seq) = 0;
-
-    // Durability of a commit. By default commit() returns once the change is on disk. After
-    // defer_sync(), commit() returns once the change is written to the operating system (it
-    // survives any end of the process, kill -9 included) and sync() puts every commit so far on
-    // disk (a power cut loses nothing synced); the owner calls sync() within a bounded time of a
-    // commit, whenever sync_pending(). A store whose commits are always on disk needs neither.
-    virtual void defer_sync() {}
-    virtual bool sync_pending() { return false; }
-    virtual void sync() {}
 };
 
 // Opens (creating if needed) an SQLite database in WAL mode with foreign keys on, migrating

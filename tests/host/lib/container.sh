@@ -178,6 +178,21 @@ container_exec() {
         HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
 }
 
+# container_as USER CMD...: runs CMD inside the container as USER. setpriv, not runuser or su:
+# no PAM stack, so nothing depends on the stack under test and no logind session is made that
+# checks on a user's sessions would have to tell apart.
+container_as() {
+    local user=$1
+    shift
+    container_exec setpriv --reuid="$user" --regid="$user" --init-groups \
+        env HOME="/home/$user" USER="$user" LOGNAME="$user" "$@"
+}
+
+# ssh options for logging in to the container with the key /root/alice_key the tests make.
+# shellcheck disable=SC2034  # used by the tests that source this
+CONTAINER_SSH_OPTS=(-i /root/alice_key -o BatchMode=yes -o StrictHostKeyChecking=no
+    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10)
+
 container_stop() {
     _container_alive || return 0
     local deadline=$((SECONDS + 30))

@@ -18,8 +18,7 @@
 #   jitadmin (jit-admin)  jitaudit (jit-audit)  jitalice jitbob jitcarol jitdave  jitmallory
 #   jit-approvers = jitbob, jitcarol
 #
-# Assertions record a result and carry on; `finish` prints "N passed, M failed" and exits 1 if
-# anything failed. `die` aborts the test (setup that cannot go on).
+# The assertions (pass, fail, expect_*, wait_until, finish, die) are scripts/lib/check.sh's.
 
 # --- namespace --------------------------------------------------------------------------------
 if [[ $EUID -ne 0 ]]; then
@@ -40,186 +39,23 @@ HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export JIT_SOURCE_DIR JIT_BUILD_DIR
 # shellcheck source=../../../scripts/lib/private_bus.sh
 source "$JIT_SOURCE_DIR/scripts/lib/private_bus.sh"
-TEST_NAME=$(basename "$0" .sh)
+# shellcheck source=../../../scripts/lib/check.sh
+source "$JIT_SOURCE_DIR/scripts/lib/check.sh"
+TEST_NAME=$CHECK_NAME
+# jitctl's refusals are one line on stderr; the assertions hold every test to that.
+CHECK_ONE_LINE_ERRORS=1
+CHECK_CLEANUP=_harness_finish
 
 # Sanitizer builds: report and fail loudly; a leak in a CLI run is a failure too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LC_ALL=C.UTF-8 TZ=UTC
 
-HARNESS_PASSED=0
-HARNESS_FAILED=0
 HARNESS_PIDS=()  # background processes to kill on exit
 JITD_PID=
 JITD_STATUS= # exit status of the last jitd_stop/jitd_kill
 JOURNALD_PID=
 DBUS_PID=
-
-# --- output and assertions --------------------------------------------------------------------
-_ts() { date -u +%H:%M:%S; }
-note() { printf '%s   %s\n' "$(_ts)" "$*"; }
-pass() {
-    HARNESS_PASSED=$((HARNESS_PASSED + 1))
-    printf '%s ok   %s\n' "$(_ts)" "$*"
-}
-fail() {
-    HARNESS_FAILED=$((HARNESS_FAILED + 1))
-    printf '%s FAIL %s\n' "$(_ts)" "$*"
-}
-die() {
-    printf '%s ABORT %s\n' "$(_ts)" "$*"
-    HARNESS_FAILED=$((HARNESS_FAILED + 1))
-    finish
-}
-
-# Text a sanitizer prints when it finds something.
-_sanitizer_report() { grep -E -m1 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$@" 2>/dev/null; }
-
-# run CMD...: runs a command, capturing stdout in $OUT, stderr in $ERR, exit status in $RC.
-run() {
-    "$@" >"$T/.out" 2>"$T/.err"
-    RC=$?
-    OUT=$(<"$T/.out")
-    ERR=$(<"$T/.err")
-    return 0
-}
-
-# expect_exit CODE[|CODE...] [-m DESCRIPTION] -- CMD...
-# Runs CMD (see run) and checks its exit status; on a non-zero CODE also that stderr is exactly
-# one non-empty line. Sanitizer reports on stderr always fail. Returns 0 when it passed.
-expect_exit() {
-    local want=$1 desc=
-    shift
-    if [[ ${1:-} == -m ]]; then
-        desc=$2
-        shift 2
-    fi
-    [[ ${1:-} == -- ]] && shift
-    [[ -n $desc ]] || desc="$*"
-    run "$@"
-    if _sanitizer_report "$T/.err" >/dev/null; then
-        fail "$desc: sanitizer report: $(_sanitizer_report "$T/.err")"
-        return 1
-    fi
-    # CODE may list alternatives, e.g. 64|65, where the contract leaves the choice open.
-    if [[ "|$want|" != *"|$RC|"* ]]; then
-        fail "$desc: exit $RC, want $want; stderr: ${ERR:0:400}; stdout: ${OUT:0:200}"
-        return 1
-    fi
-    if [[ $want != 0 ]]; then
-        if [[ -z $ERR ]]; then
-            fail "$desc: exit $RC as wanted but stderr is empty"
-            return 1
-        fi
-        if [[ $ERR == *$'\n'* ]]; then
-            fail "$desc: exit $RC as wanted but stderr is not one line: ${ERR:0:400}"
-            return 1
-        fi
-    fi
-    pass "$desc${ERR:+ -> $ERR}"
-}
-
-# expect_eq DESCRIPTION GOT WANT
-expect_eq() {
-    if [[ $2 == "$3" ]]; then
-        pass "$1 = ${3:0:120}"
-    else
-        fail "$1: got '${2:0:400}', want '${3:0:400}'"
-        return 1
-    fi
-}
-
-# expect_ne DESCRIPTION GOT UNWANTED
-expect_ne() {
-    if [[ $2 != "$3" ]]; then
-        pass "$1 != ${3:0:120}"
-    else
-        fail "$1: got '${2:0:400}', which it must not be"
-        return 1
-    fi
-}
-
-# expect_contains DESCRIPTION HAYSTACK NEEDLE
-expect_contains() {
-    if [[ $2 == *"$3"* ]]; then
-        pass "$1 contains '${3:0:120}'"
-    else
-        fail "$1: '${2:0:400}' does not contain '${3:0:200}'"
-        return 1
-    fi
-}
-
-# expect_not_contains DESCRIPTION HAYSTACK NEEDLE
-expect_not_contains() {
-    if [[ $2 != *"$3"* ]]; then
-        pass "$1 lacks '${3:0:120}'"
-    else
-        fail "$1: '${2:0:400}' contains '${3:0:200}'"
-        return 1
-    fi
-}
-
-# expect_number_in DESCRIPTION TEXT NUMBER: NUMBER appears in TEXT as a whole number.
-expect_number_in() {
-    if [[ $2 =~ (^|[^0-9])$3([^0-9]|$) ]]; then
-        pass "$1 mentions $3"
-    else
-        fail "$1: '${2:0:400}' does not mention $3"
-        return 1
-    fi
-}
-
-# expect_true DESCRIPTION CMD...: the command succeeds (its output is discarded).
-expect_true() {
-    local desc=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        pass "$desc"
-    else
-        fail "$desc (failed: $*)"
-        return 1
-    fi
-}
-
-# wait_until SECONDS CMD...: polls CMD every 0.1s until it succeeds; 1 when the deadline passes.
-wait_until() {
-    local deadline=$(($(date +%s%N) + $1 * 1000000000))
-    shift
-    while :; do
-        "$@" >/dev/null 2>&1 && return 0
-        (($(date +%s%N) >= deadline)) && return 1
-        sleep 0.1
-    done
-}
-
-# expect_eventually SECONDS DESCRIPTION CMD...: wait_until as an assertion.
-expect_eventually() {
-    local secs=$1 desc=$2
-    shift 2
-    if wait_until "$secs" "$@"; then
-        pass "$desc"
-    else
-        fail "$desc (not within ${secs}s: $*)"
-        return 1
-    fi
-}
-
-# jq_eq DESCRIPTION JSON FILTER WANT: jq -r FILTER on JSON equals WANT.
-jq_eq() {
-    local got
-    got=$(jq -r "$3" <<<"$2" 2>&1) || got="(jq failed: $got)"
-    expect_eq "$1" "$got" "$4"
-}
-
-finish() {
-    trap - EXIT
-    harness_cleanup
-    printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$HARNESS_PASSED" "$HARNESS_FAILED"
-    if ((HARNESS_FAILED > 0 || HARNESS_PASSED == 0)); then
-        exit 1
-    fi
-    exit 0
-}
 
 # --- processes --------------------------------------------------------------------------------
 track_pid() { HARNESS_PIDS+=("$1"); }
@@ -247,8 +83,7 @@ harness_cleanup() {
         if ! kill -0 "$JITD_PID" 2>/dev/null; then
             { wait "$JITD_PID"; } 2>/dev/null
             pid=$?
-            HARNESS_FAILED=$((HARNESS_FAILED + 1))
-            printf '%s FAIL jitd died during the test (status %s)\n' "$(_ts)" "$pid"
+            fail "jitd died during the test (status $pid)"
         else
             kill -TERM "$JITD_PID"
             kill -CONT "$JITD_PID" 2>/dev/null # a test may have left it stopped
@@ -256,8 +91,7 @@ harness_cleanup() {
             { wait "$JITD_PID"; } 2>/dev/null
             pid=$?
             if ((pid != 0)); then
-                HARNESS_FAILED=$((HARNESS_FAILED + 1))
-                printf '%s FAIL jitd exited with status %s on SIGTERM at the end\n' "$(_ts)" "$pid"
+                fail "jitd exited with status $pid on SIGTERM at the end"
             fi
         fi
         JITD_PID=
@@ -266,12 +100,11 @@ harness_cleanup() {
     [[ -n $DBUS_PID ]] && stop_pid "$DBUS_PID" TERM
     [[ -n $JOURNALD_PID ]] && stop_pid "$JOURNALD_PID" TERM
     if [[ -n ${T:-} && -d $T ]]; then
-        if [[ -s $T/jitd.log ]] && _sanitizer_report "$T/jitd.log" >/dev/null; then
-            HARNESS_FAILED=$((HARNESS_FAILED + 1))
-            printf '%s FAIL sanitizer report in jitd.log:\n' "$(_ts)"
+        if [[ -s $T/jitd.log ]] && sanitizer_report "$T/jitd.log" >/dev/null; then
+            fail "sanitizer report in jitd.log:"
             grep -E -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/jitd.log" | head -60
         fi
-        if ((HARNESS_FAILED > 0)) && [[ -s $T/jitd.log ]]; then
+        if ((CHECK_FAILED > 0)) && [[ -s $T/jitd.log ]]; then
             printf -- '--- last lines of jitd.log ---\n'
             tail -n 40 "$T/jitd.log"
             printf -- '---\n'
@@ -283,11 +116,17 @@ harness_cleanup() {
         fi
     fi
 }
+# finish's first step: the EXIT trap is finish itself.
+_harness_finish() {
+    trap - EXIT
+    harness_cleanup
+}
 trap 'finish' EXIT
 
 # --- temp dir and binaries --------------------------------------------------------------------
 T=$(mktemp -d "${TMPDIR:-/tmp}/jit-$TEST_NAME.XXXXXX") || exit 1
 chmod 0755 "$T"
+CHECK_TMP=$T
 mkdir -p "$T/bin" "$T/run"
 
 JITD=$JIT_BUILD_DIR/jitd/jitd
@@ -441,7 +280,7 @@ jitd_start() {
 jitd_restart() {
     need_programs
     [[ -z $JITD_PID ]] || die "jitd_start: jitd already runs (pid $JITD_PID)"
-    echo "=== jitd start $(_ts)" >>"$T/jitd.log"
+    echo "=== jitd start $(check_ts)" >>"$T/jitd.log"
     "$JITD" --config "$T/jitd.conf" >>"$T/jitd.log" 2>&1 &
     JITD_PID=$!
     local deadline=$(($(date +%s) + 30))

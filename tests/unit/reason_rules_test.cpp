@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+// A policy's reason rules (jit/reason_rules.hpp), alone and through the engine.
+#include <gtest/gtest.h>
+
+#include "fakes.hpp"
+#include "jit/error.hpp"
+#include "jit/reason_rules.hpp"
+#include "jit/service.hpp"
+
+namespace jit {
+namespace {
+
+std::string refusal(const ReasonRules& rules, const std::string& reason) {
+    try {
+        check_reason_rules(rules, reason);
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidInput);
+        return e.what();
+    }
+    return "";
+}
+
+TEST(ReasonRulesTest, APatternMustMatchSomewhereInTheReason) {
+    const ReasonRules rules{"(INC|CHG)-[0-9]+", 0, "ops"};
+    EXPECT_EQ(refusal(rules, "fix INC-1234 now"), "");
+    EXPECT_EQ(refusal(rules, "CHG-7"), "");
+    const std::string why = refusal(rules, "fix the database");
+    EXPECT_NE(why.find("reason-pattern"), std::string::npos) << why;
+    EXPECT_NE(why.find("\"ops\""), std::string::npos) << why;
+    EXPECT_NE(refusal(rules, "inc-12"), "");  // case matters
+}
+
+TEST(ReasonRulesTest, AMinimumLengthCountsCharacters) {
+    const ReasonRules rules{"", 5, "ops"};
+    EXPECT_NE(refusal(rules, "abcd").find("reason-min-length"), std::string::npos);
+    EXPECT_EQ(refusal(rules, "abcde"), "");
+    EXPECT_EQ(refusal(rules, "\u00e9\u00e9\u00e9\u00e9\u00e9"), "");  // five characters, ten bytes
+}
+
+TEST(ReasonRulesTest, PatternsAndLengthsAreValidated) {
+    EXPECT_NO_THROW(validate_reason_pattern(""));
+    EXPECT_NO_THROW(validate_reason_pattern("^[A-Z]+-[0-9]+"));
+    EXPECT_THROW(validate_reason_pattern("(INC"), JitError);
+    EXPECT_THROW(validate_reason_pattern("[z-a]"), JitError);
+    EXPECT_THROW(validate_reason_pattern("a\nb"), JitError);
+    EXPECT_THROW(validate_reason_pattern(std::string(kMaxReasonPatternLength + 1, 'a')), JitError);
+    EXPECT_NO_THROW(validate_reason_min_length(0));
+    EXPECT_NO_THROW(validate_reason_min_length(1024));
+    EXPECT_THROW(validate_reason_min_length(-1), JitError);
+    EXPECT_THROW(validate_reason_min_length(1025), JitError);
+}
+
+class ReasonRulesServiceTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        identity.users = {{0, "root"}, {1001, "ada"}, {1005, "alice"}};
+        identity.groups = {{"root", {"root"}}, {"ada", {"ada", "jit-admin"}}, {"alice", {"alice"}}};
+        service = std::make_unique<JitService>(store, config, identity, clock, effects);
+        service->start();
+        service->add_resource(who("ada"), {"db", "", {"sudo"}, {"root"}, {}, ""});
+    }
+
+    Caller who(const std::string& name) {
+        return testing::make_caller(*identity.user_uid(name), name, identity.groups.at(name));
+    }
+
+    testing::FakeStore store;
+    testing::FakeClock clock;
+    testing::FakeIdentity identity;
+    testing::RecordingEffects effects;
+    Config config;
+    std::unique_ptr<JitService> service;
+};
+
+TEST_F(ReasonRulesServiceTest, ABadPatternIsRefusedWhenThePolicyIsMade) {
+    NewPolicy policy;
+    policy.name = "ops";
+    policy.action = PolicyAction::AutoApprove;
+    policy.reason_pattern = "(INC";
+    EXPECT_THROW(service->add_policy(who("ada"), policy), JitError);
+    EXPECT_TRUE(service->list_policies(who("ada")).empty());
+}
+
+TEST_F(ReasonRulesServiceTest, RequestsAndExtensionsKeepTheRules) {
+    NewPolicy policy;
+    policy.name = "ops";
+    policy.action = PolicyAction::AutoApprove;
+    policy.reason_pattern = "(INC|CHG)-[0-9]+";
+    policy.reason_min_length = 10;
+    const Policy made = service->add_policy(who("ada"), policy);
+    EXPECT_EQ(made.reason_pattern, "(INC|CHG)-[0-9]+");
+    EXPECT_EQ(made.reason_min_length, 10);
+    service->assign_policy(who("ada"), "ops", "db");
+    service->set_policy_active(who("ada"), "ops", true);
+
+    const std::size_t events = store.audit_log.size();
+    EXPECT_THROW(service->create_request(who("alice"), "db", "INC-1", 3600), JitError);
+    EXPECT_THROW(service->create_request(who("alice"), "db", "fixing the replica", 3600), JitError);
+    EXPECT_EQ(store.audit_log.size(), events);
+    const Request request = service->create_request(who("alice"), "db", "fix INC-4711", 3600);
+    EXPECT_EQ(request.state, RequestState::Approved);
+
+    EXPECT_THROW(service->extend_grant(who("alice"), *request.grant_id, "more time please", 600),
+                 JitError);
+    EXPECT_NO_THROW(service->extend_grant(who("alice"), *request.grant_id, "still INC-4711", 600));
+
+    service = std::make_unique<JitService>(store, config, identity, clock, effects);
+    service->start();
+    EXPECT_EQ(service->get_policy(who("ada"), "ops").policy.reason_pattern, "(INC|CHG)-[0-9]+");
+}
+
+}  // namespace
+}  // namespace jit
