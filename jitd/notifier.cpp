@@ -99,6 +99,8 @@ std::string request_notification(const std::string& event, const jit::Request& r
                                      {"time", jit::format_rfc3339(approval.time)}});
     }
     json["grant_id"] = request.grant_id ? nlohmann::json(*request.grant_id) : nullptr;
+    json["start"] = time_or_null(request.start);
+    json["extends"] = request.extends ? nlohmann::json(*request.extends) : nullptr;
     json["approvers"] = approvers;
     return json.dump();
 }
@@ -112,6 +114,7 @@ std::string grant_notification(const std::string& event, const jit::Grant& grant
     json["start"] = jit::format_rfc3339(grant.start);
     json["expiry"] = time_or_null(grant.expiry);
     json["state"] = std::string(jit::to_string(grant.state));
+    json["extensions"] = grant.extensions;
     return json.dump();
 }
 
