@@ -8,6 +8,7 @@
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -126,6 +127,13 @@ void require_safe_config(const std::string& path) {
     require_safe_directory(resolved);
 }
 
+std::unique_ptr<jit::Store> open_store(const jit::Config& config) {
+    if (config.store_backend == jit::StoreBackend::Postgresql) {
+        return jit::open_postgresql_store(config.store_url, config.host);
+    }
+    return jit::open_sqlite_store(config.database);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,9 +166,13 @@ int main(int argc, char** argv) {
         if (!database.empty()) {
             config.database = database;
         }
-        std::unique_ptr<jit::Store> store = jit::open_sqlite_store(config.database);
+        std::unique_ptr<jit::Store> store = open_store(config);
         jitd::Daemon daemon(std::move(config), *store);
         return daemon.run();
+    } catch (const jit::JitError& e) {
+        spdlog::critical("cannot start: {}", e.what());
+        // EX_UNAVAILABLE: the fleet's store is down; systemd tries again later.
+        return e.code() == jit::ErrorCode::Unavailable ? EX_UNAVAILABLE : 1;
     } catch (const std::exception& e) {
         spdlog::critical("cannot start: {}", e.what());
         return 1;

@@ -11,13 +11,14 @@ namespace {
 
 // Internal goes out as the generic org.freedesktop.DBus.Error.Failed, and any name we do not
 // know comes back as Internal. jitctl's statuses: 65 for a rejected value, 77 for a missing
-// role, 1 for everything else.
+// role, 69 for an unreachable store, 1 for everything else.
 constexpr ErrorKind kErrorKinds[] = {
     {ErrorCode::InvalidInput, kErrorInvalidInput, EX_DATAERR},
     {ErrorCode::NotFound, kErrorNotFound, 1},
     {ErrorCode::Conflict, kErrorConflict, 1},
     {ErrorCode::PermissionDenied, kErrorPermissionDenied, EX_NOPERM},
     {ErrorCode::Failed, kErrorFailed, 1},
+    {ErrorCode::Unavailable, kErrorUnavailable, EX_UNAVAILABLE},
     {ErrorCode::Internal, kErrorInternal, 1},
 };
 

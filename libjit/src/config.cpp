@@ -20,6 +20,7 @@ namespace jit {
 namespace {
 
 constexpr std::string_view kSection = "daemon";
+constexpr std::string_view kStoreSection = "store";
 constexpr std::size_t kMaxConfigSize = 1 << 20;
 
 // Where a parse stands. inih gets it both as its stream (read_line feeds it one line per call,
@@ -62,10 +63,10 @@ void check_section_header(ParseState& state, std::string_view line) {
         return;  // inih reports the malformed header
     }
     std::string_view name = line.substr(1, close - 1);
-    if (name != kSection) {
+    if (name != kSection && name != kStoreSection) {
         record_error(
             state, state.line,
-            "unknown section " + quote_for_message(name) + " (jitd.conf has only [daemon])");
+            "unknown section " + quote_for_message(name) + " (jitd.conf has [daemon] and [store])");
     }
 }
 
@@ -166,12 +167,33 @@ int limit_count(std::string_view value) {
     return count;
 }
 
+StoreBackend store_backend(std::string_view value) {
+    if (value == "sqlite") {
+        return StoreBackend::Sqlite;
+    }
+    if (value == "postgresql") {
+        return StoreBackend::Postgresql;
+    }
+    throw_invalid("must be sqlite or postgresql, got " + quote_for_message(value));
+}
+
+std::string store_url(std::string_view value) {
+    if (value.empty() || !is_printable_text(value)) {
+        throw_invalid("must be a libpq connection string or URI in printable text");
+    }
+    return std::string(value);
+}
+
 struct KeyRule {
     std::string_view name;
     void (*apply)(Config& config, std::string_view value);
+    std::string_view section = kSection;
 };
 
 constexpr KeyRule kKeyRules[] = {
+    {"backend", [](Config& c, std::string_view v) { c.store_backend = store_backend(v); },
+     kStoreSection},
+    {"url", [](Config& c, std::string_view v) { c.store_url = store_url(v); }, kStoreSection},
     {"database", [](Config& c, std::string_view v) { c.database = absolute_path(v); }},
     {"snapshot", [](Config& c, std::string_view v) { c.snapshot = absolute_path(v); }},
     {"authorized_keys_dir",
@@ -210,19 +232,21 @@ constexpr KeyRule kKeyRules[] = {
      }},
 };
 
-const KeyRule* find_key_rule(std::string_view name) {
+const KeyRule* find_key_rule(std::string_view section, std::string_view name) {
     for (const auto& rule : kKeyRules) {
-        if (rule.name == name) {
+        if (rule.section == section && rule.name == name) {
             return &rule;
         }
     }
     return nullptr;
 }
 
-std::string known_keys() {
+std::string known_keys(std::string_view section) {
     std::string names;
     for (const auto& rule : kKeyRules) {
-        names += (names.empty() ? "" : ", ") + std::string(rule.name);
+        if (rule.section == section) {
+            names += (names.empty() ? "" : ", ") + std::string(rule.name);
+        }
     }
     return names;
 }
@@ -242,9 +266,9 @@ void apply_entry(ParseState& state, std::string_view section, std::string_view n
     if (section.empty()) {
         throw_invalid("outside any section (put it under [daemon])");
     }
-    const KeyRule* rule = find_key_rule(name);
+    const KeyRule* rule = find_key_rule(section, name);
     if (rule == nullptr) {
-        throw_invalid("unknown key (known keys: " + known_keys() + ")");
+        throw_invalid("unknown key (known keys: " + known_keys(section) + ")");
     }
     auto [first, inserted] = state.seen.emplace(std::string(name), state.line);
     if (!inserted) {
@@ -282,6 +306,20 @@ void check_duration_limits(ParseState& state) {
                      "key 'min_duration': " + format_duration(config.min_duration) +
                          " is longer than max_duration_limit (" +
                          format_duration(config.max_duration_limit) + ")");
+    }
+}
+
+// A PostgreSQL store needs its url; a url means nothing to the SQLite store.
+void check_store(ParseState& state) {
+    const Config& config = state.config;
+    auto url = state.seen.find("url");
+    if (config.store_backend == StoreBackend::Postgresql && config.store_url.empty()) {
+        record_error(state, state.seen.at("backend"),
+                     "key 'backend': postgresql needs url in [store]");
+    } else if (config.store_backend == StoreBackend::Sqlite && url != state.seen.end()) {
+        record_error(state, url->second,
+                     "key 'url': only for backend = postgresql (the SQLite store is "
+                     "[daemon] database)");
     }
 }
 
@@ -358,6 +396,7 @@ Config parse_config(const std::string& text, const std::string& origin) {
     }
     if (state.error_line == 0) {
         check_duration_limits(state);
+        check_store(state);
     }
     if (state.error_line != 0) {
         throw_invalid(state.error);

@@ -17,6 +17,8 @@ const char* error_code_name(ErrorCode code) {
             return "Failed";
         case ErrorCode::Internal:
             return "Internal";
+        case ErrorCode::Unavailable:
+            return "Unavailable";
     }
     return "Internal";
 }

@@ -168,7 +168,8 @@ TEST(ParseConfig, RejectsMistakesWithFileLineAndKey) {
          "t.conf:4: key 'min_duration': set twice (first on line 3)"},
         {"database = /x\n",
          "t.conf:1: key 'database': outside any section (put it under [daemon])"},
-        {"[other]\nx = 1\n", "t.conf:1: unknown section \"other\" (jitd.conf has only [daemon])"},
+        {"[other]\nx = 1\n",
+         "t.conf:1: unknown section \"other\" (jitd.conf has [daemon] and [store])"},
         {"[daemon]\nmin_duration = 1min\n[Daemon]\n", "t.conf:3: unknown section \"Daemon\""},
         {"[daemon]\nmax_duration_limit = 30s\n",
          "t.conf:2: key 'max_duration_limit': 30s is shorter than min_duration (1min)"},
@@ -221,6 +222,35 @@ TEST(ParseConfig, HostNamesTheHostInAuditEvents) {
     EXPECT_EQ(parse_config("[daemon]\nhost = db-1.example.org\n", "t.conf").host,
               "db-1.example.org");
     EXPECT_EQ(parse_config("", "t.conf").host, "");  // load_config fills in the machine's
+}
+
+TEST(ParseConfig, StoreSectionChoosesTheBackend) {
+    EXPECT_EQ(parse_config("", "t.conf").store_backend, StoreBackend::Sqlite);
+    const Config fleet = parse_config(
+        "[daemon]\nhost = web-3\n[store]\nbackend = postgresql\nurl = host=/run/pg dbname=jit\n",
+        "t.conf");
+    EXPECT_EQ(fleet.store_backend, StoreBackend::Postgresql);
+    EXPECT_EQ(fleet.store_url, "host=/run/pg dbname=jit");
+    EXPECT_EQ(fleet.host, "web-3");
+    EXPECT_EQ(parse_config("[store]\nbackend = sqlite\n", "t.conf").store_backend,
+              StoreBackend::Sqlite);
+}
+
+TEST(ParseConfig, StoreMistakesAreNamed) {
+    const BadConfig cases[] = {
+        {"[store]\nbackend = mysql\n",
+         "t.conf:2: key 'backend': must be sqlite or postgresql, got \"mysql\""},
+        {"[store]\nbackend = postgresql\n",
+         "t.conf:2: key 'backend': postgresql needs url in [store]"},
+        {"[store]\nurl = dbname=jit\n", "t.conf:2: key 'url': only for backend = postgresql"},
+        {"[store]\nurl =\n", "t.conf:2: key 'url': must be a libpq connection string"},
+        {"[store]\nhost = x\n", "t.conf:2: key 'host': unknown key (known keys: backend, url)"},
+        {"[daemon]\nbackend = postgresql\n", "t.conf:2: key 'backend': unknown key"},
+    };
+    for (const auto& [text, expected] : cases) {
+        std::string message = parse_error(text);
+        EXPECT_EQ(message.rfind(expected, 0), 0u) << "config:\n" << text << "\ngave: " << message;
+    }
 }
 
 TEST_F(ConfigFileTest, HostDefaultsToTheMachinesName) {

@@ -156,6 +156,7 @@ TEST(ErrorNames, CodesHaveNames) {
     EXPECT_STREQ(error_code_name(ErrorCode::InvalidInput), "InvalidInput");
     EXPECT_STREQ(error_code_name(ErrorCode::PermissionDenied), "PermissionDenied");
     EXPECT_STREQ(error_code_name(ErrorCode::Internal), "Internal");
+    EXPECT_STREQ(error_code_name(ErrorCode::Unavailable), "Unavailable");
 }
 
 TEST(ErrorNames, ThrowHelpersCarryTheirCode) {
@@ -182,9 +183,11 @@ TEST(BusErrorNames, RoundTripAndMapUnknownToInternal) {
     EXPECT_STREQ(bus::error_name(ErrorCode::PermissionDenied),
                  "io.jitd.Jit1.Error.PermissionDenied");
     EXPECT_STREQ(bus::error_name(ErrorCode::Failed), "io.jitd.Jit1.Error.Failed");
+    EXPECT_STREQ(bus::error_name(ErrorCode::Unavailable), "io.jitd.Jit1.Error.Unavailable");
     EXPECT_STREQ(bus::error_name(ErrorCode::Internal), "org.freedesktop.DBus.Error.Failed");
     for (auto code : {ErrorCode::InvalidInput, ErrorCode::NotFound, ErrorCode::Conflict,
-                      ErrorCode::PermissionDenied, ErrorCode::Failed, ErrorCode::Internal}) {
+                      ErrorCode::PermissionDenied, ErrorCode::Failed, ErrorCode::Unavailable,
+                      ErrorCode::Internal}) {
         EXPECT_EQ(bus::error_code_from_name(bus::error_name(code)), code);
     }
     EXPECT_EQ(bus::error_code_from_name("org.freedesktop.DBus.Error.AccessDenied"),

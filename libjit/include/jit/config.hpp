@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // jitd.conf (man/jitd.conf.5): INI with a [daemon] section of key = value lines, lists
-// comma-separated.
+// comma-separated, and an optional [store] section (backend, url) for a fleet.
 //
 //   [daemon]
 //   database = /var/lib/jitd/jit.db        ; absolute paths
@@ -19,6 +19,9 @@
 #include "jit/time.hpp"
 
 namespace jit {
+
+// Where jitd keeps its state: one SQLite file, or a fleet's shared PostgreSQL database.
+enum class StoreBackend { Sqlite, Postgresql };
 
 struct Config {
     std::string database = "/var/lib/jitd/jit.db";
@@ -46,6 +49,10 @@ struct Config {
     // The name audit events give this host (JIT_HOST). load_config fills in the machine's
     // host name when the file does not set one.
     std::string host;
+    // [store]: backend and, for postgresql, the libpq connection string or URI (url). A
+    // password never goes here: libpq reads it from the passfile.
+    StoreBackend store_backend = StoreBackend::Sqlite;
+    std::string store_url;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/jit/jitd.conf";

@@ -15,6 +15,7 @@ enum class ErrorCode {
     PermissionDenied,  // caller lacks the role for this action
     Failed,            // anything else that is the caller's concern (e.g. no active policy)
     Internal,          // storage or OS failure; not the caller's fault
+    Unavailable,       // a fleet's shared store cannot be reached; try again later
 };
 
 const char* error_code_name(ErrorCode code);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Persistence behind an interface: the SQLite store now, PostgreSQL for fleets later. Every
+// Persistence behind an interface: SQLite for one host, PostgreSQL for a fleet. Every
 // state change goes through a Transaction that also appends its audit events, so a change and
 // its audit record are committed together or not at all.
 #pragma once
@@ -89,6 +89,12 @@ class Store {
 // Opens (creating if needed) an SQLite database in WAL mode with foreign keys on, migrating
 // its schema to the current version. Throws JitError(Internal) with the path on failure.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+// Connects to a fleet's PostgreSQL store (conninfo: a libpq connection string or URI; a
+// password comes from the passfile, never from here) and migrates its schema. host names this
+// jitd: each host keeps its own journal position. Throws JitError(Unavailable) naming the
+// store when it cannot be reached, JitError(Internal) on other failures.
+std::unique_ptr<Store> open_postgresql_store(const std::string& conninfo, const std::string& host);
 
 // SHA-256 of data as lower-case hex.
 std::string sha256_hex(const std::string& data);

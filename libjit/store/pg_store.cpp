@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: Apache-2.0
+// The PostgreSQL Store: the shared store of a fleet (docs/fleet.md). One connection per
+// Store; every statement with values is prepared (pg_db.hpp); the schema is migrated through
+// schema_version (pg_schema.hpp) under an advisory lock, because every host's jitd may start
+// at once.
+//
+// Transactions: one at a time per Store, READ COMMITTED. begin() locks the chain head row
+// (audit_head) first, so the writing transactions of all hosts run one after another: the
+// chain is appended from the head the transaction holds and can neither fork nor break, and a
+// change is committed with its audit events or not at all. A Transaction keeps the connection
+// alive, so it may outlive its Store; an operation that fails inside it poisons it.
+//
+// Each host keeps its own journal position (journal_sent, by host): a host's journal holds
+// the events that host sent.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "audit_chain.hpp"
+#include "jit/error.hpp"
+#include "jit/model.hpp"
+#include "jit/store.hpp"
+#include "pg_db.hpp"
+#include "pg_schema.hpp"
+#include "pg_store_rows.hpp"
+
+namespace jit {
+namespace {
+
+using pg::Params;
+using pg::Rows;
+using sqlite::audit_hash;
+using sqlite::AuditRow;
+using sqlite::ChainChecker;
+using sqlite::ChainHead;
+using sqlite::field_value;
+
+// Audit rows are read in pages, so a long log is never held in memory at once.
+constexpr int kAuditPage = 1000;
+
+// The connection with the one-transaction-at-a-time flag, shared by a Store and its open
+// Transaction.
+struct Link {
+    explicit Link(const std::string& conninfo) : connection(conninfo) {}
+    pg::Connection connection;
+    bool transaction_open = false;
+};
+
+// ---- schema ----
+
+void migrate(pg::Connection& connection) {
+    pg::TransactionGuard transaction(connection, "BEGIN");
+    connection.run("lock schema", "SELECT pg_advisory_xact_lock($1)",
+                   Params().integer(pg::kMigrationLockKey));
+    connection.execute("create schema_version", pg::kSchemaVersionTable);
+    Rows version_row =
+        connection.run("read schema version", "SELECT version FROM schema_version WHERE id = 1");
+    const std::int64_t version = version_row.integer(0, 0);
+    const auto known = static_cast<std::int64_t>(pg::kMigrations.size());
+    if (version > known) {
+        connection.fail("schema migration", "database schema version " + std::to_string(version) +
+                                                " is newer than the version " +
+                                                std::to_string(known) + " this program knows");
+    }
+    for (auto step = version; step < known; ++step) {
+        connection.execute("schema migration to version " + std::to_string(step + 1),
+                           pg::kMigrations[static_cast<std::size_t>(step)]);
+    }
+    connection.run("set schema version", "UPDATE schema_version SET version = $1 WHERE id = 1",
+                   Params().integer(known));
+    transaction.commit();
+}
+
+ChainHead read_chain_head(pg::Connection& connection, bool lock) {
+    Rows rows = connection.run("read audit chain head",
+                               lock ? "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+                                    : "SELECT seq, hash FROM audit_head WHERE id = 1");
+    if (rows.size() != 1) {
+        connection.fail("read audit chain head", "the audit_head row is missing");
+    }
+    return {rows.integer(0, 0), rows.text(0, 1)};
+}
+
+// ---- audit rows ----
+
+// One result row per field (or one with NULL field columns for an event without fields),
+// ordered by seq and field position.
+constexpr std::string_view kAuditColumns =
+    "SELECT e.seq, e.time, e.event, e.prev_hash, e.hash, e.user_name, e.resource, f.name, "
+    "f.value FROM ";
+constexpr std::string_view kAuditJoin =
+    " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
+
+// Groups the rows into events and hands them to sink in seq order; sink returns false to
+// stop. Returns false when the sink stopped.
+template <class Sink>
+bool read_audit_rows(const Rows& rows, Sink&& sink) {
+    std::optional<AuditRow> current;
+    for (int row = 0; row < rows.size(); ++row) {
+        if (!current || current->event.seq != rows.integer(row, 0)) {
+            if (current && !sink(std::move(*current))) {
+                return false;
+            }
+            current.emplace();
+            current->event.seq = rows.integer(row, 0);
+            current->event.time = rows.integer(row, 1);
+            current->event.event = rows.text(row, 2);
+            current->event.prev_hash = rows.text(row, 3);
+            current->event.hash = rows.text(row, 4);
+            current->user_column = rows.optional_text(row, 5);
+            current->resource_column = rows.optional_text(row, 6);
+        }
+        if (!rows.is_null(row, 7)) {
+            current->event.fields.emplace_back(rows.text(row, 7), rows.text(row, 8));
+        }
+    }
+    return !current || sink(std::move(*current));
+}
+
+// A consistent read of several statements: its own REPEATABLE READ transaction, unless the
+// connection is inside the Store's open Transaction (whose changes the read then sees).
+class ReadSnapshot {
+  public:
+    explicit ReadSnapshot(pg::Connection& connection) {
+        if (!connection.in_transaction()) {
+            transaction_.emplace(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        }
+    }
+    void end() {
+        if (transaction_) {
+            transaction_->commit();
+        }
+    }
+
+  private:
+    std::optional<pg::TransactionGuard> transaction_;
+};
+
+// ---- transaction ----
+
+class PgTransaction final : public Transaction {
+  public:
+    explicit PgTransaction(std::shared_ptr<Link> link)
+        : link_(std::move(link)),
+          connection_(link_->connection),
+          transaction_(connection_, "BEGIN ISOLATION LEVEL READ COMMITTED"),
+          head_(read_chain_head(connection_, true)) {
+        link_->transaction_open = true;
+    }
+    ~PgTransaction() override { link_->transaction_open = false; }
+
+    void put(const Resource& resource) override;
+    void remove_resource(const std::string& name) override;
+    void put(const Policy& policy) override;
+    void remove_policy(const std::string& name) override;
+    Id put(const Request& request) override;
+    Id put(const Grant& grant) override;
+    Id put(const Session& session) override;
+    void put(const SshKey& key) override;
+    void remove_key(const std::string& fingerprint) override;
+    AuditEvent append(const AuditEvent& event) override;
+    void commit() override;
+
+  private:
+    // Refuses an operation once the transaction is committed or poisoned, and poisons it if
+    // the operation throws halfway through its writes.
+    class Operation {
+      public:
+        Operation(PgTransaction& transaction, std::string_view what)
+            : transaction_(transaction), exceptions_(std::uncaught_exceptions()) {
+            if (transaction_.state_ == State::Committed) {
+                transaction_.connection_.fail(what, "transaction already committed");
+            }
+            if (transaction_.state_ == State::Failed) {
+                transaction_.connection_.fail(what, "an earlier step of this transaction failed");
+            }
+        }
+        ~Operation() {
+            if (std::uncaught_exceptions() > exceptions_) {
+                transaction_.state_ = State::Failed;
+            }
+        }
+        Operation(const Operation&) = delete;
+        Operation& operator=(const Operation&) = delete;
+
+      private:
+        PgTransaction& transaction_;
+        int exceptions_;
+    };
+
+    enum class State { Open, Failed, Committed };
+
+    void put_list(std::string_view what, const std::string& sql, const Params& key,
+                  const std::vector<std::string>& values);
+
+    std::shared_ptr<Link> link_;
+    pg::Connection& connection_;
+    pg::TransactionGuard transaction_;
+    State state_ = State::Open;
+    ChainHead head_;  // locked at begin
+};
+
+// Inserts one row per value: key's values, then the position, then the value.
+void PgTransaction::put_list(std::string_view what, const std::string& sql, const Params& key,
+                             const std::vector<std::string>& values) {
+    for (std::size_t position = 0; position < values.size(); ++position) {
+        Params params = key;
+        params.integer(static_cast<std::int64_t>(position)).text(values[position]);
+        connection_.run(what, sql, params);
+    }
+}
+
+void PgTransaction::put(const Resource& resource) {
+    Operation operation(*this, "put resource");
+    connection_.run("put resource", pg_rows::kPutResource, pg_rows::resource_params(resource));
+    connection_.run("put resource", "DELETE FROM resource_lists WHERE resource = $1",
+                    Params().text(resource.name));
+    const std::string insert =
+        "INSERT INTO resource_lists (resource, list, position, value) VALUES ($1, $2, $3, $4)";
+    put_list("put resource", insert, Params().text(resource.name).text("service"),
+             resource.services);
+    put_list("put resource", insert, Params().text(resource.name).text("account"),
+             resource.accounts);
+    put_list("put resource", insert, Params().text(resource.name).text("member"), resource.members);
+}
+
+void PgTransaction::remove_resource(const std::string& name) {
+    Operation operation(*this, "remove resource");
+    connection_.run("remove resource", "DELETE FROM resources WHERE name = $1",
+                    Params().text(name));
+}
+
+void PgTransaction::put(const Policy& policy) {
+    Operation operation(*this, "put policy");
+    connection_.run("put policy", pg_rows::kPutPolicy, pg_rows::policy_params(policy));
+    connection_.run("put policy", "DELETE FROM policy_approvers WHERE policy = $1",
+                    Params().text(policy.name));
+    put_list("put policy",
+             "INSERT INTO policy_approvers (policy, position, approver) VALUES ($1, $2, $3)",
+             Params().text(policy.name), policy.approvers);
+}
+
+void PgTransaction::remove_policy(const std::string& name) {
+    Operation operation(*this, "remove policy");
+    connection_.run("remove policy", "DELETE FROM policies WHERE name = $1", Params().text(name));
+}
+
+Id PgTransaction::put(const Request& request) {
+    Operation operation(*this, "put request");
+    Rows upsert =
+        connection_.run("put request", pg_rows::kPutRequest, pg_rows::request_params(request));
+    const Id id = upsert.integer(0, 0);
+    connection_.run("put request", "DELETE FROM request_approvals WHERE request_id = $1",
+                    Params().integer(id));
+    for (std::size_t position = 0; position < request.approvals.size(); ++position) {
+        const Approval& approval = request.approvals[position];
+        connection_.run("put request",
+                        "INSERT INTO request_approvals (request_id, position, approver, "
+                        "decision, comment, time) VALUES ($1, $2, $3, $4, $5, $6)",
+                        Params()
+                            .integer(id)
+                            .integer(static_cast<std::int64_t>(position))
+                            .text(approval.approver)
+                            .text(to_string(approval.decision))
+                            .text(approval.comment)
+                            .integer(approval.time));
+    }
+    return id;
+}
+
+Id PgTransaction::put(const Grant& grant) {
+    Operation operation(*this, "put grant");
+    return connection_.run("put grant", pg_rows::kPutGrant, pg_rows::grant_params(grant))
+        .integer(0, 0);
+}
+
+Id PgTransaction::put(const Session& session) {
+    Operation operation(*this, "put session");
+    return connection_.run("put session", pg_rows::kPutSession, pg_rows::session_params(session))
+        .integer(0, 0);
+}
+
+void PgTransaction::put(const SshKey& key) {
+    Operation operation(*this, "put key");
+    connection_.run("put key",
+                    "INSERT INTO keys (fingerprint, user_name, type, key_data, comment, added) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    Params()
+                        .text(key.fingerprint)
+                        .text(key.user)
+                        .text(key.type)
+                        .text(key.base64)
+                        .text(key.comment)
+                        .integer(key.added));
+}
+
+void PgTransaction::remove_key(const std::string& fingerprint) {
+    Operation operation(*this, "remove key");
+    connection_.run("remove key", "DELETE FROM keys WHERE fingerprint = $1",
+                    Params().text(fingerprint));
+}
+
+AuditEvent PgTransaction::append(const AuditEvent& event) {
+    Operation operation(*this, "append audit event");
+    AuditEvent row = event;
+    row.seq = head_.seq + 1;
+    row.prev_hash = head_.hash;
+    row.hash = audit_hash(row);
+    connection_.run("append audit event",
+                    "INSERT INTO audit_events (seq, time, event, user_name, resource, "
+                    "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    Params()
+                        .integer(row.seq)
+                        .integer(row.time)
+                        .text(row.event)
+                        .optional_text(field_value(row, "JIT_USER"))
+                        .optional_text(field_value(row, "JIT_RESOURCE"))
+                        .text(row.prev_hash)
+                        .text(row.hash));
+    for (std::size_t position = 0; position < row.fields.size(); ++position) {
+        connection_.run("append audit event",
+                        "INSERT INTO audit_fields (seq, position, name, value) "
+                        "VALUES ($1, $2, $3, $4)",
+                        Params()
+                            .integer(row.seq)
+                            .integer(static_cast<std::int64_t>(position))
+                            .text(row.fields[position].first)
+                            .text(row.fields[position].second));
+    }
+    connection_.run("append audit event", "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                    Params().integer(row.seq).text(row.hash));
+    head_ = {row.seq, row.hash};
+    return row;
+}
+
+void PgTransaction::commit() {
+    Operation operation(*this, "commit");
+    transaction_.commit();
+    state_ = State::Committed;
+    link_->transaction_open = false;
+}
+
+// ---- store ----
+
+class PgStore final : public Store {
+  public:
+    PgStore(const std::string& conninfo, std::string host)
+        : link_(std::make_shared<Link>(conninfo)),
+          connection_(link_->connection),
+          host_(std::move(host)) {
+        migrate(connection_);
+    }
+
+    StoredState load() override;
+    std::unique_ptr<Transaction> begin() override;
+    std::vector<AuditEvent> audit_events(const AuditFilter& filter) override;
+    AuditVerification verify_audit(const JournalCopy& journal) override;
+    Id audit_head_seq() override { return read_chain_head(connection_, false).seq; }
+    std::string audit_chain() override;
+    Id journal_sent_seq() override;
+    void set_journal_sent_seq(Id seq) override;
+
+  private:
+    std::shared_ptr<Link> link_;
+    pg::Connection& connection_;
+    std::string host_;
+};
+
+StoredState PgStore::load() {
+    ReadSnapshot snapshot(connection_);
+    StoredState state;
+    state.resources = pg_rows::load_resources(connection_);
+    state.policies = pg_rows::load_policies(connection_);
+    state.requests = pg_rows::load_requests(connection_);
+    state.grants = pg_rows::load_grants(connection_);
+    state.sessions = pg_rows::load_sessions(connection_);
+    state.keys = pg_rows::load_keys(connection_);
+    ChainHead head = read_chain_head(connection_, false);
+    state.last_audit_seq = head.seq;
+    state.last_audit_hash = std::move(head.hash);
+    snapshot.end();
+    return state;
+}
+
+std::unique_ptr<Transaction> PgStore::begin() {
+    if (link_->transaction_open) {
+        connection_.fail("begin transaction", "another transaction is still open (one at a time)");
+    }
+    return std::make_unique<PgTransaction>(link_);
+}
+
+std::vector<AuditEvent> PgStore::audit_events(const AuditFilter& filter) {
+    // Every filter is always bound; an unset one is NULL and its condition true, so one
+    // prepared statement serves every query and each set condition can use its index.
+    const std::string sql = std::string(kAuditColumns) +
+                            "(SELECT seq, time, event, user_name, resource, prev_hash, hash "
+                            "FROM audit_events WHERE seq > $1 "
+                            "AND ($2::bigint IS NULL OR time >= $2) "
+                            "AND ($3::bigint IS NULL OR time < $3) "
+                            "AND ($4::text IS NULL OR user_name = $4) "
+                            "AND ($5::text IS NULL OR resource = $5) "
+                            "AND ($6::text IS NULL OR event = $6) "
+                            "ORDER BY seq LIMIT $7)" +
+                            std::string(kAuditJoin);
+    Params params;
+    params.integer(filter.after_seq)
+        .optional_integer(filter.since)
+        .optional_integer(filter.until)
+        .text_or_null(filter.user)
+        .text_or_null(filter.resource)
+        .text_or_null(filter.event)
+        .optional_integer(filter.limit
+                              ? std::optional<std::int64_t>(static_cast<std::int64_t>(filter.limit))
+                              : std::nullopt);
+    Rows rows = connection_.run("read audit events", sql, params);
+    std::vector<AuditEvent> events;
+    read_audit_rows(rows, [&events](AuditRow&& row) {
+        events.push_back(std::move(row.event));
+        return true;
+    });
+    return events;
+}
+
+AuditVerification PgStore::verify_audit(const JournalCopy& journal) {
+    ReadSnapshot snapshot(connection_);
+    ChainChecker checker(journal);
+    const std::string sql = std::string(kAuditColumns) +
+                            "(SELECT seq, time, event, user_name, resource, prev_hash, hash "
+                            "FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2)" +
+                            std::string(kAuditJoin);
+    Id after = 0;
+    bool more = true;
+    while (more) {
+        Rows rows =
+            connection_.run("verify audit chain", sql, Params().integer(after).integer(kAuditPage));
+        if (rows.size() == 0) {
+            break;
+        }
+        after = rows.integer(rows.size() - 1, 0);
+        more = read_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
+    }
+    checker.check_end(read_chain_head(connection_, false));
+    AuditVerification result = checker.result();
+    result.chain = audit_chain();
+    snapshot.end();
+    return result;
+}
+
+std::string PgStore::audit_chain() {
+    Rows rows =
+        connection_.run("read audit chain", "SELECT value FROM meta WHERE name = 'audit_chain'");
+    if (rows.size() != 1 || rows.text(0, 0).empty()) {
+        connection_.fail("read audit chain", "the meta table has no audit_chain");
+    }
+    return rows.text(0, 0);
+}
+
+Id PgStore::journal_sent_seq() {
+    Rows rows =
+        connection_.run("read journal sent seq", "SELECT seq FROM journal_sent WHERE host = $1",
+                        Params().text(host_));
+    return rows.size() == 0 ? 0 : rows.integer(0, 0);
+}
+
+void PgStore::set_journal_sent_seq(Id seq) {
+    // Inside an open Transaction the write would silently join it and share its fate.
+    if (link_->transaction_open) {
+        connection_.fail("set journal sent seq", "a transaction is open");
+    }
+    connection_.run("set journal sent seq",
+                    "INSERT INTO journal_sent (host, seq) VALUES ($1, $2) "
+                    "ON CONFLICT (host) DO UPDATE SET seq = excluded.seq",
+                    Params().text(host_).integer(seq));
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgresql_store(const std::string& conninfo, const std::string& host) {
+    pg::check_conninfo(conninfo);
+    return std::make_unique<PgStore>(conninfo, host);
+}
+
+}  // namespace jit
