@@ -45,7 +45,6 @@ void JitService::start(const std::string& boot_id) {
     sessions_.clear();
     index_.clear();
     deadlines_.clear();
-    deadline_of_.clear();
     for (auto& resource : state.resources) {
         index_resource(resource);
         std::string name = resource.name;
@@ -68,8 +67,7 @@ void JitService::start(const std::string& boot_id) {
             schedule_grant(grant);
         } else if (grant.state == GrantState::Scheduled) {
             // An absolute deadline: a start that passed while jitd was down is handled by tick().
-            deadlines_.emplace(grant.start, DeadlineKind::StartGrant, grant.id);
-            deadline_of_[{DeadlineKind::StartGrant, grant.id}] = grant.start;
+            deadlines_.schedule({DeadlineKind::StartGrant, grant.id}, grant.start);
         }
         grants_.emplace(grant.id, std::move(grant));
     }
@@ -387,9 +385,7 @@ AuditVerification JitService::verify_audit(const Caller& caller,
 // Deadlines
 
 void JitService::schedule_request(const Request& request) {
-    unschedule(DeadlineKind::ExpireRequest, request.id);
-    deadlines_.emplace(request.expires, DeadlineKind::ExpireRequest, request.id);
-    deadline_of_[{DeadlineKind::ExpireRequest, request.id}] = request.expires;
+    deadlines_.schedule({DeadlineKind::ExpireRequest, request.id}, request.expires);
 }
 
 void JitService::schedule_grant(const Grant& grant) {
@@ -398,29 +394,24 @@ void JitService::schedule_grant(const Grant& grant) {
     if (!grant.expiry) {
         return;
     }
-    deadlines_.emplace(*grant.expiry, DeadlineKind::ExpireGrant, grant.id);
-    deadline_of_[{DeadlineKind::ExpireGrant, grant.id}] = *grant.expiry;
+    deadlines_.schedule({DeadlineKind::ExpireGrant, grant.id}, *grant.expiry);
     // Inside the warning window already (a restart, a short grant): warn now.
     const EpochSeconds warn_at = std::max(*grant.expiry - config_.warn_before, clock_.now());
     if (config_.warn_before > 0 && warn_at < *grant.expiry) {
-        deadlines_.emplace(warn_at, DeadlineKind::WarnGrant, grant.id);
-        deadline_of_[{DeadlineKind::WarnGrant, grant.id}] = warn_at;
+        deadlines_.schedule({DeadlineKind::WarnGrant, grant.id}, warn_at);
     }
 }
 
 void JitService::unschedule(DeadlineKind kind, Id id) {
-    auto it = deadline_of_.find({kind, id});
-    if (it == deadline_of_.end()) {
-        return;
-    }
-    deadlines_.erase({it->second, kind, id});
-    deadline_of_.erase(it);
+    deadlines_.cancel({kind, id});
 }
 
 void JitService::tick() {
     const EpochSeconds now = clock_.now();
-    while (!deadlines_.empty() && std::get<0>(*deadlines_.begin()) <= now) {
-        auto [when, kind, id] = *deadlines_.begin();
+    // Taken off the queue before its handler runs, so a handler that does not consume its
+    // deadline cannot spin the loop.
+    while (std::optional<DeadlineKey> due = deadlines_.pop_due(now)) {
+        const auto [kind, id] = *due;
         try {
             switch (kind) {
                 case DeadlineKind::StartGrant:
@@ -438,21 +429,14 @@ void JitService::tick() {
             }
         } catch (...) {
             // The store refused the change; try again shortly instead of spinning on it.
-            unschedule(kind, id);
-            deadlines_.emplace(now + kRetryDelay, kind, id);
-            deadline_of_[{kind, id}] = now + kRetryDelay;
+            deadlines_.schedule(*due, now + kRetryDelay);
             throw;
         }
-        // A handler that returned without consuming its deadline must not spin the loop.
-        unschedule(kind, id);
     }
 }
 
 std::optional<EpochSeconds> JitService::next_deadline() const {
-    if (deadlines_.empty()) {
-        return std::nullopt;
-    }
-    return std::get<0>(*deadlines_.begin());
+    return deadlines_.next();
 }
 
 }  // namespace jit

@@ -177,9 +177,7 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
 void JitService::grant_made(const Grant& grant) {
     grants_[grant.id] = grant;
     if (grant.state == GrantState::Scheduled) {
-        unschedule(DeadlineKind::StartGrant, grant.id);
-        deadlines_.emplace(grant.start, DeadlineKind::StartGrant, grant.id);
-        deadline_of_[{DeadlineKind::StartGrant, grant.id}] = grant.start;
+        deadlines_.schedule({DeadlineKind::StartGrant, grant.id}, grant.start);
         return;
     }
     index_grant(grant);

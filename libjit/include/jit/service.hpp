@@ -9,14 +9,14 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "jit/access.hpp"
 #include "jit/authz.hpp"
 #include "jit/config.hpp"
+#include "jit/deadline_queue.hpp"
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
 #include "jit/presets.hpp"
@@ -200,7 +200,7 @@ class JitService {
 
   private:
     enum class DeadlineKind { StartGrant, WarnGrant, ExpireGrant, ExpireRequest };
-    using Deadline = std::tuple<EpochSeconds, DeadlineKind, Id>;
+    using DeadlineKey = std::pair<DeadlineKind, Id>;
 
     void require_manage(const Caller& caller) const;
     void require_pam(const Caller& caller) const;
@@ -281,8 +281,7 @@ class JitService {
     std::map<Id, Session> sessions_;
     std::map<std::string, SshKey> keys_;  // by fingerprint
     AccessIndex index_;
-    std::set<Deadline> deadlines_;
-    std::map<std::pair<DeadlineKind, Id>, EpochSeconds> deadline_of_;
+    DeadlineQueue<DeadlineKey> deadlines_;
     Id audit_seq_ = 0;
     std::string boot_id_;
 };
