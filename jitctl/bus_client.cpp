@@ -9,6 +9,7 @@
 
 #include "exit_status.hpp"
 #include "jit/bus_names.hpp"
+#include "jit/os.hpp"
 
 namespace jitctl {
 namespace {
@@ -92,13 +93,6 @@ std::string describe_call_error(const std::string& method, const sd_bus_error& e
         return "cannot reach jitd: " + message;
     }
     return method + " failed: " + message;
-}
-
-std::uint64_t monotonic_usec() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 +
-           static_cast<std::uint64_t>(now.tv_nsec) / 1000;
 }
 
 }  // namespace
@@ -267,7 +261,7 @@ std::optional<std::string> RequestDecisionWatch::wait(jit::Id id,
         }
         std::uint64_t timeout = UINT64_MAX;
         if (deadline_usec) {
-            const std::uint64_t now = monotonic_usec();
+            const std::uint64_t now = jit::monotonic_usec();
             if (now >= *deadline_usec) {
                 return std::nullopt;
             }
@@ -282,7 +276,7 @@ std::optional<std::string> RequestDecisionWatch::wait(jit::Id id,
 }
 
 std::uint64_t monotonic_deadline_after(std::uint64_t usec) {
-    return monotonic_usec() + usec;
+    return jit::monotonic_usec() + usec;
 }
 
 }  // namespace jitctl

@@ -15,6 +15,7 @@
 
 #include "jit/error.hpp"
 #include "jit/identity.hpp"
+#include "jit/os.hpp"
 #include "jit/unique_fd.hpp"
 #include "sd_handles.hpp"
 
@@ -27,15 +28,11 @@ constexpr std::size_t kMaxProcFile = 4096;
     throw jit::JitError(jit::ErrorCode::Internal, "cannot identify the caller: " + why);
 }
 
-std::string errno_text(int error) {
-    return std::strerror(error);
-}
-
 // A small /proc file, read through the process's directory fd.
 std::string read_proc_file(int dir, const char* name) {
     jit::UniqueFd file(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!file) {
-        throw_unidentified(std::string("cannot open ") + name + ": " + errno_text(errno));
+        throw_unidentified(std::string("cannot open ") + name + ": " + jit::errno_text(errno));
     }
     char buffer[kMaxProcFile];
     ssize_t size;
@@ -43,7 +40,7 @@ std::string read_proc_file(int dir, const char* name) {
         size = read(file.get(), buffer, sizeof buffer);
     } while (size < 0 && errno == EINTR);
     if (size < 0) {
-        throw_unidentified(std::string("cannot read ") + name + ": " + errno_text(errno));
+        throw_unidentified(std::string("cannot read ") + name + ": " + jit::errno_text(errno));
     }
     return std::string(buffer, static_cast<std::size_t>(size));
 }
@@ -96,7 +93,7 @@ PeerCreds query_peer_creds(sd_bus_message* message) {
         r = sd_bus_creds_get_pid(creds.get(), &peer.pid);
     }
     if (r < 0) {
-        throw_unidentified(errno_text(-r));
+        throw_unidentified(jit::errno_text(-r));
     }
     if (peer.pid <= 0) {
         throw_unidentified("the bus gave no process id");
@@ -114,12 +111,12 @@ PeerCreds query_peer_creds(sd_bus_message* message) {
 uid_t read_login_uid(pid_t pid, uid_t euid) {
     jit::UniqueFd pidfd(pin_process(pid));
     if (!pidfd) {
-        throw_unidentified("process " + std::to_string(pid) + ": " + errno_text(errno));
+        throw_unidentified("process " + std::to_string(pid) + ": " + jit::errno_text(errno));
     }
     const std::string dir_path = "/proc/" + std::to_string(pid);
     jit::UniqueFd dir(open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) {
-        throw_unidentified("cannot open " + dir_path + ": " + errno_text(errno));
+        throw_unidentified("cannot open " + dir_path + ": " + jit::errno_text(errno));
     }
     const std::string login_text = read_proc_file(dir.get(), "loginuid");
     const std::string status = read_proc_file(dir.get(), "status");

@@ -11,6 +11,7 @@
 #include "jit/error.hpp"
 #include "jit/service.hpp"
 #include "jit/ssh_key.hpp"
+#include "jit/text.hpp"
 #include "jit/validate.hpp"
 
 namespace jit::engine {
@@ -21,17 +22,6 @@ constexpr std::size_t kMaxAttemptField = 256;
 constexpr int kMaxApprovalsRequired = 100;
 constexpr Seconds kRetryDelay = 5;
 constexpr Seconds kFallbackClockSkew = 60;
-
-inline std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) {
-            out += ',';
-        }
-        out += item;
-    }
-    return out;
-}
 
 // Keeps order, drops repeats: "--service sshd --service sshd" means sshd once.
 inline std::vector<std::string> deduplicated(const std::vector<std::string>& items) {

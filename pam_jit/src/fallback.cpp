@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "jit/error.hpp"
+#include "jit/os.hpp"
 #include "jit/spool.hpp"
 #include "jit/unique_fd.hpp"
 #include "messages.hpp"
@@ -20,10 +21,6 @@ namespace {
 
 // A snapshot is a few lines per resource and grant; anything this large is not one.
 constexpr off_t kMaxSnapshotBytes = 64 * 1024 * 1024;
-
-std::string errno_text(int error) {
-    return std::error_code(error, std::generic_category()).message();
-}
 
 SnapshotLoad refuse(const std::string& path, const std::string& why) {
     SnapshotLoad load;
@@ -69,7 +66,7 @@ int lock_within(int fd, int wait_msec) {
 std::string unsafe_directory(int dir_fd) {
     struct stat st {};
     if (fstat(dir_fd, &st) < 0) {
-        return errno_text(errno);
+        return jit::errno_text(errno);
     }
     if (st.st_uid != 0) {
         return "is not owned by root";
@@ -84,7 +81,7 @@ std::string unsafe_directory(int dir_fd) {
 std::string unsafe_spool(int fd) {
     struct stat st {};
     if (fstat(fd, &st) < 0) {
-        return errno_text(errno);
+        return jit::errno_text(errno);
     }
     return unsafe_spool_file(st);
 }
@@ -95,11 +92,11 @@ SnapshotLoad load_snapshot(const std::string& path) {
     const jit::UniqueFd fd(
         open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) {
-        return refuse(path, errno_text(errno));
+        return refuse(path, jit::errno_text(errno));
     }
     struct stat st {};
     if (fstat(fd.get(), &st) < 0) {
-        return refuse(path, errno_text(errno));
+        return refuse(path, jit::errno_text(errno));
     }
     if (!S_ISREG(st.st_mode)) {
         return refuse(path, "not a regular file");
@@ -142,7 +139,7 @@ std::string append_spool(const std::string& path, const std::string& line) {
     // The file is opened relative to the directory checked, so the two cannot be swapped.
     const jit::UniqueFd dir(open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0) {
-        return "directory " + directory + ": " + errno_text(errno);
+        return "directory " + directory + ": " + jit::errno_text(errno);
     }
     std::string why = unsafe_directory(dir.get());
     if (!why.empty()) {
@@ -153,7 +150,7 @@ std::string append_spool(const std::string& path, const std::string& line) {
         dir.get(), name.c_str(),
         O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600));
     if (fd.get() < 0) {
-        return errno_text(errno);
+        return jit::errno_text(errno);
     }
     why = unsafe_spool(fd.get());
     if (!why.empty()) {
@@ -163,14 +160,14 @@ std::string append_spool(const std::string& path, const std::string& line) {
     if (r < 0) {
         return r == -EWOULDBLOCK ? "still locked after " + std::to_string(kSpoolLockWaitMsec) +
                                        " ms (jitd is auditing it)"
-                                 : errno_text(-r);
+                                 : jit::errno_text(-r);
     }
     ssize_t n;
     do {
         n = write(fd.get(), line.data(), line.size());
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        return errno_text(errno);
+        return jit::errno_text(errno);
     }
     return static_cast<std::size_t>(n) == line.size() ? std::string() : "short write";
 }

@@ -11,6 +11,7 @@
 
 #include "jit/bus_names.hpp"
 #include "jit/error.hpp"
+#include "jit/os.hpp"
 #include "jit/sd_handles.hpp"
 
 namespace jit::pam {
@@ -23,17 +24,6 @@ using jit::sd::MessagePtr;
 
 using AppendArgs = std::function<int(sd_bus_message*)>;
 using ReadReply = std::function<int(sd_bus_message*, JitdReply&)>;
-
-std::uint64_t monotonic_usec() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 +
-           static_cast<std::uint64_t>(now.tv_nsec) / 1000;
-}
-
-std::string errno_text(int negative_errno) {
-    return std::error_code(-negative_errno, std::generic_category()).message();
-}
 
 JitdReply unreachable(std::string why) {
     JitdReply reply;
@@ -49,7 +39,7 @@ int drive_until(sd_bus* bus, std::uint64_t deadline, const std::function<bool()>
     for (;;) {
         int r = sd_bus_process(bus, nullptr);
         if (r < 0 && r != -EINTR) {
-            why = std::string(what) + " failed: " + errno_text(r);
+            why = std::string(what) + " failed: " + jit::errno_text(-r);
             return r;
         }
         if (done()) {
@@ -58,14 +48,14 @@ int drive_until(sd_bus* bus, std::uint64_t deadline, const std::function<bool()>
         if (r > 0) {
             continue;
         }
-        const std::uint64_t now = monotonic_usec();
+        const std::uint64_t now = jit::monotonic_usec();
         if (now >= deadline) {
             why = std::string("timed out ") + what;
             return -ETIMEDOUT;
         }
         r = sd_bus_wait(bus, deadline - now);
         if (r < 0 && r != -EINTR) {
-            why = std::string(what) + " failed: " + errno_text(r);
+            why = std::string(what) + " failed: " + jit::errno_text(-r);
             return r;
         }
     }
@@ -78,7 +68,7 @@ int connect_system_bus(std::uint64_t deadline, BusPtr& bus, std::string& why) {
     sd_bus* raw = nullptr;
     int r = sd_bus_open_system(&raw);
     if (r < 0) {
-        why = "cannot connect to the system bus: " + errno_text(r);
+        why = "cannot connect to the system bus: " + jit::errno_text(-r);
         return r;
     }
     bus.reset(raw);
@@ -122,7 +112,7 @@ using jit::sd::SlotPtr;
 JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const ReadReply& read,
                     std::uint64_t timeout_usec) {
     const char* method = member.name;
-    const std::uint64_t deadline = monotonic_usec() + timeout_usec;
+    const std::uint64_t deadline = jit::monotonic_usec() + timeout_usec;
     BusPtr bus;
     std::string why;
     if (connect_system_bus(deadline, bus, why) < 0) {
@@ -137,10 +127,10 @@ JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const R
         r = append(call.get());
     }
     if (r < 0) {
-        return unreachable(std::string("cannot build ") + method + ": " + errno_text(r));
+        return unreachable(std::string("cannot build ") + method + ": " + jit::errno_text(-r));
     }
 
-    const std::uint64_t now = monotonic_usec();
+    const std::uint64_t now = jit::monotonic_usec();
     if (now >= deadline) {
         return unreachable("timed out connecting to the system bus");
     }
@@ -149,7 +139,7 @@ JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const R
     r = sd_bus_call_async(bus.get(), &raw_slot, call.get(), keep_reply, &answer, deadline - now);
     SlotPtr slot(raw_slot);
     if (r < 0) {
-        return unreachable(std::string(method) + " failed: " + errno_text(r));
+        return unreachable(std::string(method) + " failed: " + jit::errno_text(-r));
     }
     if (drive_until(
             bus.get(), deadline, [&answer] { return answer != nullptr; }, method, why) < 0) {
@@ -173,7 +163,7 @@ JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const R
     r = read(answer.get(), reply);
     if (r < 0) {
         return unreachable(std::string("malformed ") + method +
-                           " reply from jitd: " + errno_text(r));
+                           " reply from jitd: " + jit::errno_text(-r));
     }
     reply.status = JitdStatus::Answered;
     return reply;

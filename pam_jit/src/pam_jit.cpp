@@ -36,8 +36,10 @@
 #include "jit/access.hpp"
 #include "jit/bus_contract.hpp"
 #include "jit/identity.hpp"
+#include "jit/os.hpp"
 #include "jit/spool.hpp"
 #include "jit/ssh_key.hpp"
+#include "jit/text.hpp"
 #include "jit/unique_fd.hpp"
 #include "jitd_client.hpp"
 #include "messages.hpp"
@@ -74,13 +76,6 @@ struct Context {
     bool opening_session = false;
     std::string logind_session;
 };
-
-std::uint64_t monotonic_usec() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 +
-           static_cast<std::uint64_t>(now.tv_nsec) / 1000;
-}
 
 std::string item(pam_handle_t* pamh, int type) {
     const void* value = nullptr;
@@ -192,14 +187,6 @@ void announce_grant(const Context& ctx, const LoginDecision& decision) {
     keep_id(ctx.pamh, kAnnouncedGrantKey, decision.grant_id);
 }
 
-std::string joined(const std::vector<std::string>& names) {
-    std::string out;
-    for (const std::string& name : names) {
-        out += (out.empty() ? "" : ",") + name;
-    }
-    return out;
-}
-
 // The attempt for the log; with the person a registered ssh key named, when one did.
 std::string described(const Context& ctx, const LoginDecision& decision) {
     if (decision.fingerprint.empty()) {
@@ -239,11 +226,11 @@ int apply(const Context& ctx, const LoginDecision& decision, const char* source)
             pam_syslog(ctx.pamh, LOG_INFO,
                        "deferred to the session stack (%s): %s resources=%s: a person may enter "
                        "with a registered ssh key, known only there",
-                       source, who, joined(decision.resources).c_str());
+                       source, who, jit::join(decision.resources).c_str());
             return PAM_IGNORE;
         case LoginVerdict::Deny:
             pam_syslog(ctx.pamh, LOG_INFO, "denied (%s): %s resources=%s", source, who,
-                       joined(decision.resources).c_str());
+                       jit::join(decision.resources).c_str());
             tell(ctx, PAM_ERROR_MSG, jit::pam::denial_message(decision));
             return PAM_PERM_DENIED;
     }
@@ -378,7 +365,7 @@ template <typename Call>
 JitdReply ask_jitd(const Context& ctx, const char* method, const Call& call) {
     const std::uint64_t timeout = ctx.options.timeout_usec;
     JitdBudget* budget = budget_of(ctx);
-    const std::uint64_t started = monotonic_usec();
+    const std::uint64_t started = jit::monotonic_usec();
     const std::uint64_t allowance = budget ? budget->allowance_usec(started, timeout) : timeout;
     if (budget && allowance == 0) {
         JitdReply reply;
@@ -387,7 +374,7 @@ JitdReply ask_jitd(const Context& ctx, const char* method, const Call& call) {
         return reply;
     }
     const JitdReply reply = call(allowance);
-    const std::uint64_t ended = monotonic_usec();
+    const std::uint64_t ended = jit::monotonic_usec();
     if (budget) {
         budget->charge(started, ended, reply.status != JitdStatus::Unreachable);
     }
@@ -483,10 +470,10 @@ int close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         debug(ctx, "no jitd session registered on this handle");
         return PAM_SUCCESS;
     }
-    const std::uint64_t started = monotonic_usec();
+    const std::uint64_t started = jit::monotonic_usec();
     const JitdReply reply = jit::pam::close_session(*session_id, ctx.options.timeout_usec);
     debug(ctx, std::string("CloseSession ") + status_of(reply) + " after " +
-                   std::to_string((monotonic_usec() - started) / 1000) + " ms (timeout " +
+                   std::to_string((jit::monotonic_usec() - started) / 1000) + " ms (timeout " +
                    std::to_string(ctx.options.timeout_usec / 1000) + " ms)");
     if (reply.status == JitdStatus::Answered) {
         pam_syslog(pamh, LOG_INFO, "closed jitd session %lld", static_cast<long long>(*session_id));
