@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# cmake -DCATALOG=jitd.catalog -DMESSAGE_IDS=audit_message_ids.hpp -DSTAMP=file -P this
+# cmake -DCATALOG=jitd.catalog -DMESSAGE_IDS=audit_events.hpp -DSTAMP=file -P this
 # Fails unless the catalog has exactly one entry for each MESSAGE_ID in the header (the event
 # types and the id for unknown types) and no other entries; touches STAMP when they agree.
 cmake_minimum_required(VERSION 3.25)

@@ -22,9 +22,9 @@ set(JIT_DBUS_SYSTEM_SERVICES_DIR "${CMAKE_INSTALL_DATADIR}/dbus-1/system-service
     CACHE PATH "Install directory for D-Bus system service activation files")
 
 # The journal catalog must explain exactly the MESSAGE_IDs jitd sends: the build fails when
-# systemd/jitd.catalog and jitd/audit_message_ids.hpp disagree.
+# systemd/jitd.catalog and the audit event table (libjit/include/jit/audit_events.hpp) disagree.
 set(_jit_catalog ${PROJECT_SOURCE_DIR}/systemd/jitd.catalog)
-set(_jit_message_ids ${PROJECT_SOURCE_DIR}/jitd/audit_message_ids.hpp)
+set(_jit_message_ids ${PROJECT_SOURCE_DIR}/libjit/include/jit/audit_events.hpp)
 set(_jit_catalog_stamp ${PROJECT_BINARY_DIR}/jitd.catalog.checked)
 add_custom_command(
   OUTPUT ${_jit_catalog_stamp}

@@ -14,11 +14,15 @@
 #include <optional>
 #include <vector>
 
-#include "audit_message_ids.hpp"
+#include "jit/audit_events.hpp"
 #include "jit/time.hpp"
 
 namespace jitd {
 namespace {
+
+using E = jit::audit::Event;
+using F = jit::audit::Field;
+using jit::audit::field_name;
 
 constexpr uint64_t kRetryIntervalUsec = 5 * 1000 * 1000;
 
@@ -50,81 +54,85 @@ std::string suffix(const jit::AuditEvent& event, std::string_view name) {
 }
 
 std::string from_rhost(const jit::AuditEvent& event) {
-    const std::string* rhost = event.field("JIT_RHOST");
+    const std::string* rhost = event.field(field_name(F::Rhost));
     return rhost && !rhost->empty() ? " from " + *rhost : "";
 }
 
 std::string login_text(const jit::AuditEvent& event) {
-    return field_or(event, "JIT_USER") + " via " + field_or(event, "JIT_SERVICE") + " as " +
-           field_or(event, "JIT_TARGET") + from_rhost(event);
+    return field_or(event, field_name(F::User)) + " via " +
+           field_or(event, field_name(F::Service)) + " as " +
+           field_or(event, field_name(F::Target)) + from_rhost(event);
 }
 
 }  // namespace
 
 std::string audit_journal_message(const jit::AuditEvent& e) {
-    const std::string& type = e.event;
-    auto user = field_or(e, "JIT_USER");
-    auto resource = field_or(e, "JIT_RESOURCE");
-    auto actor = field_or(e, "JIT_ACTOR");
-    auto request = "request " + field_or(e, "JIT_REQUEST_ID");
-    auto grant = "grant " + field_or(e, "JIT_GRANT_ID");
+    const E type = jit::audit::event_type(e.event).event;
+    auto user = field_or(e, field_name(F::User));
+    auto resource = field_or(e, field_name(F::Resource));
+    auto actor = field_or(e, field_name(F::Actor));
+    auto request = "request " + field_or(e, field_name(F::RequestId));
+    auto grant = "grant " + field_or(e, field_name(F::GrantId));
 
-    if (type == "requested") {
+    if (type == E::Requested) {
         std::string capped =
-            is_true(e.field("JIT_CAPPED"))
-                ? " (capped from " + duration_text(e, "JIT_REQUESTED_DURATION") + ")"
+            is_true(e.field(field_name(F::Capped)))
+                ? " (capped from " + duration_text(e, field_name(F::RequestedDuration)) + ")"
                 : "";
         return user + " requested access to " + resource + " for " +
-               duration_text(e, "JIT_DURATION") + capped + suffix(e, "JIT_REASON");
+               duration_text(e, field_name(F::Duration)) + capped +
+               suffix(e, field_name(F::Reason));
     }
-    if (type == "approved" || type == "denied") {
-        return actor + " " + type + " " + request + " of " + user + " for " + resource +
-               suffix(e, "JIT_COMMENT");
+    if (type == E::Approved || type == E::Denied) {
+        return actor + " " + e.event + " " + request + " of " + user + " for " + resource +
+               suffix(e, field_name(F::Comment));
     }
-    if (type == "granted") {
+    if (type == E::Granted) {
         return user + " was granted access to " + resource + " until " +
-               field_or(e, "JIT_EXPIRY", "revoked") + " (" + grant + ", " + request + ")";
+               field_or(e, field_name(F::Expiry), "revoked") + " (" + grant + ", " + request + ")";
     }
-    if (type == "extended") {
+    if (type == E::Extended) {
         return grant + " of " + user + " on " + resource + " extended from " +
-               field_or(e, "JIT_PREVIOUS_EXPIRY") + " to " + field_or(e, "JIT_EXPIRY") + " (" +
-               request + ")";
+               field_or(e, field_name(F::PreviousExpiry)) + " to " +
+               field_or(e, field_name(F::Expiry)) + " (" + request + ")";
     }
-    if (type == "expired") {
+    if (type == E::Expired) {
         return grant + " of " + user + " on " + resource + " expired";
     }
-    if (type == "revoked") {
+    if (type == E::Revoked) {
         return actor + " revoked " + grant + " of " + user + " on " + resource +
-               suffix(e, "JIT_REASON");
+               suffix(e, field_name(F::Reason));
     }
-    if (type == "cancelled") {
+    if (type == E::Cancelled) {
         return actor + " cancelled " + request + " of " + user + " for " + resource;
     }
-    if (type == "request_expired") {
+    if (type == E::RequestExpired) {
         return request + " of " + user + " for " + resource + " expired undecided";
     }
-    if (type == "session_opened") {
+    if (type == E::SessionOpened) {
         return login_text(e) + " opened a session under " + grant + " on " + resource;
     }
-    if (type == "session_closed") {
+    if (type == E::SessionClosed) {
         return login_text(e) + " closed the session under " + grant + " on " + resource;
     }
-    if (type == "session_terminated") {
+    if (type == E::SessionTerminated) {
         return "terminated the session of " + login_text(e) + " (pid " +
-               field_or(e, "JIT_SESSION_PID") + "): " + grant + " on " + resource + " ended";
+               field_or(e, field_name(F::SessionPid)) + "): " + grant + " on " + resource +
+               " ended";
     }
-    if (type == "login_denied") {
+    if (type == E::LoginDenied) {
         return "denied login of " + login_text(e) + ": no access to " + resource;
     }
-    if (type == "resource_changed" || type == "policy_changed") {
-        std::string what = type == "resource_changed" ? "resource " : "policy ";
-        return actor + " changed " + what + field_or(e, "JIT_OBJECT") + suffix(e, "JIT_CHANGE");
+    if (type == E::ResourceChanged || type == E::PolicyChanged) {
+        std::string what = type == E::ResourceChanged ? "resource " : "policy ";
+        return actor + " changed " + what + field_or(e, field_name(F::Object)) +
+               suffix(e, field_name(F::Change));
     }
-    if (type == "login_fallback") {
+    if (type == E::LoginFallback) {
         return "pam_jit decided the login of " + login_text(e) + " without jitd" +
-               suffix(e, "JIT_OUTCOME");
+               suffix(e, field_name(F::Outcome));
     }
-    std::string text = "audit event " + type;
+    std::string text = "audit event " + e.event;
     for (const auto& [name, value] : e.fields) {
         text += " " + name + "=" + value;
     }
@@ -138,7 +146,7 @@ namespace {
 // Returns 0 or a negative errno (the journal socket is missing or refuses the datagram).
 int send_to_journal(const jit::AuditEvent& event, const std::string& chain,
                     const std::string& host) {
-    const AuditMessageType& type = audit_message_type(event.event);
+    const jit::audit::EventType& type = jit::audit::event_type(event.event);
     std::vector<std::string> lines = {
         "SYSLOG_IDENTIFIER=jitd",
         "MESSAGE=" + audit_journal_message(event),
@@ -152,8 +160,8 @@ int send_to_journal(const jit::AuditEvent& event, const std::string& chain,
     for (const auto& [name, value] : event.fields) {
         lines.push_back(name + "=" + value);
     }
-    if (event.field("JIT_HOST") == nullptr) {
-        lines.push_back("JIT_HOST=" + host);
+    if (event.field(field_name(F::Host)) == nullptr) {
+        lines.push_back(std::string(field_name(F::Host)) + "=" + host);
     }
     std::vector<iovec> iov;
     iov.reserve(lines.size());

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Audit message ids and the words of each audit event in the journal.
+// The words of each audit event in the journal (the MESSAGE_IDs: tests/unit/audit_events_test.cpp).
 #include <gtest/gtest.h>
 
-#include <set>
 #include <string>
 
-#include "audit_message_ids.hpp"
 #include "jitd_test_support.hpp"
 #include "journal_forwarder.hpp"
 
@@ -13,19 +11,6 @@ namespace jitd {
 namespace {
 
 // --- audit messages ---
-
-TEST(AuditMessageIds, AreDistinct128BitIds) {
-    std::set<std::string_view> ids = {kOtherAuditMessageType.message_id};
-    std::set<std::string_view> events;
-    for (const auto& type : kAuditMessageTypes) {
-        EXPECT_EQ(type.message_id.size(), 32u);
-        EXPECT_EQ(type.message_id.find_first_not_of("0123456789abcdef"), std::string::npos);
-        EXPECT_TRUE(ids.insert(type.message_id).second) << type.event;
-        EXPECT_TRUE(events.insert(type.event).second) << type.event;
-    }
-    EXPECT_EQ(audit_message_type("granted").message_id, "7f80eff6d4a9455498bb1ebdca00b675");
-    EXPECT_EQ(audit_message_type("no_such_event").message_id, kOtherAuditMessageType.message_id);
-}
 
 TEST(AuditJournalMessage, SaysWhatHappenedInWords) {
     EXPECT_EQ(audit_journal_message(event_of("requested", {{"JIT_USER", "alice"},

@@ -286,39 +286,35 @@ std::string JitService::access_of(const Caller& caller, const Resource& resource
 // ---------------------------------------------------------------------------------------------
 // Audit plumbing
 
-AuditEvent JitService::make_event(const std::string& type, Fields fields) const {
-    AuditEvent event;
-    event.time = clock_.now();
-    event.event = type;
-    event.fields = std::move(fields);
+AuditEvent JitService::make_event(audit::Event type, const Fields& fields) const {
+    AuditEvent event = audit::make_event(type, clock_.now(), fields);
     // A hashed field like any other, so the database says which host wrote the event too.
-    event.fields.emplace_back("JIT_HOST", config_.host);
+    audit::add_field(event, F::Host, config_.host);
     return event;
 }
 
-AuditEvent JitService::session_event(const std::string& type, const LoginAttempt& attempt,
+AuditEvent JitService::session_event(audit::Event type, const LoginAttempt& attempt,
                                      const LoginDecision& decision, std::int64_t pid,
                                      const std::string& logind_session) const {
     std::string resource = decision.resource.empty() ? join(decision.resources) : decision.resource;
     AuditEvent event = make_event(
-        type,
-        {{"JIT_USER", decision.requester},
-         {"JIT_TARGET", decision.target},
-         {"JIT_SERVICE", attempt.service},
-         {"JIT_RHOST", attempt.rhost},
-         {"JIT_TTY", attempt.tty},
-         {"JIT_RESOURCE", resource},
-         {"JIT_GRANT_ID", decision.grant_id ? std::to_string(decision.grant_id) : std::string()},
-         {"JIT_SESSION_PID", pid ? std::to_string(pid) : std::string()},
-         {"JIT_LOGIND_SESSION", logind_session}});
+        type, {{F::User, decision.requester},
+               {F::Target, decision.target},
+               {F::Service, attempt.service},
+               {F::Rhost, attempt.rhost},
+               {F::Tty, attempt.tty},
+               {F::Resource, resource},
+               {F::GrantId, decision.grant_id ? std::to_string(decision.grant_id) : std::string()},
+               {F::SessionPid, pid ? std::to_string(pid) : std::string()},
+               {F::LogindSession, logind_session}});
     // A person who came in with a registered ssh key: which key.
     if (!decision.fingerprint.empty()) {
-        event.fields.emplace_back("JIT_FINGERPRINT", decision.fingerprint);
+        audit::add_field(event, F::Fingerprint, decision.fingerprint);
     }
     return event;
 }
 
-AuditEvent JitService::session_record_event(const std::string& type, const Session& session) const {
+AuditEvent JitService::session_record_event(audit::Event type, const Session& session) const {
     LoginAttempt attempt{session.service, session.target, session.user, session.rhost, session.tty};
     LoginDecision d;
     d.requester = session.user;

@@ -118,13 +118,12 @@ Grant JitService::extend_in(Transaction& tx, Request& request, std::vector<Audit
     request.decided = clock_.now();
     request.grant_id = grant.id;
     tx.put(request);
-    ev.push_back(
-        tx.append(make_event("extended", {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                                          {"JIT_GRANT_ID", std::to_string(grant.id)},
-                                          {"JIT_USER", grant.user},
-                                          {"JIT_RESOURCE", grant.resource},
-                                          {"JIT_PREVIOUS_EXPIRY", format_rfc3339(previous)},
-                                          {"JIT_EXPIRY", expiry_text(grant.expiry)}})));
+    ev.push_back(tx.append(make_event(E::Extended, {{F::RequestId, std::to_string(request.id)},
+                                                    {F::GrantId, std::to_string(grant.id)},
+                                                    {F::User, grant.user},
+                                                    {F::Resource, grant.resource},
+                                                    {F::PreviousExpiry, format_rfc3339(previous)},
+                                                    {F::Expiry, expiry_text(grant.expiry)}})));
     return grant;
 }
 

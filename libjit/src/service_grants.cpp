@@ -36,12 +36,12 @@ Grant JitService::revoke(const Caller& caller, Id grant_id, const std::string& r
 }
 
 AuditEvent JitService::granted_event(const Grant& grant) const {
-    return make_event("granted", {{"JIT_REQUEST_ID", std::to_string(grant.request_id)},
-                                  {"JIT_GRANT_ID", std::to_string(grant.id)},
-                                  {"JIT_USER", grant.user},
-                                  {"JIT_RESOURCE", grant.resource},
-                                  {"JIT_START", format_rfc3339(grant.start)},
-                                  {"JIT_EXPIRY", expiry_text(grant.expiry)}});
+    return make_event(E::Granted, {{F::RequestId, std::to_string(grant.request_id)},
+                                   {F::GrantId, std::to_string(grant.id)},
+                                   {F::User, grant.user},
+                                   {F::Resource, grant.resource},
+                                   {F::Start, format_rfc3339(grant.start)},
+                                   {F::Expiry, expiry_text(grant.expiry)}});
 }
 
 void JitService::activate_grant(Id grant_id) {
@@ -95,27 +95,25 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
         if (state == GrantState::Expired) {
-            ev.push_back(
-                tx.append(make_event("expired", {{"JIT_GRANT_ID", std::to_string(updated.id)},
-                                                 {"JIT_USER", updated.user},
-                                                 {"JIT_RESOURCE", updated.resource},
-                                                 {"JIT_EXPIRY", expiry_text(updated.expiry)},
-                                                 {"JIT_ACTOR", "system"}})));
+            ev.push_back(tx.append(make_event(E::Expired, {{F::GrantId, std::to_string(updated.id)},
+                                                           {F::User, updated.user},
+                                                           {F::Resource, updated.resource},
+                                                           {F::Expiry, expiry_text(updated.expiry)},
+                                                           {F::Actor, "system"}})));
         } else {
-            AuditEvent revoked =
-                make_event("revoked", {{"JIT_GRANT_ID", std::to_string(updated.id)},
-                                       {"JIT_USER", updated.user},
-                                       {"JIT_RESOURCE", updated.resource},
-                                       {"JIT_ACTOR", actor},
-                                       {"JIT_REASON", reason}});
+            AuditEvent revoked = make_event(E::Revoked, {{F::GrantId, std::to_string(updated.id)},
+                                                         {F::User, updated.user},
+                                                         {F::Resource, updated.resource},
+                                                         {F::Actor, actor},
+                                                         {F::Reason, reason}});
             if (!actor_login.empty()) {
-                revoked.fields.emplace_back("JIT_ACTOR_LOGIN", actor_login);
+                audit::add_field(revoked, F::ActorLogin, actor_login);
             }
             ev.push_back(tx.append(revoked));
         }
         for (const Session& s : ended_sessions) {
             tx.put(s);
-            ev.push_back(tx.append(session_record_event("session_terminated", s)));
+            ev.push_back(tx.append(session_record_event(E::SessionTerminated, s)));
         }
     });
 

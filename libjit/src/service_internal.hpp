@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "jit/audit_events.hpp"
 #include "jit/error.hpp"
 #include "jit/service.hpp"
 #include "jit/ssh_key.hpp"
@@ -16,7 +17,10 @@
 
 namespace jit::engine {
 
-using Fields = std::vector<std::pair<std::string, std::string>>;
+// Audit events are built from the typed table of jit/audit_events.hpp.
+using Fields = audit::FieldValues;
+using F = audit::Field;
+using E = audit::Event;
 
 constexpr std::size_t kMaxAttemptField = 256;
 constexpr int kMaxApprovalsRequired = 100;
@@ -47,7 +51,7 @@ inline std::string expiry_text(const std::optional<EpochSeconds>& expiry) {
 // Appends JIT_ACTOR_LOGIN to an event's fields when the caller has one.
 inline Fields with_login(const Caller& caller, Fields fields) {
     if (caller.login_differs()) {
-        fields.emplace_back("JIT_ACTOR_LOGIN", caller.login_name);
+        fields.emplace_back(F::ActorLogin, caller.login_name);
     }
     return fields;
 }

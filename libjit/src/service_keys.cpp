@@ -12,15 +12,17 @@
 namespace jit {
 namespace {
 
+using Fields = audit::FieldValues;
+using F = audit::Field;
+using E = audit::Event;
+
 // JIT_ACTOR is the person (root acting for its login user counts as that user), plus
 // JIT_ACTOR_LOGIN when the caller's login user differs from its account, as for every change.
-std::vector<std::pair<std::string, std::string>> key_event_fields(const Caller& caller,
-                                                                  const SshKey& key) {
-    std::vector<std::pair<std::string, std::string>> fields = {{"JIT_USER", key.user},
-                                                               {"JIT_FINGERPRINT", key.fingerprint},
-                                                               {"JIT_ACTOR", caller.person()}};
+Fields key_event_fields(const Caller& caller, const SshKey& key) {
+    Fields fields = {
+        {F::User, key.user}, {F::Fingerprint, key.fingerprint}, {F::Actor, caller.person()}};
     if (caller.login_differs()) {
-        fields.emplace_back("JIT_ACTOR_LOGIN", caller.login_name);
+        fields.emplace_back(F::ActorLogin, caller.login_name);
     }
     return fields;
 }
@@ -75,7 +77,7 @@ SshKey JitService::add_key(const Caller& caller, const std::string& line, const 
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(key);
-        ev.push_back(tx.append(make_event("key_added", key_event_fields(caller, key))));
+        ev.push_back(tx.append(make_event(E::KeyAdded, key_event_fields(caller, key))));
     });
     keys_[key.fingerprint] = key;
     index_key(key);
@@ -98,7 +100,7 @@ SshKey JitService::remove_key(const Caller& caller, const std::string& fingerpri
     const SshKey key = it->second;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_key(fingerprint);
-        ev.push_back(tx.append(make_event("key_removed", key_event_fields(caller, key))));
+        ev.push_back(tx.append(make_event(E::KeyRemoved, key_event_fields(caller, key))));
     });
     keys_.erase(fingerprint);
     index_.remove_key(fingerprint);

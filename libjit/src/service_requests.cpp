@@ -66,23 +66,23 @@ const Policy& JitService::requestable_policy(const Resource& resource) const {
 
 AuditEvent JitService::requested_event(const Caller& caller, const Request& request) const {
     return make_event(
-        "requested",
-        with_login(caller, {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                            {"JIT_USER", request.requester},
-                            {"JIT_RESOURCE", request.resource},
-                            {"JIT_POLICY", request.policy},
-                            {"JIT_REASON", request.reason},
-                            {"JIT_REQUESTED_DURATION", std::to_string(request.requested_duration)},
-                            {"JIT_DURATION", std::to_string(request.duration)},
-                            {"JIT_CAPPED", request.capped ? "true" : "false"}}));
+        E::Requested,
+        with_login(caller, {{F::RequestId, std::to_string(request.id)},
+                            {F::User, request.requester},
+                            {F::Resource, request.resource},
+                            {F::Policy, request.policy},
+                            {F::Reason, request.reason},
+                            {F::RequestedDuration, std::to_string(request.requested_duration)},
+                            {F::Duration, std::to_string(request.duration)},
+                            {F::Capped, request.capped ? "true" : "false"}}));
 }
 
 AuditEvent JitService::auto_approved_event(const Request& request) const {
-    return make_event("approved", {{"JIT_REQUEST_ID", std::to_string(request.id)},
-                                   {"JIT_USER", request.requester},
-                                   {"JIT_RESOURCE", request.resource},
-                                   {"JIT_ACTOR", "system"},
-                                   {"JIT_COMMENT", "auto-approve policy"}});
+    return make_event(E::Approved, {{F::RequestId, std::to_string(request.id)},
+                                    {F::User, request.requester},
+                                    {F::Resource, request.resource},
+                                    {F::Actor, "system"},
+                                    {F::Comment, "auto-approve policy"}});
 }
 
 // A requested start lies ahead, at most max_schedule_ahead from now.
@@ -257,12 +257,12 @@ Request JitService::decide(const Caller& caller, Id request_id, Decision decisio
     std::optional<Grant> grant;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         ev.push_back(
-            tx.append(make_event(decision == Decision::Approve ? "approved" : "denied",
-                                 with_login(caller, {{"JIT_REQUEST_ID", std::to_string(updated.id)},
-                                                     {"JIT_USER", updated.requester},
-                                                     {"JIT_RESOURCE", updated.resource},
-                                                     {"JIT_ACTOR", caller.person()},
-                                                     {"JIT_COMMENT", comment}}))));
+            tx.append(make_event(decision == Decision::Approve ? E::Approved : E::Denied,
+                                 with_login(caller, {{F::RequestId, std::to_string(updated.id)},
+                                                     {F::User, updated.requester},
+                                                     {F::Resource, updated.resource},
+                                                     {F::Actor, caller.person()},
+                                                     {F::Comment, comment}}))));
         if (decision == Decision::Deny) {
             updated.state = RequestState::Denied;  // a single deny ends the request
             updated.decided = now;
@@ -303,11 +303,11 @@ Request JitService::cancel(const Caller& caller, Id request_id) {
     updated.decided = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(tx.append(make_event(
-            "cancelled", with_login(caller, {{"JIT_REQUEST_ID", std::to_string(updated.id)},
-                                             {"JIT_USER", updated.requester},
-                                             {"JIT_RESOURCE", updated.resource},
-                                             {"JIT_ACTOR", caller.person()}}))));
+        ev.push_back(tx.append(
+            make_event(E::Cancelled, with_login(caller, {{F::RequestId, std::to_string(updated.id)},
+                                                         {F::User, updated.requester},
+                                                         {F::Resource, updated.resource},
+                                                         {F::Actor, caller.person()}}))));
     });
     requests_[updated.id] = updated;
     unschedule(DeadlineKind::ExpireRequest, updated.id);
@@ -327,10 +327,10 @@ void JitService::expire_request(Id request_id) {
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
         ev.push_back(
-            tx.append(make_event("request_expired", {{"JIT_REQUEST_ID", std::to_string(updated.id)},
-                                                     {"JIT_USER", updated.requester},
-                                                     {"JIT_RESOURCE", updated.resource},
-                                                     {"JIT_ACTOR", "system"}})));
+            tx.append(make_event(E::RequestExpired, {{F::RequestId, std::to_string(updated.id)},
+                                                     {F::User, updated.requester},
+                                                     {F::Resource, updated.resource},
+                                                     {F::Actor, "system"}})));
     });
     requests_[updated.id] = updated;
     publish(events);

@@ -51,12 +51,12 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(resource);
         ev.push_back(tx.append(make_event(
-            "resource_changed",
-            with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                {"JIT_OBJECT", resource.name},
-                                {"JIT_CHANGE", "created services=" + join(resource.services) +
-                                                   " accounts=" + join(resource.accounts) +
-                                                   " members=" + join(resource.members)}}))));
+            E::ResourceChanged,
+            with_login(caller, {{F::Actor, caller.person()},
+                                {F::Object, resource.name},
+                                {F::Change, "created services=" + join(resource.services) +
+                                                " accounts=" + join(resource.accounts) +
+                                                " members=" + join(resource.members)}}))));
     });
     index_resource(resource);
     std::string name = resource.name;
@@ -86,10 +86,10 @@ void JitService::remove_resource(const Caller& caller, const std::string& name) 
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_resource(resource.name);
-        ev.push_back(tx.append(
-            make_event("resource_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                                               {"JIT_OBJECT", name},
-                                                               {"JIT_CHANGE", "removed"}}))));
+        ev.push_back(tx.append(make_event(
+            E::ResourceChanged,
+            with_login(caller,
+                       {{F::Actor, caller.person()}, {F::Object, name}, {F::Change, "removed"}}))));
     });
     index_.remove_rule(name);
     resources_.erase(name);
@@ -111,9 +111,9 @@ void JitService::add_member(const Caller& caller, const std::string& resource_na
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
         ev.push_back(tx.append(make_event(
-            "resource_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                                    {"JIT_OBJECT", resource_name},
-                                                    {"JIT_CHANGE", "member added " + member}}))));
+            E::ResourceChanged, with_login(caller, {{F::Actor, caller.person()},
+                                                    {F::Object, resource_name},
+                                                    {F::Change, "member added " + member}}))));
     });
     index_resource(updated);
     resources_[resource_name] = std::move(updated);
@@ -135,9 +135,9 @@ void JitService::remove_member(const Caller& caller, const std::string& resource
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
         ev.push_back(tx.append(make_event(
-            "resource_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                                    {"JIT_OBJECT", resource_name},
-                                                    {"JIT_CHANGE", "member removed " + member}}))));
+            E::ResourceChanged, with_login(caller, {{F::Actor, caller.person()},
+                                                    {F::Object, resource_name},
+                                                    {F::Change, "member removed " + member}}))));
     });
     index_resource(updated);
     resources_[resource_name] = std::move(updated);
@@ -220,16 +220,16 @@ Policy JitService::add_policy(const Caller& caller, const NewPolicy& spec) {
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(policy);
         ev.push_back(tx.append(make_event(
-            "policy_changed",
-            with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                {"JIT_OBJECT", policy.name},
-                                {"JIT_CHANGE",
-                                 "created action=" + std::string(to_string(policy.action)) +
-                                     " approvers=" + join(policy.approvers) +
-                                     " approvals=" + std::to_string(policy.approvals_required) +
-                                     " max_duration=" + format_duration(policy.max_duration) +
-                                     " auto_expiry=" + (policy.auto_expiry ? "yes" : "no") +
-                                     " request_ttl=" + format_duration(policy.request_ttl)}}))));
+            E::PolicyChanged,
+            with_login(caller,
+                       {{F::Actor, caller.person()},
+                        {F::Object, policy.name},
+                        {F::Change, "created action=" + std::string(to_string(policy.action)) +
+                                        " approvers=" + join(policy.approvers) +
+                                        " approvals=" + std::to_string(policy.approvals_required) +
+                                        " max_duration=" + format_duration(policy.max_duration) +
+                                        " auto_expiry=" + (policy.auto_expiry ? "yes" : "no") +
+                                        " request_ttl=" + format_duration(policy.request_ttl)}}))));
     });
     policies_[policy.name] = policy;
     publish(events);
@@ -249,11 +249,10 @@ void JitService::assign_policy(const Caller& caller, const std::string& policy_n
     updated.policy = policy_name;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(tx.append(
-            make_event("policy_changed",
-                       with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                           {"JIT_OBJECT", policy_name},
-                                           {"JIT_CHANGE", "assigned to " + resource_name}}))));
+        ev.push_back(tx.append(make_event(
+            E::PolicyChanged, with_login(caller, {{F::Actor, caller.person()},
+                                                  {F::Object, policy_name},
+                                                  {F::Change, "assigned to " + resource_name}}))));
     });
     resources_[resource_name] = std::move(updated);
     publish(events);
@@ -270,11 +269,11 @@ void JitService::set_policy_active(const Caller& caller, const std::string& poli
     updated.active = active;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        ev.push_back(tx.append(make_event(
-            "policy_changed",
-            with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                {"JIT_OBJECT", policy_name},
-                                {"JIT_CHANGE", active ? "activated" : "deactivated"}}))));
+        ev.push_back(tx.append(
+            make_event(E::PolicyChanged,
+                       with_login(caller, {{F::Actor, caller.person()},
+                                           {F::Object, policy_name},
+                                           {F::Change, active ? "activated" : "deactivated"}}))));
     });
     policies_[policy_name] = std::move(updated);
     publish(events);
@@ -303,10 +302,10 @@ void JitService::remove_policy(const Caller& caller, const std::string& name) {
         if (!assigned.empty()) {
             change += " (unassigned from " + join(assigned) + ")";
         }
-        ev.push_back(tx.append(
-            make_event("policy_changed", with_login(caller, {{"JIT_ACTOR", caller.person()},
-                                                             {"JIT_OBJECT", name},
-                                                             {"JIT_CHANGE", change}}))));
+        ev.push_back(tx.append(make_event(
+            E::PolicyChanged,
+            with_login(caller,
+                       {{F::Actor, caller.person()}, {F::Object, name}, {F::Change, change}}))));
     });
     for (const auto& resource_name : assigned) {
         resources_[resource_name].policy.clear();

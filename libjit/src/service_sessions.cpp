@@ -26,7 +26,7 @@ LoginDecision JitService::check_login(const Caller& caller, const LoginAttempt& 
     if (decision.verdict == LoginVerdict::Deny) {
         note_scheduled_start(decision);
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-            ev.push_back(tx.append(session_event("login_denied", attempt, decision, 0, "")));
+            ev.push_back(tx.append(session_event(E::LoginDenied, attempt, decision, 0, "")));
         });
         publish(events);
     }
@@ -54,8 +54,8 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     if (decision.verdict != LoginVerdict::Grant) {
         // Denials, standing members' and root's own sessions are audited; only grants' are
         // registered.
-        const char* type =
-            decision.verdict == LoginVerdict::Deny ? "login_denied" : "session_opened";
+        const audit::Event type =
+            decision.verdict == LoginVerdict::Deny ? E::LoginDenied : E::SessionOpened;
         auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
             ev.push_back(tx.append(session_event(type, attempt, decision, pid, logind_session)));
         });
@@ -79,7 +79,7 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     session.cgroup = effects_.place_session(session);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         session.id = tx.put(session);
-        ev.push_back(tx.append(session_record_event("session_opened", session)));
+        ev.push_back(tx.append(session_record_event(E::SessionOpened, session)));
     });
     sessions_[session.id] = session;
     result.session_id = session.id;
@@ -113,8 +113,8 @@ void JitService::close_session_as(Id session_id, const std::string& how) {
     updated.closed = clock_.now();
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(updated);
-        AuditEvent event = session_record_event("session_closed", updated);
-        event.fields.emplace_back("JIT_CLOSED_BY", how);
+        AuditEvent event = session_record_event(E::SessionClosed, updated);
+        audit::add_field(event, F::ClosedBy, how);
         ev.push_back(tx.append(event));
     });
     sessions_[session_id] = updated;
@@ -160,29 +160,29 @@ void JitService::record_fallback(const FallbackLogin& login) {
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         AuditEvent fallback =
-            make_event("login_fallback", {{"JIT_USER", requester},
-                                          {"JIT_TARGET", attempt.user},
-                                          {"JIT_SERVICE", attempt.service},
-                                          {"JIT_RHOST", attempt.rhost},
-                                          {"JIT_TTY", attempt.tty},
-                                          {"JIT_OUTCOME", login.outcome},
-                                          {"JIT_DECIDED", format_rfc3339(login.when)}});
+            make_event(E::LoginFallback, {{F::User, requester},
+                                          {F::Target, attempt.user},
+                                          {F::Service, attempt.service},
+                                          {F::Rhost, attempt.rhost},
+                                          {F::Tty, attempt.tty},
+                                          {F::Outcome, login.outcome},
+                                          {F::Decided, format_rfc3339(login.when)}});
         if (keys_.count(login.fingerprint)) {
-            fallback.fields.emplace_back("JIT_FINGERPRINT", login.fingerprint);
+            audit::add_field(fallback, F::Fingerprint, login.fingerprint);
         }
         ev.push_back(tx.append(fallback));
         if (!adopted) {
             return;
         }
         adopted->id = tx.put(*adopted);
-        ev.push_back(tx.append(session_record_event("session_opened", *adopted)));
+        ev.push_back(tx.append(session_record_event(E::SessionOpened, *adopted)));
         if (!grant_over) {
             return;
         }
         adopted->state = SessionState::Terminated;
         adopted->closed = clock_.now();
         tx.put(*adopted);
-        ev.push_back(tx.append(session_record_event("session_terminated", *adopted)));
+        ev.push_back(tx.append(session_record_event(E::SessionTerminated, *adopted)));
     });
     if (adopted) {
         sessions_[adopted->id] = *adopted;

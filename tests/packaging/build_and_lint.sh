@@ -151,10 +151,10 @@ for deb in "$JITD_DEB" "$PAM_DEB"; do
 done
 
 # journalctl reads the catalog exactly as it will on the host; every MESSAGE_ID jitd sends
-# (jitd/audit_message_ids.hpp) must have an entry.
+# (libjit/include/jit/audit_events.hpp) must have an entry.
 journalctl --root="$ROOT" --update-catalog 2>"$WORK/catalog.log"
 journalctl --root="$ROOT" --list-catalog 2>>"$WORK/catalog.log" | awk '{print $1}' | sort >"$WORK/catalog.ids"
-grep -oE '"[0-9a-f]{32}"' "$COPY/jitd/audit_message_ids.hpp" | tr -d '"' | sort >"$WORK/header.ids"
+grep -oE '"[0-9a-f]{32}"' "$COPY/libjit/include/jit/audit_events.hpp" | tr -d '"' | sort >"$WORK/header.ids"
 check "the catalog has one entry for each of jitd's $(wc -l <"$WORK/header.ids") MESSAGE_IDs" \
     cmp -s "$WORK/catalog.ids" "$WORK/header.ids"
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "jit/access.hpp"
+#include "jit/audit_events.hpp"
 #include "jit/authz.hpp"
 #include "jit/config.hpp"
 #include "jit/deadline_queue.hpp"
@@ -230,12 +231,11 @@ class JitService {
     const Grant& extendable_grant(const Caller& caller, Id grant_id) const;
     std::vector<std::string> resources_under(const std::string& policy) const;
 
-    AuditEvent make_event(const std::string& type,
-                          std::vector<std::pair<std::string, std::string>> fields) const;
-    AuditEvent session_event(const std::string& type, const LoginAttempt& attempt,
+    AuditEvent make_event(audit::Event type, const audit::FieldValues& fields) const;
+    AuditEvent session_event(audit::Event type, const LoginAttempt& attempt,
                              const LoginDecision& decision, std::int64_t pid,
                              const std::string& logind_session) const;
-    AuditEvent session_record_event(const std::string& type, const Session& session) const;
+    AuditEvent session_record_event(audit::Event type, const Session& session) const;
     AuditEvent granted_event(const Grant& grant) const;
     AuditEvent requested_event(const Caller& caller, const Request& request) const;
     AuditEvent auto_approved_event(const Request& request) const;
