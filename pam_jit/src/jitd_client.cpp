@@ -3,7 +3,9 @@
 
 #include <systemd/sd-bus.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -21,6 +23,9 @@ namespace {
 using BusPtr = jit::sd::UnflushedBusPtr;
 
 using jit::sd::MessagePtr;
+
+// Where sd_bus_open_system() looks when DBUS_SYSTEM_BUS_ADDRESS is unset.
+constexpr const char* kDefaultSystemBusAddress = "unix:path=/run/dbus/system_bus_socket";
 
 using AppendArgs = std::function<int(sd_bus_message*)>;
 using ReadReply = std::function<int(sd_bus_message*, JitdReply&)>;
@@ -61,21 +66,35 @@ int drive_until(sd_bus* bus, std::uint64_t deadline, const std::function<bool()>
     }
 }
 
-// sd_bus_open_system() only starts connecting; authentication and Hello complete while
-// messages are processed. sd_bus_call() would wait for them under sd-bus's own authentication
-// timeout (far beyond ours), so the set-up is driven here against our deadline.
-int connect_system_bus(std::uint64_t deadline, BusPtr& bus, std::string& why) {
+// The system bus, as sd_bus_open_system() would find it, but without features pam_jit never
+// uses (passing file descriptors). sd_bus_start() only begins connecting: the SASL exchange and
+// Hello are queued, not waited for, so the caller's method call goes out right behind them and
+// the login pays one round trip to the bus, not two (docs/pam_jit.md, what a login costs).
+int connect_system_bus(BusPtr& bus, std::string& why) {
     sd_bus* raw = nullptr;
-    int r = sd_bus_open_system(&raw);
+    int r = sd_bus_new(&raw);
     if (r < 0) {
-        why = "cannot connect to the system bus: " + jit::errno_text(-r);
+        why = "cannot allocate a bus connection: " + jit::errno_text(-r);
         return r;
     }
     bus.reset(raw);
-    sd_bus* connecting = bus.get();
-    return drive_until(
-        connecting, deadline, [connecting] { return sd_bus_is_ready(connecting) > 0; },
-        "connecting to the system bus", why);
+    // secure_getenv: in a set-uid program (sudo, su) the caller's environment must not choose
+    // the bus, or a user could answer for jitd from a bus of their own.
+    const char* address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    r = sd_bus_set_address(raw, address ? address : kDefaultSystemBusAddress);
+    if (r >= 0) {
+        r = sd_bus_set_bus_client(raw, 1);
+    }
+    if (r >= 0) {
+        r = sd_bus_negotiate_fds(raw, 0);
+    }
+    if (r >= 0) {
+        r = sd_bus_start(raw);
+    }
+    if (r < 0) {
+        why = "cannot connect to the system bus: " + jit::errno_text(-r);
+    }
+    return r;
 }
 
 // The errors that mean nobody answered: jitd is not on the bus, or did not reply in time. Any
@@ -109,13 +128,12 @@ using jit::sd::SlotPtr;
 
 // One method call on io.jitd.Jit1.Pam; everything, connecting included, before the deadline.
 // The call is asynchronous so that an interrupted wait resumes instead of failing the login.
-JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const ReadReply& read,
-                    std::uint64_t timeout_usec) {
+// `bus` is the connection to use (connected here when empty); it stays open for the caller.
+JitdReply call_on(BusPtr& bus, const bus::Member& member, const AppendArgs& append,
+                  const ReadReply& read, std::uint64_t deadline) {
     const char* method = member.name;
-    const std::uint64_t deadline = jit::monotonic_usec() + timeout_usec;
-    BusPtr bus;
     std::string why;
-    if (connect_system_bus(deadline, bus, why) < 0) {
+    if (!bus && connect_system_bus(bus, why) < 0) {
         return unreachable(std::move(why));
     }
 
@@ -132,7 +150,7 @@ JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const R
 
     const std::uint64_t now = jit::monotonic_usec();
     if (now >= deadline) {
-        return unreachable("timed out connecting to the system bus");
+        return unreachable(std::string("timed out before sending ") + method);
     }
     MessagePtr answer;
     sd_bus_slot* raw_slot = nullptr;
@@ -143,6 +161,10 @@ JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const R
     }
     if (drive_until(
             bus.get(), deadline, [&answer] { return answer != nullptr; }, method, why) < 0) {
+        // The call went out behind Hello: when Hello itself got no answer, say so.
+        if (sd_bus_is_ready(bus.get()) <= 0) {
+            why = "timed out connecting to the system bus";
+        }
         return unreachable(std::move(why));
     }
 
@@ -168,6 +190,41 @@ JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const R
     reply.status = JitdStatus::Answered;
     return reply;
 }
+
+JitdReply call_jitd(const bus::Member& member, const AppendArgs& append, const ReadReply& read,
+                    std::uint64_t timeout_usec) {
+    BusPtr bus;
+    return call_on(bus, member, append, read, jit::monotonic_usec() + timeout_usec);
+}
+
+}  // namespace
+
+struct KeptConnectionAccess {
+    // Leaves `bus` in `kept` for this process.
+    static void keep(KeptConnection& kept, BusPtr bus) {
+        take(kept);
+        kept.bus_ = bus.release();
+        kept.owner_ = getpid();
+    }
+    // The kept connection when this process opened it; empty otherwise. `kept` is empty after.
+    static BusPtr take(KeptConnection& kept) {
+        BusPtr bus(kept.bus_);
+        const bool ours = kept.owner_ == getpid();
+        kept.bus_ = nullptr;
+        kept.owner_ = 0;
+        if (!ours) {
+            // Another process's: drop our copy of its descriptor without a word on the wire.
+            sd_bus_unref(bus.release());
+        }
+        return bus;
+    }
+};
+
+KeptConnection::~KeptConnection() {
+    KeptConnectionAccess::take(*this);
+}
+
+namespace {
 
 int append_attempt(sd_bus_message* call, const LoginAttempt& attempt) {
     return sd_bus_message_append(call, bus::pam::kCheckLogin.in, attempt.service.c_str(),
@@ -229,30 +286,42 @@ int read_decision(sd_bus_message* reply, const LoginAttempt& attempt, LoginDecis
 
 }  // namespace
 
-JitdReply check_login(const LoginAttempt& attempt, std::uint64_t timeout_usec) {
-    return call_jitd(
-        bus::pam::kCheckLogin, [&](sd_bus_message* call) { return append_attempt(call, attempt); },
-        [&](sd_bus_message* reply, JitdReply& out) {
-            return read_decision(reply, attempt, out.decision);
+JitdReply check_login(const LoginAttempt& attempt, std::uint64_t timeout_usec,
+                      KeptConnection* keep) {
+    BusPtr bus;
+    JitdReply reply = call_on(
+        bus, bus::pam::kCheckLogin,
+        [&](sd_bus_message* call) { return append_attempt(call, attempt); },
+        [&](sd_bus_message* answer, JitdReply& out) {
+            return read_decision(answer, attempt, out.decision);
         },
-        timeout_usec);
+        jit::monotonic_usec() + timeout_usec);
+    if (keep != nullptr && reply.status == JitdStatus::Answered) {
+        KeptConnectionAccess::keep(*keep, std::move(bus));
+    }
+    return reply;
 }
 
 JitdReply open_session(const LoginAttempt& attempt, std::int64_t pid,
-                       const std::string& logind_session, std::uint64_t timeout_usec) {
-    return call_jitd(
-        bus::pam::kOpenSession,
-        [&](sd_bus_message* call) {
-            const int r = append_attempt(call, attempt);
-            return r < 0 ? r
-                         : sd_bus_message_append(call, "xss", pid, logind_session.c_str(),
-                                                 attempt.ssh_key.c_str());
-        },
-        [&](sd_bus_message* reply, JitdReply& out) {
-            const int r = read_decision(reply, attempt, out.decision);
-            return r < 0 ? r : sd_bus_message_read(reply, "x", &out.session_id);
-        },
-        timeout_usec);
+                       const std::string& logind_session, std::uint64_t timeout_usec,
+                       KeptConnection* kept) {
+    const std::uint64_t deadline = jit::monotonic_usec() + timeout_usec;
+    const auto append = [&](sd_bus_message* call) {
+        const int r = append_attempt(call, attempt);
+        return r < 0 ? r
+                     : sd_bus_message_append(call, "xss", pid, logind_session.c_str(),
+                                             attempt.ssh_key.c_str());
+    };
+    const auto read = [&](sd_bus_message* reply, JitdReply& out) {
+        const int r = read_decision(reply, attempt, out.decision);
+        return r < 0 ? r : sd_bus_message_read(reply, "x", &out.session_id);
+    };
+    BusPtr bus = kept ? KeptConnectionAccess::take(*kept) : BusPtr();
+    if (bus && sd_bus_is_open(bus.get()) <= 0) {
+        bus.reset();  // closed since (the bus went away): connect afresh
+    }
+    // Never resent: jitd may have registered a session whose reply was lost.
+    return call_on(bus, bus::pam::kOpenSession, append, read, deadline);
 }
 
 JitdReply close_session(Id session_id, std::uint64_t timeout_usec) {

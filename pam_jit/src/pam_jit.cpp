@@ -2,7 +2,8 @@
 // pam_jit.so: lets a login into a covered account proceed only while the requester is a
 // standing member or holds an active grant (docs/login-decision.md, pam_jit(8)).
 //
-// account  -> jitd CheckLogin.
+// account  -> jitd CheckLogin; its bus connection stays on the handle for the session call of
+//             the same login in the same process, which closes it.
 // session  -> jitd OpenSession, which also registers the session under its grant so that jitd
 //             can end it when the grant ends; close_session unregisters it. In sshd the key
 //             that logged in (SSH_AUTH_INFO_0) goes along: a registered key names the person.
@@ -63,6 +64,8 @@ constexpr const char* kAnnouncedGrantKey = "pam_jit_announced_grant";
 // The handle's JitdBudget: a login pays the timeout once, not once in the account stack and
 // again in the session stack.
 constexpr const char* kBudgetKey = "pam_jit_budget";
+// The bus connection CheckLogin leaves for OpenSession (jitd_client.hpp, KeptConnection).
+constexpr const char* kConnectionKey = "pam_jit_connection";
 
 // One run of an entry point.
 struct Context {
@@ -360,6 +363,35 @@ JitdBudget* budget_of(const Context& ctx) {
     return budget.release();
 }
 
+void free_connection(pam_handle_t*, void* data, int) {
+    delete static_cast<jit::pam::KeptConnection*>(data);
+}
+
+// A fresh holder for CheckLogin's connection, replacing (and closing) any earlier one; null
+// when libpam cannot keep it, and the login just connects again.
+jit::pam::KeptConnection* new_kept_connection(pam_handle_t* pamh) {
+    auto kept = std::make_unique<jit::pam::KeptConnection>();
+    if (pam_set_data(pamh, kConnectionKey, kept.get(), free_connection) != PAM_SUCCESS) {
+        return nullptr;
+    }
+    return kept.release();
+}
+
+jit::pam::KeptConnection* kept_connection(pam_handle_t* pamh) {
+    const void* data = nullptr;
+    if (pam_get_data(pamh, kConnectionKey, &data) != PAM_SUCCESS || data == nullptr) {
+        return nullptr;
+    }
+    return static_cast<jit::pam::KeptConnection*>(const_cast<void*>(data));
+}
+
+// Closes the kept connection, if any: the login's set-up is over.
+void drop_kept_connection(pam_handle_t* pamh) {
+    if (kept_connection(pamh) != nullptr) {
+        pam_set_data(pamh, kConnectionKey, nullptr, nullptr);
+    }
+}
+
 // Calls jitd with what is left of this login's timeout; without asking when nothing is.
 template <typename Call>
 JitdReply ask_jitd(const Context& ctx, const char* method, const Call& call) {
@@ -428,9 +460,10 @@ int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     }
     // sshd tells the key only to the session stack; the snapshot fallback decides alike.
     ctx.attempt.ssh_key_pending = jit::key_known_in_session_only(ctx.attempt.service);
+    jit::pam::KeptConnection* keep = new_kept_connection(pamh);
     const JitdReply reply =
         ask_jitd(ctx, jit::bus::pam::kCheckLogin.name, [&](std::uint64_t timeout_usec) {
-            return jit::pam::check_login(ctx.attempt, timeout_usec);
+            return jit::pam::check_login(ctx.attempt, timeout_usec, keep);
         });
     return conclude(ctx, reply);
 }
@@ -438,6 +471,7 @@ int account(pam_handle_t* pamh, int flags, int argc, const char** argv) {
 int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     Context ctx;
     if (const std::optional<int> done = prepare(ctx, pamh, flags, argc, argv)) {
+        drop_kept_connection(pamh);
         return *done;
     }
     // pam_systemd, when it ran before us, put the logind session id in the PAM environment.
@@ -447,8 +481,10 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     read_ssh_key(ctx);
     const JitdReply reply =
         ask_jitd(ctx, jit::bus::pam::kOpenSession.name, [&](std::uint64_t timeout_usec) {
-            return jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, timeout_usec);
+            return jit::pam::open_session(ctx.attempt, getpid(), ctx.logind_session, timeout_usec,
+                                          kept_connection(pamh));
         });
+    drop_kept_connection(pamh);
     if (reply.status == JitdStatus::Answered && reply.session_id > 0) {
         if (keep_id(pamh, kSessionIdKey, reply.session_id)) {
             debug(ctx, "registered as jitd session " + std::to_string(reply.session_id));
