@@ -43,9 +43,11 @@ Canned canned;
 std::uint32_t app_uid = 0;
 std::uint32_t login_uid = 0;
 
-// Prints the call's line, then plays a slow jitd.
-void received() {
-    std::printf(" app_uid=%u login_uid=%u\n", app_uid, login_uid);
+// Ends the call's line (the uids, and the caller's unique bus name: the connection it came
+// on), then plays a slow jitd.
+void received(sd_bus_message* call) {
+    const char* sender = sd_bus_message_get_sender(call);
+    std::printf(" app_uid=%u login_uid=%u sender=%s\n", app_uid, login_uid, sender ? sender : "");
     std::fflush(stdout);
     timespec delay{canned.delay_msec / 1000, (canned.delay_msec % 1000) * 1'000'000};
     while (nanosleep(&delay, &delay) < 0 && errno == EINTR) {
@@ -90,7 +92,7 @@ int append_decision(sd_bus_message* reply) {
 
 int check_login(sd_bus_message* call, void*, sd_bus_error* error) {
     int r = read_attempt(call, jit::bus::pam::kCheckLogin.name);
-    received();
+    received(call);
     if (r < 0) {
         return r;
     }
@@ -121,7 +123,7 @@ int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
         std::printf(" pid=%lld logind_session=%s ssh_key=%s", static_cast<long long>(pid),
                     logind_session, ssh_key);
     }
-    received();
+    received(call);
     if (r < 0) {
         return r;
     }
@@ -150,7 +152,7 @@ int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
         return r;
     }
     std::printf("%s id=%lld", jit::bus::pam::kCloseSession.name, static_cast<long long>(id));
-    received();
+    received(call);
     if (!canned.error.empty()) {
         return refuse(error);
     }

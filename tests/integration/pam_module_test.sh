@@ -326,6 +326,13 @@ expect_contains "CheckLogin arguments" "$fake_calls" \
 expect_contains "OpenSession: pid of the opener, logind session" "$fake_calls" \
     "OpenSession service=sshd user=root ruser= rhost=192.0.2.1 tty=ssh pid=$DRIVER_PID logind_session=c5"
 expect_contains "CloseSession with the registered id" "$fake_calls" "CloseSession id=42"
+# One process, one login: the session call goes out on the account call's connection, which it
+# then closes; the logout connects anew.
+sender_of() { grep "^$1 " "$T/fake.out" | tail -n 1 | sed -n 's/.* sender=\([^ ]*\)$/\1/p'; }
+expect_eq "one connection for the account and session calls" "$(sender_of OpenSession)" \
+    "$(sender_of CheckLogin)"
+expect_ne "the logout on a connection of its own" "$(sender_of CloseSession)" \
+    "$(sender_of OpenSession)"
 expect_contains "allow logged from jitd" "$ERR" "allowed (jitd): service=sshd requester=root target=root"
 before=$(spool_lines)
 sudo_as jitalice
