@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/bus_contract.hpp"
 #include "jit/bus_names.hpp"
 #include "jit/sd_handles.hpp"
 #include "jit/service.hpp"
@@ -109,11 +110,12 @@ std::int64_t read_id(sd_bus_message* reply) {
 
 // One call on the manager interface; the reply's id, or 0 (and why, on stderr) on an error.
 template <typename... Args>
-std::int64_t call(sd_bus* bus, const char* member, const char* types, Args... args) {
+std::int64_t call(sd_bus* bus, const jit::bus::Member& method, Args... args) {
     sd_bus_message* reply = nullptr;
     sd_bus_error error = SD_BUS_ERROR_NULL;
-    int r = sd_bus_call_method(bus, jit::bus::kServiceName, jit::bus::kObjectPath,
-                               jit::bus::kManagerInterface, member, &error, &reply, types, args...);
+    const char* member = method.name;
+    int r = sd_bus_call_method(bus, jit::bus::kServiceName, jit::bus::kObjectPath, method.interface,
+                               member, &error, &reply, method.in, args...);
     std::int64_t id = 0;
     if (r < 0) {
         std::fprintf(stderr, "%s: %s\n", member, error.message ? error.message : strerror(-r));
@@ -132,7 +134,7 @@ void requester(const std::string& user, int n, int ids_out) {
     for (int r = 0; r < n; ++r) {
         const std::string resource = "bench" + std::to_string(r);
         // Start 0: the grant starts when the request is approved.
-        std::int64_t id = call(bus.get(), "CreateRequest", "ssxx", resource.c_str(),
+        std::int64_t id = call(bus.get(), jit::bus::manager::kCreateRequest, resource.c_str(),
                                "benchmark of durable events", kDurationSeconds, std::int64_t{0});
         if (id == 0 || write(ids_out, &id, sizeof id) != sizeof id) {
             _exit(1);
@@ -148,7 +150,7 @@ void approver(const std::string& user, int ids_in) {
     std::int64_t id = 0;
     int failed = 0;
     while (read(ids_in, &id, sizeof id) == sizeof id) {
-        failed += call(bus.get(), "Approve", "xs", id, "") == 0 ? 1 : 0;
+        failed += call(bus.get(), jit::bus::manager::kApprove, id, "") == 0 ? 1 : 0;
     }
     _exit(failed == 0 ? 0 : 1);
 }
