@@ -26,7 +26,7 @@ ParsedOptions parse(std::vector<const char*> args) {
     return parse_options(static_cast<int>(args.size()), args.data());
 }
 
-TEST(Options, DefaultsFollowSpec) {
+TEST(Options, DefaultsAreTheDocumentedOnes) {
     const ParsedOptions parsed = parse({});
     EXPECT_EQ(parsed.options.fail, FailMode::Closed);
     EXPECT_EQ(parsed.options.timeout_usec, 2'000'000U);

@@ -31,7 +31,7 @@ std::string parse_rejection(Parse parse, const std::string& text) {
     return {};
 }
 
-TEST(EnumNames, MatchTheSpec) {
+TEST(EnumNames, MatchTheDocumentedNames) {
     EXPECT_EQ(to_string(PolicyAction::RequireApproval), "require-approval");
     EXPECT_EQ(to_string(PolicyAction::AutoApprove), "auto-approve");
     EXPECT_EQ(to_string(RequestState::Pending), "pending");
@@ -41,6 +41,7 @@ TEST(EnumNames, MatchTheSpec) {
     EXPECT_EQ(to_string(RequestState::Expired), "expired");
     EXPECT_EQ(to_string(Decision::Approve), "approve");
     EXPECT_EQ(to_string(Decision::Deny), "deny");
+    EXPECT_EQ(to_string(GrantState::Scheduled), "scheduled");
     EXPECT_EQ(to_string(GrantState::Active), "active");
     EXPECT_EQ(to_string(GrantState::Expired), "expired");
     EXPECT_EQ(to_string(GrantState::Revoked), "revoked");
@@ -78,7 +79,7 @@ TEST(EnumNames, ParseRejectsOtherSpellingsAndListsTheAcceptedOnes) {
     EXPECT_EQ(parse_rejection(parse_decision, "approved"),
               "invalid decision \"approved\" (use one of approve, deny)");
     EXPECT_EQ(parse_rejection(parse_grant_state, ""),
-              "invalid grant state \"\" (use one of active, expired, revoked)");
+              "invalid grant state \"\" (use one of scheduled, active, expired, revoked)");
     EXPECT_EQ(parse_rejection(parse_session_state, "open "),
               "invalid session state \"open \" (use one of open, closed, terminated)");
 }
