@@ -31,7 +31,7 @@
 CONTAINER_PACKAGES=(
     systemd systemd-sysv dbus libpam-systemd
     openssh-server openssh-client sudo procps iproute2
-    libsqlite3-0 libspdlog1.10 libfmt9 libinih1 libssl3 libsystemd0
+    libsqlite3-0 libpq5 libspdlog1.10 libfmt9 libinih1 libssl3 libsystemd0
 )
 # Bump when the way the rootfs is made changes, so cached ones are rebuilt.
 CONTAINER_RECIPE=1
