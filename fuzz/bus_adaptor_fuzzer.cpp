@@ -86,6 +86,7 @@ const std::vector<BusAdaptorFuzzer::Method>& BusAdaptorFuzzer::methods() {
         of(manager::kAddKey, &BusAdaptor::add_key),
         of(manager::kListKeys, &BusAdaptor::list_keys),
         of(manager::kRemoveKey, &BusAdaptor::remove_key),
+        of(manager::kApplyConfiguration, &BusAdaptor::apply_configuration),
         of(pam::kCheckLogin, &BusAdaptor::check_login),
         of(pam::kOpenSession, &BusAdaptor::open_session),
         of(pam::kCloseSession, &BusAdaptor::close_session),

@@ -58,6 +58,12 @@ struct GrantFilter {
     std::string resource;
 };
 
+struct ApplyArgs {
+    std::string target;  // FILE or DIR
+    bool dry_run = false;
+    bool prune = false;
+};
+
 struct AuditArgs {
     std::string since;
     std::string until;
@@ -103,6 +109,10 @@ int cmd_sessions(const Globals& globals, bool all);
 int cmd_key_add(const Globals& globals, const std::string& file, const std::string& user);
 int cmd_key_list(const Globals& globals, const std::string& user);
 int cmd_key_remove(const Globals& globals, const std::string& fingerprint);
+
+// Policy as code (policy_commands.cpp).
+int cmd_export(const Globals& globals);
+int cmd_apply(const Globals& globals, const ApplyArgs& args);
 
 int cmd_audit(const Globals& globals, const AuditArgs& args);
 int cmd_audit_verify(const Globals& globals);

@@ -134,6 +134,7 @@ class CommandLine {
     void add_grant_commands();
     void add_audit_commands();
     void add_key_commands();
+    void add_apply_commands();
 
     CLI::App app_{"Request and manage just-in-time privileged access on this host (talks to jitd).",
                   "jitctl"};
@@ -146,6 +147,7 @@ class CommandLine {
     jitctl::ExtendArgs extend_;
     jitctl::GrantFilter grant_filter_;
     jitctl::AuditArgs audit_;
+    jitctl::ApplyArgs apply_;
     std::string name_;    // the resource or policy a command is about
     std::string target_;  // its second positional: a member, or the resource of policy assign
     std::string id_;      // request or grant id, checked by the command (65, not 64)
@@ -168,6 +170,7 @@ CommandLine::CommandLine() {
     add_grant_commands();
     add_audit_commands();
     add_key_commands();
+    add_apply_commands();
 }
 
 void CommandLine::on(CLI::App* sub, std::function<int()> command) {
@@ -351,6 +354,19 @@ void CommandLine::add_key_commands() {
     on(add_name(key->add_subcommand("remove", "Remove a registered key"), "FINGERPRINT", id_,
                 "SHA256:... as jitctl key list and ssh-keygen -lf show it"),
        [this] { return cmd_key_remove(globals_, id_); });
+}
+
+void CommandLine::add_apply_commands() {
+    using namespace jitctl;
+    auto* apply = add_name(
+        app_.add_subcommand("apply", "Make resources and policies match TOML files (admins)"),
+        "FILE", apply_.target, "A policy file, or a directory of *.toml files (DIR)");
+    apply->add_flag("--dry-run", apply_.dry_run, "Print the plan, change nothing");
+    apply->add_flag("--prune", apply_.prune,
+                    "Also remove the resources and policies the files do not declare");
+    on(apply, [this] { return cmd_apply(globals_, apply_); });
+    on(app_.add_subcommand("export", "Print resources and policies as a TOML policy file"),
+       [this] { return cmd_export(globals_); });
 }
 
 void CommandLine::add_audit_commands() {

@@ -147,6 +147,7 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     JIT_METHOD(manager::kAddKey, add_key),
     JIT_METHOD(manager::kListKeys, list_keys),
     JIT_METHOD(manager::kRemoveKey, remove_key),
+    JIT_METHOD(manager::kApplyConfiguration, apply_configuration),
     JIT_METHOD(manager::kQueryAudit, query_audit),
     JIT_METHOD(manager::kVerifyAudit, verify_audit),
     // Any local user may listen: signals carry ids and states, never names or resources.
@@ -493,6 +494,23 @@ MessagePtr BusAdaptor::list_keys(sd_bus_message* message, const jit::Caller& cal
 
 MessagePtr BusAdaptor::remove_key(sd_bus_message* message, const jit::Caller& caller) {
     return reply_record(message, service_.remove_key(caller, read_string(message)), append_key);
+}
+
+MessagePtr BusAdaptor::apply_configuration(sd_bus_message* message, const jit::Caller& caller) {
+    std::vector<std::string> names = read_strv(message);
+    std::vector<std::string> texts = read_strv(message);
+    bool prune = read_bool(message);
+    bool dry_run = read_bool(message);
+    if (names.size() != texts.size()) {
+        throw jit::JitError(jit::ErrorCode::InvalidInput,
+                            "give one name for every policy file's contents");
+    }
+    std::vector<jit::PolicySource> files;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        files.push_back({std::move(names[i]), std::move(texts[i])});
+    }
+    return reply_records(message, service_.apply_configuration(caller, files, prune, dry_run),
+                         append_plan_change);
 }
 
 // --- io.jitd.Jit1.Pam ---

@@ -76,6 +76,7 @@ class BusAdaptor {
     MessagePtr add_key(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_keys(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr remove_key(sd_bus_message* message, const jit::Caller& caller);
+    MessagePtr apply_configuration(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr query_audit(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr verify_audit(sd_bus_message* message, const jit::Caller& caller);
     // io.jitd.Jit1.Pam

@@ -184,6 +184,15 @@ void append_session(sd_bus_message* message, const jit::Session& session) {
     dict.close();
 }
 
+void append_plan_change(sd_bus_message* message, const jit::PlanChange& change) {
+    DictWriter dict(message);
+    dict.put(keys::plan_change::kOp, std::string(jit::to_string(change.op)));
+    dict.put(keys::plan_change::kKind, change.kind);
+    dict.put(keys::plan_change::kName, change.name);
+    dict.put(keys::plan_change::kChange, change.change);
+    dict.close();
+}
+
 void append_key(sd_bus_message* message, const jit::SshKey& key) {
     DictWriter dict(message);
     dict.put(keys::key::kFingerprint, key.fingerprint);

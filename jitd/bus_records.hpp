@@ -79,6 +79,8 @@ void append_policy(sd_bus_message* message, const jit::PolicyView& view);
 void append_session(sd_bus_message* message, const jit::Session& session);
 // fingerprint, user, type, comment, added; and key (the "TYPE BASE64" line).
 void append_key(sd_bus_message* message, const jit::SshKey& key);
+// One step of a policy plan: op, kind, name, change.
+void append_plan_change(sd_bus_message* message, const jit::PlanChange& change);
 void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event);
 
 // An aa{sv} of records, each written by append(message, record).

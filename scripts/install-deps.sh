@@ -15,7 +15,7 @@ PACKAGES=(
     clang-14 libclang-rt-14-dev
     # libraries
     libpam0g-dev libsystemd-dev libsqlite3-dev libspdlog-dev libfmt-dev libssl-dev
-    libcli11-dev nlohmann-json3-dev libinih-dev libpq-dev
+    libcli11-dev nlohmann-json3-dev libinih-dev libpq-dev libtoml11-dev
     # the fleet store's tests start a real PostgreSQL server
     postgresql-15
     libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -35,6 +35,7 @@ constexpr std::string_view kFieldNames[] = {
     "JIT_OUTCOME",
     "JIT_DECIDED",
     "JIT_PREVIOUS_EXPIRY",
+    "JIT_APPLIED_FROM",
     "JIT_HOST",
 };
 static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::Host) + 1,

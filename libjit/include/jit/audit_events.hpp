@@ -51,6 +51,7 @@ enum class Field : std::uint8_t {
     Outcome,
     Decided,
     PreviousExpiry,
+    AppliedFrom,
     Host,
 };
 
@@ -123,7 +124,9 @@ inline constexpr FieldSet kRequestEnd =
 inline constexpr FieldSet kSession =
     kCommon + FieldSet{F::User,     F::Target,  F::Service,    F::Rhost,         F::Tty,
                        F::Resource, F::GrantId, F::SessionPid, F::LogindSession, F::Fingerprint};
-inline constexpr FieldSet kChange = kCommon + kByCaller + FieldSet{F::Object, F::Change};
+// A change `jitctl apply` made names the policy file it came from (JIT_APPLIED_FROM).
+inline constexpr FieldSet kChange =
+    kCommon + kByCaller + FieldSet{F::Object, F::Change, F::AppliedFrom};
 inline constexpr FieldSet kKey = kCommon + kByCaller + FieldSet{F::User, F::Fingerprint};
 }  // namespace detail
 

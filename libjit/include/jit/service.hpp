@@ -20,6 +20,7 @@
 #include "jit/deadline_queue.hpp"
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
+#include "jit/policy_file.hpp"
 #include "jit/presets.hpp"
 #include "jit/reason_rules.hpp"
 #include "jit/spool.hpp"
@@ -135,6 +136,14 @@ class JitService {
     void remove_policy(const Caller& caller, const std::string& name);
     std::vector<PolicyView> list_policies(const Caller& caller) const;
     PolicyView get_policy(const Caller& caller, const std::string& name) const;
+
+    // Policy as code (docs/policy-as-code.md; admin): reads the files, plans the changes that
+    // make resources and policies match them (with prune, also removing what they do not
+    // declare) and, unless dry_run, applies the plan in one transaction, each step audited like
+    // the command it stands for plus JIT_APPLIED_FROM. Returns the plan (empty: nothing to do).
+    std::vector<PlanChange> apply_configuration(const Caller& caller,
+                                                const std::vector<PolicySource>& files, bool prune,
+                                                bool dry_run);
 
     // Requests. start: when the grant is to start (none: at approval), at most
     // max_schedule_ahead from now.
