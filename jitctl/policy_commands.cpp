@@ -182,8 +182,13 @@ int cmd_apply(const Globals& globals, const ApplyArgs& args) {
                   << printable(string_of(step, "name")) << ": "
                   << printable(string_of(step, "change")) << '\n';
     }
-    std::cout << (args.dry_run ? "Plan (dry run, nothing applied): " : "Applied: ") << created
-              << " to create, " << changed << " to change, " << removed << " to remove.\n";
+    if (args.dry_run) {
+        std::cout << "Dry run, nothing applied: " << created << " to create, " << changed
+                  << " to change, " << removed << " to remove.\n";
+    } else {
+        std::cout << "Applied: " << created << " created, " << changed << " changed, " << removed
+                  << " removed.\n";
+    }
     return kExitOk;
 }
 

@@ -17,6 +17,9 @@ using namespace engine;
 
 namespace {
 
+// A file's name goes into JIT_APPLIED_FROM as it was given.
+constexpr std::size_t kMaxPolicyFileName = 1024;
+
 std::string yes_no(bool value) {
     return value ? "yes" : "no";
 }
@@ -52,6 +55,12 @@ std::vector<PlanChange> JitService::apply_configuration(const Caller& caller,
                                                         const std::vector<PolicySource>& files,
                                                         bool prune, bool dry_run) {
     require_manage(caller);
+    for (const auto& file : files) {
+        validate_text("policy file name", file.name, kMaxPolicyFileName);
+        if (file.name.empty()) {
+            throw_invalid("a policy file needs a name");
+        }
+    }
     Configuration desired = parse_policy_files(files);
 
     // What only jitd knows: its duration limits, and which policies exist.

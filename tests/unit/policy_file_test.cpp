@@ -224,6 +224,12 @@ TEST_F(ApplyTest, DryRunAndRefusalsChangeNothing) {
     EXPECT_EQ(audit_rows(), before);
     EXPECT_EQ(code_of([&] { service->get_resource(who("ada"), "db"); }), ErrorCode::NotFound);
     EXPECT_EQ(service->list_policies(who("ada")).size(), 1u);
+    // A file name goes into the audit as it is: printable text only.
+    EXPECT_EQ(
+        code_of([&] {
+            service->apply_configuration(who("ada"), {{"bad\nname.toml", kSite}}, false, false);
+        }),
+        ErrorCode::InvalidInput);
     // The same file as an admin.
     EXPECT_EQ(apply(kSite).size(), 3u);
 }
