@@ -21,6 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// jitd reads a large configuration for longer than an ordinary call may take.
+constexpr std::uint64_t kApplyTimeoutUsec = 60'000'000;
+
 std::vector<std::string> strings_of(const Json& record, const char* key) {
     std::vector<std::string> out;
     if (record.contains(key) && record[key].is_array()) {
@@ -160,7 +163,8 @@ int cmd_apply(const Globals& globals, const ApplyArgs& args) {
                                           .add_strings(names)
                                           .add_strings(texts)
                                           .add_bool(args.prune)
-                                          .add_bool(args.dry_run));
+                                          .add_bool(args.dry_run),
+                                      kApplyTimeoutUsec);
     const Json plan = read_value(reply.get());
     if (globals.json) {
         print_json(Json{{"plan", plan},

@@ -131,11 +131,7 @@ const std::set<std::string> kPolicyKeys = {
     "description", "action",      "approvers",      "approvals_required", "max_duration",
     "auto_expiry", "request_ttl", "reason_pattern", "reason_min_length",  "active"};
 
-void note(Configuration& out, const Item& item) {
-    out.locations[item.key] = item.file + ":" + std::to_string(item.line());
-}
-
-Resource read_resource(const Item& item, const std::string& name, Configuration& out) {
+Resource read_resource(const Item& item, const std::string& name) {
     item.check([&] { validate_object_name("resource", name); });
     Resource resource;
     resource.name = name;
@@ -143,7 +139,6 @@ Resource read_resource(const Item& item, const std::string& name, Configuration&
     bool has_accounts = false;
     for (const auto& key : sorted_keys(item, kResourceKeys)) {
         const Item field{item.value.as_table().at(key), item.file, item.key + "." + key};
-        note(out, field);
         if (key == "description") {
             resource.description = field.string();
             field.check(
@@ -181,16 +176,15 @@ Resource read_resource(const Item& item, const std::string& name, Configuration&
     return resource;
 }
 
-Policy read_policy(const Item& item, const std::string& name, Configuration& out) {
+Policy read_policy(const Item& item, const std::string& name) {
     item.check([&] { validate_object_name("policy", name); });
     Policy policy;
     policy.name = name;
     policy.max_duration = 0;  // the applier's default
     policy.active = false;
-    std::uint_least32_t approvers_line = item.line();
+    const toml::value* approvers_value = &item.value;  // its line, only when refused
     for (const auto& key : sorted_keys(item, kPolicyKeys)) {
         const Item field{item.value.as_table().at(key), item.file, item.key + "." + key};
-        note(out, field);
         if (key == "description") {
             policy.description = field.string();
             field.check(
@@ -200,7 +194,7 @@ Policy read_policy(const Item& item, const std::string& name, Configuration& out
             field.check([&] { policy.action = parse_policy_action(action); });
         } else if (key == "approvers") {
             policy.approvers = field.strings();
-            approvers_line = field.line();
+            approvers_value = &field.value;
             for (const auto& a : policy.approvers) {
                 field.check([&] { validate_principal(a); });
             }
@@ -225,14 +219,15 @@ Policy read_policy(const Item& item, const std::string& name, Configuration& out
     }
     if (policy.action == PolicyAction::RequireApproval) {
         const std::string key = item.key + ".approvers";
+        const auto approvers_line = [&] { return approvers_value->location().line(); };
         if (policy.approvers.empty()) {
-            fail(item.file, approvers_line, key, "a require-approval policy needs an approver");
+            fail(item.file, approvers_line(), key, "a require-approval policy needs an approver");
         }
         const bool only_users = std::none_of(policy.approvers.begin(), policy.approvers.end(),
                                              [](const std::string& a) { return a[0] == '@'; });
         if (only_users &&
             static_cast<std::size_t>(policy.approvals_required) > policy.approvers.size()) {
-            fail(item.file, approvers_line, key,
+            fail(item.file, approvers_line(), key,
                  "approvals_required (" + std::to_string(policy.approvals_required) +
                      ") exceeds the number of approvers (" +
                      std::to_string(policy.approvers.size()) + ")");
@@ -257,18 +252,17 @@ void read_file(const PolicySource& source, Configuration& out) {
         for (const auto& name : sorted_keys(objects, {})) {
             const Item object{objects.value.as_table().at(name), source.name, section + "." + name};
             table_of(object);
-            note(out, object);
             if (section == "resources") {
                 if (auto it = out.resource_files.find(name); it != out.resource_files.end()) {
                     object.fail("resource declared again (first in " + it->second + ")");
                 }
-                out.resources[name] = read_resource(object, name, out);
+                out.resources[name] = read_resource(object, name);
                 out.resource_files[name] = source.name;
             } else {
                 if (auto it = out.policy_files.find(name); it != out.policy_files.end()) {
                     object.fail("policy declared again (first in " + it->second + ")");
                 }
-                out.policies[name] = read_policy(object, name, out);
+                out.policies[name] = read_policy(object, name);
                 out.policy_files[name] = source.name;
             }
         }
@@ -325,15 +319,38 @@ std::string string_array(const std::vector<std::string>& items) {
 }  // namespace
 
 std::string Configuration::where(const std::string& key) const {
-    if (auto it = locations.find(key); it != locations.end()) {
-        return it->second + ": " + key + ": ";
+    // "policies.NAME.KEY": toml11 counts lines from the start of the file for every location it
+    // is asked for, so lines are found here, for the one key a message is about.
+    const auto first_dot = key.find('.');
+    if (first_dot == std::string::npos) {
+        return "";
     }
-    if (auto dot = key.rfind('.'); dot != std::string::npos) {
-        if (auto it = locations.find(key.substr(0, dot)); it != locations.end()) {
-            return it->second + ": " + key + ": ";
-        }
+    const std::string section = key.substr(0, first_dot);
+    const auto second_dot = key.find('.', first_dot + 1);
+    const std::string name =
+        key.substr(first_dot + 1, second_dot == std::string::npos ? std::string::npos
+                                                                  : second_dot - first_dot - 1);
+    const auto& files = section == "resources" ? resource_files : policy_files;
+    const auto file = files.find(name);
+    if (file == files.end()) {
+        return "";
     }
-    return "";
+    const auto text = texts.find(file->second);
+    if (text == texts.end()) {
+        return file->second + ": " + key + ": ";
+    }
+    try {
+        std::istringstream in(text->second);
+        const toml::value document = toml::parse(in, file->second);
+        const toml::value& object = document.at(section).at(name);
+        const std::string field = second_dot == std::string::npos ? "" : key.substr(second_dot + 1);
+        const toml::value& at = !field.empty() && object.is_table() && object.contains(field)
+                                    ? object.at(field)
+                                    : object;
+        return file->second + ":" + std::to_string(at.location().line()) + ": " + key + ": ";
+    } catch (const std::exception&) {
+        return file->second + ": " + key + ": ";
+    }
 }
 
 Configuration parse_policy_files(const std::vector<PolicySource>& files) {
@@ -352,6 +369,7 @@ Configuration parse_policy_files(const std::vector<PolicySource>& files) {
     Configuration out;
     for (const auto& file : files) {
         read_file(file, out);
+        out.texts[file.name] = file.text;
     }
     return out;
 }

@@ -26,8 +26,8 @@ struct Configuration {
     // The file each declared object came from (not compared, not exported).
     std::map<std::string, std::string> resource_files;
     std::map<std::string, std::string> policy_files;
-    // Where each declared table and key is: "policies.ops.max_duration" -> "FILE:LINE".
-    std::map<std::string, std::string> locations;
+    // The files' contents by name, for where().
+    std::map<std::string, std::string> texts;
 
     // "FILE:LINE: KEY: " for a message about a declared key (or its table when the key is
     // absent), "" when neither was declared.
