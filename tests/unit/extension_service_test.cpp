@@ -6,59 +6,31 @@
 
 #include <algorithm>
 
-#include "fakes.hpp"
-#include "jit/error.hpp"
-#include "jit/service.hpp"
+#include "service_test_support.hpp"
 
 namespace jit {
 namespace {
 
-using testing::FakeClock;
-using testing::FakeIdentity;
-using testing::FakeStore;
-using testing::RecordingEffects;
+using service_test::ServiceTest;
 
-class ExtensionServiceTest : public ::testing::Test {
+class ExtensionServiceTest : public ServiceTest {
   protected:
     void SetUp() override {
-        identity.users = {
-            {0, "root"}, {1001, "ada"}, {1005, "alice"}, {1006, "bob"}, {1007, "mallory"}};
-        identity.groups = {{"root", {"root"}},
-                           {"ada", {"ada", "jit-admin"}},
-                           {"alice", {"alice"}},
-                           {"bob", {"bob"}},
-                           {"mallory", {"mallory"}}};
-        service = std::make_unique<JitService>(store, config, identity, clock, effects);
-        service->start();
-        service->add_resource(who("ada"), {"db", "", {"sudo"}, {"root"}, {}, ""});
-        NewPolicy policy;
-        policy.name = "manual";
-        policy.approvers = {"bob"};
+        ServiceTest::SetUp();
+        NewPolicy policy = approved_by("manual", "bob");
         policy.max_duration = 4 * 3600;
-        service->add_policy(who("ada"), policy);
-        service->assign_policy(who("ada"), "manual", "db");
-        service->set_policy_active(who("ada"), "manual", true);
+        protect({"db", "", {"sudo"}, {"root"}, {}, ""}, policy);
         const Request request = service->create_request(who("alice"), "db", "maintenance", 3600);
         grant_id = *service->decide(who("bob"), request.id, Decision::Approve, "").grant_id;
     }
 
-    Caller who(const std::string& name) {
-        return testing::make_caller(*identity.user_uid(name), name, identity.groups.at(name));
-    }
-
     LoginVerdict sudo_as(const std::string& user) {
         return service
-            ->check_login(who("root"),
-                          LoginAttempt{"sudo", "root", user, "", "pts/1", *identity.user_uid(user)})
+            ->check_login(who("root"), LoginAttempt{"sudo", "root", user, "", "pts/1",
+                                                    service_test::kUids.at(user)})
             .verdict;
     }
 
-    FakeStore store;
-    FakeClock clock;
-    FakeIdentity identity;
-    RecordingEffects effects;
-    Config config;
-    std::unique_ptr<JitService> service;
     Id grant_id = 0;
 };
 
@@ -124,8 +96,7 @@ TEST_F(ExtensionServiceTest, APendingExtensionEndsWithItsGrant) {
 
 TEST_F(ExtensionServiceTest, ExtensionsSurviveARestart) {
     const Request request = service->extend_grant(who("alice"), grant_id, "not done yet", 1800);
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start();
+    restart();
     EXPECT_EQ(service->get_grant(who("alice"), grant_id).extensions, std::vector<Id>{request.id});
     EXPECT_EQ(service->get_request(who("alice"), request.id).extends, grant_id);
 }

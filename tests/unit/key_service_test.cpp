@@ -3,45 +3,20 @@
 // per key, who may manage whose, the audit events, and logins decided for the key's owner.
 #include <gtest/gtest.h>
 
-#include "fakes.hpp"
-#include "jit/error.hpp"
-#include "jit/service.hpp"
+#include "service_test_support.hpp"
 
 namespace jit {
 namespace {
-
-using testing::FakeClock;
-using testing::FakeIdentity;
-using testing::FakeStore;
-using testing::RecordingEffects;
 
 constexpr const char* kKey =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFsrTH3G6grGBA3STieNDbFyoJclZP26au/2xeQkiH+j laptop";
 constexpr const char* kFingerprint = "SHA256:6DMMbUU3t1gEOGY1zfGD6JIFwtG5wrMPzpe8kI2cJAE";
 
-class KeyServiceTest : public ::testing::Test {
+class KeyServiceTest : public service_test::ServiceTest {
   protected:
     void SetUp() override {
-        identity.users = {{0, "root"},     {1001, "ada"},     {1002, "aud"},
-                          {1005, "alice"}, {1007, "mallory"}, {120, "postgres"}};
-        identity.groups = {{"root", {"root"}},
-                           {"ada", {"ada", "jit-admin"}},
-                           {"aud", {"aud", "jit-audit"}},
-                           {"alice", {"alice"}},
-                           {"mallory", {"mallory"}}};
-        service = std::make_unique<JitService>(store, config, identity, clock, effects);
-        service->start();
-        service->add_resource(who("ada"), {"prod-db", "", {"sshd"}, {"postgres"}, {}, ""});
-        NewPolicy policy;
-        policy.name = "auto";
-        policy.action = PolicyAction::AutoApprove;
-        service->add_policy(who("ada"), policy);
-        service->assign_policy(who("ada"), "auto", "prod-db");
-        service->set_policy_active(who("ada"), "auto", true);
-    }
-
-    Caller who(const std::string& name) {
-        return testing::make_caller(*identity.user_uid(name), name, identity.groups.at(name));
+        ServiceTest::SetUp();
+        protect({"prod-db", "", {"sshd"}, {"postgres"}, {}, ""}, auto_approve("auto"));
     }
 
     SessionOpen ssh_login(const std::string& key_text) {
@@ -49,13 +24,6 @@ class KeyServiceTest : public ::testing::Test {
         attempt.ssh_key = key_text;
         return service->open_session(who("root"), attempt, 4242, "c3");
     }
-
-    FakeStore store;
-    FakeClock clock;
-    FakeIdentity identity;
-    RecordingEffects effects;
-    Config config;
-    std::unique_ptr<JitService> service;
 };
 
 TEST_F(KeyServiceTest, AUserRegistersAndRemovesTheirOwnKey) {
@@ -163,8 +131,7 @@ TEST_F(KeyServiceTest, TheSessionBelongsToTheKeysOwner) {
 
 TEST_F(KeyServiceTest, KeysSurviveARestart) {
     service->add_key(who("alice"), kKey, "");
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start();
+    restart();
     ASSERT_EQ(service->list_keys(who("alice"), "").size(), 1u);
     EXPECT_EQ(service->access_index().keys().at(0).fingerprint, kFingerprint);
 }

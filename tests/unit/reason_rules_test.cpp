@@ -2,10 +2,8 @@
 // A policy's reason rules (jit/reason_rules.hpp), alone and through the engine.
 #include <gtest/gtest.h>
 
-#include "fakes.hpp"
-#include "jit/error.hpp"
 #include "jit/reason_rules.hpp"
-#include "jit/service.hpp"
+#include "service_test_support.hpp"
 
 namespace jit {
 namespace {
@@ -50,26 +48,12 @@ TEST(ReasonRulesTest, PatternsAndLengthsAreValidated) {
     EXPECT_THROW(validate_reason_min_length(1025), JitError);
 }
 
-class ReasonRulesServiceTest : public ::testing::Test {
+class ReasonRulesServiceTest : public service_test::ServiceTest {
   protected:
     void SetUp() override {
-        identity.users = {{0, "root"}, {1001, "ada"}, {1005, "alice"}};
-        identity.groups = {{"root", {"root"}}, {"ada", {"ada", "jit-admin"}}, {"alice", {"alice"}}};
-        service = std::make_unique<JitService>(store, config, identity, clock, effects);
-        service->start();
+        ServiceTest::SetUp();
         service->add_resource(who("ada"), {"db", "", {"sudo"}, {"root"}, {}, ""});
     }
-
-    Caller who(const std::string& name) {
-        return testing::make_caller(*identity.user_uid(name), name, identity.groups.at(name));
-    }
-
-    testing::FakeStore store;
-    testing::FakeClock clock;
-    testing::FakeIdentity identity;
-    testing::RecordingEffects effects;
-    Config config;
-    std::unique_ptr<JitService> service;
 };
 
 TEST_F(ReasonRulesServiceTest, ABadPatternIsRefusedWhenThePolicyIsMade) {
@@ -104,8 +88,7 @@ TEST_F(ReasonRulesServiceTest, RequestsAndExtensionsKeepTheRules) {
                  JitError);
     EXPECT_NO_THROW(service->extend_grant(who("alice"), *request.grant_id, "still INC-4711", 600));
 
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start();
+    restart();
     EXPECT_EQ(service->get_policy(who("ada"), "ops").policy.reason_pattern, "(INC|CHG)-[0-9]+");
 }
 

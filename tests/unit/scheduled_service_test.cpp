@@ -6,64 +6,25 @@
 
 #include <algorithm>
 
-#include "fakes.hpp"
-#include "jit/error.hpp"
-#include "jit/service.hpp"
+#include "service_test_support.hpp"
 
 namespace jit {
 namespace {
 
-using testing::FakeClock;
-using testing::FakeIdentity;
-using testing::FakeStore;
-using testing::RecordingEffects;
+using service_test::ServiceTest;
 
-class ScheduledServiceTest : public ::testing::Test {
+class ScheduledServiceTest : public ServiceTest {
   protected:
     void SetUp() override {
-        identity.users = {{0, "root"}, {1001, "ada"}, {1005, "alice"}, {1006, "bob"}};
-        identity.groups = {{"root", {"root"}},
-                           {"ada", {"ada", "jit-admin"}},
-                           {"alice", {"alice"}},
-                           {"bob", {"bob"}}};
-        service = std::make_unique<JitService>(store, config, identity, clock, effects);
-        service->start();
-        service->add_resource(who("ada"), {"db", "", {"sudo"}, {"root"}, {}, ""});
-        service->add_resource(who("ada"), {"web", "", {"sudo"}, {"www-data"}, {}, ""});
-        NewPolicy manual;
-        manual.name = "manual";
-        manual.approvers = {"bob"};
-        service->add_policy(who("ada"), manual);
-        service->assign_policy(who("ada"), "manual", "db");
-        service->set_policy_active(who("ada"), "manual", true);
-        NewPolicy automatic;
-        automatic.name = "auto";
-        automatic.action = PolicyAction::AutoApprove;
-        service->add_policy(who("ada"), automatic);
-        service->assign_policy(who("ada"), "auto", "web");
-        service->set_policy_active(who("ada"), "auto", true);
-    }
-
-    Caller who(const std::string& name) {
-        return testing::make_caller(*identity.user_uid(name), name, identity.groups.at(name));
+        ServiceTest::SetUp();
+        protect({"db", "", {"sudo"}, {"root"}, {}, ""}, approved_by("manual", "bob"));
+        protect({"web", "", {"sudo"}, {"www-data"}, {}, ""}, auto_approve("auto"));
     }
 
     LoginDecision sudo_as_alice(const std::string& target) {
-        return service->check_login(who("root"),
-                                    LoginAttempt{"sudo", target, "alice", "", "pts/1", 1005});
+        return service->check_login(who("root"), LoginAttempt{"sudo", target, "alice", "", "pts/1",
+                                                              service_test::kUids.at("alice")});
     }
-
-    std::size_t events_named(const std::string& type) const {
-        return std::count_if(store.audit_log.begin(), store.audit_log.end(),
-                             [&](const AuditEvent& e) { return e.event == type; });
-    }
-
-    FakeStore store;
-    FakeClock clock;
-    FakeIdentity identity;
-    RecordingEffects effects;
-    Config config;
-    std::unique_ptr<JitService> service;
 };
 
 TEST_F(ScheduledServiceTest, AStartInThePastOrTooFarAheadIsInvalid) {
@@ -138,15 +99,13 @@ TEST_F(ScheduledServiceTest, TheStartSurvivesARestartAndALapsedOneIsHandled) {
     const Request request = service->create_request(who("alice"), "web", "deploy", 120, start);
     const Id grant_id = *request.grant_id;
 
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start();
+    restart();
     EXPECT_EQ(service->get_grant(who("alice"), grant_id).state, GrantState::Scheduled);
     EXPECT_EQ(service->next_deadline(), start);
 
     // Down over the whole window: started and ended, each audited once.
     clock.t = start + 500;
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start();
+    restart();
     EXPECT_EQ(service->get_grant(who("alice"), grant_id).state, GrantState::Expired);
     EXPECT_EQ(events_named("granted"), 1u);
     EXPECT_EQ(events_named("expired"), 1u);

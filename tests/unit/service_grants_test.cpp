@@ -175,9 +175,7 @@ TEST_F(GrantedTest, SessionsOfAnEarlierBootAreClosedWithoutASignal) {
     Session registered = service->list_sessions(who("alice"), false).at(0);
     EXPECT_EQ(registered.boot_id, "boot-1");
     EXPECT_EQ(registered.pid_start, 99);
-    service.reset();
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start("boot-2");  // the host rebooted
+    restart("boot-2");  // the host rebooted
     EXPECT_TRUE(effects.terminated.empty());
     EXPECT_TRUE(service->list_sessions(who("alice"), false).empty());
     EXPECT_EQ(store.audit_log.back().event, "session_closed");
@@ -228,9 +226,7 @@ TEST_F(GrantedTest, GroupOfAnEarlierBootIsNeverKilled) {
         service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
             .session_id;
     service->close_session(who("root"), placed);
-    service.reset();
-    service = std::make_unique<JitService>(store, config, identity, clock, effects);
-    service->start("boot-2");
+    restart("boot-2");
     clock.t = expiry;
     service->tick();
     EXPECT_TRUE(effects.terminated.empty());  // that name may belong to a group of this boot

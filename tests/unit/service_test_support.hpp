@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the engine's tests share: the ServiceTest fixture over injected fakes, and GrantedTest,
-// which starts with alice holding an approved grant on prod-db.
+// What the engine's tests share: the ServiceTest fixture over injected fakes (a fixed cast of
+// users, each with a uid and groups), and GrantedTest, which starts with alice holding an approved
+// grant on prod-db.
 #pragma once
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "fakes.hpp"
@@ -23,6 +26,12 @@ using testing::RecordingEffects;
 
 inline constexpr Seconds kHour = 3600;
 
+// The cast: every fixture's `who(name)` is one of these, with these uids (postgres is a target
+// account, never a caller).
+inline const std::map<std::string, uid_t> kUids = {
+    {"root", 0},     {"ada", 1001},  {"aud", 1002},     {"bob", 1003},    {"carol", 1004},
+    {"alice", 1005}, {"dave", 1006}, {"mallory", 1007}, {"postgres", 120}};
+
 inline ErrorCode code_of(const std::function<void()>& action) {
     try {
         action();
@@ -36,6 +45,9 @@ inline ErrorCode code_of(const std::function<void()>& action) {
 class ServiceTest : public ::testing::Test {
   protected:
     void SetUp() override {
+        for (const auto& [name, uid] : kUids) {
+            identity.users[uid] = name;
+        }
         identity.groups = {{"root", {"root"}},
                            {"ada", {"ada", "jit-admin"}},
                            {"aud", {"aud", "jit-audit"}},
@@ -47,10 +59,12 @@ class ServiceTest : public ::testing::Test {
         restart();
     }
 
-    // A new engine over the same store: what jitd does after a restart.
-    void restart() {
+    // A new engine over the same store: what jitd does after a restart (after a reboot when the
+    // boot id is another).
+    void restart(const std::string& boot_id = "") {
+        service.reset();
         service = std::make_unique<JitService>(store, config, identity, clock, effects);
-        service->start();
+        service->start(boot_id);
     }
 
     // Root in a shell that `login_name` logged in to (sudo -s): the audit login uid is theirs.
@@ -64,10 +78,35 @@ class ServiceTest : public ::testing::Test {
     }
 
     Caller who(const std::string& name) {
-        static const std::map<std::string, uid_t> uids = {
-            {"root", 0},     {"ada", 1001},   {"aud", 1002},  {"bob", 1003},
-            {"carol", 1004}, {"alice", 1005}, {"dave", 1006}, {"mallory", 1007}};
-        return make_caller(uids.at(name), name, identity.groups.at(name));
+        return make_caller(kUids.at(name), name, identity.groups.at(name));
+    }
+
+    // A resource under a new policy of its own, assigned and active (what an admin does before
+    // anyone can ask for it).
+    void protect(const Resource& resource, const NewPolicy& policy) {
+        service->add_resource(who("ada"), resource);
+        service->add_policy(who("ada"), policy);
+        service->assign_policy(who("ada"), policy.name, resource.name);
+        service->set_policy_active(who("ada"), policy.name, true);
+    }
+
+    static NewPolicy auto_approve(const std::string& name) {
+        NewPolicy policy;
+        policy.name = name;
+        policy.action = PolicyAction::AutoApprove;
+        return policy;
+    }
+
+    static NewPolicy approved_by(const std::string& name, const std::string& approver) {
+        NewPolicy policy;
+        policy.name = name;
+        policy.approvers = {approver};
+        return policy;
+    }
+
+    std::size_t events_named(const std::string& type) const {
+        return std::count_if(store.audit_log.begin(), store.audit_log.end(),
+                             [&](const AuditEvent& e) { return e.event == type; });
     }
 
     // The seed's admin steps: a resource, a require-approval policy with expiry, assigned and
