@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The SQLite store's audit log against real files: the hash chain and its tamper detection,
-// audit filters, the chain identity, and verification against the journal's copy of the chain.
+// The SQLite store's audit log against real files: tamper detection of its hash chain,
+// the chain identity, and verification against the journal's copy of the chain (the chain and
+// filters both backends keep are tested in store_backends_test.cpp).
 
 #include <optional>
 
@@ -21,36 +22,6 @@ TEST(Sha256Test, MatchesKnownDigests) {
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_EQ(sha256_hex(std::string("a\0b", 3)), sha256_hex(std::string("a\0b", 3)));
     EXPECT_NE(sha256_hex(std::string("a\0b", 3)), sha256_hex("a"));
-}
-
-TEST_F(StoreTest, AppendsAChainedAuditLogThatVerifies) {
-    auto store = open();
-    EXPECT_TRUE(store->verify_audit().ok);
-    std::vector<AuditEvent> appended = append_events(*store, 3);
-    appended.push_back(append_events(*store, 1).front());
-
-    std::string previous;
-    for (std::size_t i = 0; i < appended.size(); ++i) {
-        const AuditEvent& event = appended[i];
-        EXPECT_EQ(event.seq, static_cast<Id>(i + 1));
-        EXPECT_EQ(event.prev_hash, previous);
-        AuditEvent unhashed = event;
-        unhashed.hash.clear();
-        EXPECT_EQ(event.hash, sha256_hex(audit_canonical_form(unhashed)));
-        previous = event.hash;
-    }
-    EXPECT_EQ(store->audit_events({}), appended);
-
-    AuditVerification verification = store->verify_audit();
-    EXPECT_TRUE(verification.ok) << verification.problem;
-    EXPECT_EQ(verification.rows_checked, 4);
-    EXPECT_EQ(verification.first_bad_seq, 0);
-
-    auto reopened = open();
-    StoredState loaded = reopened->load();
-    EXPECT_EQ(loaded.last_audit_seq, 4);
-    EXPECT_EQ(loaded.last_audit_hash, appended.back().hash);
-    EXPECT_TRUE(reopened->verify_audit().ok);
 }
 
 TEST_F(StoreTest, EventWithoutFieldsRoundTrips) {
@@ -127,72 +98,6 @@ TEST_F(StoreTest, RehashedEditBreaksTheNextLink) {
     EXPECT_FALSE(verification.ok);
     EXPECT_EQ(verification.first_bad_seq, 4);
     EXPECT_EQ(verification.problem, "row 4: prev_hash does not match the hash of row 3");
-}
-
-TEST_F(StoreTest, FiltersAuditEvents) {
-    auto store = open();
-    std::vector<AuditEvent> all;
-    {
-        auto transaction = store->begin();
-        all.push_back(transaction->append(requested(100, "alice", "web")));
-        all.push_back(transaction->append(audit_event("approved", 200,
-                                                      {{"JIT_REQUEST_ID", "1"},
-                                                       {"JIT_USER", "alice"},
-                                                       {"JIT_RESOURCE", "web"},
-                                                       {"JIT_ACTOR", "bob"},
-                                                       {"JIT_COMMENT", ""}})));
-        all.push_back(transaction->append(requested(300, "bob", "db")));
-        all.push_back(transaction->append(audit_event("granted", 400,
-                                                      {{"JIT_REQUEST_ID", "1"},
-                                                       {"JIT_GRANT_ID", "1"},
-                                                       {"JIT_USER", "alice"},
-                                                       {"JIT_RESOURCE", "web"},
-                                                       {"JIT_START", "400"},
-                                                       {"JIT_EXPIRY", "4000"}})));
-        all.push_back(transaction->append(audit_event(
-            "resource_changed", 500,
-            {{"JIT_ACTOR", "root"}, {"JIT_OBJECT", "web"}, {"JIT_CHANGE", "add-member"}})));
-        transaction->commit();
-    }
-    auto filtered = [&](auto adjust) {
-        AuditFilter filter;
-        adjust(filter);
-        return seqs(store->audit_events(filter));
-    };
-    EXPECT_EQ(store->audit_events({}), all);
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.since = 200; }), ElementsAre(2, 3, 4, 5));
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.until = 300; }), ElementsAre(1, 2));
-    EXPECT_THAT(filtered([](AuditFilter& f) {
-                    f.since = 200;
-                    f.until = 400;
-                }),
-                ElementsAre(2, 3));
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.user = "alice"; }), ElementsAre(1, 2, 4));
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.resource = "db"; }), ElementsAre(3));
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.event = "requested"; }), ElementsAre(1, 3));
-    EXPECT_THAT(filtered([](AuditFilter& f) {
-                    f.user = "alice";
-                    f.event = "requested";
-                }),
-                ElementsAre(1));
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.after_seq = 3; }), ElementsAre(4, 5));
-    EXPECT_THAT(filtered([](AuditFilter& f) { f.limit = 2; }), ElementsAre(1, 2));
-    EXPECT_THAT(filtered([](AuditFilter& f) {
-                    f.after_seq = 2;
-                    f.limit = 2;
-                }),
-                ElementsAre(3, 4));
-    EXPECT_THAT(filtered([](AuditFilter& f) {
-                    f.user = "alice";
-                    f.limit = 2;
-                    f.after_seq = 1;
-                }),
-                ElementsAre(2, 4));
-    EXPECT_TRUE(filtered([](AuditFilter& f) { f.user = "nobody"; }).empty());
-    // A filtered event still carries all of its fields in order.
-    AuditFilter by_resource;
-    by_resource.resource = "db";
-    EXPECT_THAT(store->audit_events(by_resource), ElementsAre(all[2]));
 }
 
 TEST_F(StoreTest, NewDatabaseGetsARandomChainIdentityThatStays) {

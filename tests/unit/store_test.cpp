@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The SQLite store against real files in a temporary directory: round trips, ids, rollback,
-// schema migration, a writer killed mid-transaction, and a second connection to the same file.
-// The audit log's tests are in store_audit_test.cpp.
+// What only the SQLite store has, against real files in a temporary directory: a step failing
+// inside SQLite, schema migration, a writer killed mid-transaction, and a second connection to
+// the same file. The Store contract both backends keep is tested in store_backends_test.cpp,
+// the SQLite audit log's tamper detection in store_audit_test.cpp.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,201 +19,6 @@ namespace {
 using namespace store_test;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-TEST_F(StoreTest, RoundTripsEveryEntityWithOptionalsAndApprovals) {
-    Resource plain;  // no policy, empty lists
-    plain.name = "backup";
-    Request open_request;  // every optional unset
-    open_request.resource = "backup";
-    open_request.requester = "erin";
-    open_request.policy = "ops";
-    open_request.reason = "restore";
-    open_request.created = 1'790'000'000;
-    open_request.expires = 1'790'003'600;
-
-    StoredState written;
-    {
-        auto store = open();
-        auto transaction = store->begin();
-        written.policies = {sample_policy()};
-        written.resources = {plain, sample_resource()};  // loaded by name
-        for (const Policy& policy : written.policies) {
-            transaction->put(policy);
-        }
-        for (const Resource& resource : written.resources) {
-            transaction->put(resource);
-        }
-
-        Request request = sample_request();
-        request.id = transaction->put(request);
-        Grant grant = sample_grant(request.id);
-        grant.id = transaction->put(grant);
-        request.grant_id = grant.id;
-        EXPECT_EQ(transaction->put(request), request.id);
-        open_request.id = transaction->put(open_request);
-
-        Grant endless = sample_grant(open_request.id);  // no expiry, still active
-        endless.expiry.reset();
-        endless.ended.reset();
-        endless.state = GrantState::Active;
-        endless.ended_by.clear();
-        endless.id = transaction->put(endless);
-
-        Session closed = sample_session(grant.id);
-        closed.id = transaction->put(closed);
-        Session live = sample_session(endless.id);
-        live.closed.reset();
-        live.state = SessionState::Open;
-        live.id = transaction->put(live);
-
-        written.requests = {request, open_request};
-        written.grants = {grant, endless};
-        written.sessions = {closed, live};
-        transaction->commit();
-
-        StoredState loaded = store->load();
-        EXPECT_EQ(loaded.resources, written.resources);
-        EXPECT_EQ(loaded.policies, written.policies);
-        EXPECT_EQ(loaded.requests, written.requests);
-        EXPECT_EQ(loaded.grants, written.grants);
-        EXPECT_EQ(loaded.sessions, written.sessions);
-    }
-
-    auto reopened = open();
-    StoredState loaded = reopened->load();
-    EXPECT_EQ(loaded.resources, written.resources);
-    EXPECT_EQ(loaded.policies, written.policies);
-    EXPECT_EQ(loaded.requests, written.requests);
-    EXPECT_EQ(loaded.grants, written.grants);
-    EXPECT_EQ(loaded.sessions, written.sessions);
-    EXPECT_FALSE(loaded.requests[1].decided.has_value());
-    EXPECT_FALSE(loaded.requests[1].grant_id.has_value());
-    EXPECT_FALSE(loaded.grants[1].expiry.has_value());
-    EXPECT_FALSE(loaded.sessions[1].closed.has_value());
-
-    // Optionals are NULL in the file, not zero.
-    RawDatabase raw(path_);
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM requests WHERE decided IS NULL"), 1);
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM grants WHERE expiry IS NULL"), 1);
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM resources WHERE policy IS NULL"), 1);
-}
-
-TEST_F(StoreTest, AssignsIdsAndUpsertsKnownOnes) {
-    auto store = open();
-    Request request = sample_request();
-    {
-        auto transaction = store->begin();
-        EXPECT_EQ(transaction->put(request), 1);
-        EXPECT_EQ(transaction->put(request), 2);
-        request.id = 10;  // a known id that is not stored yet is inserted under it
-        EXPECT_EQ(transaction->put(request), 10);
-        request.id = 0;
-        EXPECT_EQ(transaction->put(request), 11);
-        transaction->commit();
-    }
-    {
-        auto transaction = store->begin();
-        request.id = 2;
-        request.state = RequestState::Denied;
-        request.approvals = {{"carol", Decision::Deny, "no", 1'790'000'100}};
-        EXPECT_EQ(transaction->put(request), 2);
-        transaction->commit();
-    }
-    StoredState loaded = store->load();
-    ASSERT_EQ(loaded.requests.size(), 4u);
-    EXPECT_EQ(loaded.requests[1], request);
-    EXPECT_EQ(loaded.requests[0].approvals.size(), 2u);
-    EXPECT_EQ(loaded.requests[1].approvals.size(), 1u);
-
-    // Policies and resources upsert by name, replacing their lists.
-    Policy policy = sample_policy();
-    Resource resource = sample_resource();
-    {
-        auto transaction = store->begin();
-        transaction->put(policy);
-        transaction->put(resource);
-        policy.approvers = {"zed"};
-        policy.active = false;
-        resource.members = {"frank"};
-        resource.services.clear();
-        transaction->put(policy);
-        transaction->put(resource);
-        transaction->commit();
-    }
-    loaded = store->load();
-    EXPECT_THAT(loaded.policies, ElementsAre(policy));
-    EXPECT_THAT(loaded.resources, ElementsAre(resource));
-}
-
-TEST_F(StoreTest, RemovesResourcesAndPoliciesWithTheirLists) {
-    auto store = open();
-    Resource resource = sample_resource();
-    {
-        auto transaction = store->begin();
-        transaction->put(sample_policy());
-        transaction->put(resource);
-        transaction->commit();
-    }
-    {
-        auto transaction = store->begin();
-        transaction->remove_resource(resource.name);
-        transaction->remove_policy("ops");
-        transaction->remove_resource("never-existed");
-        transaction->commit();
-    }
-    StoredState loaded = store->load();
-    EXPECT_TRUE(loaded.resources.empty());
-    EXPECT_TRUE(loaded.policies.empty());
-    RawDatabase raw(path_);
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM resource_lists"), 0);
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM policy_approvers"), 0);
-}
-
-TEST_F(StoreTest, TransactionWithoutCommitLeavesNothing) {
-    auto store = open();
-    {
-        auto transaction = store->begin();
-        transaction->put(sample_policy());
-        transaction->put(sample_resource());
-        transaction->put(sample_request());
-        transaction->append(requested(100, "alice", "db"));
-    }
-    StoredState loaded = store->load();
-    EXPECT_TRUE(loaded.resources.empty());
-    EXPECT_TRUE(loaded.policies.empty());
-    EXPECT_TRUE(loaded.requests.empty());
-    EXPECT_EQ(loaded.last_audit_seq, 0);
-    EXPECT_EQ(loaded.last_audit_hash, "");
-    EXPECT_TRUE(store->audit_events({}).empty());
-
-    // The rolled-back row left no trace in the chain: the next one is row 1 again.
-    auto transaction = store->begin();
-    AuditEvent first = transaction->append(requested(100, "alice", "db"));
-    EXPECT_EQ(first.seq, 1);
-    EXPECT_EQ(first.prev_hash, "");
-    Request request = sample_request();
-    EXPECT_EQ(transaction->put(request), 1);
-}
-
-TEST_F(StoreTest, DanglingReferenceFailsTheCommitAndRollsBack) {
-    auto store = open();
-    {
-        auto transaction = store->begin();
-        Resource resource = sample_resource();
-        resource.policy = "no-such-policy";
-        transaction->put(resource);
-        transaction->append(requested(100, "alice", "db"));
-        try {
-            transaction->commit();
-            FAIL() << "commit with a dangling policy reference succeeded";
-        } catch (const JitError& error) {
-            EXPECT_EQ(error.code(), ErrorCode::Internal);
-            EXPECT_THAT(error.what(), HasSubstr(path_ + ": commit failed: FOREIGN KEY"));
-        }
-    }
-    EXPECT_TRUE(store->load().resources.empty());
-    EXPECT_EQ(store->load().last_audit_seq, 0);
-}
 
 TEST_F(StoreTest, FailedStepPoisonsTheTransaction) {
     auto store = open();
@@ -244,24 +50,6 @@ TEST_F(StoreTest, FailedStepPoisonsTheTransaction) {
     transaction->put(resource);
     transaction->commit();
     EXPECT_THAT(store->load().resources, ElementsAre(resource));
-}
-
-TEST_F(StoreTest, OneTransactionAtATime) {
-    auto store = open();
-    auto transaction = store->begin();
-    EXPECT_THROW(store->begin(), JitError);
-    EXPECT_THROW(store->set_journal_sent_seq(5), JitError);
-    // Reads inside the open transaction see its changes.
-    Resource resource = sample_resource();
-    resource.policy.clear();
-    transaction->put(resource);
-    EXPECT_EQ(store->load().resources.size(), 1u);
-    transaction->commit();
-    // Committed: the next transaction may begin while the old object is still alive.
-    auto next = store->begin();
-    next->remove_resource(resource.name);
-    next->commit();
-    EXPECT_TRUE(store->load().resources.empty());
 }
 
 TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
@@ -333,17 +121,6 @@ TEST_F(StoreTest, ReportsAnUnopenableFileWithItsPath) {
         EXPECT_EQ(error.code(), ErrorCode::Internal);
         EXPECT_THAT(error.what(), HasSubstr(missing + ": open failed: "));
     }
-}
-
-TEST_F(StoreTest, JournalSentSeqPersists) {
-    {
-        auto store = open();
-        EXPECT_EQ(store->journal_sent_seq(), 0);
-        store->set_journal_sent_seq(17);
-        EXPECT_EQ(store->journal_sent_seq(), 17);
-        store->set_journal_sent_seq(42);
-    }
-    EXPECT_EQ(open()->journal_sent_seq(), 42);
 }
 
 // The child's side of the crash test: a big transaction that spills into the WAL file, then

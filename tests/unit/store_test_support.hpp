@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the SQLite store's tests share: field-by-field equality of the model, a temporary
-// directory, a plain sqlite3 connection to the same file, sample objects and audit events,
-// and the StoreTest fixture.
+// What the store tests share (store_backends_test.cpp runs the Store contract on SQLite and
+// PostgreSQL; store_test.cpp and store_audit_test.cpp test what only the SQLite file has):
+// field-by-field equality of the model, a temporary directory, a plain sqlite3 connection to the
+// same file, sample objects and audit events, and the StoreTest fixture.
 #pragma once
 
 #include <gmock/gmock.h>
@@ -34,7 +35,8 @@ inline auto tied(const Resource& r) {
 }
 inline auto tied(const Policy& p) {
     return std::tie(p.name, p.description, p.action, p.approvers, p.approvals_required,
-                    p.max_duration, p.auto_expiry, p.request_ttl, p.active);
+                    p.max_duration, p.auto_expiry, p.request_ttl, p.active, p.reason_pattern,
+                    p.reason_min_length);
 }
 inline auto tied(const Approval& a) {
     return std::tie(a.approver, a.decision, a.comment, a.time);
@@ -42,7 +44,8 @@ inline auto tied(const Approval& a) {
 inline auto tied(const Request& r) {
     return std::tie(r.id, r.resource, r.requester, r.policy, r.reason, r.requested_duration,
                     r.duration, r.capped, r.state, r.created, r.decided, r.expires,
-                    r.approvals_required, r.auto_expiry, r.approvals, r.grant_id);
+                    r.approvals_required, r.auto_expiry, r.approvals, r.grant_id, r.start,
+                    r.extends);
 }
 inline auto tied(const Grant& g) {
     return std::tie(g.id, g.request_id, g.user, g.resource, g.start, g.expiry, g.state, g.ended,
@@ -50,8 +53,11 @@ inline auto tied(const Grant& g) {
 }
 inline auto tied(const Session& s) {
     return std::tie(s.id, s.grant_id, s.user, s.target, s.service, s.rhost, s.tty, s.pid,
-                    s.pid_start, s.boot_id, s.logind_session, s.cgroup, s.opened, s.closed,
-                    s.state);
+                    s.pid_start, s.boot_id, s.logind_session, s.cgroup, s.fingerprint, s.opened,
+                    s.closed, s.state);
+}
+inline auto tied(const SshKey& k) {
+    return std::tie(k.fingerprint, k.user, k.type, k.base64, k.comment, k.added);
 }
 inline auto tied(const AuditEvent& e) {
     return std::tie(e.seq, e.time, e.event, e.fields, e.prev_hash, e.hash);
@@ -74,6 +80,9 @@ inline bool operator==(const Grant& a, const Grant& b) {
 inline bool operator==(const Session& a, const Session& b) {
     return tied(a) == tied(b);
 }
+inline bool operator==(const SshKey& a, const SshKey& b) {
+    return tied(a) == tied(b);
+}
 inline bool operator==(const AuditEvent& a, const AuditEvent& b) {
     return tied(a) == tied(b);
 }
@@ -92,6 +101,9 @@ inline void PrintTo(const Grant& g, std::ostream* os) {
 }
 inline void PrintTo(const Session& s, std::ostream* os) {
     *os << "session " << s.id;
+}
+inline void PrintTo(const SshKey& k, std::ostream* os) {
+    *os << "key " << k.fingerprint;
 }
 inline void PrintTo(const AuditEvent& e, std::ostream* os) {
     *os << "audit " << e.seq << " " << e.event;
@@ -176,6 +188,8 @@ inline Policy sample_policy() {
     policy.auto_expiry = false;
     policy.request_ttl = 900;
     policy.active = true;
+    policy.reason_pattern = "(INC|CHG)-[0-9]+";
+    policy.reason_min_length = 12;
     return policy;
 }
 
@@ -195,7 +209,7 @@ inline Request sample_request() {
     request.resource = "db";
     request.requester = "dave";
     request.policy = "ops";
-    request.reason = "rotate WAL archive; ticket #42 'quoted' \"twice\"";
+    request.reason = "rotate WAL archive; ticket #42 'quoted' \"twice\" ünïcode";
     request.requested_duration = 12 * 3600;
     request.duration = 8 * 3600;
     request.capped = true;
@@ -205,8 +219,10 @@ inline Request sample_request() {
     request.expires = 1'790'003'600;
     request.approvals_required = 2;
     request.auto_expiry = false;
+    request.start = 1'790'000'500;
+    request.extends = 7;
     request.approvals = {{"carol", Decision::Approve, "ok", 1'790'000'300},
-                         {"bob", Decision::Approve, "", 1'790'000'600}};
+                         {"bob", Decision::Deny, "", 1'790'000'600}};
     return request;
 }
 
@@ -236,6 +252,7 @@ inline Session sample_session(Id grant_id) {
     session.boot_id = "0f6c1f5e4d3b4a2c9e8d7c6b5a493827";
     session.logind_session = "c17";
     session.cgroup = "/jit/session-4242-987654";
+    session.fingerprint = "SHA256:abc";
     session.opened = 1'790'000'700;
     session.closed = 1'790'001'000;
     session.state = SessionState::Terminated;
