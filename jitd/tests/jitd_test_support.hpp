@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "jit/model.hpp"
+#include "process_tree.hpp"
 #include "sd_handles.hpp"
 
 namespace jitd {
@@ -73,6 +74,28 @@ inline bool wait_for(const std::function<bool()>& condition) {
         usleep(10 * 1000);
     }
     return true;
+}
+
+// spawn_tree() once both of its processes run: {child, grandchild} as jitd sees them, or fewer
+// when they did not come up (the caller asserts the size).
+inline std::vector<ProcessId> running_tree() {
+    const pid_t child = spawn_tree();
+    std::vector<ProcessId> tree;
+    if (child > 0) {
+        wait_for([&] {
+            tree = process_and_descendants(child);
+            return tree.size() == 2;
+        });
+    }
+    return tree;
+}
+
+// Ends what a test left running under `child` and reaps the child.
+inline void end_tree(pid_t child) {
+    for (const auto& process : process_and_descendants(child)) {
+        kill(process.pid, SIGKILL);
+    }
+    waitpid(child, nullptr, 0);
 }
 
 // Routes jitd's spdlog lines into a string for the test's lifetime.

@@ -79,13 +79,9 @@ TEST(ProcStat, AProcessThatEndsWhileItsStatIsReadIsGone) {
 }
 
 TEST(ProcessTree, FindsDescendantsAndNoticesTheirEnd) {
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    std::vector<ProcessId> tree;
-    ASSERT_TRUE(wait_for([&] {
-        tree = process_and_descendants(child);
-        return tree.size() == 2;
-    }));
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     EXPECT_EQ(tree[0].pid, child);
     EXPECT_TRUE(process_alive(tree[0]));
     EXPECT_TRUE(process_alive(tree[1]));
@@ -100,13 +96,9 @@ TEST(ProcessTree, FindsDescendantsAndNoticesTheirEnd) {
 }
 
 TEST(ProcessTree, ListsEachSurvivorAndItsDescendantsOnce) {
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    std::vector<ProcessId> tree;
-    ASSERT_TRUE(wait_for([&] {
-        tree = process_and_descendants(child);
-        return tree.size() == 2;
-    }));
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     auto found = survivors_and_descendants({tree[1], tree[0], tree[1], tree[0]});
     ASSERT_EQ(found.size(), 2u);
     EXPECT_NE(found[0].pid, found[1].pid);
@@ -176,9 +168,9 @@ TEST(SessionProcess, FindsTheTreeOnlyUnderTheProcessThatOpenedTheSession) {
 
 // With the start time the session registered, that alone decides, whenever the session opened.
 TEST(SessionProcess, IsTheProcessWithTheRegisteredStartTime) {
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     std::uint64_t start = read_proc_stat(child).value().start_time;
     jit::EpochSeconds now = time(nullptr);
     auto found = session_processes(child, start, now - 3600);
@@ -188,10 +180,7 @@ TEST(SessionProcess, IsTheProcessWithTheRegisteredStartTime) {
     EXPECT_EQ(found.root, SessionProcesses::Root::Reused);
     EXPECT_TRUE(found.processes.empty());
 
-    for (const auto& process : process_and_descendants(child)) {
-        kill(process.pid, SIGKILL);
-    }
-    waitpid(child, nullptr, 0);
+    end_tree(child);
     EXPECT_EQ(session_processes(child, start, now).root, SessionProcesses::Root::Gone);
 }
 

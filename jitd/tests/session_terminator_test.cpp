@@ -95,26 +95,23 @@ TEST_F(SessionTerminatorTest, SaysWhenTheSessionHasNoProcessesLeft) {
 
 TEST_F(SessionTerminatorTest, LeavesAReusedPidAlone) {
     CapturedLog log;
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     auto session = session_of(child);
     session.opened -= 3600;  // the session opened an hour before this process started
     SessionTerminator terminator(event_.get(), nullptr, 1);
     terminator.terminate(session);
     EXPECT_NE(log.text().find("started after the session opened"), std::string::npos) << log.text();
     EXPECT_TRUE(process_alive({child, read_proc_stat(child).value().start_time}));
-    for (const auto& process : process_and_descendants(child)) {
-        kill(process.pid, SIGKILL);
-    }
-    waitpid(child, nullptr, 0);
+    end_tree(child);
 }
 
 TEST_F(SessionTerminatorTest, LeavesAPidAloneWhoseStartTimeIsNotTheRegisteredOne) {
     CapturedLog log;
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     auto session = session_of(child);
     session.pid_start = static_cast<std::int64_t>(read_proc_stat(child).value().start_time) + 1;
     SessionTerminator terminator(event_.get(), nullptr, 1);
@@ -123,18 +120,14 @@ TEST_F(SessionTerminatorTest, LeavesAPidAloneWhoseStartTimeIsNotTheRegisteredOne
               std::string::npos)
         << log.text();
     EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
-    for (const auto& process : process_and_descendants(child)) {
-        kill(process.pid, SIGKILL);
-    }
-    waitpid(child, nullptr, 0);
+    end_tree(child);
 }
 
 TEST_F(SessionTerminatorTest, SignalsTheProcessWithTheRegisteredStartTime) {
     CapturedLog log;
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
-    auto tree = process_and_descendants(child);
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     auto session = session_of(child);
     session.pid_start = static_cast<std::int64_t>(tree[0].start_time);
     session.opened -= 3600;  // by the clock alone this would look like a reused pid
@@ -224,9 +217,9 @@ const sd_bus_vtable FakeLogind::kSession[] = {
 
 TEST_F(SessionTerminatorTest, AsksLogindToEndTheSessionTheRegisteredPidLeads) {
     CapturedLog log;
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     FakeLogind logind(event_.get());
     logind.leader = static_cast<std::uint32_t>(child);
     auto session = session_of(child);
@@ -239,10 +232,7 @@ TEST_F(SessionTerminatorTest, AsksLogindToEndTheSessionTheRegisteredPidLeads) {
     EXPECT_EQ(logind.terminated, std::vector<std::string>{"1"});
     EXPECT_NE(log.text().find("logind terminated session 1"), std::string::npos) << log.text();
     EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
-    for (const auto& process : process_and_descendants(child)) {
-        kill(process.pid, SIGKILL);
-    }
-    waitpid(child, nullptr, 0);
+    end_tree(child);
 }
 
 // TerminateSession leaves the scope to systemd's stop timeout; jit's kill_grace still holds.
@@ -289,10 +279,9 @@ TEST_F(SessionTerminatorTest, LeavesALogindLeaderInItsScope) {
 // sudo inherits XDG_SESSION_ID from the login it runs in: that login is not the sudo session.
 TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindsSessionHasAnotherLeader) {
     CapturedLog log;
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
-    auto tree = process_and_descendants(child);
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     FakeLogind logind(event_.get());
     logind.leader = static_cast<std::uint32_t>(getpid());  // the outer login
     auto session = session_of(child);
@@ -309,10 +298,9 @@ TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindsSessionHasAnotherLeader) 
 
 TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindDoesNotKnowTheSession) {
     CapturedLog log;
-    pid_t child = spawn_tree();
-    ASSERT_GT(child, 0);
-    ASSERT_TRUE(wait_for([&] { return process_and_descendants(child).size() == 2; }));
-    auto tree = process_and_descendants(child);
+    const std::vector<ProcessId> tree = running_tree();
+    ASSERT_EQ(tree.size(), 2u);
+    const pid_t child = tree[0].pid;
     FakeLogind logind(event_.get());
     auto session = session_of(child);
     session.logind_session = "7";
