@@ -16,18 +16,14 @@
 #include <vector>
 
 #include "jit/error.hpp"
+#include "root_files.hpp"
 #include "sd_handles.hpp"
-#include "snapshot_writer.hpp"
 
 namespace jitd {
 namespace {
 
 constexpr mode_t kDirectoryMode = 0755;
 constexpr mode_t kFileMode = 0640;
-
-[[noreturn]] void throw_os_error(const std::string& what, const std::string& path) {
-    throw jit::JitError(jit::ErrorCode::Internal, what + " " + path + ": " + std::strerror(errno));
-}
 
 struct Account {
     std::string name;
@@ -71,20 +67,6 @@ bool has_contents(const std::string& path, const std::string& contents, gid_t gi
     return in.good() || in.eof() ? current.str() == contents : false;
 }
 
-void write_all(int fd, const std::string& data, const std::string& path) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw_os_error("cannot write", path);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-}
-
 struct DirCloser {
     void operator()(DIR* dir) const { closedir(dir); }
 };
@@ -108,28 +90,15 @@ std::map<std::string, AuthorizedKeysFile> authorized_keys_files(const jit::Acces
 }
 
 void AuthorizedKeysWriter::prepare_directory() const {
-    struct stat st {};
-    if (stat(directory_.c_str(), &st) < 0) {
-        if (errno != ENOENT) {
-            throw_os_error("cannot inspect the authorized keys directory", directory_);
-        }
-        make_directories(directory_, kDirectoryMode);
+    if (prepare_root_directory(directory_, kDirectoryMode, "authorized keys directory",
+                               "whoever writes there can log into every covered account")) {
         return;
     }
-    std::string problem;
-    if (!S_ISDIR(st.st_mode)) {
-        problem = "is not a directory";
-    } else if (st.st_uid != 0) {
-        problem = "is not owned by root";
-    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        problem = "is writable by group or others";
-    }
-    if (!problem.empty()) {
-        throw jit::JitError(jit::ErrorCode::Internal,
-                            "the authorized keys directory " + directory_ + " " + problem +
-                                " (whoever writes there can log into every covered account)");
-    }
     // sshd reads the files as the account: the directory must be searchable by everyone.
+    struct stat st {};
+    if (stat(directory_.c_str(), &st) < 0) {
+        throw_os_error("cannot inspect the authorized keys directory", directory_);
+    }
     if ((st.st_mode & 07777) != kDirectoryMode && chmod(directory_.c_str(), kDirectoryMode) < 0) {
         throw_os_error("cannot make the authorized keys directory 0755:", directory_);
     }
@@ -142,30 +111,15 @@ void AuthorizedKeysWriter::replace_file(const std::string& name,
         return;
     }
     // A leading dot: no user name starts with one, so sshd never reads a half-written file.
-    std::string temp = directory_ + "/." + name + ".XXXXXX";
-    UniqueFd fd(mkostemp(temp.data(), O_CLOEXEC));
-    if (!fd) {
-        throw_os_error("cannot create", temp);
-    }
-    try {
-        write_all(fd.get(), file.contents, temp);
-        if (fchown(fd.get(), 0, file.gid) < 0) {
-            throw_os_error("cannot give the account's group to", temp);
-        }
-        if (fchmod(fd.get(), kFileMode) < 0) {
-            throw_os_error("cannot chmod", temp);
-        }
-        if (fsync(fd.get()) < 0) {
-            throw_os_error("cannot sync", temp);
-        }
-        fd.reset();
-        if (rename(temp.c_str(), path.c_str()) < 0) {
-            throw_os_error("cannot rename to " + path + ":", temp);
-        }
-    } catch (...) {
-        unlink(temp.c_str());
-        throw;
-    }
+    jitd::replace_file(path, directory_ + "/." + name + ".XXXXXX", file.contents,
+                       [&](int fd, const std::string& temp) {
+                           if (fchown(fd, 0, file.gid) < 0) {
+                               throw_os_error("cannot give the account's group to", temp);
+                           }
+                           if (fchmod(fd, kFileMode) < 0) {
+                               throw_os_error("cannot chmod", temp);
+                           }
+                       });
 }
 
 // Files of accounts no longer covered, and temporary files a crash left behind.
@@ -191,35 +145,23 @@ void AuthorizedKeysWriter::remove_stale(
     }
 }
 
+AuthorizedKeysWriter::AuthorizedKeysWriter(std::string directory)
+    : directory_(std::move(directory)),
+      write_("the authorized keys files in " + directory_,
+             "sshd reads the previous ones (a key whose access ended may still be offered until "
+             "this succeeds, and pam_jit still denies such a login)") {}
+
 void AuthorizedKeysWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now) {
     const std::map<std::string, AuthorizedKeysFile> files = authorized_keys_files(index, now);
     for (const auto& [name, file] : files) {
         replace_file(name, file);
     }
     remove_stale(files);
-    dirty_ = false;
+    write_.written();
 }
 
 void AuthorizedKeysWriter::write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now) {
-    if (!dirty_) {
-        return;
-    }
-    try {
-        write(index, now);
-        if (failing_) {
-            spdlog::info("authorized keys files in {} written again", directory_);
-            failing_ = false;
-        }
-    } catch (const std::exception& e) {
-        if (!failing_) {
-            spdlog::critical(
-                "cannot update the authorized keys files: {}; sshd reads the previous ones (a "
-                "key whose access ended may still be offered until this succeeds, and pam_jit "
-                "still denies such a login); retrying",
-                e.what());
-            failing_ = true;
-        }
-    }
+    write_.run_if_due([&] { write(index, now); });
 }
 
 }  // namespace jitd

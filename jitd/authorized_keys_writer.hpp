@@ -14,6 +14,7 @@
 
 #include "jit/access.hpp"
 #include "jit/time.hpp"
+#include "root_files.hpp"
 
 namespace jitd {
 
@@ -30,7 +31,7 @@ std::map<std::string, AuthorizedKeysFile> authorized_keys_files(const jit::Acces
 
 class AuthorizedKeysWriter {
   public:
-    explicit AuthorizedKeysWriter(std::string directory) : directory_(std::move(directory)) {}
+    explicit AuthorizedKeysWriter(std::string directory);
 
     const std::string& directory() const { return directory_; }
 
@@ -39,7 +40,7 @@ class AuthorizedKeysWriter {
     // write there can let anyone into any covered account.
     void prepare_directory() const;
 
-    void mark_dirty() { dirty_ = true; }
+    void mark_dirty() { write_.mark_due(); }
     // Writes when marked dirty; a failure is logged once and retried on the next call.
     void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now);
     // Writes every file and removes stale ones now; throws JitError(Internal) on failure.
@@ -50,8 +51,7 @@ class AuthorizedKeysWriter {
     void remove_stale(const std::map<std::string, AuthorizedKeysFile>& wanted) const;
 
     std::string directory_;
-    bool dirty_ = false;
-    bool failing_ = false;
+    RetriedWrite write_;
 };
 
 }  // namespace jitd

@@ -11,6 +11,7 @@
 
 #include "jit/access.hpp"
 #include "jit/time.hpp"
+#include "root_files.hpp"
 
 namespace jitd {
 
@@ -27,24 +28,18 @@ class SnapshotWriter {
     // others), since whoever can write there can plant a snapshot or spool for pam_jit.
     void prepare_directory() const;
 
-    void mark_dirty() { dirty_ = true; }
+    void mark_dirty() { write_.mark_due(); }
     // Writes when marked dirty; a failure is logged once and retried on the next call.
     void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now);
     // Writes now; on failure keeps the old snapshot and throws JitError(Internal) naming the
     // path.
     void write(const jit::AccessIndex& index, jit::EpochSeconds now);
     // The last write failed and the snapshot is still to be written.
-    bool failing() const { return failing_ && dirty_; }
+    bool failing() const { return write_.failing(); }
 
   private:
-    void replace_snapshot(const std::string& contents);
-
     std::string path_;
-    bool dirty_ = false;
-    bool failing_ = false;
+    RetriedWrite write_;
 };
-
-// mkdir -p with `mode` for the directories it creates. Throws JitError(Internal).
-void make_directories(const std::string& path, mode_t mode);
 
 }  // namespace jitd
