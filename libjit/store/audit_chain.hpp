@@ -27,6 +27,43 @@ struct AuditRow {
 
 std::optional<std::string> field_value(const AuditEvent& event, std::string_view name);
 
+// What every audit query of both stores selects: kAuditColumns, a table (audit_events or a
+// filtered subquery of it) aliased as e, then kAuditJoin. One result row per field (or one with
+// NULL field columns for an event without fields), ordered by seq and field position.
+inline constexpr std::string_view kAuditColumns =
+    "SELECT e.seq, e.time, e.event, e.prev_hash, e.hash, e.user_name, e.resource, f.name, "
+    "f.value FROM ";
+inline constexpr std::string_view kAuditJoin =
+    " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
+
+// Groups the rows of an audit query into events and hands them to `sink` in seq order, one at a
+// time so that a whole log is never held in memory; `sink` returns false to stop. Returns false
+// when the sink stopped. `rows` is a cursor: next() moves to the next row (false after the
+// last), integer(c), text(c), optional_text(c) and is_null(c) read column c of the current row.
+template <class Cursor, class Sink>
+bool group_audit_rows(Cursor& rows, Sink&& sink) {
+    std::optional<AuditRow> current;
+    while (rows.next()) {
+        if (!current || current->event.seq != rows.integer(0)) {
+            if (current && !sink(std::move(*current))) {
+                return false;
+            }
+            current.emplace();
+            current->event.seq = rows.integer(0);
+            current->event.time = rows.integer(1);
+            current->event.event = rows.text(2);
+            current->event.prev_hash = rows.text(3);
+            current->event.hash = rows.text(4);
+            current->user_column = rows.optional_text(5);
+            current->resource_column = rows.optional_text(6);
+        }
+        if (!rows.is_null(7)) {
+            current->event.fields.emplace_back(rows.text(7), rows.text(8));
+        }
+    }
+    return !current || sink(std::move(*current));
+}
+
 // The hash a row must have: SHA-256 over its canonical form, never over its own hash.
 std::string audit_hash(AuditEvent event);
 

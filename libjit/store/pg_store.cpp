@@ -28,6 +28,7 @@
 #include "pg_db.hpp"
 #include "pg_schema.hpp"
 #include "pg_store_rows.hpp"
+#include "transaction_step.hpp"
 
 namespace jit {
 namespace {
@@ -39,6 +40,9 @@ using sqlite::AuditRow;
 using sqlite::ChainChecker;
 using sqlite::ChainHead;
 using sqlite::field_value;
+using sqlite::group_audit_rows;
+using sqlite::kAuditColumns;
+using sqlite::kAuditJoin;
 
 // Audit rows are read in pages, so a long log is never held in memory at once.
 constexpr int kAuditPage = 1000;
@@ -88,39 +92,22 @@ ChainHead read_chain_head(pg::Connection& connection, bool lock) {
 
 // ---- audit rows ----
 
-// One result row per field (or one with NULL field columns for an event without fields),
-// ordered by seq and field position.
-constexpr std::string_view kAuditColumns =
-    "SELECT e.seq, e.time, e.event, e.prev_hash, e.hash, e.user_name, e.resource, f.name, "
-    "f.value FROM ";
-constexpr std::string_view kAuditJoin =
-    " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
-
-// Groups the rows into events and hands them to sink in seq order; sink returns false to
-// stop. Returns false when the sink stopped.
-template <class Sink>
-bool read_audit_rows(const Rows& rows, Sink&& sink) {
-    std::optional<AuditRow> current;
-    for (int row = 0; row < rows.size(); ++row) {
-        if (!current || current->event.seq != rows.integer(row, 0)) {
-            if (current && !sink(std::move(*current))) {
-                return false;
-            }
-            current.emplace();
-            current->event.seq = rows.integer(row, 0);
-            current->event.time = rows.integer(row, 1);
-            current->event.event = rows.text(row, 2);
-            current->event.prev_hash = rows.text(row, 3);
-            current->event.hash = rows.text(row, 4);
-            current->user_column = rows.optional_text(row, 5);
-            current->resource_column = rows.optional_text(row, 6);
-        }
-        if (!rows.is_null(row, 7)) {
-            current->event.fields.emplace_back(rows.text(row, 7), rows.text(row, 8));
-        }
+// A cursor over a result for group_audit_rows() (audit_chain.hpp).
+class RowCursor {
+  public:
+    explicit RowCursor(const Rows& rows) : rows_(rows) {}
+    bool next() { return ++row_ < rows_.size(); }
+    std::int64_t integer(int column) const { return rows_.integer(row_, column); }
+    std::string text(int column) const { return rows_.text(row_, column); }
+    std::optional<std::string> optional_text(int column) const {
+        return rows_.optional_text(row_, column);
     }
-    return !current || sink(std::move(*current));
-}
+    bool is_null(int column) const { return rows_.is_null(row_, column); }
+
+  private:
+    const Rows& rows_;
+    int row_ = -1;
+};
 
 // A consistent read of several statements: its own REPEATABLE READ transaction, unless the
 // connection is inside the Store's open Transaction (whose changes the read then sees).
@@ -167,33 +154,12 @@ class PgTransaction final : public Transaction {
     void commit() override;
 
   private:
-    // Refuses an operation once the transaction is committed or poisoned, and poisons it if
-    // the operation throws halfway through its writes.
-    class Operation {
-      public:
+    // Scopes one operation (transaction_step.hpp).
+    struct Operation : TransactionStep {
         Operation(PgTransaction& transaction, std::string_view what)
-            : transaction_(transaction), exceptions_(std::uncaught_exceptions()) {
-            if (transaction_.state_ == State::Committed) {
-                transaction_.connection_.fail(what, "transaction already committed");
-            }
-            if (transaction_.state_ == State::Failed) {
-                transaction_.connection_.fail(what, "an earlier step of this transaction failed");
-            }
-        }
-        ~Operation() {
-            if (std::uncaught_exceptions() > exceptions_) {
-                transaction_.state_ = State::Failed;
-            }
-        }
-        Operation(const Operation&) = delete;
-        Operation& operator=(const Operation&) = delete;
-
-      private:
-        PgTransaction& transaction_;
-        int exceptions_;
+            : TransactionStep(transaction.state_,
+                              [&](const char* why) { transaction.connection_.fail(what, why); }) {}
     };
-
-    enum class State { Open, Failed, Committed };
 
     void put_list(std::string_view what, const std::string& sql, const Params& key,
                   const std::vector<std::string>& values);
@@ -201,7 +167,7 @@ class PgTransaction final : public Transaction {
     std::shared_ptr<Link> link_;
     pg::Connection& connection_;
     pg::TransactionGuard transaction_;
-    State state_ = State::Open;
+    TransactionState state_ = TransactionState::Open;
     ChainHead head_;  // locked at begin
 };
 
@@ -341,7 +307,7 @@ AuditEvent PgTransaction::append(const AuditEvent& event) {
 void PgTransaction::commit() {
     Operation operation(*this, "commit");
     transaction_.commit();
-    state_ = State::Committed;
+    state_ = TransactionState::Committed;
     link_->transaction_open = false;
 }
 
@@ -419,7 +385,8 @@ std::vector<AuditEvent> PgStore::audit_events(const AuditFilter& filter) {
                               : std::nullopt);
     Rows rows = connection_.run("read audit events", sql, params);
     std::vector<AuditEvent> events;
-    read_audit_rows(rows, [&events](AuditRow&& row) {
+    RowCursor cursor(rows);
+    group_audit_rows(cursor, [&events](AuditRow&& row) {
         events.push_back(std::move(row.event));
         return true;
     });
@@ -442,7 +409,8 @@ AuditVerification PgStore::verify_audit(const JournalCopy& journal) {
             break;
         }
         after = rows.integer(rows.size() - 1, 0);
-        more = read_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
+        RowCursor cursor(rows);
+        more = group_audit_rows(cursor, [&checker](AuditRow&& row) { return checker.check(row); });
     }
     checker.check_end(read_chain_head(connection_, false));
     AuditVerification result = checker.result();

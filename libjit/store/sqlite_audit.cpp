@@ -11,42 +11,6 @@ namespace {
 constexpr std::string_view kAuditHeadSeq = "audit_head_seq";
 constexpr std::string_view kAuditHeadHash = "audit_head_hash";
 
-// Every audit query selects these columns: one result row per field (or one with NULL field
-// columns for an event without fields), ordered by seq and field position.
-constexpr std::string_view kAuditColumns =
-    "SELECT e.seq, e.time, e.event, e.prev_hash, e.hash, e.user_name, e.resource, f.name, "
-    "f.value FROM ";
-constexpr std::string_view kAuditJoin =
-    " e LEFT JOIN audit_fields f ON f.seq = e.seq ORDER BY e.seq, f.position";
-
-// Groups the rows of an audit query into events and hands them to sink in seq order, one at
-// a time so that a whole log is never held in memory; sink returns false to stop.
-template <class Sink>
-void read_audit_rows(Query& rows, Sink&& sink) {
-    std::optional<AuditRow> current;
-    while (rows.next()) {
-        if (!current || current->event.seq != rows.integer(0)) {
-            if (current && !sink(std::move(*current))) {
-                return;
-            }
-            current.emplace();
-            current->event.seq = rows.integer(0);
-            current->event.time = rows.integer(1);
-            current->event.event = rows.text(2);
-            current->event.prev_hash = rows.text(3);
-            current->event.hash = rows.text(4);
-            current->user_column = rows.optional_text(5);
-            current->resource_column = rows.optional_text(6);
-        }
-        if (!rows.is_null(7)) {
-            current->event.fields.emplace_back(rows.text(7), rows.text(8));
-        }
-    }
-    if (current) {
-        sink(std::move(*current));
-    }
-}
-
 }  // namespace
 
 std::optional<std::string> read_meta(Database& database, std::string_view name) {
@@ -171,7 +135,7 @@ std::vector<AuditEvent> read_audit_events(Database& database, const AuditFilter&
     }
 
     std::vector<AuditEvent> events;
-    read_audit_rows(rows, [&events](AuditRow&& row) {
+    group_audit_rows(rows, [&events](AuditRow&& row) {
         events.push_back(std::move(row.event));
         return true;
     });
@@ -185,7 +149,7 @@ AuditVerification verify_audit_rows(Database& database, const JournalCopy& journ
         sql += "audit_events";
         sql += kAuditJoin;
         Query rows = database.query("verify audit chain", sql);
-        read_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
+        group_audit_rows(rows, [&checker](AuditRow&& row) { return checker.check(row); });
     }
     checker.check_end(read_chain_head(database));
     return checker.result();

@@ -27,6 +27,7 @@
 #include "sqlite_audit.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
+#include "transaction_step.hpp"
 
 namespace jit {
 namespace {
@@ -332,33 +333,12 @@ class SqliteTransaction final : public Transaction {
     void commit() override;
 
   private:
-    // Scopes one operation: refuses it once the transaction is committed or poisoned, and
-    // poisons the transaction if the operation throws halfway through its writes.
-    class Operation {
-      public:
+    // Scopes one operation (transaction_step.hpp).
+    struct Operation : TransactionStep {
         Operation(SqliteTransaction& transaction, std::string_view what)
-            : transaction_(transaction), exceptions_(std::uncaught_exceptions()) {
-            if (transaction_.state_ == State::Committed) {
-                transaction_.database_.fail(what, "transaction already committed");
-            }
-            if (transaction_.state_ == State::Failed) {
-                transaction_.database_.fail(what, "an earlier step of this transaction failed");
-            }
-        }
-        ~Operation() {
-            if (std::uncaught_exceptions() > exceptions_) {
-                transaction_.state_ = State::Failed;
-            }
-        }
-        Operation(const Operation&) = delete;
-        Operation& operator=(const Operation&) = delete;
-
-      private:
-        SqliteTransaction& transaction_;
-        int exceptions_;
+            : TransactionStep(transaction.state_,
+                              [&](const char* why) { transaction.database_.fail(what, why); }) {}
     };
-
-    enum class State { Open, Failed, Committed };
 
     void put_resource_list(const std::string& resource, std::string_view list,
                            const std::vector<std::string>& values);
@@ -367,7 +347,7 @@ class SqliteTransaction final : public Transaction {
     std::shared_ptr<Connection> connection_;
     Database& database_;
     TransactionGuard transaction_;
-    State state_ = State::Open;
+    TransactionState state_ = TransactionState::Open;
     std::optional<ChainHead> head_;  // read at the first append
 };
 
@@ -612,7 +592,7 @@ AuditEvent SqliteTransaction::append(const AuditEvent& event) {
 void SqliteTransaction::commit() {
     Operation operation(*this, "commit");
     transaction_.commit();
-    state_ = State::Committed;
+    state_ = TransactionState::Committed;
     connection_->transaction_open = false;
 }
 
