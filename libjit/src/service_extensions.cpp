@@ -80,11 +80,7 @@ Request JitService::extend_grant(const Caller& caller, Id grant_id, const std::s
 
     std::optional<Grant> extended;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        request.id = tx.put(request);
-        ev.push_back(tx.append(requested_event(caller, request)));
-        if (policy.action == PolicyAction::AutoApprove) {
-            request.approvals.push_back({"system", Decision::Approve, "auto-approve policy", now});
-            ev.push_back(tx.append(auto_approved_event(request)));
+        if (put_new_request(tx, caller, request, policy.action, ev)) {
             extended = extend_in(tx, request, ev);
         }
     });

@@ -85,6 +85,19 @@ AuditEvent JitService::auto_approved_event(const Request& request) const {
                                     {F::Comment, "auto-approve policy"}});
 }
 
+bool JitService::put_new_request(Transaction& tx, const Caller& caller, Request& request,
+                                 PolicyAction action, std::vector<AuditEvent>& events) {
+    request.id = tx.put(request);
+    events.push_back(tx.append(requested_event(caller, request)));
+    if (action != PolicyAction::AutoApprove) {
+        return false;
+    }
+    request.approvals.push_back(
+        {"system", Decision::Approve, "auto-approve policy", request.created});
+    events.push_back(tx.append(auto_approved_event(request)));
+    return true;
+}
+
 // A requested start lies ahead, at most max_schedule_ahead from now.
 void JitService::require_start(const std::optional<EpochSeconds>& start) const {
     if (!start) {
@@ -152,11 +165,7 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
 
     std::optional<Grant> grant;
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        request.id = tx.put(request);
-        ev.push_back(tx.append(requested_event(caller, request)));
-        if (policy.action == PolicyAction::AutoApprove) {
-            request.approvals.push_back({"system", Decision::Approve, "auto-approve policy", now});
-            ev.push_back(tx.append(auto_approved_event(request)));
+        if (put_new_request(tx, caller, request, policy.action, ev)) {
             grant = start_grant(tx, request, ev);
         }
     });

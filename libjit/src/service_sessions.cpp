@@ -33,6 +33,26 @@ LoginDecision JitService::check_login(const Caller& caller, const LoginAttempt& 
     return decision;
 }
 
+namespace {
+
+// A session `user` opened on `target` through `attempt` under `grant_id`, led by `pid`.
+Session new_session(const LoginAttempt& attempt, Id grant_id, const std::string& user,
+                    const std::string& target, std::int64_t pid,
+                    const std::string& logind_session) {
+    Session session;
+    session.grant_id = grant_id;
+    session.user = user;
+    session.target = target;
+    session.service = attempt.service;
+    session.rhost = attempt.rhost;
+    session.tty = attempt.tty;
+    session.pid = pid;
+    session.logind_session = logind_session;
+    return session;
+}
+
+}  // namespace
+
 SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& attempt,
                                      std::int64_t pid, const std::string& logind_session,
                                      std::int64_t pid_start) {
@@ -63,17 +83,10 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
         return result;
     }
 
-    Session session;
-    session.grant_id = decision.grant_id;
-    session.user = decision.requester;
-    session.target = decision.target;
-    session.service = attempt.service;
-    session.rhost = attempt.rhost;
-    session.tty = attempt.tty;
-    session.pid = pid;
+    Session session = new_session(attempt, decision.grant_id, decision.requester,
+                                  decision.target, pid, logind_session);
     session.pid_start = pid_start;
     session.boot_id = boot_id_;
-    session.logind_session = logind_session;
     session.fingerprint = decision.fingerprint;
     session.opened = clock_.now();
     session.cgroup = effects_.place_session(session);
@@ -142,15 +155,8 @@ void JitService::record_fallback(const FallbackLogin& login) {
     auto grant = grants_.find(login.grant_id);
     if (login.outcome == "allowed" && login.pid > 0 && grant != grants_.end() &&
         grant->second.user == requester) {
-        Session s;
-        s.grant_id = grant->first;
-        s.user = grant->second.user;
-        s.target = attempt.user;
-        s.service = attempt.service;
-        s.rhost = attempt.rhost;
-        s.tty = attempt.tty;
-        s.pid = login.pid;
-        s.logind_session = login.logind_session;
+        Session s = new_session(attempt, grant->first, grant->second.user, attempt.user,
+                                login.pid, login.logind_session);
         s.boot_id = boot_id_;
         s.fingerprint = keys_.count(login.fingerprint) ? login.fingerprint : std::string();
         s.opened = login.when;

@@ -248,6 +248,10 @@ class JitService {
     AuditEvent granted_event(const Grant& grant) const;
     AuditEvent requested_event(const Caller& caller, const Request& request) const;
     AuditEvent auto_approved_event(const Request& request) const;
+    // Stores a new request (`requested`); under an auto-approve policy approves it at once
+    // (`auto_approved`) and returns true.
+    bool put_new_request(Transaction& tx, const Caller& caller, Request& request,
+                         PolicyAction action, std::vector<AuditEvent>& events);
     void publish(const std::vector<AuditEvent>& committed);
 
     // State transitions shared by several operations. Each writes through `tx` and records the
