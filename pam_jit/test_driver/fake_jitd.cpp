@@ -90,25 +90,31 @@ int append_decision(sd_bus_message* reply) {
                                          std::int64_t{0});
 }
 
-int check_login(sd_bus_message* call, void*, sd_bus_error* error) {
-    int r = read_attempt(call, jit::bus::pam::kCheckLogin.name);
-    received(call);
-    if (r < 0) {
-        return r;
-    }
+// Replies with the canned decision, then with the session id when `with_session`; or with the
+// canned error.
+int reply_decision(sd_bus_message* call, sd_bus_error* error, bool with_session) {
     if (!canned.error.empty()) {
         return refuse(error);
     }
     sd_bus_message* reply = nullptr;
-    r = sd_bus_message_new_method_return(call, &reply);
+    int r = sd_bus_message_new_method_return(call, &reply);
     if (r >= 0) {
         r = append_decision(reply);
+    }
+    if (r >= 0 && with_session) {
+        r = sd_bus_message_append(reply, "x", canned.session_id);
     }
     if (r >= 0) {
         r = sd_bus_send(nullptr, reply, nullptr);
     }
     sd_bus_message_unref(reply);
     return r;
+}
+
+int check_login(sd_bus_message* call, void*, sd_bus_error* error) {
+    const int r = read_attempt(call, jit::bus::pam::kCheckLogin.name);
+    received(call);
+    return r < 0 ? r : reply_decision(call, error, false);
 }
 
 int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
@@ -124,25 +130,7 @@ int open_session(sd_bus_message* call, void*, sd_bus_error* error) {
                     logind_session, ssh_key);
     }
     received(call);
-    if (r < 0) {
-        return r;
-    }
-    if (!canned.error.empty()) {
-        return refuse(error);
-    }
-    sd_bus_message* reply = nullptr;
-    r = sd_bus_message_new_method_return(call, &reply);
-    if (r >= 0) {
-        r = append_decision(reply);
-    }
-    if (r >= 0) {
-        r = sd_bus_message_append(reply, "x", canned.session_id);
-    }
-    if (r >= 0) {
-        r = sd_bus_send(nullptr, reply, nullptr);
-    }
-    sd_bus_message_unref(reply);
-    return r;
+    return r < 0 ? r : reply_decision(call, error, true);
 }
 
 int close_session(sd_bus_message* call, void*, sd_bus_error* error) {
