@@ -30,12 +30,8 @@ realpam_pamd
 realpam_sudoers "jitalice ALL=(ALL:ALL) NOPASSWD: ALL"
 realpam_pam_jit sudo "timeout=2s" "snapshot=$T/run/snapshot"
 
-expect_exit 0 -m "resource prod-root" -- \
-    as root jitctl resource add prod-root --description "root on this host" --service sudo --account root
-expect_exit 0 -m "policy root-jit" -- \
-    as root jitctl policy add root-jit --description "JIT root" --approver jitbob --max-duration 1h
-expect_exit 0 -m "assign" -- as root jitctl policy assign root-jit prod-root
-expect_exit 0 -m "activate" -- as root jitctl policy activate root-jit
+setup_resource prod-root root-jit --description "root on this host" --service sudo --account root \
+    -- --approver jitbob --max-duration 1h
 
 mkdir -p "$T/pids"
 chmod 0777 "$T/pids"

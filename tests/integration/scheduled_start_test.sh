@@ -15,12 +15,8 @@ realpam_pamd
 realpam_sudoers "jitalice ALL=(ALL:ALL) NOPASSWD: ALL"
 realpam_pam_jit sudo "timeout=2s" "snapshot=$T/run/snapshot"
 
-expect_exit 0 -m "resource night (sudo to root)" -- \
-    as root jitctl resource add night --service sudo --account root
-expect_exit 0 -m "policy night-policy" -- \
-    as root jitctl policy add night-policy --approver jitbob --max-duration 1h
-expect_exit 0 -m "assign" -- as root jitctl policy assign night-policy night
-expect_exit 0 -m "activate" -- as root jitctl policy activate night-policy
+setup_resource night night-policy --service sudo --account root \
+    -- --approver jitbob --max-duration 1h
 
 # sudo_is allowed|refused: jitalice's `sudo -n id -un`.
 sudo_is() {
@@ -52,7 +48,7 @@ expect_eq "nothing was requested" "$(as root jitctl --json requests --all | jq l
 
 # --- approved early: scheduled, refused, then active, then over ---------------------------------
 expect_sudo "no request: sudo" refused
-REQUEST=$(as jitalice jitctl --json request night --reason "night job" --duration 60s --start +75s)
+REQUEST=$(as jitalice jitctl --json request night --reason "night job" --duration 15s --start +30s)
 R=$(jq -r .id <<<"$REQUEST")
 START=$(jq -r .start <<<"$REQUEST")
 [[ $R =~ ^[0-9]+$ && $START == *Z ]] || die "request --start: $REQUEST"
@@ -79,13 +75,13 @@ else
     note "the restart took past the start (a slow machine): grant $G is $STATE"
 fi
 
-expect_eventually 90 "the start has come" bash -c "[[ \$(date +%s) -ge $START_EPOCH ]]"
+expect_eventually 60 "the start has come" bash -c "[[ \$(date +%s) -ge $START_EPOCH ]]"
 expect_eventually 20 "the grant is active" grant_state_is "$G" active
 expect_true "not before its start" test "$(date +%s)" -ge "$START_EPOCH"
 expect_sudo "active: sudo" allowed
 GRANTED=$(audit_json --event granted | jq -c --argjson g "$G" '.[] | select(.grant_id == $g)')
 jq_eq "granted is written at the start" "$GRANTED" .start "$START"
-expect_eventually 90 "the grant expires at the end of its window" grant_state_is "$G" expired
+expect_eventually 60 "the grant expires at the end of its window" grant_state_is "$G" expired
 expect_sudo "expired: sudo" refused
 
 # --- --wait returns when decided ------------------------------------------------------------------

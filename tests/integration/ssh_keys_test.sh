@@ -71,11 +71,8 @@ file_fingerprints() {
 file_lists() { [[ $(file_fingerprints) == "$1" ]]; }
 
 note "the shared account's resource"
-expect_exit 0 -m "resource shared" -- as root jitctl resource add shared \
-    --description "the shared account" --service sshd --account "$ACCOUNT"
-expect_exit 0 -m "policy" -- as root jitctl policy add shared-jit --approver jitbob --max-duration 1h
-expect_exit 0 -m "assign" -- as root jitctl policy assign shared-jit shared
-expect_exit 0 -m "activate" -- as root jitctl policy activate shared-jit
+setup_resource shared shared-jit --description "the shared account" --service sshd --account "$ACCOUNT" \
+    -- --approver jitbob --max-duration 1h
 
 note "registering keys"
 expect_exit 0 -m "jitalice registers her key from a file" -- \

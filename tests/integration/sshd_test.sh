@@ -29,13 +29,8 @@ sshd_start
 for user in jitalice jitmallory jitdave; do ssh_key "$user"; done
 
 # ssh-users: logins into jitalice and jitmallory; jitdave's account is not managed.
-expect_exit 0 -m "resource ssh-users" -- \
-    as root jitctl resource add ssh-users --description "ssh logins" --service sshd \
-    --account jitalice --account jitmallory
-expect_exit 0 -m "policy ssh-jit" -- \
-    as root jitctl policy add ssh-jit --description "JIT ssh" --approver jitbob --max-duration 1h
-expect_exit 0 -m "assign" -- as root jitctl policy assign ssh-jit ssh-users
-expect_exit 0 -m "activate" -- as root jitctl policy activate ssh-jit
+setup_resource ssh-users ssh-jit --description "ssh logins" --service sshd --account jitalice --account jitmallory \
+    -- --approver jitbob --max-duration 1h
 
 # expect_login DESCRIPTION allowed|refused USER: USER logs in with their key and runs `id -un`;
 # allowed means it printed USER, refused that ssh failed without running it.

@@ -29,12 +29,8 @@ realpam_pam_jit sudo "${PAM_ARGS[@]}"
 
 # prod-root: sudo to root only, so sudo to other accounts (and sudo's account stack, where the
 # target is the requester) is not managed.
-expect_exit 0 -m "resource prod-root (sudo to root)" -- \
-    as root jitctl resource add prod-root --description "root on this host" --service sudo --account root
-expect_exit 0 -m "policy root-jit" -- \
-    as root jitctl policy add root-jit --description "JIT root" --approver jitbob --max-duration 1h
-expect_exit 0 -m "assign" -- as root jitctl policy assign root-jit prod-root
-expect_exit 0 -m "activate" -- as root jitctl policy activate root-jit
+setup_resource prod-root root-jit --description "root on this host" --service sudo --account root \
+    -- --approver jitbob --max-duration 1h
 
 # expect_sudo DESCRIPTION allowed|refused TARGET USER [SUDO-OPTIONS...]: USER runs
 # `sudo -n SUDO-OPTIONS id -un`; allowed means it printed TARGET, refused that it failed silently.

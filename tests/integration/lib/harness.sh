@@ -347,12 +347,23 @@ grant_state_is() { [[ $(grant_state "$1") == "$2" ]]; }
 # audit_json [ARGS]: `jitctl --json audit ARGS` as root.
 audit_json() { as root jitctl --json audit "$@"; }
 
-# setup_resource NAME POLICY [policy add options...]: as root, adds a resource (sshd+sudo, any
-# account), a policy with the given options, assigns and activates it. Aborts on failure.
+# setup_resource NAME POLICY [RESOURCE-OPTIONS... --] [POLICY-OPTIONS...]: as root, adds a
+# resource (by default sshd+sudo to any account; options before a `--` replace that), a policy
+# with the given options, assigns and activates it. Aborts on failure.
 setup_resource() {
     local name=$1 policy=$2
     shift 2
-    as root jitctl resource add "$name" --description "test resource $name" --account '*' >/dev/null 2>"$T/.setup" ||
+    local resource_options=(--description "test resource $name" --account '*') arg
+    if [[ " $* " == *" -- "* ]]; then
+        resource_options=()
+        while (($#)); do
+            arg=$1
+            shift
+            [[ $arg == -- ]] && break
+            resource_options+=("$arg")
+        done
+    fi
+    as root jitctl resource add "$name" "${resource_options[@]}" >/dev/null 2>"$T/.setup" ||
         die "setup: resource add $name: $(<"$T/.setup")"
     as root jitctl policy add "$policy" --description "test policy $policy" "$@" >/dev/null 2>"$T/.setup" ||
         die "setup: policy add $policy $*: $(<"$T/.setup")"
@@ -360,6 +371,7 @@ setup_resource() {
         die "setup: policy assign $policy $name: $(<"$T/.setup")"
     as root jitctl policy activate "$policy" >/dev/null 2>"$T/.setup" ||
         die "setup: policy activate $policy: $(<"$T/.setup")"
+    pass "resource $name under the active policy $policy"
 }
 
 # new_request USER RESOURCE DURATION [REASON]: creates a request as USER and prints its id.
