@@ -119,6 +119,15 @@ _container_elapsed() {
     printf '%d.%02d' $((cs / 100)) $((cs % 100))
 }
 
+# _container_gave_up WHY: true, after saying WHY and showing the end of the container's log, when
+# the container died or the boot deadline ($deadline, set by the caller) has passed.
+_container_gave_up() {
+    _container_alive && ((SECONDS < deadline)) && return 1
+    _container_say "$1; its log ($CONTAINER_LOG):"
+    tail -n 30 "$CONTAINER_LOG" >&2
+    return 0
+}
+
 _container_alive() { [[ -n $CONTAINER_NSPAWN_PID ]] && kill -0 "$CONTAINER_NSPAWN_PID" 2>/dev/null; }
 
 container_boot() {
@@ -142,11 +151,7 @@ container_boot() {
 
     deadline=$((SECONDS + CONTAINER_BOOT_TIMEOUT))
     until CONTAINER_PID=$(_container_find_init); do
-        if ! _container_alive || ((SECONDS >= deadline)); then
-            _container_say "systemd-nspawn did not start the container; its log ($CONTAINER_LOG):"
-            tail -n 30 "$CONTAINER_LOG" >&2
-            return 1
-        fi
+        _container_gave_up "systemd-nspawn did not start the container" && return 1
         sleep 0.05
     done
     # Poll until systemd has finished booting ("starting" and "initializing" mean not yet; the
@@ -154,11 +159,7 @@ container_boot() {
     while :; do
         state=$(container_exec systemctl is-system-running 2>/dev/null)
         [[ $state == running || $state == degraded ]] && break
-        if ! _container_alive || ((SECONDS >= deadline)); then
-            _container_say "boot did not finish (state '${state:-no answer}'); log ($CONTAINER_LOG):"
-            tail -n 30 "$CONTAINER_LOG" >&2
-            return 1
-        fi
+        _container_gave_up "boot did not finish (state '${state:-no answer}')" && return 1
         sleep 0.1
     done
     # sudo resolves the host name, which nspawn sets to NAME at boot.
