@@ -94,6 +94,12 @@ jq_eq "and by the admin" "$AUDIT" \
 AUDIT=$(audit_json --event policy_changed)
 jq_eq "the assignment is audited as from the file" "$AUDIT" \
     '[.[] | select(.object == "ops-auto" and .change == "assigned to cache") | .applied_from | length > 0] | join(",")' true
+journal_applied() {
+    local events
+    events=$(journal_events | jq -c 'select(.JIT_OBJECT == "cache") | .JIT_APPLIED_FROM')
+    [[ $events == *"\"$D/all.toml\""* ]]
+}
+expect_eventually 10 "the journal copy carries JIT_APPLIED_FROM" journal_applied
 G=$(new_grant jitalice cache 10min)
 [[ $G =~ ^[0-9]+$ ]] && pass "the applied auto-approve policy grants" || fail "no grant on cache: $G"
 expect_exit 0 -m "applying the same file again" -- as jitadmin jitctl --json apply "$D/all.toml"
