@@ -170,8 +170,12 @@ const sd_bus_vtable BusAdaptor::kPamVtable[] = {
 #undef JIT_METHOD
 
 BusAdaptor::BusAdaptor(sd_bus* bus, jit::JitService& service, const jit::IdentityResolver& identity,
-                       std::function<void()> before_reply)
-    : bus_(bus), service_(service), identity_(identity), before_reply_(std::move(before_reply)) {}
+                       std::function<void()> before_reply, ReplySender send_reply)
+    : bus_(bus),
+      service_(service),
+      identity_(identity),
+      before_reply_(std::move(before_reply)),
+      send_reply_(std::move(send_reply)) {}
 
 void BusAdaptor::add_objects() {
     sd_bus_slot* slot = nullptr;
@@ -204,6 +208,10 @@ int BusAdaptor::call(sd_bus_message* message, sd_bus_error* error, Handler handl
         spdlog::debug("{} called by {} (uid {})", member, caller.name, caller.uid);
         MessagePtr reply = (this->*handler)(message, caller);
         before_reply_();
+        if (send_reply_) {
+            send_reply_(std::move(reply));
+            return 1;
+        }
         return check_sd_bus(sd_bus_send(nullptr, reply.get(), nullptr), "send reply");
     } catch (const jit::JitError& e) {
         if (e.code() == jit::ErrorCode::Internal) {

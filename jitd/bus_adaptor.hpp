@@ -23,8 +23,12 @@ class BusAdaptor {
   public:
     // before_reply runs after a method's work and before its reply is sent, so that what the
     // caller sees done is also settled outside the engine (snapshot, journal progress).
+    // send_reply, when given, takes each successful reply instead of sending it at once: jitd
+    // holds replies until the commits they acknowledge are on disk (group commit). Error replies
+    // are sent at once: they acknowledge nothing.
+    using ReplySender = std::function<void(MessagePtr reply)>;
     BusAdaptor(sd_bus* bus, jit::JitService& service, const jit::IdentityResolver& identity,
-               std::function<void()> before_reply);
+               std::function<void()> before_reply, ReplySender send_reply = {});
 
     // Adds both interfaces to the object. Call before requesting the bus name, so no caller
     // ever sees the name without the object.
@@ -93,6 +97,7 @@ class BusAdaptor {
     jit::JitService& service_;
     const jit::IdentityResolver& identity_;
     std::function<void()> before_reply_;
+    ReplySender send_reply_;
     SlotPtr manager_slot_;
     SlotPtr pam_slot_;
     SlotPtr name_owner_match_;

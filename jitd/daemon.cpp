@@ -26,6 +26,13 @@ constexpr uint64_t kReapIntervalUsec = 60ULL * 1000 * 1000;
 // Deadlines are whole seconds; a few milliseconds of slack lets sd-event batch wake-ups.
 constexpr uint64_t kDeadlineAccuracyUsec = 10 * 1000;
 constexpr uint64_t kBusCallTimeoutUsec = 5 * 1000 * 1000;
+// Deadlines handled per dispatch: thousands of grants expiring in the same second end in
+// transactions of this many, with bus calls (logins above all) served in between.
+constexpr std::size_t kDeadlinesPerDispatch = 2000;
+// Group commit: a reply waits for the sync of the commits it acknowledges. The sync runs as soon
+// as jitd has nothing else ready to do (so the calls that came in meanwhile share it), and at the
+// latest this long after the first reply began to wait (docs/durability.md).
+constexpr uint64_t kGroupWindowUsec = 10 * 1000;
 
 [[noreturn]] void startup_failure(const std::string& what, int r) {
     throw std::runtime_error(what + ": " + std::strerror(-r));
@@ -105,6 +112,7 @@ void contained(const char* what, Action action) {
 
 Daemon::Daemon(jit::Config config, jit::Store& store)
     : config_(std::move(config)),
+      store_(store),
       event_(new_event_loop()),
       bus_(connect_system_bus(event_.get())),
       journal_(event_.get(), store, config_.host),
@@ -116,16 +124,17 @@ Daemon::Daemon(jit::Config config, jit::Store& store)
       terminator_(event_.get(), bus_.get(), config_.kill_grace, &cgroups_),
       authorized_keys_(config_.authorized_keys_dir),
       service_(store, config_, identity_, clock_, *this),
-      adaptor_(bus_.get(), service_, identity_, [this] { settle(); }),
+      adaptor_(
+          bus_.get(), service_, identity_, [] {},
+          [this](MessagePtr reply) { acknowledge(std::move(reply)); }),
       fallback_(event_.get(), snapshot_.directory(), service_) {}
 
 int Daemon::run() {
     start();
     int r = sd_event_loop(event_.get());
     sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
-    journal_.save_progress();
-    snapshot_.write_if_dirty(service_.access_index(), clock_.now());
-    authorized_keys_.write_if_dirty(service_.access_index(), clock_.now());
+    commit_group();
+    sd_bus_flush(bus_.get());
     if (r < 0) {
         spdlog::error("event loop failed: {}", std::strerror(-r));
         return 1;
@@ -146,6 +155,7 @@ int Daemon::run() {
 // answers from the current state; READY comes last.
 void Daemon::start() {
     refuse_if_name_owned();
+    store_.defer_sync();
     snapshot_.prepare_directory();
     journal_.start();
     service_.start(read_boot_id());
@@ -165,6 +175,7 @@ void Daemon::start() {
     adaptor_.add_objects();
     add_event_sources();
     arm_deadline_timer();
+    contained("syncing the database to disk", [&] { store_.sync(); });
     take_bus_name();
 
     jit::ServiceStatus status = service_.status();
@@ -240,6 +251,22 @@ void Daemon::add_event_sources() {
         startup_failure("cannot create the session reaper timer", r);
     }
     reap_timer_.reset(source);
+    // Group commit: the sync runs when nothing else is ready, or when the window closes (at
+    // the bus's priority, so that a busy bus cannot hold replies back beyond it).
+    if (int r = sd_event_add_defer(event, &source, on_commit_group, this); r < 0) {
+        startup_failure("cannot create the group commit source", r);
+    }
+    group_idle_.reset(source);
+    sd_event_source_set_priority(source, SD_EVENT_PRIORITY_IDLE);
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
+    if (int r = sd_event_add_time_relative(event, &source, CLOCK_MONOTONIC, kGroupWindowUsec, 0,
+                                           on_commit_group, this);
+        r < 0) {
+        startup_failure("cannot create the group commit timer", r);
+    }
+    group_timer_.reset(source);
+    sd_event_source_set_priority(source, SD_EVENT_PRIORITY_IMPORTANT);
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
     // Runs after every dispatched event: coalesced snapshot write, journal progress, re-arm.
     if (int r = sd_event_add_post(event, &source, on_after_dispatch, this); r < 0) {
         startup_failure("cannot create the post-dispatch hook", r);
@@ -273,8 +300,87 @@ void Daemon::settle() {
 }
 
 void Daemon::after_dispatch() {
-    settle();
+    if (waiting_replies_.empty()) {
+        settle();
+    }
     arm_deadline_timer();
+    arm_group_commit();
+}
+
+// A reply with nothing to wait for goes at once; any other waits for the group's sync (a reply
+// never overtakes one that waits, so a caller never sees a change that a power cut could undo).
+void Daemon::acknowledge(MessagePtr reply) {
+    if (waiting_replies_.empty() && !store_.sync_pending()) {
+        settle();
+        if (!store_.sync_pending()) {
+            send_reply(reply.get());
+            return;
+        }
+    }
+    waiting_replies_.push_back(std::move(reply));
+}
+
+void Daemon::send_reply(sd_bus_message* reply) {
+    if (int r = sd_bus_send(bus_.get(), reply, nullptr); r < 0) {
+        spdlog::error("cannot send a reply: {}", std::strerror(-r));
+    }
+}
+
+// Starts the window at the first commit or reply that waits for a sync.
+void Daemon::arm_group_commit() {
+    if (waiting_replies_.empty() && !store_.sync_pending()) {
+        return;
+    }
+    if (!sync_failing_) {  // after a failure, only the window's end tries again
+        sd_event_source_set_enabled(group_idle_.get(), SD_EVENT_ONESHOT);
+    }
+    int enabled = SD_EVENT_OFF;
+    sd_event_source_get_enabled(group_timer_.get(), &enabled);
+    if (enabled != SD_EVENT_OFF) {
+        return;
+    }
+    int r = sd_event_source_set_time_relative(group_timer_.get(), kGroupWindowUsec);
+    if (r >= 0) {
+        r = sd_event_source_set_enabled(group_timer_.get(), SD_EVENT_ONESHOT);
+    }
+    if (r < 0) {
+        spdlog::error("cannot arm the group commit timer ({}); syncing now", std::strerror(-r));
+        commit_group();
+    }
+}
+
+int Daemon::on_commit_group(sd_event_source*, uint64_t, void* userdata) {
+    static_cast<Daemon*>(userdata)->commit_group();
+    return 0;
+}
+
+int Daemon::on_commit_group(sd_event_source*, void* userdata) {
+    static_cast<Daemon*>(userdata)->commit_group();
+    return 0;
+}
+
+// Settles what the waiting calls changed (snapshot, keys, journal progress), syncs every commit
+// so far with one fsync, then sends the waiting replies. When the sync fails, the replies keep
+// waiting (their callers time out rather than see a change that is not on disk) and the sync is
+// tried again at the end of the next window.
+void Daemon::commit_group() {
+    sd_event_source_set_enabled(group_idle_.get(), SD_EVENT_OFF);
+    sd_event_source_set_enabled(group_timer_.get(), SD_EVENT_OFF);
+    settle();
+    try {
+        store_.sync();
+    } catch (const std::exception& e) {
+        spdlog::error("syncing the database to disk failed: {}; {} repl(ies) wait", e.what(),
+                      waiting_replies_.size());
+        sync_failing_ = true;
+        return;
+    }
+    sync_failing_ = false;
+    std::vector<MessagePtr> replies;
+    replies.swap(waiting_replies_);
+    for (const MessagePtr& reply : replies) {
+        send_reply(reply.get());
+    }
 }
 
 void Daemon::arm_deadline_timer() {
@@ -308,7 +414,9 @@ void Daemon::arm_deadline_timer() {
 int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->deadline_armed_usec_ = 0;  // a oneshot timer is off once it fired
-    contained("handling expiries", [&] { self->service_.tick(); });
+    // More due: after_dispatch() re-arms the timer in the past, so it fires again once the
+    // bus has been served.
+    contained("handling expiries", [&] { self->service_.tick(kDeadlinesPerDispatch); });
     return 0;
 }
 
@@ -380,6 +488,10 @@ void Daemon::grant_ended(const jit::Grant& grant) {
 
 void Daemon::terminate_session(const jit::Session& session) {
     contained("terminating a session", [&] { terminator_.terminate(session); });
+}
+
+void Daemon::terminate_sessions(const std::vector<jit::Session>& sessions) {
+    contained("terminating sessions", [&] { terminator_.terminate_all(sessions); });
 }
 
 std::string Daemon::place_session(const jit::Session& session) {

@@ -36,6 +36,7 @@ class Daemon final : public jit::Effects {
     void grant_started(const jit::Grant& grant) override;
     void grant_ended(const jit::Grant& grant) override;
     void terminate_session(const jit::Session& session) override;
+    void terminate_sessions(const std::vector<jit::Session>& sessions) override;
     std::string place_session(const jit::Session& session) override;
     void warn_session(const jit::Session& session, const jit::Grant& grant) override;
     void access_changed() override;
@@ -48,6 +49,12 @@ class Daemon final : public jit::Effects {
     void settle();
     void after_dispatch();
     void arm_deadline_timer();
+    void acknowledge(MessagePtr reply);
+    void send_reply(sd_bus_message* reply);
+    void arm_group_commit();
+    void commit_group();
+    static int on_commit_group(sd_event_source*, uint64_t, void* userdata);
+    static int on_commit_group(sd_event_source*, void* userdata);
     void reap_gone_sessions();
     void notify_request(const std::string& event, const jit::Request& request);
     static int on_deadline(sd_event_source*, uint64_t, void* userdata);
@@ -57,6 +64,7 @@ class Daemon final : public jit::Effects {
                               void* userdata);
 
     jit::Config config_;
+    jit::Store& store_;
     jit::NssIdentityResolver identity_;
     jit::SystemClock clock_;
     EventPtr event_;
@@ -72,6 +80,10 @@ class Daemon final : public jit::Effects {
     FallbackSpool fallback_;
     EventSourcePtr deadline_timer_;
     EventSourcePtr reap_timer_;
+    EventSourcePtr group_idle_;   // on while a sync is due: runs when nothing else is ready
+    EventSourcePtr group_timer_;  // on while a sync is due: the end of the window
+    std::vector<MessagePtr> waiting_replies_;  // in order, until the sync of their commits
+    bool sync_failing_ = false;
     EventSourcePtr after_dispatch_;
     EventSourcePtr sigterm_;
     EventSourcePtr sigint_;

@@ -2,13 +2,18 @@
 #include "journal_forwarder.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 // The audit entry is about the event, not about jitd's source code: no CODE_FILE/CODE_LINE.
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -25,6 +30,7 @@ using F = jit::audit::Field;
 using jit::audit::field_name;
 
 constexpr uint64_t kRetryIntervalUsec = 5 * 1000 * 1000;
+constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
 
 std::string field_or(const jit::AuditEvent& event, std::string_view name,
                      std::string_view fallback = "?") {
@@ -143,9 +149,8 @@ namespace {
 
 // One journal entry: SYSLOG_IDENTIFIER, MESSAGE, MESSAGE_ID, PRIORITY, JIT_EVENT, JIT_SEQ,
 // JIT_HASH, JIT_CHAIN, every JIT_* field of the event, and JIT_HOST when the event has none.
-// Returns 0 or a negative errno (the journal socket is missing or refuses the datagram).
-int send_to_journal(const jit::AuditEvent& event, const std::string& chain,
-                    const std::string& host) {
+std::vector<std::string> journal_fields(const jit::AuditEvent& event, const std::string& chain,
+                                        const std::string& host) {
     const jit::audit::EventType& type = jit::audit::event_type(event.event);
     std::vector<std::string> lines = {
         "SYSLOG_IDENTIFIER=jitd",
@@ -163,12 +168,56 @@ int send_to_journal(const jit::AuditEvent& event, const std::string& chain,
     if (event.field(field_name(F::Host)) == nullptr) {
         lines.push_back(std::string(field_name(F::Host)) + "=" + host);
     }
+    return lines;
+}
+
+// journald's native protocol: "NAME=value\n", or, for a value with a newline,
+// "NAME\n" + its length as 64-bit little endian + the value + "\n".
+std::string native_datagram(const std::vector<std::string>& fields) {
+    std::string datagram;
+    for (const auto& field : fields) {
+        auto equals = field.find('=');
+        if (field.find('\n') == std::string::npos) {
+            datagram += field;
+            datagram += '\n';
+            continue;
+        }
+        std::string_view value = std::string_view(field).substr(equals + 1);
+        datagram.append(field, 0, equals);
+        datagram += '\n';
+        std::uint64_t length = value.size();
+        for (int byte = 0; byte < 8; ++byte) {
+            datagram += static_cast<char>((length >> (8 * byte)) & 0xff);
+        }
+        datagram += value;
+        datagram += '\n';
+    }
+    return datagram;
+}
+
+// The blocking way, for an entry too large for one datagram (libsystemd passes it in a memfd).
+int send_blocking(const std::vector<std::string>& fields) {
+    std::vector<std::string> lines = fields;
     std::vector<iovec> iov;
     iov.reserve(lines.size());
     for (auto& line : lines) {
         iov.push_back({line.data(), line.size()});
     }
     return sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+}
+
+jit::UniqueFd connect_journal() {
+    jit::UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        return fd;
+    }
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, kJournalSocket, sizeof address.sun_path - 1);
+    if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
+        return jit::UniqueFd();
+    }
+    return fd;
 }
 
 }  // namespace
@@ -251,8 +300,53 @@ void JournalForwarder::add(const jit::AuditEvent& event) {
     }
 }
 
-int JournalForwarder::send(const jit::AuditEvent& event) const {
-    return send_to_journal(event, chain_, host_);
+// Never blocks: a full socket queue (journald busy with a burst) gives -EAGAIN, and the rest
+// waits until the socket is writable again. Other errors close the socket; the next send
+// connects again (journald restarted).
+int JournalForwarder::send(const jit::AuditEvent& event) {
+    const auto fields = journal_fields(event, chain_, host_);
+    const std::string datagram = native_datagram(fields);
+    if (!socket_) {
+        socket_ = connect_journal();
+        if (!socket_) {
+            return -errno;
+        }
+    }
+    if (::send(socket_.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL) >= 0) {
+        return 0;
+    }
+    const int error = errno;
+    if (error == EAGAIN) {
+        return -EAGAIN;
+    }
+    if (error == EMSGSIZE || error == ENOBUFS) {
+        return send_blocking(fields);
+    }
+    writable_.reset();  // it watches this socket
+    socket_.reset();
+    return -error;
+}
+
+void JournalForwarder::wait_until_writable() {
+    if (writable_) {
+        sd_event_source_set_enabled(writable_.get(), SD_EVENT_ONESHOT);
+        return;
+    }
+    sd_event_source* source = nullptr;
+    int r = sd_event_add_io(event_, &source, socket_.get(), EPOLLOUT, on_writable, this);
+    if (r < 0) {
+        spdlog::error("cannot watch the journal socket: {}; retrying in {}s", std::strerror(-r),
+                      kRetryIntervalUsec / 1000000);
+        arm_retry();
+        return;
+    }
+    writable_.reset(source);
+    sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+}
+
+int JournalForwarder::on_writable(sd_event_source*, int, uint32_t, void* userdata) {
+    static_cast<JournalForwarder*>(userdata)->flush();
+    return 0;
 }
 
 void JournalForwarder::flush() {
@@ -263,6 +357,10 @@ void JournalForwarder::flush() {
             continue;
         }
         int r = send(pending_.front());
+        if (r == -EAGAIN) {
+            wait_until_writable();
+            return;
+        }
         if (r < 0) {
             if (!journal_down_) {
                 spdlog::warn(

@@ -16,6 +16,7 @@
 
 #include "jit/model.hpp"
 #include "jit/store.hpp"
+#include "jit/unique_fd.hpp"
 #include "journal_reader.hpp"
 #include "sd_handles.hpp"
 
@@ -38,7 +39,9 @@ class JournalForwarder {
 
   private:
     void skip_events_in_journal(const std::vector<jit::AuditEvent>& unsent, jit::Id head);
-    int send(const jit::AuditEvent& event) const;
+    int send(const jit::AuditEvent& event);
+    void wait_until_writable();
+    static int on_writable(sd_event_source* source, int fd, uint32_t revents, void* userdata);
     void flush();
     void arm_retry();
     static int on_retry(sd_event_source* source, uint64_t usec, void* userdata);
@@ -55,6 +58,8 @@ class JournalForwarder {
     jit::Id saved_seq_ = 0;         // highest seq recorded in the store
     bool journal_down_ = false;
     EventSourcePtr retry_;
+    jit::UniqueFd socket_;     // non-blocking, connected to journald's native socket
+    EventSourcePtr writable_;  // while a burst waits for room in the socket's queue
 };
 
 }  // namespace jitd

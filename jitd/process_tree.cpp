@@ -101,42 +101,67 @@ std::optional<ProcStat> read_proc_stat(pid_t pid) {
     return read_open_proc_stat(file.get());
 }
 
-std::vector<ProcessId> process_and_descendants(pid_t root) {
-    auto root_stat = read_proc_stat(root);
-    if (!root_stat || !root_stat->running()) {
-        return {};
-    }
-    std::multimap<pid_t, ProcessId> children_of;
+ProcessTable ProcessTable::read() {
+    ProcessTable table;
     std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
-    if (proc) {
-        while (dirent* entry = readdir(proc.get())) {
-            pid_t pid = 0;
-            if (!parse_number(std::string_view(entry->d_name), pid) || pid == root) {
-                continue;
-            }
-            if (auto stat = read_proc_stat(pid); stat && stat->running()) {
-                children_of.emplace(stat->ppid, ProcessId{pid, stat->start_time});
-            }
+    if (!proc) {
+        return table;
+    }
+    while (dirent* entry = readdir(proc.get())) {
+        pid_t pid = 0;
+        if (!parse_number(std::string_view(entry->d_name), pid)) {
+            continue;
         }
+        if (auto stat = read_proc_stat(pid); stat && stat->running()) {
+            table.children_of_.emplace(stat->ppid, pid);
+            table.processes_.emplace(pid, *stat);
+        }
+    }
+    return table;
+}
+
+const ProcStat* ProcessTable::find(pid_t pid) const {
+    auto found = processes_.find(pid);
+    return found == processes_.end() ? nullptr : &found->second;
+}
+
+std::vector<ProcessId> ProcessTable::tree_of(pid_t root) const {
+    const ProcStat* root_stat = find(root);
+    if (!root_stat) {
+        return {};
     }
     std::vector<ProcessId> found = {{root, root_stat->start_time}};
     for (std::size_t next = 0; next < found.size(); ++next) {
-        auto [first, last] = children_of.equal_range(found[next].pid);
+        auto [first, last] = children_of_.equal_range(found[next].pid);
         for (auto it = first; it != last; ++it) {
-            found.push_back(it->second);
+            if (it->second != root) {
+                found.push_back({it->second, processes_.at(it->second).start_time});
+            }
         }
     }
     return found;
 }
 
+std::vector<ProcessId> process_and_descendants(pid_t root) {
+    auto root_stat = read_proc_stat(root);
+    if (!root_stat || !root_stat->running()) {
+        return {};
+    }
+    return ProcessTable::read().tree_of(root);
+}
+
 std::vector<ProcessId> survivors_and_descendants(const std::vector<ProcessId>& processes) {
     std::vector<ProcessId> found;
     std::set<pid_t> seen;
+    std::optional<ProcessTable> table;  // read once, when the first survivor is found
     for (const auto& process : processes) {
         if (seen.contains(process.pid) || !process_alive(process)) {
             continue;
         }
-        for (const auto& member : process_and_descendants(process.pid)) {
+        if (!table) {
+            table = ProcessTable::read();
+        }
+        for (const auto& member : table->tree_of(process.pid)) {
             if (seen.insert(member.pid).second) {
                 found.push_back(member);
             }
@@ -175,16 +200,23 @@ bool may_have_opened_session(jit::EpochSeconds process_start, jit::EpochSeconds 
     return opened <= 0 || process_start <= opened + kStartTimeSlack;
 }
 
+namespace {
+
+bool is_session_process(const ProcStat& stat, std::uint64_t pid_start, jit::EpochSeconds opened,
+                        const BootClock& clock) {
+    return pid_start != 0 ? stat.start_time == pid_start
+                          : may_have_opened_session(clock.epoch_of(stat.start_time), opened);
+}
+
+}  // namespace
+
 SessionProcesses session_processes(pid_t pid, std::uint64_t pid_start, jit::EpochSeconds opened,
                                    const BootClock& clock) {
     auto stat = read_proc_stat(pid);
     if (!stat || !stat->running()) {
         return {SessionProcesses::Root::Gone, {}};
     }
-    bool same_process = pid_start != 0
-                            ? stat->start_time == pid_start
-                            : may_have_opened_session(clock.epoch_of(stat->start_time), opened);
-    if (!same_process) {
+    if (!is_session_process(*stat, pid_start, opened, clock)) {
         return {SessionProcesses::Root::Reused, {}};
     }
     // The walk reads the root's start time again: a pid reused in between is not the same
@@ -197,6 +229,18 @@ SessionProcesses session_processes(pid_t pid, std::uint64_t pid_start, jit::Epoc
         return {SessionProcesses::Root::Reused, {}};
     }
     return {SessionProcesses::Root::Running, std::move(processes)};
+}
+
+SessionProcesses session_processes(const ProcessTable& table, pid_t pid, std::uint64_t pid_start,
+                                   jit::EpochSeconds opened, const BootClock& clock) {
+    const ProcStat* stat = table.find(pid);
+    if (!stat) {
+        return {SessionProcesses::Root::Gone, {}};
+    }
+    if (!is_session_process(*stat, pid_start, opened, clock)) {
+        return {SessionProcesses::Root::Reused, {}};
+    }
+    return {SessionProcesses::Root::Running, table.tree_of(pid)};
 }
 
 bool registered_process_may_run(pid_t pid, std::uint64_t pid_start) {

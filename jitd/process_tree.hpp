@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "jit/time.hpp"
@@ -39,6 +40,23 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 // The same from an open /proc/PID/stat; nullopt when the process ended after the open (reading
 // then fails with ESRCH, which must not become an exception that ends jitd).
 std::optional<ProcStat> read_open_proc_stat(int stat_fd);
+
+// Every running process in /proc at one moment, with its parent: read once, it answers for
+// many sessions (ending thousands of sessions together must not read /proc thousands of times).
+class ProcessTable {
+  public:
+    static ProcessTable read();
+
+    // The process, when it runs; nullptr otherwise.
+    const ProcStat* find(pid_t pid) const;
+    // The process and all its living descendants, parents before children; empty when it is
+    // not running.
+    std::vector<ProcessId> tree_of(pid_t root) const;
+
+  private:
+    std::unordered_map<pid_t, ProcStat> processes_;
+    std::unordered_multimap<pid_t, pid_t> children_of_;
+};
 
 // The process and all its living descendants (zombies left out), parents before children;
 // empty when it is gone.
@@ -87,6 +105,10 @@ struct SessionProcesses {
 };
 SessionProcesses session_processes(pid_t pid, std::uint64_t pid_start, jit::EpochSeconds opened,
                                    const BootClock& clock = BootClock::current());
+// The same from a table read before (the registered pid's identity is checked again when it is
+// signalled, through a pidfd).
+SessionProcesses session_processes(const ProcessTable& table, pid_t pid, std::uint64_t pid_start,
+                                   jit::EpochSeconds opened, const BootClock& clock);
 
 // False when the process a session registered is certainly gone: no process runs as `pid`, or
 // one does that started at another time than `pid_start`. With pid_start 0 (unknown) any

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "session_terminator.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@ constexpr const char* kLogindService = "org.freedesktop.login1";
 constexpr const char* kLogindPath = "/org/freedesktop/login1";
 constexpr const char* kLogindManager = "org.freedesktop.login1.Manager";
 constexpr const char* kLogindSession = "org.freedesktop.login1.Session";
+// Beyond this many sessions signalled together, the log names the range, not each id.
+constexpr std::size_t kSessionsNamedInLog = 20;
 
 // Never pid 0/1 (init, or "the whole process group"), never jitd itself, even if jitd was
 // started from inside the session.
@@ -42,23 +45,38 @@ SessionTerminator::SessionTerminator(sd_event* event, sd_bus* bus, jit::Seconds 
     : event_(event), bus_(bus), kill_grace_(kill_grace), cgroups_(cgroups) {}
 
 void SessionTerminator::terminate(const jit::Session& session) {
+    terminate_all({session});
+}
+
+void SessionTerminator::terminate_all(const std::vector<jit::Session>& sessions) {
+    std::vector<jit::Session> to_signal;
+    for (const auto& session : sessions) {
+        if (!end_without_signals(session)) {
+            to_signal.push_back(session);
+        }
+    }
+    if (!to_signal.empty()) {
+        signal_all(to_signal);
+    }
+}
+
+bool SessionTerminator::end_without_signals(const jit::Session& session) {
     if (cgroups_ && cgroups_->end(session)) {
-        return;
+        return true;
     }
     if (session.state == jit::SessionState::Closed) {
-        return;  // logged out: only a group jit made for it is ended, nothing else
+        return true;  // logged out: only a group jit made for it is ended, nothing else
     }
     if (session.logind_session.empty()) {
-        signal_processes(session);
-        return;
+        return false;
     }
     auto call = std::make_unique<LogindCall>(LogindCall{this, session, nullptr, nullptr});
     if (!send_to_logind(*call, kLogindPath, kLogindManager, "GetSession", on_session_path,
                         session.logind_session.c_str())) {
-        signal_processes(session);
-        return;
+        return false;
     }
     logind_calls_.push_back(std::move(call));
+    return true;
 }
 
 // Asynchronous, without auto-start: on a host without logind the bus answers at once with an
@@ -105,7 +123,7 @@ void SessionTerminator::finish(LogindCall* call, const char* failure) {
             "session {} of {}: not ended through logind session {}: {}; signalling its "
             "processes",
             session.id, session.user, session.logind_session, failure);
-        signal_processes(session);
+        signal_all({session});
     }
 }
 
@@ -197,14 +215,43 @@ int SessionTerminator::on_killed(sd_bus_message* reply, void* userdata, sd_bus_e
     return 0;
 }
 
-void SessionTerminator::signal_processes(const jit::Session& session) {
+// One read of /proc for all the sessions, one kill_grace timer for all of them.
+void SessionTerminator::signal_all(const std::vector<jit::Session>& sessions) {
+    const ProcessTable table = ProcessTable::read();
+    const BootClock clock = BootClock::current();
+    std::vector<jit::Id> session_ids;
+    std::vector<ProcessId> signalled;
+    for (const auto& session : sessions) {
+        const std::size_t before = signalled.size();
+        signal_processes(session, table, clock, signalled);
+        if (signalled.size() > before) {
+            session_ids.push_back(session.id);
+        }
+    }
+    if (signalled.empty()) {
+        return;
+    }
+    if (session_ids.size() <= kSessionsNamedInLog) {
+        spdlog::info("sent SIGTERM to {} process(es) of session(s) {}", signalled.size(),
+                     fmt::join(session_ids, ", "));
+    } else {
+        spdlog::info("sent SIGTERM to {} process(es) of {} sessions (ids {} to {})",
+                     signalled.size(), session_ids.size(), session_ids.front(), session_ids.back());
+    }
+    arm_kill(std::move(session_ids), std::move(signalled));
+}
+
+void SessionTerminator::signal_processes(const jit::Session& session, const ProcessTable& table,
+                                         const BootClock& clock,
+                                         std::vector<ProcessId>& signalled) {
     if (session.pid > INT32_MAX || !may_signal(static_cast<pid_t>(session.pid))) {
         spdlog::warn("session {} of {}: no process to signal (pid {})", session.id, session.user,
                      session.pid);
         return;
     }
-    auto found = session_processes(static_cast<pid_t>(session.pid),
-                                   static_cast<std::uint64_t>(session.pid_start), session.opened);
+    auto found =
+        session_processes(table, static_cast<pid_t>(session.pid),
+                          static_cast<std::uint64_t>(session.pid_start), session.opened, clock);
     if (found.root == SessionProcesses::Root::Gone) {
         spdlog::info("session {} of {}: no processes left (pid {} has exited)", session.id,
                      session.user, session.pid);
@@ -217,16 +264,26 @@ void SessionTerminator::signal_processes(const jit::Session& session) {
             session.id, session.user, session.pid);
         return;
     }
-    std::size_t signalled = signal_alive(found.processes, SIGTERM);
-    if (signalled == 0) {
+    std::size_t count = 0;
+    for (const auto& process : found.processes) {
+        if (may_signal(process.pid) && signal_if_alive(process, SIGTERM)) {
+            signalled.push_back(process);
+            ++count;
+        }
+    }
+    if (count == 0) {
         spdlog::info("session {} of {}: no processes left under pid {}", session.id, session.user,
                      session.pid);
         return;
     }
-    spdlog::info("session {} of {}: sent SIGTERM to {} process(es) under pid {}", session.id,
-                 session.user, signalled, session.pid);
+    spdlog::debug("session {} of {}: sent SIGTERM to {} process(es) under pid {}", session.id,
+                  session.user, count, session.pid);
+}
+
+void SessionTerminator::arm_kill(std::vector<jit::Id> session_ids,
+                                 std::vector<ProcessId> processes) {
     auto kill = std::make_unique<PendingKill>(
-        PendingKill{this, session.id, std::move(found.processes), nullptr});
+        PendingKill{this, std::move(session_ids), std::move(processes), nullptr});
     uint64_t now = 0;
     sd_event_now(event_, CLOCK_MONOTONIC, &now);
     sd_event_source* source = nullptr;
@@ -234,8 +291,8 @@ void SessionTerminator::signal_processes(const jit::Session& session) {
                               now + static_cast<uint64_t>(kill_grace_) * 1000000, 0, on_kill_grace,
                               kill.get());
     if (r < 0) {
-        spdlog::error("session {}: cannot arm the kill_grace timer ({}); sending SIGKILL now",
-                      session.id, std::strerror(-r));
+        spdlog::error("cannot arm the kill_grace timer for {} session(s) ({}); sending SIGKILL now",
+                      kill->session_ids.size(), std::strerror(-r));
         signal_alive(kill->processes, SIGKILL);
         return;
     }
@@ -249,8 +306,8 @@ int SessionTerminator::on_kill_grace(sd_event_source*, uint64_t, void* userdata)
     SessionTerminator* self = kill->owner;
     std::size_t killed = signal_alive(survivors_and_descendants(kill->processes), SIGKILL);
     if (killed > 0) {
-        spdlog::info("session {}: sent SIGKILL to {} process(es) still running after {}s",
-                     kill->session_id, killed, self->kill_grace_);
+        spdlog::info("sent SIGKILL to {} process(es) still running {}s after SIGTERM", killed,
+                     self->kill_grace_);
     }
     self->pending_kills_.remove_if([kill](const auto& pending) { return pending.get() == kill; });
     return 0;

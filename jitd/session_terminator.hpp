@@ -31,6 +31,9 @@ class SessionTerminator {
                       SessionCgroups* cgroups = nullptr);
 
     void terminate(const jit::Session& session);
+    // Those of `sessions` ended by signals are signalled together from one read of /proc, with
+    // one kill_grace timer (thousands of sessions may end in the same second).
+    void terminate_all(const std::vector<jit::Session>& sessions);
 
   private:
     struct LogindCall {
@@ -41,7 +44,7 @@ class SessionTerminator {
     };
     struct PendingKill {
         SessionTerminator* owner;
-        jit::Id session_id;
+        std::vector<jit::Id> session_ids;
         std::vector<ProcessId> processes;
         EventSourcePtr timer;
     };
@@ -50,7 +53,13 @@ class SessionTerminator {
                         const char* member, sd_bus_message_handler_t on_reply, const char* arg1,
                         const char* arg2 = nullptr, std::int32_t signal = 0);
     void finish(LogindCall* call, const char* failure);
-    void signal_processes(const jit::Session& session);
+    // True when the session is ended (or being ended) without signals from jitd.
+    bool end_without_signals(const jit::Session& session);
+    void signal_all(const std::vector<jit::Session>& sessions);
+    // SIGTERM to the session's processes; those signalled are added to `signalled`.
+    void signal_processes(const jit::Session& session, const ProcessTable& table,
+                          const BootClock& clock, std::vector<ProcessId>& signalled);
+    void arm_kill(std::vector<jit::Id> session_ids, std::vector<ProcessId> processes);
     static int on_session_path(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_leader(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_terminated(sd_bus_message* reply, void* userdata, sd_bus_error*);

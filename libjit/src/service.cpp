@@ -402,32 +402,65 @@ void JitService::unschedule(DeadlineKind kind, Id id) {
     deadlines_.cancel({kind, id});
 }
 
-void JitService::tick() {
+bool JitService::tick(std::size_t max_deadlines) {
     const EpochSeconds now = clock_.now();
-    // Taken off the queue before its handler runs, so a handler that does not consume its
-    // deadline cannot spin the loop.
-    while (std::optional<DeadlineKey> due = deadlines_.pop_due(now)) {
+    std::vector<Id> expiring;
+    std::vector<Id> warning;
+    // Each deadline is taken off the queue before it is handled, so a handler that does not
+    // consume it cannot spin the loop. Starts and request expiries are handled one by one, in
+    // order; expiries and warnings are gathered and handled together at the end (a grant that
+    // starts late and has expired meanwhile starts first, then expires in the batch).
+    for (std::size_t handled = 0; handled < max_deadlines; ++handled) {
+        std::optional<DeadlineKey> due = deadlines_.pop_due(now);
+        if (!due) {
+            break;
+        }
         const auto [kind, id] = *due;
+        if (kind == DeadlineKind::ExpireGrant) {
+            expiring.push_back(id);
+            continue;
+        }
+        if (kind == DeadlineKind::WarnGrant) {
+            warning.push_back(id);
+            continue;
+        }
         try {
-            switch (kind) {
-                case DeadlineKind::StartGrant:
-                    activate_grant(id);
-                    break;
-                case DeadlineKind::WarnGrant:
-                    warn_grant(id);
-                    break;
-                case DeadlineKind::ExpireGrant:
-                    end_grant(id, GrantState::Expired, "system", "");
-                    break;
-                case DeadlineKind::ExpireRequest:
-                    expire_request(id);
-                    break;
+            if (kind == DeadlineKind::StartGrant) {
+                activate_grant(id);
+            } else {
+                expire_request(id);
             }
         } catch (...) {
-            // The store refused the change; try again shortly instead of spinning on it.
-            deadlines_.schedule(*due, now + kRetryDelay);
+            retry_later(kind, {id}, now);
+            warn_grants(warning);
+            expire_grants(expiring, now);
             throw;
         }
+    }
+    warn_grants(warning);
+    expire_grants(expiring, now);
+    const std::optional<EpochSeconds> next = deadlines_.next();
+    return next && *next <= now;
+}
+
+// The grants whose expiry came, in one transaction; if the store refuses it, all are tried
+// again shortly.
+void JitService::expire_grants(const std::vector<Id>& grant_ids, EpochSeconds now) {
+    if (grant_ids.empty()) {
+        return;
+    }
+    try {
+        end_grants(grant_ids, GrantState::Expired, "system", "");
+    } catch (...) {
+        retry_later(DeadlineKind::ExpireGrant, grant_ids, now);
+        throw;
+    }
+}
+
+// The store refused a change; try again shortly instead of spinning on it.
+void JitService::retry_later(DeadlineKind kind, const std::vector<Id>& ids, EpochSeconds now) {
+    for (Id id : ids) {
+        deadlines_.schedule({kind, id}, now + kRetryDelay);
     }
 }
 

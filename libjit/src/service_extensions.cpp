@@ -136,9 +136,12 @@ void JitService::grant_extended(const Grant& grant) {
 
 // Extensions still pending when their grant ends have nothing left to extend.
 void JitService::expire_extensions_of(Id grant_id) {
+    // The grant's own list, not a walk over every request: thousands of grants may end at once.
     std::vector<Id> pending;
-    for (const auto& [id, r] : requests_) {
-        if (r.state == RequestState::Pending && r.extends == grant_id) {
+    for (Id id : grant_ref(grant_id).extensions) {
+        if (auto r = requests_.find(id); r != requests_.end() &&
+                                         r->second.state == RequestState::Pending &&
+                                         r->second.extends == grant_id) {
             pending.push_back(id);
         }
     }

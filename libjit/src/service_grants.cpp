@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The engine (jit/service.hpp), part: Grants: start, end (expiry, revocation), warnings.
 #include <algorithm>
+#include <unordered_map>
 
 #include "commit_change.hpp"
 #include "jit/error.hpp"
@@ -63,25 +64,51 @@ void JitService::activate_grant(Id grant_id) {
 // terminated.
 void JitService::end_grant(Id grant_id, GrantState state, const std::string& actor,
                            const std::string& reason, const std::string& actor_login) {
-    Grant updated = grant_ref(grant_id);
-    if (updated.state != GrantState::Active && updated.state != GrantState::Scheduled) {
-        return;
-    }
-    const EpochSeconds now = clock_.now();
-    updated.state = state;
-    updated.ended = now;
-    updated.ended_by = actor;
+    end_grants({grant_id}, state, actor, reason, actor_login);
+}
 
+namespace {
+
+// One grant being ended, with what ends along with it.
+struct EndingGrant {
+    Grant grant;
     std::vector<Session> ended_sessions;
     // Logged-out sessions of this boot whose cgroup may still hold processes that left them.
     std::vector<Session> left_groups;
-    for (const auto& [id, session] : sessions_) {
-        if (session.grant_id != grant_id) {
+};
+
+}  // namespace
+
+void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
+                            const std::string& actor, const std::string& reason,
+                            const std::string& actor_login) {
+    const EpochSeconds now = clock_.now();
+    std::vector<EndingGrant> ending;
+    std::unordered_map<Id, std::size_t> position_of;
+    for (Id grant_id : grant_ids) {
+        Grant updated = grant_ref(grant_id);
+        if ((updated.state != GrantState::Active && updated.state != GrantState::Scheduled) ||
+            position_of.contains(grant_id)) {
             continue;
         }
+        updated.state = state;
+        updated.ended = now;
+        updated.ended_by = actor;
+        position_of.emplace(grant_id, ending.size());
+        ending.push_back({std::move(updated), {}, {}});
+    }
+    if (ending.empty()) {
+        return;
+    }
+    for (const auto& [id, session] : sessions_) {
+        auto found = position_of.find(session.grant_id);
+        if (found == position_of.end()) {
+            continue;
+        }
+        EndingGrant& grant = ending[found->second];
         if (session.state == SessionState::Closed && !session.cgroup.empty() && !boot_id_.empty() &&
             session.boot_id == boot_id_) {
-            left_groups.push_back(session);
+            grant.left_groups.push_back(session);
         }
         if (session.state != SessionState::Open) {
             continue;
@@ -89,63 +116,84 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
         Session s = session;
         s.state = SessionState::Terminated;
         s.closed = now;
-        ended_sessions.push_back(std::move(s));
+        grant.ended_sessions.push_back(std::move(s));
     }
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        tx.put(updated);
-        if (state == GrantState::Expired) {
-            ev.push_back(tx.append(make_event(E::Expired, {{F::GrantId, std::to_string(updated.id)},
-                                                           {F::User, updated.user},
-                                                           {F::Resource, updated.resource},
-                                                           {F::Expiry, expiry_text(updated.expiry)},
-                                                           {F::Actor, "system"}})));
-        } else {
-            AuditEvent revoked = make_event(E::Revoked, {{F::GrantId, std::to_string(updated.id)},
-                                                         {F::User, updated.user},
-                                                         {F::Resource, updated.resource},
-                                                         {F::Actor, actor},
-                                                         {F::Reason, reason}});
-            if (!actor_login.empty()) {
-                audit::add_field(revoked, F::ActorLogin, actor_login);
+        for (const EndingGrant& grant : ending) {
+            tx.put(grant.grant);
+            ev.push_back(tx.append(grant_end_event(grant.grant, actor, reason, actor_login)));
+            for (const Session& s : grant.ended_sessions) {
+                tx.put(s);
+                ev.push_back(tx.append(session_record_event(E::SessionTerminated, s)));
             }
-            ev.push_back(tx.append(revoked));
-        }
-        for (const Session& s : ended_sessions) {
-            tx.put(s);
-            ev.push_back(tx.append(session_record_event(E::SessionTerminated, s)));
         }
     });
 
-    grants_[grant_id] = updated;
-    index_.remove_grant(grant_id);
-    unschedule(DeadlineKind::StartGrant, grant_id);
-    unschedule(DeadlineKind::ExpireGrant, grant_id);
-    unschedule(DeadlineKind::WarnGrant, grant_id);
-    for (const Session& s : ended_sessions) {
-        sessions_[s.id] = s;
+    for (const EndingGrant& grant : ending) {
+        grants_[grant.grant.id] = grant.grant;
+        index_.remove_grant(grant.grant.id);
+        unschedule(DeadlineKind::StartGrant, grant.grant.id);
+        unschedule(DeadlineKind::ExpireGrant, grant.grant.id);
+        unschedule(DeadlineKind::WarnGrant, grant.grant.id);
+        for (const Session& s : grant.ended_sessions) {
+            sessions_[s.id] = s;
+        }
     }
     publish(events);
     effects_.access_changed();
-    effects_.grant_ended(updated);
-    for (const Session& s : ended_sessions) {
-        effects_.terminate_session(s);
+    std::vector<Session> to_terminate;
+    for (const EndingGrant& grant : ending) {
+        effects_.grant_ended(grant.grant);
+        to_terminate.insert(to_terminate.end(), grant.ended_sessions.begin(),
+                            grant.ended_sessions.end());
+        to_terminate.insert(to_terminate.end(), grant.left_groups.begin(), grant.left_groups.end());
     }
-    for (const Session& s : left_groups) {
-        effects_.terminate_session(s);
+    effects_.terminate_sessions(to_terminate);
+    for (const EndingGrant& grant : ending) {
+        expire_extensions_of(grant.grant.id);
     }
-    expire_extensions_of(grant_id);
 }
 
-void JitService::warn_grant(Id grant_id) {
-    unschedule(DeadlineKind::WarnGrant, grant_id);
-    const Grant& grant = grant_ref(grant_id);
-    if (grant.state != GrantState::Active || !grant.expiry) {
+AuditEvent JitService::grant_end_event(const Grant& grant, const std::string& actor,
+                                       const std::string& reason,
+                                       const std::string& actor_login) const {
+    if (grant.state == GrantState::Expired) {
+        return make_event(E::Expired, {{F::GrantId, std::to_string(grant.id)},
+                                       {F::User, grant.user},
+                                       {F::Resource, grant.resource},
+                                       {F::Expiry, expiry_text(grant.expiry)},
+                                       {F::Actor, "system"}});
+    }
+    AuditEvent revoked = make_event(E::Revoked, {{F::GrantId, std::to_string(grant.id)},
+                                                 {F::User, grant.user},
+                                                 {F::Resource, grant.resource},
+                                                 {F::Actor, actor},
+                                                 {F::Reason, reason}});
+    if (!actor_login.empty()) {
+        audit::add_field(revoked, F::ActorLogin, actor_login);
+    }
+    return revoked;
+}
+
+// Writes the pre-expiry warning to the open sessions of these grants (one pass over the
+// sessions for all of them).
+void JitService::warn_grants(const std::vector<Id>& grant_ids) {
+    std::unordered_map<Id, const Grant*> warned;
+    for (Id grant_id : grant_ids) {
+        unschedule(DeadlineKind::WarnGrant, grant_id);
+        const Grant& grant = grant_ref(grant_id);
+        if (grant.state == GrantState::Active && grant.expiry) {
+            warned.emplace(grant_id, &grant);
+        }
+    }
+    if (warned.empty()) {
         return;
     }
     for (const auto& [id, session] : sessions_) {
-        if (session.grant_id == grant_id && session.state == SessionState::Open) {
-            effects_.warn_session(session, grant);
+        auto found = warned.find(session.grant_id);
+        if (found != warned.end() && session.state == SessionState::Open) {
+            effects_.warn_session(session, *found->second);
         }
     }
 }

@@ -99,7 +99,8 @@ void configure(Database& database) {
         database.fail("enable WAL", "journal mode stays '" + mode + "'");
     }
     // FULL syncs the WAL at every commit: an audit event must survive a power cut, not only a
-    // crash of jitd.
+    // crash of jitd. jitd relaxes it with defer_sync() and syncs the WAL itself, once for many
+    // commits, before it acknowledges any of them.
     database.query("set synchronous", "PRAGMA synchronous = FULL").run();
     database.query("enable foreign keys", "PRAGMA foreign_keys = ON").run();
 }
@@ -614,11 +615,47 @@ class SqliteStore final : public Store {
     std::string audit_chain() override;
     Id journal_sent_seq() override;
     void set_journal_sent_seq(Id seq) override;
+    void defer_sync() override;
+    bool sync_pending() override;
+    void sync() override;
 
   private:
     std::shared_ptr<Connection> connection_;
     Database& database_;
+    bool deferred_ = false;
+    sqlite3_int64 synced_changes_ = 0;  // sqlite3_total_changes64() at the last sync
 };
+
+// NORMAL in WAL mode: a commit is written to the WAL without fsync (checkpoints still sync);
+// sync() makes the WAL durable for all the commits since the last one at once.
+void SqliteStore::defer_sync() {
+    database_.query("defer sync", "PRAGMA synchronous = NORMAL").run();
+    deferred_ = true;
+    synced_changes_ = sqlite3_total_changes64(database_.handle());
+}
+
+bool SqliteStore::sync_pending() {
+    return deferred_ && sqlite3_total_changes64(database_.handle()) != synced_changes_;
+}
+
+void SqliteStore::sync() {
+    if (!sync_pending()) {
+        return;
+    }
+    const sqlite3_int64 changes = sqlite3_total_changes64(database_.handle());
+    // The WAL's own file handle (SQLite's), synced the way SQLite syncs it at a FULL commit.
+    sqlite3_file* wal = nullptr;
+    if (sqlite3_file_control(database_.handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
+        SQLITE_OK) {
+        database_.fail("find the write-ahead log to sync");
+    }
+    if (wal != nullptr && wal->pMethods != nullptr) {
+        if (int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL); rc != SQLITE_OK) {
+            database_.fail("sync the write-ahead log", sqlite3_errstr(rc));
+        }
+    }
+    synced_changes_ = changes;
+}
 
 StoredState SqliteStore::load() {
     ReadSnapshot snapshot(database_);

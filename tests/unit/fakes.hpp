@@ -21,6 +21,7 @@ class FakeStore final : public Store {
     Id next_id = 1;
     Id sent_seq = 0;
     bool fail_commits = false;  // simulates a full disk: every commit throws
+    int commits = 0;            // transactions committed
 
     StoredState load() override {
         StoredState s = rows;
@@ -59,6 +60,7 @@ class FakeStore final : public Store {
             store_.rows = staged_;
             store_.audit_log = log_;
             store_.next_id = next_id_;
+            ++store_.commits;
         }
 
       private:

@@ -6,6 +6,7 @@
 // one transaction before the in-memory state changes.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,6 +54,12 @@ class Effects {
     // End a session whose grant ended: a live one (logind, its cgroup, or signals), or a closed
     // one whose cgroup may still hold processes; kill_grace is the effect's job.
     virtual void terminate_session(const Session& session) = 0;
+    // Many at once (grants that ended together): an effect may share work between them.
+    virtual void terminate_sessions(const std::vector<Session>& sessions) {
+        for (const Session& session : sessions) {
+            terminate_session(session);
+        }
+    }
     // The one effect that runs before its commit, while pam_jit waits for the reply (so the
     // session's process has no children yet): put a session about to be registered under a
     // grant into a cgroup of its own. Returns the group to record, "" when there is none.
@@ -201,8 +208,11 @@ class JitService {
     // The chain, and the database against the journal's copy of its chain.
     AuditVerification verify_audit(const Caller& caller, const AuditJournalReader& journal) const;
 
-    // Time: handles every deadline <= now (grant expiry, request TTL, pre-expiry warnings).
-    void tick();
+    // Time: handles the deadlines <= now (scheduled starts, grant expiry, request TTL,
+    // pre-expiry warnings), at most `max_deadlines` of them; grants that expire together end in
+    // one transaction. True when more are due, so that a caller with other work to serve (the
+    // bus) calls again soon.
+    bool tick(std::size_t max_deadlines = SIZE_MAX);
     // The earliest future deadline, for the one timer jitd arms.
     std::optional<EpochSeconds> next_deadline() const;
 
@@ -259,6 +269,12 @@ class JitService {
     Grant start_grant(Transaction& tx, Request& request, std::vector<AuditEvent>& events);
     void end_grant(Id grant_id, GrantState state, const std::string& actor,
                    const std::string& reason, const std::string& actor_login = "");
+    // Many grants ended in one transaction (those that expire in the same second): one pass
+    // over the sessions for all of them, one call to terminate their sessions.
+    void end_grants(const std::vector<Id>& grant_ids, GrantState state, const std::string& actor,
+                    const std::string& reason, const std::string& actor_login = "");
+    AuditEvent grant_end_event(const Grant& grant, const std::string& actor,
+                               const std::string& reason, const std::string& actor_login) const;
     void expire_request(Id request_id);
     // Approving an extension: moves its grant's expiry (`extended`); grant_extended after the
     // commit.
@@ -269,7 +285,7 @@ class JitService {
     void activate_grant(Id grant_id);
     // After the commit that made `grant` (active or scheduled): memory, deadlines, effects.
     void grant_made(const Grant& grant);
-    void warn_grant(Id grant_id);
+    void warn_grants(const std::vector<Id>& grant_ids);
 
     void index_resource(const Resource& resource);
     void index_key(const SshKey& key);
@@ -279,6 +295,8 @@ class JitService {
     void schedule_request(const Request& request);
     void schedule_grant(const Grant& grant);
     void unschedule(DeadlineKind kind, Id id);
+    void expire_grants(const std::vector<Id>& grant_ids, EpochSeconds now);
+    void retry_later(DeadlineKind kind, const std::vector<Id>& ids, EpochSeconds now);
 
     Store& store_;
     Config config_;

@@ -84,6 +84,16 @@ class Store {
     // Highest audit seq known to be in the journal; events above it are still to be sent.
     virtual Id journal_sent_seq() = 0;
     virtual void set_journal_sent_seq(Id seq) = 0;
+
+    // Durability of a commit. By default commit() returns once the change is on disk. After
+    // defer_sync(), commit() returns once the change is written to the operating system (it
+    // survives any end of the process, kill -9 included, but not a power cut) and sync() puts
+    // every commit made so far on disk at once (group commit). The owner must not acknowledge a
+    // change before the sync that follows its commit; sync_pending() says whether commits wait
+    // for one. A store whose commits are always on disk needs neither.
+    virtual void defer_sync() {}
+    virtual bool sync_pending() { return false; }
+    virtual void sync() {}
 };
 
 // Opens (creating if needed) an SQLite database in WAL mode with foreign keys on, migrating
