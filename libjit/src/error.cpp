@@ -3,26 +3,6 @@
 
 namespace jit {
 
-const char* error_code_name(ErrorCode code) {
-    switch (code) {
-        case ErrorCode::InvalidInput:
-            return "InvalidInput";
-        case ErrorCode::NotFound:
-            return "NotFound";
-        case ErrorCode::Conflict:
-            return "Conflict";
-        case ErrorCode::PermissionDenied:
-            return "PermissionDenied";
-        case ErrorCode::Failed:
-            return "Failed";
-        case ErrorCode::Internal:
-            return "Internal";
-        case ErrorCode::Unavailable:
-            return "Unavailable";
-    }
-    return "Internal";
-}
-
 void throw_invalid(const std::string& message) {
     throw JitError(ErrorCode::InvalidInput, message);
 }

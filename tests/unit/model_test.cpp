@@ -153,13 +153,6 @@ TEST(AuditCanonicalForm, DiffersForEveryDifferentRow) {
     }
 }
 
-TEST(ErrorNames, CodesHaveNames) {
-    EXPECT_STREQ(error_code_name(ErrorCode::InvalidInput), "InvalidInput");
-    EXPECT_STREQ(error_code_name(ErrorCode::PermissionDenied), "PermissionDenied");
-    EXPECT_STREQ(error_code_name(ErrorCode::Internal), "Internal");
-    EXPECT_STREQ(error_code_name(ErrorCode::Unavailable), "Unavailable");
-}
-
 TEST(ErrorNames, ThrowHelpersCarryTheirCode) {
     auto code_of = [](void (*thrower)(const std::string&)) {
         try {

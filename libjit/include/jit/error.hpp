@@ -18,8 +18,6 @@ enum class ErrorCode {
     Unavailable,       // a fleet's shared store cannot be reached; try again later
 };
 
-const char* error_code_name(ErrorCode code);
-
 class JitError : public std::runtime_error {
   public:
     JitError(ErrorCode code, const std::string& message)
