@@ -83,8 +83,8 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
         return result;
     }
 
-    Session session = new_session(attempt, decision.grant_id, decision.requester,
-                                  decision.target, pid, logind_session);
+    Session session = new_session(attempt, decision.grant_id, decision.requester, decision.target,
+                                  pid, logind_session);
     session.pid_start = pid_start;
     session.boot_id = boot_id_;
     session.fingerprint = decision.fingerprint;
@@ -155,8 +155,8 @@ void JitService::record_fallback(const FallbackLogin& login) {
     auto grant = grants_.find(login.grant_id);
     if (login.outcome == "allowed" && login.pid > 0 && grant != grants_.end() &&
         grant->second.user == requester) {
-        Session s = new_session(attempt, grant->first, grant->second.user, attempt.user,
-                                login.pid, login.logind_session);
+        Session s = new_session(attempt, grant->first, grant->second.user, attempt.user, login.pid,
+                                login.logind_session);
         s.boot_id = boot_id_;
         s.fingerprint = keys_.count(login.fingerprint) ? login.fingerprint : std::string();
         s.opened = login.when;
