@@ -11,6 +11,7 @@
 #include "bus_client.hpp"
 #include "exit_status.hpp"
 #include "jit/access.hpp"
+#include "jit/hosts.hpp"
 #include "jit/model.hpp"
 #include "jit/presets.hpp"
 #include "jit/reason_rules.hpp"
@@ -282,13 +283,17 @@ int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
     for (const auto& member : args.members) {
         jit::validate_principal(member);
     }
+    for (const auto& host : args.hosts) {
+        jit::validate_host_pattern(host);
+    }
     auto bus = BusClient::connect();
     call_void(bus, bus.method(api::kAddResource)
                        .add_string(args.name)
                        .add_string(args.description)
                        .add_strings(args.services)
                        .add_strings(args.accounts)
-                       .add_strings(args.members));
+                       .add_strings(args.members)
+                       .add_strings(args.hosts));
     warn_unmanaged_routes(args.services);
     if (globals.json) {
         print_json(to_spec_json(get_resource(bus, args.name), RecordKind::Resource));
@@ -296,7 +301,7 @@ int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
     }
     std::cout << "Resource " << args.name << " added: services " << show(Json(args.services))
               << "; accounts " << show(Json(args.accounts)) << "; standing members "
-              << show(Json(args.members)) << ".\n";
+              << show(Json(args.members)) << "; hosts " << show(Json(args.hosts)) << ".\n";
     return kExitOk;
 }
 

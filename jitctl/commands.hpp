@@ -19,6 +19,7 @@ struct ResourceAddArgs {
     std::vector<std::string> services = {"sshd", "sudo"};
     std::vector<std::string> accounts;  // required: no default
     std::vector<std::string> members;
+    std::vector<std::string> hosts = {"*"};  // glob patterns of the hosts it applies on
 };
 
 struct PolicyAddArgs {

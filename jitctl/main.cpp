@@ -198,6 +198,9 @@ void CommandLine::add_resource_commands() {
         ->type_name("A")
         ->required();
     add->add_option("--member", resource_add_.members, "Standing member")->type_name("U|@G");
+    add->add_option("--host", resource_add_.hosts,
+                    "Glob pattern of the hosts it applies on (default *: every host)")
+        ->type_name("PATTERN");
     on(add, [this] { return cmd_resource_add(globals_, resource_add_); });
 
     on(resource->add_subcommand("list", "List resources and your access"),
@@ -335,8 +338,9 @@ void CommandLine::add_grant_commands() {
     revoke->add_option("--reason", text_, "Why, for the audit trail");
     on(revoke, [this] { return cmd_revoke(globals_, id_, text_); });
 
-    auto* sessions = app_.add_subcommand("sessions", "List your open sessions under grants");
-    sessions->add_flag("--all", all_, "Include ended ones and, for admins, everyone's");
+    auto* sessions =
+        app_.add_subcommand("sessions", "List your open sessions under grants on this host");
+    sessions->add_flag("--all", all_, "Every host's, ended ones too and, for admins, everyone's");
     on(sessions, [this] { return cmd_sessions(globals_, all_); });
 }
 

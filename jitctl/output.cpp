@@ -244,10 +244,12 @@ void print_resources(const Json& resources) {
     for (const auto& r : resources) {
         rows.push_back({show_field(r, "name"), show_field(r, "access"), show_field(r, "policy"),
                         show_field(r, "services"), show_field(r, "accounts"),
-                        show_field(r, "members"), show_field(r, "description")});
+                        show_field(r, "hosts"), show_field(r, "members"),
+                        show_field(r, "description")});
     }
-    print_table({"name", "access", "policy", "services", "accounts", "members", "description"},
-                rows);
+    print_table(
+        {"name", "access", "policy", "services", "accounts", "hosts", "members", "description"},
+        rows);
 }
 
 void print_resource(const Json& resource) {
@@ -255,6 +257,7 @@ void print_resource(const Json& resource) {
                   {"Description", show_field(resource, "description")},
                   {"Services", show_field(resource, "services")},
                   {"Accounts", show_field(resource, "accounts")},
+                  {"Hosts", show_field(resource, "hosts")},
                   {"Members", show_field(resource, "members")},
                   {"Policy", show_field(resource, "policy")},
                   {"Your access", show_field(resource, "access")}});
@@ -331,13 +334,13 @@ void print_sessions(const Json& sessions) {
     }
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : sessions) {
-        rows.push_back({show_field(s, "id"), show_field(s, "state"), show_field(s, "user"),
-                        show_field(s, "target"), show_field(s, "service"), show_field(s, "rhost"),
-                        show_field(s, "tty"), show_field(s, "pid"), show_field(s, "logind_session"),
-                        show_field(s, "grant_id"), show_local_time(s, "opened"),
-                        show_local_time(s, "closed")});
+        rows.push_back({show_field(s, "id"), show_field(s, "state"), show_field(s, "host"),
+                        show_field(s, "user"), show_field(s, "target"), show_field(s, "service"),
+                        show_field(s, "rhost"), show_field(s, "tty"), show_field(s, "pid"),
+                        show_field(s, "logind_session"), show_field(s, "grant_id"),
+                        show_local_time(s, "opened"), show_local_time(s, "closed")});
     }
-    print_table({"id", "state", "user", "target", "service", "from", "tty", "pid", "logind",
+    print_table({"id", "state", "host", "user", "target", "service", "from", "tty", "pid", "logind",
                  "grant", "opened", "closed"},
                 rows);
 }

@@ -294,6 +294,7 @@ MessagePtr BusAdaptor::add_resource(sd_bus_message* message, const jit::Caller& 
     resource.services = read_strv(message);
     resource.accounts = read_strv(message);
     resource.members = read_strv(message);
+    resource.hosts = read_strv(message);
     service_.add_resource(caller, std::move(resource));
     return new_reply(message);
 }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "jit/hosts.hpp"
+
 namespace jitd {
 
 namespace keys = jit::bus::record;
@@ -137,6 +139,9 @@ void append_resource(sd_bus_message* message, const jit::ResourceView& view) {
     dict.put(keys::resource::kDescription, resource.description);
     dict.put(keys::resource::kServices, resource.services);
     dict.put(keys::resource::kAccounts, resource.accounts);
+    dict.put(keys::resource::kHosts, resource.hosts.empty()
+                                         ? std::vector<std::string>{std::string(jit::kEveryHost)}
+                                         : resource.hosts);
     dict.put(keys::resource::kMembers, resource.members);
     if (!resource.policy.empty()) {
         dict.put(keys::resource::kPolicy, resource.policy);
@@ -176,6 +181,7 @@ void append_session(sd_bus_message* message, const jit::Session& session) {
     dict.put(keys::session::kTty, session.tty);
     dict.put(keys::session::kPid, session.pid);
     dict.put(keys::session::kLogindSession, session.logind_session);
+    dict.put(keys::session::kHost, session.host);
     dict.put(keys::session::kOpened, session.opened);
     if (session.closed) {
         dict.put(keys::session::kClosed, *session.closed);

@@ -184,9 +184,9 @@ class BusAdaptorTest : public TempDir {
     }
 
     static void add_resource(sd_bus_message* message, const char* name) {
-        // name, description, services, accounts, members
+        // name, description, services, accounts, members, hosts
         sd_bus_message_append(message, jit::bus::manager::kAddResource.in, name, "", 1, "sudo", 1,
-                              "*", 0);
+                              "*", 0, 0);
     }
 
     std::unique_ptr<PrivateBusDaemon> bus_daemon_;

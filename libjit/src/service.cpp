@@ -78,6 +78,9 @@ void JitService::start(const std::string& boot_id) {
         }
     }
     for (auto& session : state.sessions) {
+        if (session.host.empty()) {
+            session.host = config_.host;  // registered before sessions named their host
+        }
         sessions_.emplace(session.id, std::move(session));
     }
     keys_.clear();
@@ -91,8 +94,8 @@ void JitService::start(const std::string& boot_id) {
     // Sessions of an earlier boot ended with it: close them, never signal their old pids.
     std::vector<Id> stale;
     for (const auto& [id, session] : sessions_) {
-        if (session.state == SessionState::Open && !boot_id_.empty() && !session.boot_id.empty() &&
-            session.boot_id != boot_id_) {
+        if (session.state == SessionState::Open && on_this_host(session) && !boot_id_.empty() &&
+            !session.boot_id.empty() && session.boot_id != boot_id_) {
             stale.push_back(id);
         }
     }
@@ -128,7 +131,7 @@ std::vector<std::string> JitService::roles_of(const Caller& caller) const {
 std::vector<Session> JitService::open_sessions() const {
     std::vector<Session> out;
     for (const auto& [id, session] : sessions_) {
-        if (session.state == SessionState::Open) {
+        if (session.state == SessionState::Open && on_this_host(session)) {
             out.push_back(session);
         }
     }

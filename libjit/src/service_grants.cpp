@@ -102,7 +102,8 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
     }
     for (const auto& [id, session] : sessions_) {
         auto found = position_of.find(session.grant_id);
-        if (found == position_of.end()) {
+        // Another host's jitd ends the sessions it registered.
+        if (found == position_of.end() || !on_this_host(session)) {
             continue;
         }
         EndingGrant& grant = ending[found->second];
@@ -192,7 +193,7 @@ void JitService::warn_grants(const std::vector<Id>& grant_ids) {
     }
     for (const auto& [id, session] : sessions_) {
         auto found = warned.find(session.grant_id);
-        if (found != warned.end() && session.state == SessionState::Open) {
+        if (found != warned.end() && session.state == SessionState::Open && on_this_host(session)) {
             effects_.warn_session(session, *found->second);
         }
     }
@@ -245,7 +246,7 @@ std::vector<Session> JitService::list_sessions(const Caller& caller, bool all) c
         if (!everyone && s.user != caller.name) {
             continue;
         }
-        if (!all && s.state != SessionState::Open) {
+        if (!all && (s.state != SessionState::Open || !on_this_host(s))) {
             continue;
         }
         out.push_back(s);

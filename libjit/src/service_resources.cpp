@@ -4,6 +4,7 @@
 
 #include "commit_change.hpp"
 #include "jit/error.hpp"
+#include "jit/hosts.hpp"
 #include "jit/service.hpp"
 #include "jit/validate.hpp"
 #include "service_internal.hpp"
@@ -15,8 +16,14 @@ using namespace engine;
 // ---------------------------------------------------------------------------------------------
 // Resources
 
+// Only the resources that apply on this host take part in its login decisions (and so in the
+// snapshot pam_jit falls back on).
 void JitService::index_resource(const Resource& resource) {
-    index_.put_rule({resource.name, resource.services, resource.accounts, resource.members});
+    if (applies_on_host(resource.hosts, config_.host)) {
+        index_.put_rule({resource.name, resource.services, resource.accounts, resource.members});
+    } else {
+        index_.remove_rule(resource.name);
+    }
 }
 
 void JitService::add_resource(const Caller& caller, Resource resource) {
@@ -38,6 +45,9 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
     for (const auto& m : resource.members) {
         validate_principal(m);
     }
+    for (const auto& h : resource.hosts) {
+        validate_host_pattern(h);
+    }
     if (!resource.policy.empty()) {
         throw_invalid("assign a policy with AssignPolicy, not when adding the resource");
     }
@@ -47,6 +57,8 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
     resource.services = deduplicated(resource.services);
     resource.accounts = deduplicated(resource.accounts);
     resource.members = deduplicated(resource.members);
+    resource.hosts = resource.hosts.empty() ? std::vector<std::string>{std::string(kEveryHost)}
+                                            : deduplicated(resource.hosts);
 
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.put(resource);
@@ -56,7 +68,8 @@ void JitService::add_resource(const Caller& caller, Resource resource) {
                                 {F::Object, resource.name},
                                 {F::Change, "created services=" + join(resource.services) +
                                                 " accounts=" + join(resource.accounts) +
-                                                " members=" + join(resource.members)}}))));
+                                                " members=" + join(resource.members) +
+                                                " hosts=" + join(resource.hosts)}}))));
     });
     index_resource(resource);
     std::string name = resource.name;

@@ -88,6 +88,7 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     session.pid_start = pid_start;
     session.boot_id = boot_id_;
     session.fingerprint = decision.fingerprint;
+    session.host = config_.host;
     session.opened = clock_.now();
     session.cgroup = effects_.place_session(session);
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
@@ -159,6 +160,7 @@ void JitService::record_fallback(const FallbackLogin& login) {
                                 login.logind_session);
         s.boot_id = boot_id_;
         s.fingerprint = keys_.count(login.fingerprint) ? login.fingerprint : std::string();
+        s.host = config_.host;
         s.opened = login.when;
         adopted = s;
     }

@@ -180,6 +180,15 @@ CREATE TABLE audit_fields (
 );
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1};
+// v2: hosts (docs/fleet.md). A resource's host patterns are its resource_lists rows with list
+// 'host' (every existing resource applies everywhere: '*'); a session names the host whose jitd
+// registered it ('' for one registered before).
+inline constexpr const char* kHostsV2 = R"sql(
+INSERT INTO resource_lists (resource, list, position, value)
+    SELECT name, 'host', 0, '*' FROM resources;
+ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1, kHostsV2};
 
 }  // namespace jit::pg

@@ -193,6 +193,7 @@ void PgTransaction::put(const Resource& resource) {
     put_list("put resource", insert, Params().text(resource.name).text("account"),
              resource.accounts);
     put_list("put resource", insert, Params().text(resource.name).text("member"), resource.members);
+    put_list("put resource", insert, Params().text(resource.name).text("host"), resource.hosts);
 }
 
 void PgTransaction::remove_resource(const std::string& name) {

@@ -82,17 +82,17 @@ const char* const kPutGrant =
 
 const char* const kPutSession =
     "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, pid, "
-    "logind_session, opened, closed, state, pid_start, boot_id, cgroup, fingerprint) "
+    "logind_session, opened, closed, state, pid_start, boot_id, cgroup, fingerprint, host) "
     "VALUES (COALESCE($1::bigint, (SELECT COALESCE(max(id), 0) + 1 FROM sessions)), $2, $3, $4, "
     "$5, $6, $7, $8, $9, "
-    "$10, $11, $12, $13, $14, $15, $16) "
+    "$10, $11, $12, $13, $14, $15, $16, $17) "
     "ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, "
     "user_name = excluded.user_name, target = excluded.target, "
     "service = excluded.service, rhost = excluded.rhost, tty = excluded.tty, "
     "pid = excluded.pid, logind_session = excluded.logind_session, "
     "opened = excluded.opened, closed = excluded.closed, state = excluded.state, "
     "pid_start = excluded.pid_start, boot_id = excluded.boot_id, cgroup = excluded.cgroup, "
-    "fingerprint = excluded.fingerprint RETURNING id";
+    "fingerprint = excluded.fingerprint, host = excluded.host RETURNING id";
 
 Params resource_params(const Resource& resource) {
     return Params().text(resource.name).text(resource.description).text_or_null(resource.policy);
@@ -163,7 +163,8 @@ Params session_params(const Session& session) {
         .integer(session.pid_start)
         .text(session.boot_id)
         .text(session.cgroup)
-        .text(session.fingerprint);
+        .text(session.fingerprint)
+        .text(session.host);
 }
 
 std::vector<Policy> load_policies(pg::Connection& connection) {
@@ -225,6 +226,8 @@ std::vector<Resource> load_resources(pg::Connection& connection) {
             resource.accounts.push_back(lists.text(r, 2));
         } else if (list == "member") {
             resource.members.push_back(lists.text(r, 2));
+        } else if (list == "host") {
+            resource.hosts.push_back(lists.text(r, 2));
         } else {
             connection.fail("load resource lists", "unknown list '" + list + "'");
         }
@@ -303,7 +306,8 @@ std::vector<Session> load_sessions(pg::Connection& connection) {
     Rows rows = connection.run(
         "load sessions",
         "SELECT id, grant_id, user_name, target, service, rhost, tty, pid, logind_session, "
-        "opened, closed, state, pid_start, boot_id, cgroup, fingerprint FROM sessions ORDER BY id");
+        "opened, closed, state, pid_start, boot_id, cgroup, fingerprint, host FROM sessions "
+        "ORDER BY id");
     for (int r = 0; r < rows.size(); ++r) {
         Session& session = sessions.emplace_back();
         session.id = rows.integer(r, 0);
@@ -323,6 +327,7 @@ std::vector<Session> load_sessions(pg::Connection& connection) {
         session.boot_id = rows.text(r, 13);
         session.cgroup = rows.text(r, 14);
         session.fingerprint = rows.text(r, 15);
+        session.host = rows.text(r, 16);
     }
     return sessions;
 }

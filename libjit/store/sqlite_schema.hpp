@@ -193,8 +193,18 @@ ALTER TABLE policies ADD COLUMN reason_pattern TEXT NOT NULL DEFAULT '';
 ALTER TABLE policies ADD COLUMN reason_min_length INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// v9: hosts (docs/fleet.md). A resource's host patterns are its resource_lists rows with list
+// 'host' (every existing resource applies everywhere: '*'); a session names the host whose jitd
+// registered it ('' for one registered before: this host's).
+inline constexpr const char* kHostsV9 = R"sql(
+INSERT INTO resource_lists (resource, list, position, value)
+    SELECT name, 'host', 0, '*' FROM resources;
+ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';
+)sql";
+
 inline constexpr std::array kMigrations = {
     kSchemaV1,  kSessionProcessIdentityV2, kSessionCgroupV3, kAuditChainV4,
-    kSshKeysV5, kScheduledStartV6,         kExtensionsV7,    kReasonRulesV8};
+    kSshKeysV5, kScheduledStartV6,         kExtensionsV7,    kReasonRulesV8,
+    kHostsV9};
 
 }  // namespace jit::sqlite

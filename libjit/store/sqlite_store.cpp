@@ -190,6 +190,8 @@ std::vector<Resource> load_resources(Database& database) {
             resource.accounts.push_back(lists.text(2));
         } else if (list == "member") {
             resource.members.push_back(lists.text(2));
+        } else if (list == "host") {
+            resource.hosts.push_back(lists.text(2));
         } else {
             database.fail("load resource lists", "unknown list '" + list + "'");
         }
@@ -267,7 +269,8 @@ std::vector<Session> load_sessions(Database& database) {
     Query rows = database.query(
         "load sessions",
         "SELECT id, grant_id, user_name, target, service, rhost, tty, pid, logind_session, "
-        "opened, closed, state, pid_start, boot_id, cgroup, fingerprint FROM sessions ORDER BY id");
+        "opened, closed, state, pid_start, boot_id, cgroup, fingerprint, host FROM sessions "
+        "ORDER BY id");
     while (rows.next()) {
         Session& session = sessions.emplace_back();
         session.id = rows.integer(0);
@@ -286,6 +289,7 @@ std::vector<Session> load_sessions(Database& database) {
         session.boot_id = rows.text(13);
         session.cgroup = rows.text(14);
         session.fingerprint = rows.text(15);
+        session.host = rows.text(16);
     }
     return sessions;
 }
@@ -384,6 +388,7 @@ void SqliteTransaction::put(const Resource& resource) {
     put_resource_list(resource.name, "service", resource.services);
     put_resource_list(resource.name, "account", resource.accounts);
     put_resource_list(resource.name, "member", resource.members);
+    put_resource_list(resource.name, "host", resource.hosts);
 }
 
 void SqliteTransaction::remove_resource(const std::string& name) {
@@ -524,15 +529,15 @@ Id SqliteTransaction::put(const Session& session) {
     Query upsert = database_.query(
         "put session",
         "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, pid, "
-        "logind_session, opened, closed, state, pid_start, boot_id, cgroup, fingerprint) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "logind_session, opened, closed, state, pid_start, boot_id, cgroup, fingerprint, host) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET grant_id = excluded.grant_id, "
         "user_name = excluded.user_name, target = excluded.target, "
         "service = excluded.service, rhost = excluded.rhost, tty = excluded.tty, "
         "pid = excluded.pid, logind_session = excluded.logind_session, "
         "opened = excluded.opened, closed = excluded.closed, state = excluded.state, "
         "pid_start = excluded.pid_start, boot_id = excluded.boot_id, cgroup = excluded.cgroup, "
-        "fingerprint = excluded.fingerprint RETURNING id");
+        "fingerprint = excluded.fingerprint, host = excluded.host RETURNING id");
     upsert.bind(session.id ? std::optional<Id>(session.id) : std::nullopt)
         .bind(session.grant_id)
         .bind(session.user)
@@ -548,7 +553,8 @@ Id SqliteTransaction::put(const Session& session) {
         .bind(session.pid_start)
         .bind(session.boot_id)
         .bind(session.cgroup)
-        .bind(session.fingerprint);
+        .bind(session.fingerprint)
+        .bind(session.host);
     if (!upsert.next()) {
         database_.fail("put session", "no id returned");
     }

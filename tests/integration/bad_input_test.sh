@@ -196,12 +196,14 @@ bad_call $INVALID CreateRequest ssxx tools "valid reason" 3600 1                
 bad_call $INVALID CreateRequest ssxx tools "valid reason" 3600 99999999999       # start too far ahead
 bad_call $ARGS CreateRequest ssi tools "valid reason" 3600     # wrong type: int32 duration
 bad_call $ARGS CreateRequest ssx tools "valid reason" 3600      # missing argument
-bad_call $INVALID AddResource ssasasas "" "" 0 0 0
-bad_call $INVALID AddResource ssasasas "Bad Name" "" 0 0 0
-bad_call $INVALID AddResource ssasasas okname "" 1 "bad service" 1 "*" 0
-bad_call $INVALID AddResource ssasasas okname "" 1 sshd 1 "Root!" 0
-bad_call $INVALID AddResource ssasasas okname "" 1 sshd 1 "*" 1 "@"
-bad_call $INVALID AddResource ssasasas okname "" 0 1 "*" 0            # no service
+bad_call $INVALID AddResource ssasasasas "" "" 0 0 0 0
+bad_call $INVALID AddResource ssasasasas "Bad Name" "" 0 0 0 0
+bad_call $INVALID AddResource ssasasasas okname "" 1 "bad service" 1 "*" 0 0
+bad_call $INVALID AddResource ssasasasas okname "" 1 sshd 1 "Root!" 0 0
+bad_call $INVALID AddResource ssasasasas okname "" 1 sshd 1 "*" 1 "@" 0
+bad_call $INVALID AddResource ssasasasas okname "" 0 1 "*" 0 0          # no service
+bad_call $INVALID AddResource ssasasasas okname "" 1 sshd 1 "*" 0 1 "web_*"   # bad host pattern
+bad_call $INVALID AddResource ssasasasas okname "" 1 sshd 1 "*" 0 1 "db-[0-9"  # unclosed bracket
 bad_call $INVALID AddPolicy sssasixbxsi p-bad "" bogus 1 jitbob 1 0 true 3600 "" 0
 bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 1 jitbob 0 3600 true 3600 "" 0
 bad_call $INVALID AddPolicy sssasixbxsi p-bad "" require-approval 1 jitbob -2 3600 true 3600 "" 0

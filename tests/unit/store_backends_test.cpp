@@ -11,6 +11,10 @@
 #include "pg_test_server.hpp"
 #include "store_test_support.hpp"
 
+// The shipped migration steps, to build a database as an older release left it.
+#include "../../libjit/store/pg_schema.hpp"
+#include "../../libjit/store/sqlite_schema.hpp"
+
 namespace jit {
 namespace {
 
@@ -444,6 +448,54 @@ TEST_P(StoreBackendTest, FiltersAuditEvents) {
     EXPECT_THAT(store->audit_events(expired), ElementsAre(all[5]));
 }
 
+// A database from before hosts: its resources apply on every host ("*"), its sessions name no
+// host; new rows keep theirs.
+TEST_P(StoreBackendTest, MigratesResourcesToEveryHostAndSessionsToNoHost) {
+    if (GetParam() == Backend::Sqlite) {
+        constexpr int kBeforeHosts = 8;
+        for (int step = 0; step < kBeforeHosts; ++step) {
+            raw(sqlite::kMigrations[static_cast<std::size_t>(step)]);
+        }
+        raw("PRAGMA user_version = " + std::to_string(kBeforeHosts));
+    } else {
+        raw(pg::kSchemaVersionTable);
+        raw(pg::kSchemaV1);
+        raw("UPDATE schema_version SET version = 1");
+    }
+    raw("INSERT INTO resources (name, description) VALUES ('old', '');"
+        "INSERT INTO resource_lists VALUES ('old', 'service', 0, 'sudo');"
+        "INSERT INTO resource_lists VALUES ('old', 'account', 0, 'root');"
+        "INSERT INTO requests (id, resource, requester, policy, reason, requested_duration, "
+        "duration, capped, state, created, expires, approvals_required, auto_expiry) VALUES "
+        "(1, 'old', 'alice', 'p', 'x', 60, 60, 0, 'approved', 1, 2, 1, 1);"
+        "INSERT INTO grants (id, request_id, user_name, resource, start, state, ended_by) "
+        "VALUES (1, 1, 'alice', 'old', 1, 'active', '');"
+        "INSERT INTO sessions (id, grant_id, user_name, target, service, rhost, tty, pid, "
+        "logind_session, opened, state) VALUES "
+        "(1, 1, 'alice', 'root', 'sudo', '', '', 77, '', 1, 'open')");
+    auto store = open();
+    StoredState state = store->load();
+    ASSERT_EQ(state.resources.size(), 1u);
+    EXPECT_THAT(state.resources[0].hosts, ::testing::ElementsAre("*"));
+    ASSERT_EQ(state.sessions.size(), 1u);
+    EXPECT_EQ(state.sessions[0].host, "");
+
+    Resource fresh = sample_resource();
+    fresh.policy.clear();
+    Session session = sample_session(1);
+    {
+        auto transaction = store->begin();
+        transaction->put(fresh);
+        session.id = transaction->put(session);
+        transaction->commit();
+    }
+    state = open()->load();
+    ASSERT_EQ(state.resources.size(), 2u);
+    EXPECT_EQ(tied(state.resources[0]), tied(fresh));
+    ASSERT_EQ(state.sessions.size(), 2u);
+    EXPECT_EQ(tied(state.sessions[1]), tied(session));
+}
+
 TEST_P(StoreBackendTest, JournalSentSeqPersists) {
     {
         auto store = open();
@@ -565,7 +617,8 @@ TEST_F(PostgresqlStoreTest, ManyHostsStartingAtOnceMigrateOnce) {
     for (const std::string& chain : chains) {
         EXPECT_EQ(chain, chains[0]);
     }
-    EXPECT_EQ(testing_pg::query_text(conninfo, "SELECT version FROM schema_version"), "1");
+    EXPECT_EQ(testing_pg::query_text(conninfo, "SELECT version FROM schema_version"),
+              std::to_string(pg::kMigrations.size()));
 }
 
 TEST_F(PostgresqlStoreTest, ReconnectsAfterTheServerRestarts) {

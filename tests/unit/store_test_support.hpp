@@ -31,7 +31,7 @@ namespace jit {
 // Field-by-field equality for the round-trip assertions. They live in namespace jit so that
 // comparing vectors of them (inside std) finds them by argument-dependent lookup.
 inline auto tied(const Resource& r) {
-    return std::tie(r.name, r.description, r.services, r.accounts, r.members, r.policy);
+    return std::tie(r.name, r.description, r.services, r.accounts, r.members, r.policy, r.hosts);
 }
 inline auto tied(const Policy& p) {
     return std::tie(p.name, p.description, p.action, p.approvers, p.approvals_required,
@@ -53,8 +53,8 @@ inline auto tied(const Grant& g) {
 }
 inline auto tied(const Session& s) {
     return std::tie(s.id, s.grant_id, s.user, s.target, s.service, s.rhost, s.tty, s.pid,
-                    s.pid_start, s.boot_id, s.logind_session, s.cgroup, s.fingerprint, s.opened,
-                    s.closed, s.state);
+                    s.pid_start, s.boot_id, s.logind_session, s.cgroup, s.fingerprint, s.host,
+                    s.opened, s.closed, s.state);
 }
 inline auto tied(const SshKey& k) {
     return std::tie(k.fingerprint, k.user, k.type, k.base64, k.comment, k.added);
@@ -201,6 +201,7 @@ inline Resource sample_resource() {
     resource.accounts = {"postgres", "root"};
     resource.members = {"@dba", "alice"};
     resource.policy = "ops";
+    resource.hosts = {"db-*"};
     return resource;
 }
 
@@ -253,6 +254,7 @@ inline Session sample_session(Id grant_id) {
     session.logind_session = "c17";
     session.cgroup = "/jit/session-4242-987654";
     session.fingerprint = "SHA256:abc";
+    session.host = "db-01";
     session.opened = 1'790'000'700;
     session.closed = 1'790'001'000;
     session.state = SessionState::Terminated;

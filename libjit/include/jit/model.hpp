@@ -15,8 +15,8 @@ namespace jit {
 
 using Id = std::int64_t;
 
-// A named access target on this host: which PAM services and target accounts it covers and
-// who always has access (standing members: "user" or "@group").
+// A named access target: which PAM services and target accounts it covers, on which hosts it
+// applies, and who always has access (standing members: "user" or "@group").
 struct Resource {
     std::string name;
     std::string description;
@@ -24,6 +24,8 @@ struct Resource {
     std::vector<std::string> accounts;  // target accounts, or "*"
     std::vector<std::string> members;   // standing members
     std::string policy;                 // assigned policy name, empty when none
+    // Glob patterns of the hosts it applies on (jit/hosts.hpp); empty counts as "*".
+    std::vector<std::string> hosts{};
 };
 
 enum class PolicyAction { RequireApproval, AutoApprove };
@@ -118,6 +120,7 @@ struct Session {
     // after a logout, so processes that left the session's process tree end with the grant.
     std::string cgroup;
     std::string fingerprint{};  // the registered ssh key the person logged in with, or ""
+    std::string host{};         // the host whose jitd registered it ([daemon] host)
     EpochSeconds opened = 0;
     std::optional<EpochSeconds> closed;
     SessionState state = SessionState::Open;

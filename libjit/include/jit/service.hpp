@@ -122,6 +122,7 @@ class JitService {
     std::vector<std::string> roles_of(const Caller& caller) const;
 
     // Internal queries for jitd itself (no caller: never answer a bus call with them).
+    // The open sessions registered on this host (jitd watches and ends only its own).
     std::vector<Session> open_sessions() const;
     // The designated approvers of the request's policy; empty when the policy is gone.
     std::vector<std::string> approvers_of(const Request& request) const;
@@ -184,7 +185,8 @@ class JitService {
     // Plain users: their own. Admins and auditors: everyone's, or `user`'s.
     std::vector<SshKey> list_keys(const Caller& caller, const std::string& user) const;
 
-    // Sessions.
+    // Sessions: the caller's open sessions on this host; with `all` every host's, ended ones
+    // too, and for admins and auditors everyone's.
     std::vector<Session> list_sessions(const Caller& caller, bool all) const;
 
     // PAM (root only). check_login audits denials; open_session audits the opening of sessions
@@ -288,6 +290,8 @@ class JitService {
     void warn_grants(const std::vector<Id>& grant_ids);
 
     void index_resource(const Resource& resource);
+    // Registered by this host's jitd ([daemon] host): the only sessions it signals or warns.
+    bool on_this_host(const Session& session) const { return session.host == config_.host; }
     void index_key(const SshKey& key);
     std::string key_user(const Caller& caller, const std::string& user) const;
     std::string requester_of(const FallbackLogin& login) const;
