@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "jit/error.hpp"
+#include "jit/hosts.hpp"
 #include "jit/reason_rules.hpp"
 #include "jit/time.hpp"
 #include "jit/validate.hpp"
@@ -125,8 +126,8 @@ std::vector<std::string> sorted_keys(const Item& item, const std::set<std::strin
     return keys;
 }
 
-const std::set<std::string> kResourceKeys = {"description", "services", "accounts", "members",
-                                             "policy"};
+const std::set<std::string> kResourceKeys = {"description", "services", "accounts",
+                                             "members",     "hosts",    "policy"};
 const std::set<std::string> kPolicyKeys = {
     "description", "action",      "approvers",      "approvals_required", "max_duration",
     "auto_expiry", "request_ttl", "reason_pattern", "reason_min_length",  "active"};
@@ -136,6 +137,7 @@ Resource read_resource(const Item& item, const std::string& name) {
     Resource resource;
     resource.name = name;
     resource.services = {"sshd", "sudo"};
+    resource.hosts = {std::string(kEveryHost)};
     bool has_accounts = false;
     for (const auto& key : sorted_keys(item, kResourceKeys)) {
         const Item field{item.value.as_table().at(key), item.file, item.key + "." + key};
@@ -164,6 +166,14 @@ Resource read_resource(const Item& item, const std::string& name) {
             resource.members = field.strings();
             for (const auto& m : resource.members) {
                 field.check([&] { validate_principal(m); });
+            }
+        } else if (key == "hosts") {
+            resource.hosts = field.strings();
+            if (resource.hosts.empty()) {
+                field.fail("a resource needs at least one host pattern (\"*\": every host)");
+            }
+            for (const auto& h : resource.hosts) {
+                field.check([&] { validate_host_pattern(h); });
             }
         } else if (key == "policy") {
             resource.policy = field.string();
@@ -398,7 +408,11 @@ std::string write_policy_file(const Configuration& configuration) {
             << "description = " << quoted(r.description) << "\n"
             << "services = " << string_array(r.services) << "\n"
             << "accounts = " << string_array(r.accounts) << "\n"
-            << "members = " << string_array(r.members) << "\n";
+            << "members = " << string_array(r.members) << "\n"
+            << "hosts = "
+            << string_array(r.hosts.empty() ? std::vector<std::string>{std::string(kEveryHost)}
+                                            : r.hosts)
+            << "\n";
         if (!r.policy.empty()) {
             out << "policy = " << quoted(r.policy) << "\n";
         }

@@ -3,6 +3,7 @@
 // configuration to the declared one.
 #include <algorithm>
 
+#include "jit/hosts.hpp"
 #include "jit/policy_file.hpp"
 #include "jit/text.hpp"
 #include "jit/time.hpp"
@@ -72,7 +73,7 @@ bool same_set(const std::vector<std::string>& a, const std::vector<std::string>&
 
 std::string describe_new(const Resource& r) {
     std::string text = "services=" + join(r.services) + " accounts=" + join(r.accounts) +
-                       " members=" + join(r.members);
+                       " members=" + join(r.members) + " hosts=" + join(host_patterns(r));
     if (!r.policy.empty()) {
         text += " policy=" + r.policy;
     }
@@ -103,6 +104,9 @@ std::string describe_change(const Resource& before, const Resource& after) {
     }
     if (!same_set(before.members, after.members)) {
         parts.push_back("members " + set_change(before.members, after.members));
+    }
+    if (!same_set(host_patterns(before), host_patterns(after))) {
+        add_part(parts, "hosts", list_text(host_patterns(before)), list_text(host_patterns(after)));
     }
     add_part(parts, "policy", before.policy.empty() ? "(none)" : before.policy,
              after.policy.empty() ? "(none)" : after.policy);

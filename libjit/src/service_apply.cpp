@@ -7,6 +7,7 @@
 
 #include "commit_change.hpp"
 #include "jit/error.hpp"
+#include "jit/hosts.hpp"
 #include "jit/presets.hpp"
 #include "jit/service.hpp"
 #include "service_internal.hpp"
@@ -42,7 +43,7 @@ std::string created_text(const Policy& p) {
 
 std::string created_text(const Resource& r) {
     std::string text = "created services=" + join(r.services) + " accounts=" + join(r.accounts) +
-                       " members=" + join(r.members);
+                       " members=" + join(r.members) + " hosts=" + join(host_patterns(r));
     if (!r.description.empty()) {
         text += " description=\"" + r.description + "\"";
     }

@@ -26,4 +26,11 @@ bool host_matches(std::string_view pattern, std::string_view host);
 // True when one of `patterns` matches `host`; an empty list counts as "*".
 bool applies_on_host(const std::vector<std::string>& patterns, std::string_view host);
 
+// A resource's patterns as shown and compared: {"*"} for an empty list.
+template <class WithHosts>
+std::vector<std::string> host_patterns(const WithHosts& resource) {
+    return resource.hosts.empty() ? std::vector<std::string>{std::string(kEveryHost)}
+                                  : resource.hosts;
+}
+
 }  // namespace jit
