@@ -158,6 +158,7 @@ void Daemon::start() {
     store_.defer_sync();
     snapshot_.prepare_directory();
     journal_.start();
+    service_.enable_review(review_fs_);
     service_.start(read_boot_id());
     // A snapshot that cannot be written is no reason to stop answering: the old one stays for
     // pam_jit, and the write is retried after every event (the reaper wakes jitd every minute).

@@ -75,6 +75,9 @@ class Daemon final : public jit::Effects {
     SessionCgroups cgroups_;
     SessionTerminator terminator_;
     AuthorizedKeysWriter authorized_keys_;
+    // Grant review reads the real files (docs/grant-review.md), in the loop: each fingerprint
+    // is bounded by its limits (2 s).
+    jit::PosixReviewFileSystem review_fs_;
     jit::JitService service_;
     BusAdaptor adaptor_;
     FallbackSpool fallback_;

@@ -138,6 +138,19 @@ std::string audit_journal_message(const jit::AuditEvent& e) {
         return "pam_jit decided the login of " + login_text(e) + " without jitd" +
                suffix(e, field_name(F::Outcome));
     }
+    if (type == E::GrantReview) {
+        const std::string changed = field_or(e, field_name(F::Changed), "");
+        const auto paths = std::count(changed.begin(), changed.end(), '\n') +
+                           (changed.empty() || changed.back() == '\n' ? 0 : 1);
+        std::string text =
+            "review of " + grant + " of " + user + " on " + resource + ": " +
+            (paths == 0 ? std::string("no changes") : std::to_string(paths) + " changed path(s)");
+        const std::string* incomplete = e.field(field_name(F::ReviewIncomplete));
+        if (incomplete && !incomplete->empty()) {
+            text += " (incomplete: " + *incomplete + ")";
+        }
+        return text;
+    }
     std::string text = "audit event " + e.event;
     for (const auto& [name, value] : e.fields) {
         text += " " + name + "=" + value;

@@ -32,6 +32,17 @@ TEST(AuditJournalMessage, SaysWhatHappenedInWords) {
                                                               {"JIT_RHOST", ""},
                                                               {"JIT_RESOURCE", "prod-db"}})),
               "denied login of bob via sshd as root: no access to prod-db");
+    EXPECT_EQ(audit_journal_message(event_of("grant_review", {{"JIT_GRANT_ID", "4"},
+                                                              {"JIT_USER", "alice"},
+                                                              {"JIT_RESOURCE", "prod-db"},
+                                                              {"JIT_CHANGED", "+/a\n~/b"}})),
+              "review of grant 4 of alice on prod-db: 2 changed path(s)");
+    EXPECT_EQ(audit_journal_message(event_of("grant_review", {{"JIT_GRANT_ID", "4"},
+                                                              {"JIT_USER", "alice"},
+                                                              {"JIT_RESOURCE", "prod-db"},
+                                                              {"JIT_CHANGED", ""},
+                                                              {"JIT_REVIEW_INCOMPLETE", "x"}})),
+              "review of grant 4 of alice on prod-db: no changes (incomplete: x)");
     EXPECT_EQ(audit_journal_message(event_of("mystery", {{"JIT_X", "1"}})),
               "audit event mystery JIT_X=1");
 }

@@ -37,8 +37,10 @@ constexpr std::string_view kFieldNames[] = {
     "JIT_PREVIOUS_EXPIRY",
     "JIT_APPLIED_FROM",
     "JIT_HOST",
+    "JIT_CHANGED",
+    "JIT_REVIEW_INCOMPLETE",
 };
-static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::Host) + 1,
+static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::ReviewIncomplete) + 1,
               "one name for every Field");
 
 void check_carries(const EventType& type, Field field) {

@@ -135,6 +135,17 @@ std::vector<std::string> name_list(std::string_view value, const char* what,
     }
 }
 
+// A review path (docs/grant-review.md): absolute, printable, wildcards only in the last
+// component (the fingerprint matches that component in its directory).
+void validate_review_path(std::string_view value) {
+    absolute_path(value);
+    const std::string_view directory = value.substr(0, value.find_last_of('/'));
+    if (directory.find_first_of("*?[") != std::string_view::npos) {
+        throw_invalid("wildcards (* ? [) only in the last component of a path, got " +
+                      quote_for_message(value));
+    }
+}
+
 std::vector<std::string> group_list(std::string_view value) {
     return name_list(value, "group name", validate_group_name);
 }
@@ -217,6 +228,10 @@ constexpr KeyRule kKeyRules[] = {
     {"unmanaged_services",
      [](Config& c, std::string_view v) {
          c.unmanaged_services = name_list(v, "service name", validate_service);
+     }},
+    {"review_paths",
+     [](Config& c, std::string_view v) {
+         c.review_paths = name_list(v, "path", validate_review_path);
      }},
     {"root_approves", [](Config& c, std::string_view v) { c.root_approves = yes_no(v); }},
     {"max_pending_per_user",

@@ -137,6 +137,19 @@ std::optional<uid_t> NssIdentityResolver::user_uid(const std::string& name) cons
     return found->pw_uid;
 }
 
+std::optional<std::string> NssIdentityResolver::user_home(const std::string& name) const {
+    passwd entry{};
+    std::vector<char> buffer;
+    passwd* found = nss_lookup("user " + name, _SC_GETPW_R_SIZE_MAX, entry, buffer,
+                               [&](passwd* out, char* data, std::size_t size, passwd** result) {
+                                   return getpwnam_r(name.c_str(), out, data, size, result);
+                               });
+    if (found == nullptr || found->pw_dir == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(found->pw_dir);
+}
+
 bool Caller::in_group(const std::string& group) const {
     return !group.empty() && std::find(groups.begin(), groups.end(), group) != groups.end();
 }

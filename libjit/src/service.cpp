@@ -83,6 +83,14 @@ void JitService::start(const std::string& boot_id) {
         }
         sessions_.emplace(session.id, std::move(session));
     }
+    reviews_.clear();
+    for (auto& row : state.reviews) {
+        if (auto grant = grants_.find(row.grant_id); grant != grants_.end()) {
+            grant->second.review = row.review;
+        }
+        const Id grant_id = row.grant_id;
+        reviews_.emplace(grant_id, std::move(row));
+    }
     keys_.clear();
     for (auto& key : state.keys) {
         index_key(key);
@@ -105,6 +113,7 @@ void JitService::start(const std::string& boot_id) {
 
     // Whatever lapsed while jitd was down ends now; sessions of live grants are left alone.
     tick();
+    catch_up_reviews();
     effects_.access_changed();
 }
 

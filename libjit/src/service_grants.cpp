@@ -85,11 +85,15 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
     const EpochSeconds now = clock_.now();
     std::vector<EndingGrant> ending;
     std::unordered_map<Id, std::size_t> position_of;
+    std::vector<Id> to_review;  // those that were active (a scheduled grant never started)
     for (Id grant_id : grant_ids) {
         Grant updated = grant_ref(grant_id);
         if ((updated.state != GrantState::Active && updated.state != GrantState::Scheduled) ||
             position_of.contains(grant_id)) {
             continue;
+        }
+        if (updated.state == GrantState::Active) {
+            to_review.push_back(grant_id);
         }
         updated.state = state;
         updated.ended = now;
@@ -154,6 +158,9 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
     for (const EndingGrant& grant : ending) {
         expire_extensions_of(grant.grant.id);
     }
+    // Every end (expiry, revocation, a batch of expiries) is reviewed here, after the sessions
+    // were told to end.
+    finish_reviews(to_review);
 }
 
 AuditEvent JitService::grant_end_event(const Grant& grant, const std::string& actor,

@@ -98,6 +98,7 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     sessions_[session.id] = session;
     result.session_id = session.id;
     publish(events);
+    review_account(session.grant_id, session.target);
     return result;
 }
 
@@ -198,6 +199,8 @@ void JitService::record_fallback(const FallbackLogin& login) {
     publish(events);
     if (grant_over) {
         effects_.terminate_session(*adopted);
+    } else if (adopted) {
+        review_account(adopted->grant_id, adopted->target);
     }
 }
 

@@ -189,6 +189,21 @@ INSERT INTO resource_lists (resource, list, position, value)
 ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1, kHostsV2};
+// v3: grant reviews (docs/grant-review.md), as SQLite's v10: the fingerprint taken when the
+// grant started ('' once reviewed), the accounts it covers (one a line), and the review
+// (reviewed_at NULL until the grant ended and was reviewed).
+inline constexpr const char* kGrantReviewsV3 = R"sql(
+CREATE TABLE grant_reviews (
+    grant_id BIGINT PRIMARY KEY REFERENCES grants (id) DEFERRABLE INITIALLY DEFERRED,
+    host TEXT NOT NULL,
+    accounts TEXT NOT NULL,
+    start_fingerprint TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    incomplete TEXT NOT NULL,
+    reviewed_at BIGINT
+);
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1, kHostsV2, kGrantReviewsV3};
 
 }  // namespace jit::pg

@@ -150,6 +150,7 @@ class PgTransaction final : public Transaction {
     Id put(const Session& session) override;
     void put(const SshKey& key) override;
     void remove_key(const std::string& fingerprint) override;
+    void put(const StoredReview& review) override;
     AuditEvent append(const AuditEvent& event) override;
     void commit() override;
 
@@ -272,6 +273,11 @@ void PgTransaction::remove_key(const std::string& fingerprint) {
                     Params().text(fingerprint));
 }
 
+void PgTransaction::put(const StoredReview& review) {
+    Operation operation(*this, "put grant review");
+    connection_.run("put grant review", pg_rows::kPutReview, pg_rows::review_params(review));
+}
+
 AuditEvent PgTransaction::append(const AuditEvent& event) {
     Operation operation(*this, "append audit event");
     AuditEvent row = event;
@@ -347,6 +353,7 @@ StoredState PgStore::load() {
     state.grants = pg_rows::load_grants(connection_);
     state.sessions = pg_rows::load_sessions(connection_);
     state.keys = pg_rows::load_keys(connection_);
+    state.reviews = pg_rows::load_reviews(connection_);
     ChainHead head = read_chain_head(connection_, false);
     state.last_audit_seq = head.seq;
     state.last_audit_hash = std::move(head.hash);

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "jit/error.hpp"
+#include "jit/text.hpp"
 
 namespace jit::pg_rows {
 namespace {
@@ -94,6 +95,13 @@ const char* const kPutSession =
     "pid_start = excluded.pid_start, boot_id = excluded.boot_id, cgroup = excluded.cgroup, "
     "fingerprint = excluded.fingerprint, host = excluded.host RETURNING id";
 
+const char* const kPutReview =
+    "INSERT INTO grant_reviews (grant_id, host, accounts, start_fingerprint, changes, "
+    "incomplete, reviewed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (grant_id) DO UPDATE SET host = excluded.host, accounts = excluded.accounts, "
+    "start_fingerprint = excluded.start_fingerprint, changes = excluded.changes, "
+    "incomplete = excluded.incomplete, reviewed_at = excluded.reviewed_at";
+
 Params resource_params(const Resource& resource) {
     return Params().text(resource.name).text(resource.description).text_or_null(resource.policy);
 }
@@ -165,6 +173,20 @@ Params session_params(const Session& session) {
         .text(session.cgroup)
         .text(session.fingerprint)
         .text(session.host);
+}
+
+Params review_params(const StoredReview& review) {
+    const GrantReview none;
+    const GrantReview& result = review.review ? *review.review : none;
+    return Params()
+        .integer(review.grant_id)
+        .text(review.host)
+        .text(join(review.accounts, "\n"))
+        .text(review.before)
+        .text(result.changes)
+        .text(result.incomplete)
+        .optional_integer(review.review ? std::optional<std::int64_t>(result.reviewed_at)
+                                        : std::nullopt);
 }
 
 std::vector<Policy> load_policies(pg::Connection& connection) {
@@ -347,6 +369,24 @@ std::vector<SshKey> load_keys(pg::Connection& connection) {
         key.added = rows.integer(r, 5);
     }
     return keys;
+}
+
+std::vector<StoredReview> load_reviews(pg::Connection& connection) {
+    std::vector<StoredReview> reviews;
+    Rows rows = connection.run("load grant reviews",
+                               "SELECT grant_id, host, accounts, start_fingerprint, changes, "
+                               "incomplete, reviewed_at FROM grant_reviews ORDER BY grant_id");
+    for (int r = 0; r < rows.size(); ++r) {
+        StoredReview& review = reviews.emplace_back();
+        review.grant_id = rows.integer(r, 0);
+        review.host = rows.text(r, 1);
+        review.accounts = split_lines(rows.text(r, 2));
+        review.before = rows.text(r, 3);
+        if (auto reviewed_at = rows.optional_integer(r, 6)) {
+            review.review = GrantReview{*reviewed_at, rows.text(r, 4), rows.text(r, 5)};
+        }
+    }
+    return reviews;
 }
 
 }  // namespace jit::pg_rows

@@ -19,12 +19,14 @@ extern const char* const kPutPolicy;
 extern const char* const kPutRequest;
 extern const char* const kPutGrant;
 extern const char* const kPutSession;
+extern const char* const kPutReview;
 
 pg::Params resource_params(const Resource& resource);
 pg::Params policy_params(const Policy& policy);
 pg::Params request_params(const Request& request);
 pg::Params grant_params(const Grant& grant);
 pg::Params session_params(const Session& session);
+pg::Params review_params(const StoredReview& review);
 
 std::vector<Resource> load_resources(pg::Connection& connection);
 std::vector<Policy> load_policies(pg::Connection& connection);
@@ -32,5 +34,6 @@ std::vector<Request> load_requests(pg::Connection& connection);
 std::vector<Grant> load_grants(pg::Connection& connection);
 std::vector<Session> load_sessions(pg::Connection& connection);
 std::vector<SshKey> load_keys(pg::Connection& connection);
+std::vector<StoredReview> load_reviews(pg::Connection& connection);
 
 }  // namespace jit::pg_rows

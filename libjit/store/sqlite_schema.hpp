@@ -202,9 +202,24 @@ INSERT INTO resource_lists (resource, list, position, value)
 ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';
 )sql";
 
+// v10: grant reviews (docs/grant-review.md). start_fingerprint is the fingerprint taken when
+// the grant started ('' once reviewed), accounts the target accounts it covers (one a line);
+// reviewed_at is NULL until the grant ended and was reviewed, changes its JIT_CHANGED text.
+inline constexpr const char* kGrantReviewsV10 = R"sql(
+CREATE TABLE grant_reviews (
+    grant_id INTEGER PRIMARY KEY REFERENCES grants (id) DEFERRABLE INITIALLY DEFERRED,
+    host TEXT NOT NULL,
+    accounts TEXT NOT NULL,
+    start_fingerprint TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    incomplete TEXT NOT NULL,
+    reviewed_at INTEGER
+);
+)sql";
+
 inline constexpr std::array kMigrations = {
     kSchemaV1,  kSessionProcessIdentityV2, kSessionCgroupV3, kAuditChainV4,
     kSshKeysV5, kScheduledStartV6,         kExtensionsV7,    kReasonRulesV8,
-    kHostsV9};
+    kHostsV9,   kGrantReviewsV10};
 
 }  // namespace jit::sqlite

@@ -24,6 +24,7 @@
 #include "jit/error.hpp"
 #include "jit/model.hpp"
 #include "jit/store.hpp"
+#include "jit/text.hpp"
 #include "sqlite_audit.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
@@ -312,6 +313,24 @@ std::vector<SshKey> load_keys(Database& database) {
     return keys;
 }
 
+std::vector<StoredReview> load_reviews(Database& database) {
+    std::vector<StoredReview> reviews;
+    Query rows = database.query("load grant reviews",
+                                "SELECT grant_id, host, accounts, start_fingerprint, changes, "
+                                "incomplete, reviewed_at FROM grant_reviews ORDER BY grant_id");
+    while (rows.next()) {
+        StoredReview& review = reviews.emplace_back();
+        review.grant_id = rows.integer(0);
+        review.host = rows.text(1);
+        review.accounts = split_lines(rows.text(2));
+        review.before = rows.text(3);
+        if (auto reviewed_at = rows.optional_integer(6)) {
+            review.review = GrantReview{*reviewed_at, rows.text(4), rows.text(5)};
+        }
+    }
+    return reviews;
+}
+
 // ---- transaction ----
 
 class SqliteTransaction final : public Transaction {
@@ -334,6 +353,7 @@ class SqliteTransaction final : public Transaction {
     Id put(const Session& session) override;
     void put(const SshKey& key) override;
     void remove_key(const std::string& fingerprint) override;
+    void put(const StoredReview& review) override;
     AuditEvent append(const AuditEvent& event) override;
     void commit() override;
 
@@ -583,6 +603,24 @@ void SqliteTransaction::remove_key(const std::string& fingerprint) {
     database_.query("remove key", "DELETE FROM keys WHERE fingerprint = ?").bind(fingerprint).run();
 }
 
+void SqliteTransaction::put(const StoredReview& review) {
+    Operation operation(*this, "put grant review");
+    const GrantReview none;
+    const GrantReview& result = review.review ? *review.review : none;
+    database_
+        .query("put grant review",
+               "INSERT OR REPLACE INTO grant_reviews (grant_id, host, accounts, "
+               "start_fingerprint, changes, incomplete, reviewed_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(review.grant_id)
+        .bind(review.host)
+        .bind(join(review.accounts, "\n"))
+        .bind(review.before)
+        .bind(result.changes)
+        .bind(result.incomplete)
+        .bind(review.review ? std::optional<EpochSeconds>(result.reviewed_at) : std::nullopt)
+        .run();
+}
+
 ChainHead& SqliteTransaction::chain_head() {
     // Read inside the write lock, so no other connection can append in between.
     if (!head_) {
@@ -672,6 +710,7 @@ StoredState SqliteStore::load() {
     state.grants = load_grants(database_);
     state.sessions = load_sessions(database_);
     state.keys = load_keys(database_);
+    state.reviews = load_reviews(database_);
     ChainHead head = read_chain_head(database_);
     state.last_audit_seq = head.seq;
     state.last_audit_hash = std::move(head.hash);

@@ -40,13 +40,15 @@ TEST(AuditEventTypes, ListEveryEventOnceByTypeAndByName) {
 
 TEST(AuditFields, AreDistinctJitNames) {
     std::set<std::string_view> names;
-    for (int i = 0; i <= static_cast<int>(Field::Host); ++i) {
+    for (int i = 0; i <= static_cast<int>(Field::ReviewIncomplete); ++i) {
         const std::string_view name = field_name(static_cast<Field>(i));
         EXPECT_TRUE(name.starts_with("JIT_")) << name;
         EXPECT_TRUE(names.insert(name).second) << name;
     }
     EXPECT_EQ(field_name(Field::RequestedDuration), "JIT_REQUESTED_DURATION");
     EXPECT_EQ(field_name(Field::ActorLogin), "JIT_ACTOR_LOGIN");
+    EXPECT_EQ(field_name(Field::ReviewIncomplete), "JIT_REVIEW_INCOMPLETE");
+    EXPECT_EQ(event_type("grant_review").event, Event::GrantReview);
 }
 
 TEST(AuditEventBuilder, WritesTheFieldsInOrderUnderTheirJournalNames) {

@@ -218,6 +218,15 @@ TEST(ParseConfig, RejectsMistakesWithFileLineAndKey) {
     }
 }
 
+TEST(ParseConfig, ReviewPathsAreAbsoluteWithWildcardsLast) {
+    EXPECT_THAT(parse_config("", "t.conf").review_paths, IsEmpty());
+    Config config = parse_config(
+        "[daemon]\nreview_paths = /etc/ssh/sshd_config.d/*, /opt/app/keys\n", "t.conf");
+    EXPECT_THAT(config.review_paths, ElementsAre("/etc/ssh/sshd_config.d/*", "/opt/app/keys"));
+    EXPECT_THROW(parse_config("[daemon]\nreview_paths = etc/x\n", "t.conf"), JitError);
+    EXPECT_THROW(parse_config("[daemon]\nreview_paths = /home/*/x\n", "t.conf"), JitError);
+}
+
 TEST(ParseConfig, HostNamesTheHostInAuditEvents) {
     EXPECT_EQ(parse_config("[daemon]\nhost = db-1.example.org\n", "t.conf").host,
               "db-1.example.org");

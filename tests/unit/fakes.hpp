@@ -47,6 +47,9 @@ class FakeStore final : public Store {
         void remove_key(const std::string& fingerprint) override {
             erase(staged_.keys, fingerprint, &SshKey::fingerprint);
         }
+        void put(const StoredReview& r) override {
+            upsert(staged_.reviews, r, &StoredReview::grant_id);
+        }
         AuditEvent append(const AuditEvent& event) override {
             AuditEvent e = event;
             e.seq = log_.empty() ? 1 : log_.back().seq + 1;
@@ -163,7 +166,12 @@ class FakeIdentity final : public IdentityResolver {
         }
         return std::nullopt;
     }
-    std::map<std::string, uid_t> aliases;  // another name for a uid ("toor" -> 0)
+    std::map<std::string, uid_t> aliases;      // another name for a uid ("toor" -> 0)
+    std::map<std::string, std::string> homes;  // user -> home directory
+    std::optional<std::string> user_home(const std::string& name) const override {
+        auto it = homes.find(name);
+        return it == homes.end() ? std::nullopt : std::optional<std::string>(it->second);
+    }
 };
 
 class RecordingEffects final : public Effects {

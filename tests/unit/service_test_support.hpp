@@ -64,6 +64,9 @@ class ServiceTest : public ::testing::Test {
     void restart(const std::string& boot_id = "") {
         service.reset();
         service = std::make_unique<JitService>(store, config, identity, clock, effects);
+        if (review_fs != nullptr) {
+            service->enable_review(*review_fs);
+        }
         service->start(boot_id);
     }
 
@@ -136,6 +139,7 @@ class ServiceTest : public ::testing::Test {
     FakeIdentity identity;
     RecordingEffects effects;
     Config config;
+    const ReviewFileSystem* review_fs = nullptr;  // grant review: off unless a test sets one
     std::unique_ptr<JitService> service;
 };
 

@@ -155,6 +155,54 @@ TEST_P(StoreBackendTest, RoundTripsEveryEntityWithOptionalsAndApprovals) {
     EXPECT_EQ(raw_integer("SELECT count(*) FROM resources WHERE policy IS NULL"), 1);
 }
 
+TEST_P(StoreBackendTest, KeepsGrantReviewsFromTheStartFingerprintToTheResult) {
+    auto store = open();
+    StoredReview row;
+    {
+        auto transaction = store->begin();
+        Request request = sample_request();
+        request.id = transaction->put(request);
+        row.grant_id = transaction->put(sample_grant(request.id));
+        row.host = "h1";
+        row.accounts = {"postgres", "root"};
+        row.before = "jit-fingerprint 1\nf 0 600 0 0 0 - /root/.ssh/authorized_keys\n";
+        transaction->put(row);
+        transaction->commit();
+    }
+    StoredState loaded = store->load();
+    ASSERT_EQ(loaded.reviews.size(), 1u);
+    EXPECT_EQ(loaded.reviews[0].grant_id, row.grant_id);
+    EXPECT_EQ(loaded.reviews[0].host, "h1");
+    EXPECT_THAT(loaded.reviews[0].accounts, ElementsAre("postgres", "root"));
+    EXPECT_EQ(loaded.reviews[0].before, row.before);
+    EXPECT_FALSE(loaded.reviews[0].review.has_value());
+    EXPECT_EQ(raw_integer("SELECT count(*) FROM grant_reviews WHERE reviewed_at IS NULL"), 1);
+
+    // Reviewed: the same row, replaced.
+    row.before.clear();
+    row.review = GrantReview{1'790'000'500, "+/root/.ssh/authorized_keys2\n~/etc/passwd",
+                             "at the end: stopped at 10000 files"};
+    {
+        auto transaction = store->begin();
+        transaction->put(row);
+        transaction->commit();
+    }
+    loaded = open()->load();
+    ASSERT_EQ(loaded.reviews.size(), 1u);
+    EXPECT_EQ(loaded.reviews[0].before, "");
+    ASSERT_TRUE(loaded.reviews[0].review.has_value());
+    EXPECT_EQ(loaded.reviews[0].review->reviewed_at, 1'790'000'500);
+    EXPECT_EQ(loaded.reviews[0].review->changes, row.review->changes);
+    EXPECT_EQ(loaded.reviews[0].review->incomplete, row.review->incomplete);
+
+    // A review of a grant the store does not hold fails the commit.
+    StoredReview dangling = row;
+    dangling.grant_id = 999;
+    auto transaction = store->begin();
+    transaction->put(dangling);
+    EXPECT_THROW(transaction->commit(), JitError);
+}
+
 TEST_P(StoreBackendTest, AssignsIdsAndUpsertsKnownOnes) {
     auto store = open();
     Request request = sample_request();

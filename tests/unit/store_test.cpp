@@ -59,7 +59,7 @@ TEST_F(StoreTest, MigratesAnEmptyFileToTheCurrentSchema) {
     RawDatabase raw(path_);
     EXPECT_EQ(raw.integer("PRAGMA user_version"), kSchemaVersion);
     EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 12);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 13);
     open();  // a second open finds the schema current and changes nothing
     EXPECT_EQ(raw.integer("PRAGMA user_version"), kSchemaVersion);
 }

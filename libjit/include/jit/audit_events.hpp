@@ -53,6 +53,8 @@ enum class Field : std::uint8_t {
     PreviousExpiry,
     AppliedFrom,
     Host,
+    Changed,
+    ReviewIncomplete,
 };
 
 // JIT_REQUEST_ID, JIT_USER, ...
@@ -100,6 +102,7 @@ enum class Event : std::uint8_t {
     KeyAdded,
     KeyRemoved,
     Extended,
+    GrantReview,
     Other,  // a type this build does not know (a newer database read by an older jitd)
 };
 
@@ -131,7 +134,7 @@ inline constexpr FieldSet kKey = kCommon + kByCaller + FieldSet{F::User, F::Fing
 }  // namespace detail
 
 // clang-format off
-inline constexpr std::array<EventType, 18> kEventTypes = {{
+inline constexpr std::array<EventType, 19> kEventTypes = {{
     {Event::Requested, "requested", "e9f5873d68fc4fa5ae3b943905ce457e", LOG_INFO,
      detail::kCommon + FieldSet{Field::RequestId, Field::User, Field::Resource, Field::Policy,
                                 Field::Reason, Field::RequestedDuration, Field::Duration,
@@ -164,6 +167,9 @@ inline constexpr std::array<EventType, 18> kEventTypes = {{
     {Event::Extended, "extended", "92c9b6d3484f63959ab744c6e9a27bdf", LOG_NOTICE,
      detail::kCommon + FieldSet{Field::RequestId, Field::GrantId, Field::User, Field::Resource,
                                 Field::PreviousExpiry, Field::Expiry}},
+    {Event::GrantReview, "grant_review", "4169f44ff04f4ef0bad9b6c30b725f31", LOG_NOTICE,
+     detail::kCommon + FieldSet{Field::GrantId, Field::User, Field::Resource, Field::Target,
+                                Field::Changed, Field::ReviewIncomplete}},
 }};
 
 // For an event type this build does not know: one MESSAGE_ID for all of them.

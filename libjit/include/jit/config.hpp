@@ -41,6 +41,9 @@ struct Config {
     Seconds notify_timeout = 10;  // how long a notify_command may run before it is killed
     // PAM services that a resource's "*" does not cover (cron, atd, systemd-user).
     std::vector<std::string> unmanaged_services = {"cron", "atd", "systemd-user"};
+    // More places a grant's review fingerprints (docs/grant-review.md): absolute paths, the last
+    // component may hold wildcards.
+    std::vector<std::string> review_paths;
     bool root_approves = false;    // root with no login user may approve requests
     int max_pending_per_user = 5;  // pending requests one user may hold; 0: no limit
     int requests_per_hour = 30;    // requests one user may make in an hour; 0: no limit

@@ -18,6 +18,9 @@ class IdentityResolver {
     virtual std::vector<std::string> groups_of(const std::string& user) const = 0;
     virtual std::optional<std::string> user_name(uid_t uid) const = 0;
     virtual std::optional<uid_t> user_uid(const std::string& name) const = 0;
+    // The home directory of a user (grant review: its ~/.ssh, crontab, systemd units); none when
+    // unknown. Only jitd's resolver needs one.
+    virtual std::optional<std::string> user_home(const std::string& /*name*/) const { return {}; }
 };
 
 // getpwuid_r / getgrouplist / getgrgid_r.
@@ -26,6 +29,7 @@ class NssIdentityResolver final : public IdentityResolver {
     std::vector<std::string> groups_of(const std::string& user) const override;
     std::optional<std::string> user_name(uid_t uid) const override;
     std::optional<uid_t> user_uid(const std::string& name) const override;
+    std::optional<std::string> user_home(const std::string& name) const override;  // getpwnam_r
 };
 
 // The kernel's "no login uid" value of /proc/PID/loginuid ((uid_t)-1).

@@ -80,6 +80,24 @@ struct Request {
     std::optional<Id> extends;
 };
 
+// What a grant's review found (docs/grant-review.md): the changes, between the grant's start
+// and its end, in the places where access can be made to outlive it.
+struct GrantReview {
+    EpochSeconds reviewed_at = 0;
+    std::string changes;     // JIT_CHANGED: a path a line prefixed + ~ -; "" when none changed
+    std::string incomplete;  // why it is not complete ("" when it is): JIT_REVIEW_INCOMPLETE
+};
+
+// A grant's review as the store keeps it: the fingerprint taken at the start (so a restart
+// still reviews at the end) until the review is written.
+struct StoredReview {
+    Id grant_id = 0;
+    std::string host;                   // the host whose files were fingerprinted
+    std::vector<std::string> accounts;  // the target accounts fingerprinted so far
+    std::string before;                 // format_fingerprint() text; "" once reviewed
+    std::optional<GrantReview> review;  // none until the grant ends
+};
+
 // Scheduled: approved before its requested start; it becomes active at the start.
 enum class GrantState { Scheduled, Active, Expired, Revoked };
 
@@ -95,6 +113,8 @@ struct Grant {
     std::string ended_by;  // actor that revoked it, or "system"
     // The ids of its extension requests, in order (not stored: the requests say whom they extend).
     std::vector<Id> extensions{};
+    // Its review once it ended (not stored with the grant: the store's grant_reviews).
+    std::optional<GrantReview> review{};
 };
 
 enum class SessionState { Open, Closed, Terminated };

@@ -19,6 +19,7 @@
 #include "jit/authz.hpp"
 #include "jit/config.hpp"
 #include "jit/deadline_queue.hpp"
+#include "jit/grant_review.hpp"
 #include "jit/identity.hpp"
 #include "jit/model.hpp"
 #include "jit/policy_file.hpp"
@@ -178,6 +179,14 @@ class JitService {
     std::vector<Grant> list_grants(const Caller& caller, bool all, const std::string& user,
                                    const std::string& resource) const;
 
+    // Grant review (docs/grant-review.md). Fingerprints are read through `fs` within `limits`,
+    // synchronously (bounded by limits.max_usec each). Call before start(); without it grants
+    // are not reviewed (reviews already stored are still shown).
+    void enable_review(const ReviewFileSystem& fs, const ReviewLimits& limits = {});
+    // A grant's review: for its holder, admins and auditors (PermissionDenied for others);
+    // NotFound when there is no such grant or it has no review (yet).
+    GrantReview get_review(const Caller& caller, Id grant_id) const;
+
     // ssh keys (docs/shared-accounts-over-ssh.md). Users manage their own, admins anyone's
     // (`user`: "" = the caller); one owner per key.
     SshKey add_key(const Caller& caller, const std::string& line, const std::string& user);
@@ -289,6 +298,16 @@ class JitService {
     void grant_made(const Grant& grant);
     void warn_grants(const std::vector<Id>& grant_ids);
 
+    // Grant review (service_review.cpp).
+    std::vector<std::string> review_accounts(const Grant& grant) const;
+    Fingerprint review_fingerprint(const std::vector<std::string>& accounts,
+                                   bool with_review_paths) const;
+    void begin_review(const Grant& grant);
+    void review_account(Id grant_id, const std::string& account);
+    AuditEvent review_event(const Grant& grant, const StoredReview& row) const;
+    void finish_reviews(const std::vector<Id>& grant_ids);
+    void catch_up_reviews();
+
     void index_resource(const Resource& resource);
     // Registered by this host's jitd ([daemon] host): the only sessions it signals or warns.
     bool on_this_host(const Session& session) const { return session.host == config_.host; }
@@ -319,6 +338,9 @@ class JitService {
     DeadlineQueue<DeadlineKey> deadlines_;
     Id audit_seq_ = 0;
     std::string boot_id_;
+    const ReviewFileSystem* review_fs_ = nullptr;
+    ReviewLimits review_limits_;
+    std::map<Id, StoredReview> reviews_;  // by grant id
 };
 
 }  // namespace jit

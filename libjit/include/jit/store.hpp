@@ -23,6 +23,7 @@ struct StoredState {
     std::vector<Grant> grants;
     std::vector<Session> sessions;
     std::vector<SshKey> keys;
+    std::vector<StoredReview> reviews;  // by grant id
     Id last_audit_seq = 0;
     std::string last_audit_hash;
 };
@@ -62,6 +63,8 @@ class Transaction {
     virtual Id put(const Session& session) = 0;
     virtual void put(const SshKey& key) = 0;
     virtual void remove_key(const std::string& fingerprint) = 0;
+    // A grant's review row (docs/grant-review.md), inserted or replaced.
+    virtual void put(const StoredReview& review) = 0;
     // Assigns seq, prev_hash and hash; returns the completed event.
     virtual AuditEvent append(const AuditEvent& event) = 0;
     virtual void commit() = 0;  // without commit() the destructor rolls back

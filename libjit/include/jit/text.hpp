@@ -20,4 +20,20 @@ inline std::string join(const std::vector<std::string>& items, std::string_view 
     return out;
 }
 
+// The non-empty lines of text: "a\nb\n" -> {"a", "b"}.
+inline std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> lines;
+    while (!text.empty()) {
+        const std::size_t end = text.find('\n');
+        if (end != 0) {
+            lines.emplace_back(text.substr(0, end));
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(end + 1);
+    }
+    return lines;
+}
+
 }  // namespace jit
