@@ -31,6 +31,7 @@ RECORD_TYPES = {
     "as": "Strings",
     "ax": "Int64s",
     "aa{sv}": "Records",
+    "a{sv}": "Record",
 }
 SIGNATURE = re.compile(r"^[ybnqiuxtdsogvha{}()]*$")
 
@@ -187,7 +188,7 @@ def render(contract, source):
     emit("// The keys of the a{sv} records, in the order jitctl prints them.")
     emit("namespace record {")
     emit("")
-    emit("enum class Type { String, Int64, Int32, Boolean, Strings, Int64s, Records };")
+    emit("enum class Type { String, Int64, Int32, Boolean, Strings, Int64s, Records, Record };")
     emit("")
     emit("// A key whose C++ type says what its value must be (see DictWriter in jitd).")
     emit("template <Type T>")

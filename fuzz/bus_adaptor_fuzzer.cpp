@@ -78,6 +78,7 @@ const std::vector<BusAdaptorFuzzer::Method>& BusAdaptorFuzzer::methods() {
         of(manager::kCancel, &BusAdaptor::cancel),
         of(manager::kListGrants, &BusAdaptor::list_grants),
         of(manager::kGetGrant, &BusAdaptor::get_grant),
+        of(manager::kGetGrantReview, &BusAdaptor::get_grant_review),
         of(manager::kRevoke, &BusAdaptor::revoke),
         of(manager::kExtendGrant, &BusAdaptor::extend_grant),
         of(manager::kListSessions, &BusAdaptor::list_sessions),

@@ -639,6 +639,18 @@ int cmd_revoke(const Globals& globals, const std::string& id_text, const std::st
     return kExitOk;
 }
 
+int cmd_review(const Globals& globals, const std::string& id_text) {
+    const jit::Id id = parse_id("grant", id_text);
+    auto bus = BusClient::connect();
+    const Json review = fetch(bus, bus.method(api::kGetGrantReview).add_int64(id));
+    if (globals.json) {
+        print_json(to_spec_json(review, RecordKind::Review));
+    } else {
+        print_review(review);
+    }
+    return kExitOk;
+}
+
 int cmd_sessions(const Globals& globals, bool all) {
     auto bus = BusClient::connect();
     const Json sessions = fetch(bus, bus.method(api::kListSessions).add_bool(all));

@@ -104,6 +104,8 @@ int cmd_cancel(const Globals& globals, const std::string& id);
 int cmd_grants(const Globals& globals, const GrantFilter& filter);
 int cmd_extend(const Globals& globals, const ExtendArgs& args);
 int cmd_revoke(const Globals& globals, const std::string& id, const std::string& reason);
+// What changed during an ended grant (docs/grant-review.md).
+int cmd_review(const Globals& globals, const std::string& id);
 int cmd_sessions(const Globals& globals, bool all);
 
 // ssh keys (key_commands.cpp). file "" or "-": standard input.

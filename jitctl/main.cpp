@@ -338,6 +338,10 @@ void CommandLine::add_grant_commands() {
     revoke->add_option("--reason", text_, "Why, for the audit trail");
     on(revoke, [this] { return cmd_revoke(globals_, id_, text_); });
 
+    on(add_name(app_.add_subcommand("review", "Show what changed during an ended grant"),
+                "GRANT_ID", id_, "Grant id"),
+       [this] { return cmd_review(globals_, id_); });
+
     auto* sessions =
         app_.add_subcommand("sessions", "List your open sessions under grants on this host");
     sessions->add_flag("--all", all_, "Every host's, ended ones too and, for admins, everyone's");

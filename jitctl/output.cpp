@@ -327,6 +327,31 @@ void print_grants(const Json& grants) {
     print_table({"id", "state", "user", "resource", "start", "expiry", "request"}, rows);
 }
 
+void print_review(const Json& review) {
+    std::vector<std::pair<std::string, char>> paths;
+    for (const auto& [key, mark] :
+         {std::pair{"created", '+'}, {"changed", '~'}, {"removed", '-'}}) {
+        const Json& list = field(review, key);
+        if (!list.is_array()) {
+            continue;
+        }
+        for (const auto& path : list) {
+            paths.emplace_back(path.is_string() ? path.get<std::string>() : path.dump(), mark);
+        }
+    }
+    std::sort(paths.begin(), paths.end());
+    for (const auto& [path, mark] : paths) {
+        std::cout << mark << ' ' << printable(path) << '\n';
+    }
+    if (paths.empty()) {
+        std::cout << "no changes\n";
+    }
+    const Json& incomplete = field(review, "incomplete");
+    if (incomplete.is_string() && !incomplete.get<std::string>().empty()) {
+        std::cout << "incomplete: " << printable(incomplete.get<std::string>()) << '\n';
+    }
+}
+
 void print_sessions(const Json& sessions) {
     if (sessions.empty()) {
         std::cout << "No sessions.\n";

@@ -43,6 +43,9 @@ void print_policy(const Json& policy);
 void print_requests(const Json& requests, std::string_view empty_message);
 void print_grants(const Json& grants);
 void print_sessions(const Json& sessions);
+// A grant's review: "+ PATH" created, "~ PATH" changed, "- PATH" removed, sorted by path, or
+// "no changes"; then "incomplete: REASON" when it is incomplete.
+void print_review(const Json& review);
 void print_keys(const Json& keys);
 void print_audit_table(const Json& events);
 // CSV (RFC 4180 quoting, \n line ends): seq, time (RFC 3339 UTC), event, then every audit field

@@ -127,6 +127,8 @@ KeyList spec_keys(RecordKind kind) {
             return keys::audit_event::kKeys;
         case RecordKind::Key:
             return keys::key::kKeys;
+        case RecordKind::Review:
+            return keys::review::kKeys;
     }
     return {};
 }
@@ -182,7 +184,7 @@ bool is_time_key(std::string_view key) {
         return true;
     }
     for (const auto kind : {RecordKind::Request, RecordKind::Grant, RecordKind::Session,
-                            RecordKind::AuditEvent, RecordKind::Key}) {
+                            RecordKind::AuditEvent, RecordKind::Key, RecordKind::Review}) {
         if (is_time_key_of(key, spec_keys(kind))) {
             return true;
         }
@@ -222,6 +224,10 @@ Json to_spec_json(const Json& record, RecordKind kind) {
         for (auto& approval : out[approvals]) {
             approval = ordered(approval, keys::approval::kKeys);
         }
+    }
+    const char* review = keys::grant::kReview.name;
+    if (kind == RecordKind::Grant && out.is_object() && out[review].is_object()) {
+        out[review] = ordered(out[review], keys::review::kKeys);
     }
     return out;
 }

@@ -17,7 +17,17 @@ using Json = nlohmann::ordered_json;
 // integers stay integers (times stay epoch seconds). CommandError when the reply is malformed.
 Json read_value(sd_bus_message* message);
 
-enum class RecordKind { Status, Resource, Policy, Request, Grant, Session, AuditEvent, Key };
+enum class RecordKind {
+    Status,
+    Resource,
+    Policy,
+    Request,
+    Grant,
+    Session,
+    AuditEvent,
+    Key,
+    Review
+};
 
 // The JSON form of a record (docs/jitctl.md) as read_value() returned it: those keys first, in
 // order, null (or [] for lists) when jitd left them out; times as RFC 3339 UTC; then whatever

@@ -141,6 +141,7 @@ const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     JIT_METHOD(manager::kCancel, cancel),
     JIT_METHOD(manager::kListGrants, list_grants),
     JIT_METHOD(manager::kGetGrant, get_grant),
+    JIT_METHOD(manager::kGetGrantReview, get_grant_review),
     JIT_METHOD(manager::kRevoke, revoke),
     JIT_METHOD(manager::kExtendGrant, extend_grant),
     JIT_METHOD(manager::kListSessions, list_sessions),
@@ -433,6 +434,13 @@ MessagePtr BusAdaptor::list_grants(sd_bus_message* message, const jit::Caller& c
 
 MessagePtr BusAdaptor::get_grant(sd_bus_message* message, const jit::Caller& caller) {
     return reply_record(message, service_.get_grant(caller, read_i64(message)), append_grant);
+}
+
+MessagePtr BusAdaptor::get_grant_review(sd_bus_message* message, const jit::Caller& caller) {
+    const jit::Id id = read_i64(message);
+    MessagePtr reply = new_reply(message);
+    append_review(reply.get(), id, service_.get_review(caller, id));
+    return reply;
 }
 
 MessagePtr BusAdaptor::extend_grant(sd_bus_message* message, const jit::Caller& caller) {

@@ -74,6 +74,7 @@ class BusAdaptor {
     MessagePtr cancel(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_grants(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr get_grant(sd_bus_message* message, const jit::Caller& caller);
+    MessagePtr get_grant_review(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr revoke(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr extend_grant(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_sessions(sd_bus_message* message, const jit::Caller& caller);

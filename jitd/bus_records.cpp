@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "jit/hosts.hpp"
+#include "jit/text.hpp"
 
 namespace jitd {
 
@@ -129,6 +130,35 @@ void append_grant(sd_bus_message* message, const jit::Grant& grant) {
     }
     dict.put(keys::grant::kState, std::string(jit::to_string(grant.state)));
     dict.put(keys::grant::kExtensions, grant.extensions);
+    if (grant.review) {
+        dict.begin_record(keys::grant::kReview);
+        append_review(message, grant.id, *grant.review);
+        dict.end_variant();
+    }
+    dict.close();
+}
+
+void append_review(sd_bus_message* message, jit::Id grant_id, const jit::GrantReview& review) {
+    std::vector<std::string> created;
+    std::vector<std::string> changed;
+    std::vector<std::string> removed;
+    for (const std::string& line : jit::split_lines(review.changes)) {
+        const std::string path = line.substr(1);
+        if (line.front() == '+') {
+            created.push_back(path);
+        } else if (line.front() == '-') {
+            removed.push_back(path);
+        } else {
+            changed.push_back(path);
+        }
+    }
+    DictWriter dict(message);
+    dict.put(keys::review::kGrantId, grant_id);
+    dict.put(keys::review::kReviewedAt, review.reviewed_at);
+    dict.put(keys::review::kCreated, created);
+    dict.put(keys::review::kChanged, changed);
+    dict.put(keys::review::kRemoved, removed);
+    dict.put(keys::review::kIncomplete, review.incomplete);
     dict.close();
 }
 

@@ -60,6 +60,8 @@ class DictWriter {
     void put(Key<Type::Int64s> key, const std::vector<std::int64_t>& values);
     // Opens a list of records (aa{sv}) for the caller to fill; end_variant() closes.
     void begin_records(Key<Type::Records> key) { begin_variant(key.name, "aa{sv}"); }
+    // Opens one record (a{sv}) for the caller to fill; end_variant() closes.
+    void begin_record(Key<Type::Record> key) { begin_variant(key.name, "a{sv}"); }
     sd_bus_message* message() const { return message_; }
     // Opens the variant of `key` with `signature` for the caller to fill; end_variant() closes.
     void begin_variant(const char* key, const char* signature);
@@ -73,7 +75,11 @@ class DictWriter {
 void append_strv(sd_bus_message* message, const std::vector<std::string>& values);
 
 void append_request(sd_bus_message* message, const jit::Request& request);
+// With its review ("review", a Review record) once it has one.
 void append_grant(sd_bus_message* message, const jit::Grant& grant);
+// A grant's review (docs/grant-review.md): the JIT_CHANGED lines split into created, changed and
+// removed paths.
+void append_review(sd_bus_message* message, jit::Id grant_id, const jit::GrantReview& review);
 void append_resource(sd_bus_message* message, const jit::ResourceView& view);
 void append_policy(sd_bus_message* message, const jit::PolicyView& view);
 void append_session(sd_bus_message* message, const jit::Session& session);
