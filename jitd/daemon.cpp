@@ -127,7 +127,8 @@ Daemon::Daemon(jit::Config config, jit::Store& store)
       adaptor_(
           bus_.get(), service_, identity_, [] {},
           [this](MessagePtr reply) { acknowledge(std::move(reply)); }),
-      fallback_(event_.get(), snapshot_.directory(), service_) {}
+      fallback_(event_.get(), snapshot_.directory(), service_),
+      session_watch_(event_.get(), [this](jit::Id id) { session_process_ended(id); }) {}
 
 int Daemon::run() {
     start();
@@ -161,7 +162,8 @@ void Daemon::start() {
     service_.enable_review(review_fs_);
     service_.start(read_boot_id());
     // A snapshot that cannot be written is no reason to stop answering: the old one stays for
-    // pam_jit, and the write is retried after every event (the reaper wakes jitd every minute).
+    // pam_jit, and the write is retried after every event (the periodic session check wakes
+    // jitd every minute).
     snapshot_.mark_dirty();
     snapshot_.write_if_dirty(service_.access_index(), clock_.now());
     // sshd falls back to the accounts' own authorized_keys when these files cannot be kept:
@@ -172,6 +174,7 @@ void Daemon::start() {
     authorized_keys_.write_if_dirty(service_.access_index(), clock_.now());
     fallback_.start();
     reap_gone_sessions();
+    watch_open_sessions();
     cgroups_.remove_empty_groups();
     adaptor_.add_objects();
     add_event_sources();
@@ -424,6 +427,7 @@ int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
 int Daemon::on_reap_timer(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->reap_gone_sessions();
+    self->session_watch_.keep_only(self->service_.open_sessions());
     self->cgroups_.remove_empty_groups();
     int r = sd_event_source_set_time_relative(source, kReapIntervalUsec);
     if (r >= 0) {
@@ -448,6 +452,28 @@ void Daemon::reap_gone_sessions() {
                          session.user, session.pid);
         });
     }
+}
+
+// Sessions open at start-up (registered before a restart, or adopted from the fallback spool)
+// are watched like those opened from now on.
+void Daemon::watch_open_sessions() {
+    for (const auto& session : service_.open_sessions()) {
+        session_watch_.watch(session);
+    }
+}
+
+// A watched process ended. Its session may have ended already (a logout, or its grant ended and
+// jitd ended the session): then there is nothing to close.
+void Daemon::session_process_ended(jit::Id session_id) {
+    contained("closing a session whose process ended", [&] {
+        std::optional<jit::Session> session = service_.find_open_session(session_id);
+        if (!session) {
+            return;
+        }
+        service_.reap_session(session_id);
+        spdlog::info("session {} of {}: closed, its process (pid {}) ended", session_id,
+                     session->user, session->pid);
+    });
 }
 
 // --- jit::Effects ---
@@ -499,6 +525,10 @@ std::string Daemon::place_session(const jit::Session& session) {
     std::string cgroup;
     contained("placing a session in a cgroup", [&] { cgroup = cgroups_.place(session); });
     return cgroup;
+}
+
+void Daemon::session_opened(const jit::Session& session) {
+    contained("watching a session's process", [&] { session_watch_.watch(session); });
 }
 
 void Daemon::warn_session(const jit::Session& session, const jit::Grant& grant) {

@@ -16,6 +16,7 @@
 #include "sd_handles.hpp"
 #include "session_cgroups.hpp"
 #include "session_terminator.hpp"
+#include "session_watch.hpp"
 #include "snapshot_writer.hpp"
 
 namespace jitd {
@@ -38,6 +39,7 @@ class Daemon final : public jit::Effects {
     void terminate_session(const jit::Session& session) override;
     void terminate_sessions(const std::vector<jit::Session>& sessions) override;
     std::string place_session(const jit::Session& session) override;
+    void session_opened(const jit::Session& session) override;
     void warn_session(const jit::Session& session, const jit::Grant& grant) override;
     void access_changed() override;
 
@@ -56,6 +58,8 @@ class Daemon final : public jit::Effects {
     static int on_commit_group(sd_event_source*, uint64_t, void* userdata);
     static int on_commit_group(sd_event_source*, void* userdata);
     void reap_gone_sessions();
+    void watch_open_sessions();
+    void session_process_ended(jit::Id session_id);
     void notify_request(const std::string& event, const jit::Request& request);
     static int on_deadline(sd_event_source*, uint64_t, void* userdata);
     static int on_reap_timer(sd_event_source* source, uint64_t, void* userdata);
@@ -81,6 +85,7 @@ class Daemon final : public jit::Effects {
     jit::JitService service_;
     BusAdaptor adaptor_;
     FallbackSpool fallback_;
+    SessionWatch session_watch_;
     EventSourcePtr deadline_timer_;
     EventSourcePtr reap_timer_;
     EventSourcePtr group_idle_;   // on while a sync is due: runs when nothing else is ready

@@ -147,6 +147,15 @@ std::vector<Session> JitService::open_sessions() const {
     return out;
 }
 
+std::optional<Session> JitService::find_open_session(Id session_id) const {
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end() || it->second.state != SessionState::Open ||
+        !on_this_host(it->second)) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
 std::vector<std::string> JitService::approvers_of(const Request& request) const {
     auto it = policies_.find(request.policy);
     return it == policies_.end() ? std::vector<std::string>{} : it->second.approvers;

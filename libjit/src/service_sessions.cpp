@@ -99,6 +99,7 @@ SessionOpen JitService::open_session(const Caller& caller, const LoginAttempt& a
     result.session_id = session.id;
     publish(events);
     review_account(session.grant_id, session.target);
+    effects_.session_opened(session);
     return result;
 }
 
@@ -201,6 +202,7 @@ void JitService::record_fallback(const FallbackLogin& login) {
         effects_.terminate_session(*adopted);
     } else if (adopted) {
         review_account(adopted->grant_id, adopted->target);
+        effects_.session_opened(*adopted);
     }
 }
 

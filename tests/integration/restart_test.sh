@@ -5,7 +5,7 @@
 # pending request stays pending; an active grant stays active and its timer still fires; an
 # audit event that could not reach the journal before the kill arrives after the restart, once;
 # and a restart never kills a session. Sessions whose process ended without a logout are closed
-# (at start-up, and by the periodic check while jitd runs). At start-up jitd refuses a snapshot
+# (at start-up, and as soon as the process ends while jitd runs). At start-up jitd refuses a snapshot
 # directory others could write and makes a missing one root's alone; it audits what pam_jit
 # spooled (exempt logins too) and leaves alone a spool others could have written.
 source "$(dirname "$0")/lib/harness.sh"
@@ -145,9 +145,16 @@ expect_eq "session $GONE, whose process died while jitd was down, closed at star
 expect_eq "closed because its process is gone" "$(closed_by "$GONE_PID")" "process gone"
 expect_eq "session $KEPT, whose process runs, still open" "$(session_state "$KEPT")" open
 stop_pid "$KEPT_PID" KILL
-expect_eventually 75 "session $KEPT closed by the periodic check once its process died" \
+expect_eventually 10 "session $KEPT closed as soon as its process died (jitd watches it)" \
     session_state_is "$KEPT" closed
 expect_eq "closed because its process is gone" "$(closed_by "$KEPT_PID")" "process gone"
+spawn_as jitcarol sleep 600
+LIVE_PID=$SPAWNED_PID
+LIVE=$(open_session "$LIVE_PID") && need_id "session" "$LIVE"
+expect_eq "session $LIVE, registered while jitd runs, open" "$(session_state "$LIVE")" open
+stop_pid "$LIVE_PID" KILL
+expect_eventually 10 "session $LIVE closed as soon as its process died" session_state_is "$LIVE" closed
+expect_eq "closed because its process is gone" "$(closed_by "$LIVE_PID")" "process gone"
 expect_eq "grant $REAP_GRANT still active" "$(grant_state "$REAP_GRANT")" active
 
 note "=== the snapshot directory is root's alone"

@@ -65,6 +65,9 @@ class Effects {
     // session's process has no children yet): put a session about to be registered under a
     // grant into a cgroup of its own. Returns the group to record, "" when there is none.
     virtual std::string place_session(const Session& /*session*/) { return {}; }
+    // A session was registered under a grant (opened, or adopted from pam_jit's fallback
+    // spool) and committed: jitd watches its process from now on.
+    virtual void session_opened(const Session& /*session*/) {}
     // Tell a live session that `grant` (its grant) ends at its expiry (write to its tty).
     virtual void warn_session(const Session& session, const Grant& grant) = 0;
     // Resources, members or active grants changed: rewrite the PAM snapshot.
@@ -125,6 +128,8 @@ class JitService {
     // Internal queries for jitd itself (no caller: never answer a bus call with them).
     // The open sessions registered on this host (jitd watches and ends only its own).
     std::vector<Session> open_sessions() const;
+    // One of them; none when the session is unknown, ended, or another host's.
+    std::optional<Session> find_open_session(Id session_id) const;
     // The designated approvers of the request's policy; empty when the policy is gone.
     std::vector<std::string> approvers_of(const Request& request) const;
 
