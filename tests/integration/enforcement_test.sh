@@ -58,7 +58,7 @@ jq_eq "audit: JIT_ACTOR_LOGIN is the login user" "$APPROVED" .actor_login jitbob
 jq_eq "request: the approver is the person" "$(request_json "$R")" '.approvals[0].approver' jitbob
 expect_eventually 10 "journal: approved event with JIT_ACTOR=jitbob and JIT_ACTOR_LOGIN=jitbob" \
     bash -c "journalctl --no-pager -o json SYSLOG_IDENTIFIER=jitd JIT_EVENT=approved JIT_REQUEST_ID=$R |
-        jq -e 'select(.JIT_ACTOR == \"jitbob\" and .JIT_ACTOR_LOGIN == \"jitbob\")'"
+        jq -n -e 'any(inputs; .JIT_ACTOR == \"jitbob\" and .JIT_ACTOR_LOGIN == \"jitbob\")'"
 
 # An event of a user's own account carries no JIT_ACTOR_LOGIN; one made through root does.
 as root jitctl revoke "$(request_json "$R" | jq -r .grant_id)" >/dev/null 2>&1 || die "setup: revoke"

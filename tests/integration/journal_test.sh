@@ -179,7 +179,7 @@ note "journald down"
 journald_stop
 expect_exit 0 -m "change while journald is down" -- as jitadmin jitctl resource add made-while-down --account '*'
 journald_start
-has_object() { journal_events | jq -e --arg o "$1" 'select(.JIT_OBJECT == $o)' >/dev/null; }
+has_object() { journal_events | jq -n -e --arg o "$1" 'any(inputs; .JIT_OBJECT == $o)' >/dev/null; }
 expect_eventually 30 "the event reaches the journal once it is back" has_object made-while-down
 expect_exit 0 -m "change after journald is back" -- as jitadmin jitctl resource add made-after --account '*'
 expect_eventually 10 "the next event arrives too" has_object made-after

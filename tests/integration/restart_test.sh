@@ -18,8 +18,8 @@ expiry_of() { grant_json "$1" | jq -r '.expiry | fromdateiso8601'; }
 # past EPOCH: the wall clock is beyond EPOCH (for waiting out a grant while jitd is down).
 past() { (($(date +%s) > $1)); }
 journal_has() { # EVENT KEY VALUE
-    journal_events | jq -e --arg e "$1" --arg k "$2" --arg v "$3" \
-        'select(.JIT_EVENT == $e and .[$k] == $v)' >/dev/null
+    journal_events | jq -n -e --arg e "$1" --arg k "$2" --arg v "$3" \
+        'any(inputs; .JIT_EVENT == $e and .[$k] == $v)' >/dev/null
 }
 journal_count() { # EVENT KEY VALUE
     journal_events | jq -s --arg e "$1" --arg k "$2" --arg v "$3" \
