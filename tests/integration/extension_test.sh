@@ -28,7 +28,7 @@ done
 expiry_of() { date -d "$(grant_json "$1" | jq -r .expiry)" +%s; }
 
 # --- only the holder ----------------------------------------------------------------------------
-G=$(new_grant jitalice quick 60s) && [[ $G =~ ^[0-9]+$ ]] || die "no grant: $G"
+G=$(new_grant jitalice quick 20s) && [[ $G =~ ^[0-9]+$ ]] || die "no grant: $G"
 ORIGINAL=$(expiry_of "$G")
 ORIGINAL_TEXT=$(grant_json "$G" | jq -r .expiry)
 expect_exit 77 -m "mallory cannot extend alice's grant" -- \
@@ -49,7 +49,7 @@ expect_eq "the expiry moved by 2min" "$(expiry_of "$G")" $((ORIGINAL + 120))
 EXTENDED=$(audit_json --event extended | jq -c --argjson g "$G" '.[] | select(.grant_id == $g)')
 jq_eq "extended: the previous expiry" "$EXTENDED" .previous_expiry "$ORIGINAL_TEXT"
 jq_eq "extended: the request" "$EXTENDED" .request_id "$(jq -r .id <<<"$EXT")"
-expect_eventually 90 "the original expiry passes" bash -c "(( \$(date +%s) > $ORIGINAL + 1 ))"
+expect_eventually 40 "the original expiry passes" bash -c "(( \$(date +%s) > $ORIGINAL + 1 ))"
 expect_eq "the grant is still active" "$(grant_state "$G")" active
 sudo_as jitalice id -un
 expect_eq "sudo works past the original expiry" "$RC:$OUT" "0:root"
