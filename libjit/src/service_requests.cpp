@@ -193,7 +193,7 @@ void JitService::grant_made(const Grant& grant) {
     schedule_grant(grant);
     effects_.grant_started(grant);
     effects_.access_changed();
-    begin_review(grant);
+    begin_reviews({grant.id});
 }
 
 // Marks the request approved and writes its grant: active now, or scheduled when its start lies

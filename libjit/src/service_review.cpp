@@ -4,6 +4,7 @@
 // target account its sessions reach) and compared with a second one when it ends; the result is
 // stored with the grant and audited as `grant_review`. The file system is injected
 // (enable_review), so the engine itself does no file I/O.
+#include <algorithm>
 #include <map>
 
 #include "commit_change.hpp"
@@ -15,6 +16,13 @@
 namespace jit {
 
 using namespace engine;
+
+namespace {
+
+// The time bound of an account fingerprinted while a session registers.
+constexpr std::uint64_t kSessionReviewUsec = 500000;
+
+}  // namespace
 
 void JitService::enable_review(const ReviewFileSystem& fs, const ReviewLimits& limits) {
     review_fs_ = &fs;
@@ -54,7 +62,8 @@ std::vector<std::string> JitService::review_accounts(const Grant& grant) const {
 }
 
 Fingerprint JitService::review_fingerprint(const std::vector<std::string>& accounts,
-                                           bool with_review_paths) const {
+                                           bool with_review_paths,
+                                           const ReviewLimits& limits) const {
     std::vector<std::string> points;
     for (const std::string& account : accounts) {
         const std::string home = identity_.user_home(account).value_or("");
@@ -66,26 +75,54 @@ Fingerprint JitService::review_fingerprint(const std::vector<std::string>& accou
     if (with_review_paths) {
         points.insert(points.end(), config_.review_paths.begin(), config_.review_paths.end());
     }
-    return take_fingerprint(points, *review_fs_, review_limits_);
+    return take_fingerprint(points, *review_fs_, limits);
 }
 
-// Stores the fingerprint of a grant that just became active. A failed write leaves the grant
-// without one: its review then says so.
-void JitService::begin_review(const Grant& grant) {
-    if (review_fs_ == nullptr || grant.state != GrantState::Active || reviews_.contains(grant.id)) {
+// Stores the start fingerprints of grants that just became active (or, at start-up, of active
+// grants that have none), one transaction for all; grants covering the same accounts share one
+// fingerprint (thousands of grants on one resource cost one walk). A failed write leaves the
+// grants without one: their reviews then say so.
+void JitService::begin_reviews(const std::vector<Id>& grant_ids) {
+    if (review_fs_ == nullptr) {
         return;
     }
-    StoredReview row;
-    row.grant_id = grant.id;
-    row.host = config_.host;
-    row.accounts = review_accounts(grant);
-    row.before = format_fingerprint(review_fingerprint(row.accounts, true));
+    std::map<std::vector<std::string>, std::string> before_of;
+    std::vector<StoredReview> rows;
+    for (Id grant_id : grant_ids) {
+        const Grant& grant = grant_ref(grant_id);
+        if (grant.state != GrantState::Active || reviews_.contains(grant_id)) {
+            continue;
+        }
+        StoredReview row;
+        row.grant_id = grant_id;
+        row.host = config_.host;
+        row.accounts = review_accounts(grant);
+        auto before = before_of.find(row.accounts);
+        if (before == before_of.end()) {
+            before = before_of
+                         .emplace(row.accounts, format_fingerprint(review_fingerprint(
+                                                    row.accounts, true, review_limits_)))
+                         .first;
+        }
+        row.before = before->second;
+        rows.push_back(std::move(row));
+    }
+    if (rows.empty()) {
+        return;
+    }
     try {
-        commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>&) { tx.put(row); });
+        commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>&) {
+            for (const StoredReview& row : rows) {
+                tx.put(row);
+            }
+        });
     } catch (const std::exception&) {
         return;
     }
-    reviews_[grant.id] = std::move(row);
+    for (StoredReview& row : rows) {
+        const Id grant_id = row.grant_id;
+        reviews_[grant_id] = std::move(row);
+    }
 }
 
 // A session under the grant reached `account`: one the start fingerprint does not cover yet
@@ -101,7 +138,10 @@ void JitService::review_account(Id grant_id, const std::string& account) {
     StoredReview row = it->second;
     try {
         Fingerprint before = parse_fingerprint(row.before);
-        merge_fingerprint(before, review_fingerprint({account}, false));
+        // pam_jit waits for this reply (at most its timeout, 2 s by default): a shorter bound.
+        ReviewLimits limits = review_limits_;
+        limits.max_usec = std::min(limits.max_usec, kSessionReviewUsec);
+        merge_fingerprint(before, review_fingerprint({account}, false, limits));
         row.before = format_fingerprint(before);
         row.accounts.push_back(account);
         commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>&) { tx.put(row); });
@@ -173,7 +213,9 @@ void JitService::finish_reviews(const std::vector<Id>& grant_ids) {
                 const Fingerprint before = parse_fingerprint(row.before);
                 auto after = after_of.find(row.accounts);
                 if (after == after_of.end()) {
-                    after = after_of.emplace(row.accounts, review_fingerprint(row.accounts, true))
+                    after = after_of
+                                .emplace(row.accounts,
+                                         review_fingerprint(row.accounts, true, review_limits_))
                                 .first;
                 }
                 result.changes = format_changes(compare_fingerprints(before, after->second));
@@ -215,15 +257,17 @@ void JitService::catch_up_reviews() {
     if (review_fs_ == nullptr) {
         return;
     }
+    std::vector<Id> unstarted;
     std::vector<Id> unreviewed;
     for (const auto& [id, grant] : grants_) {
         if (grant.state == GrantState::Active) {
-            begin_review(grant);
+            unstarted.push_back(id);
         } else if (auto row = reviews_.find(id); grant.state != GrantState::Scheduled &&
                                                  row != reviews_.end() && !row->second.review) {
             unreviewed.push_back(id);
         }
     }
+    begin_reviews(unstarted);
     finish_reviews(unreviewed);
 }
 

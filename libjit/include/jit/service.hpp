@@ -305,9 +305,9 @@ class JitService {
 
     // Grant review (service_review.cpp).
     std::vector<std::string> review_accounts(const Grant& grant) const;
-    Fingerprint review_fingerprint(const std::vector<std::string>& accounts,
-                                   bool with_review_paths) const;
-    void begin_review(const Grant& grant);
+    Fingerprint review_fingerprint(const std::vector<std::string>& accounts, bool with_review_paths,
+                                   const ReviewLimits& limits) const;
+    void begin_reviews(const std::vector<Id>& grant_ids);
     void review_account(Id grant_id, const std::string& account);
     AuditEvent review_event(const Grant& grant, const StoredReview& row) const;
     void finish_reviews(const std::vector<Id>& grant_ids);
