@@ -177,6 +177,28 @@ TEST_F(ReviewTest, ARestartMidGrantStillReviewsAtTheEnd) {
     EXPECT_EQ(events_named("grant_review"), 1u);
 }
 
+TEST_F(ReviewTest, ARestartFingerprintsActiveGrantsWithoutOneInOneTransaction) {
+    const Id first = grant();
+    service->add_resource(who("ada"), {"cache", "", {"sudo"}, {"postgres"}, {}, ""});
+    service->assign_policy(who("ada"), "prod-db-jit", "cache");
+    Request r = service->create_request(who("alice"), "cache", "fix", 2 * kHour);
+    const Id second = *service->decide(who("bob"), r.id, Decision::Approve, "").grant_id;
+    store.rows.reviews.clear();  // grants from before reviews, or a crash before their rows
+    const int commits = store.commits;
+    restart();
+    EXPECT_EQ(store.commits, commits + 1);
+    ASSERT_EQ(store.rows.reviews.size(), 2u);
+    EXPECT_EQ(store.rows.reviews[0].before, store.rows.reviews[1].before);
+    fs.files["/var/lib/postgresql/.ssh/authorized_keys"] = "changed\n";
+    clock.t += 2 * kHour;
+    service->tick();
+    for (Id id : {first, second}) {
+        EXPECT_EQ(service->get_review(who("alice"), id).changes,
+                  "~/var/lib/postgresql/.ssh/authorized_keys")
+            << id;
+    }
+}
+
 TEST_F(ReviewTest, AnyAccountResourceFingerprintsTheAccountsItsSessionsReach) {
     service->add_resource(who("ada"), {"any", "", {"sudo"}, {"*"}, {}, ""});
     service->assign_policy(who("ada"), "prod-db-jit", "any");
