@@ -39,27 +39,21 @@ EOF
 # --- clients: each loops until $T/stop exists and appends what jitd acknowledged -------------
 running() { [[ ! -e $T/stop ]]; }
 
+# request_loop USER PREFIX DURATION ACK-FILE JQ: USER asks for PREFIX0..3 in turn until the test
+# stops; each acknowledged request appends JQ of its answer to $ACK/ACK-FILE.
+request_loop() {
+    local user=$1 prefix=$2 duration=$3 ack=$4 fields=$5 i=0 out
+    while running; do
+        if out=$(as "$user" jitctl --json request "$prefix$((i % 4))" --reason crash --duration "$duration" 2>/dev/null); then
+            jq -r "$fields" <<<"$out" >>"$ACK/$ack"
+        fi
+        i=$((i + 1))
+    done
+}
 # jitalice takes 2-second grants on quick0..3 (auto-approved): "GRANT REQUEST" per success.
-quick_grants() {
-    local i=0 out
-    while running; do
-        if out=$(as jitalice jitctl --json request "quick$((i % 4))" --reason crash --duration 2s 2>/dev/null); then
-            jq -r '"\(.grant_id) \(.id)"' <<<"$out" >>"$ACK/grants"
-        fi
-        i=$((i + 1))
-    done
-}
-
+quick_grants() { request_loop jitalice quick 2s grants '"\(.grant_id) \(.id)"'; }
 # jitdave asks for gated0..3 (pending until approved): "REQUEST" per success.
-gated_requests() {
-    local i=0 out
-    while running; do
-        if out=$(as jitdave jitctl --json request "gated$((i % 4))" --reason crash --duration 10min 2>/dev/null); then
-            jq -r '.id' <<<"$out" >>"$ACK/requests"
-        fi
-        i=$((i + 1))
-    done
-}
+gated_requests() { request_loop jitdave gated 10min requests '.id'; }
 
 # jitbob approves what waits for him: "REQUEST" per approval; once approved, jitdave's grant is
 # revoked by jitdave (so the resource can be asked for again): "GRANT" per revocation.

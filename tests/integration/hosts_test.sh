@@ -22,23 +22,6 @@ realpam_pamd
 realpam_sudoers "jitalice ALL=(ALL:ALL) NOPASSWD: ALL" "jitmallory ALL=(ALL:ALL) NOPASSWD: ALL"
 realpam_pam_jit sudo "timeout=${TIMEOUT_MS}ms" "snapshot=$SNAPSHOT"
 
-# expect_sudo DESCRIPTION allowed|refused TARGET USER [SUDO-OPTIONS...]: USER runs
-# `sudo -n SUDO-OPTIONS id -un`; allowed means it printed TARGET, refused that it failed.
-expect_sudo() {
-    local desc=$1 want=$2 target=$3
-    shift 3
-    sudo_as "$@" id -un
-    if sanitizer_report <<<"$ERR" >/dev/null; then
-        fail "$desc: sanitizer report: $ERR"
-    elif [[ $want == allowed && $RC == 0 && $OUT == "$target" ]]; then
-        pass "$desc: allowed"
-    elif [[ $want == refused && $RC != 0 && -z $OUT ]]; then
-        pass "$desc: refused"
-    else
-        fail "$desc: want $want, got rc $RC, stdout '$OUT', stderr '${ERR:0:400}'"
-    fi
-}
-
 resource_names() { as root jitctl --json resource list | jq -r '[.[].name] | join(",")'; }
 
 # --- bad patterns and host names --------------------------------------------------------------

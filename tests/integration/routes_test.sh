@@ -88,16 +88,23 @@ expect_eq "resource add with --service '*'" "$RC" 0
 expect_not_contains "'*' leaves nothing unmanaged to mention" "$ERR" "stay unmanaged"
 jc root policy assign pgp everything
 
+# alice_routes_to_dave allowed|refused: jitalice's routes into jitdave's account (sudo -u,
+# sudo -i -u (PAM service sudo-i), sudo -u to jitdave2 (an alias with the same uid), and su -
+# (su-l) from a root shell she reached) all end as wanted.
+alice_routes_to_dave() {
+    run as jitalice env "${REALPAM_ENV[@]}" sudo -n -u jitdave id -un
+    expect_route "sudo -u jitdave" "$1" jitdave
+    run as jitalice env "${REALPAM_ENV[@]}" sudo -n -i -u jitdave id -un
+    expect_route "sudo -i -u jitdave (PAM service sudo-i)" "$1" jitdave
+    run as jitalice env "${REALPAM_ENV[@]}" sudo -n -u jitdave2 id -un
+    expect_route "sudo -u jitdave2 (alias, same uid)" "$1" jitdave
+    run_with_loginuid "$ALICE" su - jitdave -c 'id -un'
+    expect_route "root shell reached by jitalice: su - jitdave (su-l)" "$1" jitdave
+}
+
 # --- without a grant ----------------------------------------------------------------------------
 note "without a grant"
-run as jitalice env "${REALPAM_ENV[@]}" sudo -n -u jitdave id -un
-expect_route "sudo -u jitdave" refused jitdave
-run as jitalice env "${REALPAM_ENV[@]}" sudo -n -i -u jitdave id -un
-expect_route "sudo -i -u jitdave (PAM service sudo-i)" refused jitdave
-run as jitalice env "${REALPAM_ENV[@]}" sudo -n -u jitdave2 id -un
-expect_route "sudo -u jitdave2 (alias, same uid)" refused jitdave
-run_with_loginuid "$ALICE" su - jitdave -c 'id -un'
-expect_route "root shell reached by jitalice: su - jitdave (su-l)" refused jitdave
+alice_routes_to_dave refused
 run_with_loginuid "$ALICE" su jitdave -c 'id -un'
 expect_route "root shell reached by jitalice: su jitdave" refused jitdave
 run_with_loginuid "$ALICE" runuser -l jitcarol -c 'id -un'
@@ -120,14 +127,7 @@ expect_route "unmanaged target: sudo -u jitalice" allowed jitalice
 # --- with a grant -------------------------------------------------------------------------------
 note "with jitalice's grant"
 GRANT=$(new_grant jitalice pg 30min) || die "no grant"
-run as jitalice env "${REALPAM_ENV[@]}" sudo -n -u jitdave id -un
-expect_route "sudo -u jitdave" allowed jitdave
-run as jitalice env "${REALPAM_ENV[@]}" sudo -n -i -u jitdave id -un
-expect_route "sudo -i -u jitdave" allowed jitdave
-run as jitalice env "${REALPAM_ENV[@]}" sudo -n -u jitdave2 id -un
-expect_route "sudo -u jitdave2 (alias)" allowed jitdave
-run_with_loginuid "$ALICE" su - jitdave -c 'id -un'
-expect_route "jitalice's root shell: su - jitdave" allowed jitdave
+alice_routes_to_dave allowed
 run as jitmallory env "${REALPAM_ENV[@]}" sudo -n -i -u jitdave id -un
 expect_route "jitmallory (no grant): sudo -i -u jitdave" refused jitdave
 run_with_loginuid "$(id -u jitmallory)" su - jitdave -c 'id -un'

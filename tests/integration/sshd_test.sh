@@ -140,17 +140,8 @@ expect_login "next login after the expiry" refused jitalice
 EXPIRED_GRANT=$GRANT
 
 note "audit"
-expect_exit 0 -m "audit of session_opened" -- as root jitctl --json audit --event session_opened
-jq_eq "session_opened under the revoked grant: sshd's pid, rhost" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$REVOKED_GRANT\" and (.session_pid|tostring) == \"$REVOKED_PID\" and .service == \"sshd\" and .rhost == \"127.0.0.1\" and .target == \"jitalice\")] | length" 1
-expect_exit 0 -m "audit of session_terminated" -- as root jitctl --json audit --event session_terminated
-jq_eq "session_terminated for the revoked grant" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$REVOKED_GRANT\" and (.session_pid|tostring) == \"$REVOKED_PID\")] | length" 1
-jq_eq "session_terminated for the expired grant" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$EXPIRED_GRANT\" and .service == \"sshd\")] | length" 1
-expect_exit 0 -m "audit of session_closed" -- as root jitctl --json audit --event session_closed
-jq_eq "session_closed for the logins that finished" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$REVOKED_GRANT\" and .service == \"sshd\")] | length >= 2" true
+expect_session_audit sshd "$REVOKED_GRANT" "$REVOKED_PID" "$EXPIRED_GRANT" 2 \
+    '.rhost == "127.0.0.1" and .target == "jitalice"'
 
 note "jitd hung (SIGSTOP), fail=closed"
 grant_for jitalice ssh-users 14s

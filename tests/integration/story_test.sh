@@ -245,52 +245,46 @@ open_request_of() { # USER RESOURCE: id of USER's pending request on RESOURCE
 }
 has_open_request() { [[ -n $(open_request_of "$1" "$2") ]]; }
 
-as jitalice jitctl request wait-box --reason "waiting for bob" --duration 10min --wait \
-    >"$T/wait1.out" 2>"$T/wait1.err" &
-WAITER=$!
-track_pid "$WAITER"
-if wait_until 20 has_open_request jitalice wait-box; then
-    WREQ=$(open_request_of jitalice wait-box)
+# start_waiter USER N REASON: USER's `jitctl request wait-box --wait` in the background
+# (WAITER; its output in $T/waitN.out and .err); true once its request is pending (id in WREQ).
+start_waiter() {
+    as "$1" jitctl request wait-box --reason "$3" --duration 10min --wait \
+        >"$T/wait$2.out" 2>"$T/wait$2.err" &
+    WAITER=$!
+    track_pid "$WAITER"
+    if wait_until 20 has_open_request "$1" wait-box; then
+        WREQ=$(open_request_of "$1" wait-box)
+        return 0
+    fi
+    fail "request --wait did not create a request: $(cat "$T/wait$2.err")"
+    return 1
+}
+# expect_waiter_exit WHEN STATUS: the waiter returns (WHEN: after what) with exit STATUS.
+expect_waiter_exit() {
+    expect_eventually 20 "the waiter returns $1" _pid_gone "$WAITER"
+    wait "$WAITER"
+    expect_eq "request --wait exit status $1" "$?" "$2"
+}
+
+if start_waiter jitalice 1 "waiting for bob"; then
     expect_true "the waiter is still waiting" kill -0 "$WAITER"
     expect_exit 0 -m "bob approves the waited-for request" -- as jitbob jitctl approve "$WREQ"
-    expect_eventually 20 "the waiter returns after approval" _pid_gone "$WAITER"
-    wait "$WAITER"
-    expect_eq "request --wait exit status when granted" "$?" 0
-else
-    fail "request --wait did not create a request: $(cat "$T/wait1.err")"
+    expect_waiter_exit "when granted" 0
 fi
-
-as jitdave jitctl request wait-box --reason "waiting again" --duration 10min --wait \
-    >"$T/wait2.out" 2>"$T/wait2.err" &
-WAITER=$!
-track_pid "$WAITER"
-if wait_until 20 has_open_request jitdave wait-box; then
-    WREQ=$(open_request_of jitdave wait-box)
+if start_waiter jitdave 2 "waiting again"; then
     expect_exit 0 -m "bob denies the waited-for request" -- as jitbob jitctl deny "$WREQ"
-    expect_eventually 20 "the waiter returns after deny" _pid_gone "$WAITER"
-    wait "$WAITER"
-    expect_eq "request --wait exit status when denied" "$?" 1
-else
-    fail "request --wait did not create a request: $(cat "$T/wait2.err")"
+    expect_waiter_exit "when denied" 1
 fi
 
 expect_exit 1 -m "request --wait=1s times out undecided" -- \
     as jitcarol jitctl request wait-box --reason "nobody answers" --duration 10min --wait=1s
 
 # jitd leaving the bus ends a wait that nobody could satisfy any more (69), instead of hanging.
-as jitmallory jitctl request wait-box --reason "jitd goes away" --duration 10min --wait \
-    >"$T/wait3.out" 2>"$T/wait3.err" &
-WAITER=$!
-track_pid "$WAITER"
-if wait_until 20 has_open_request jitmallory wait-box; then
+if start_waiter jitmallory 3 "jitd goes away"; then
     jitd_stop
-    expect_eventually 20 "the waiter returns when jitd leaves the bus" _pid_gone "$WAITER"
-    wait "$WAITER"
-    expect_eq "request --wait exit status when jitd is gone" "$?" 69
+    expect_waiter_exit "when jitd leaves the bus" 69
     expect_contains "the waiter says why" "$(cat "$T/wait3.err")" "jitd left the bus"
     jitd_restart
-else
-    fail "request --wait did not create a request: $(cat "$T/wait3.err")"
 fi
 
 finish

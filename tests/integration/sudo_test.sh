@@ -32,23 +32,6 @@ realpam_pam_jit sudo "${PAM_ARGS[@]}"
 setup_resource prod-root root-jit --description "root on this host" --service sudo --account root \
     -- --approver jitbob --max-duration 1h
 
-# expect_sudo DESCRIPTION allowed|refused TARGET USER [SUDO-OPTIONS...]: USER runs
-# `sudo -n SUDO-OPTIONS id -un`; allowed means it printed TARGET, refused that it failed silently.
-expect_sudo() {
-    local desc=$1 want=$2 target=$3
-    shift 3
-    sudo_as "$@" id -un
-    if sanitizer_report <<<"$ERR" >/dev/null; then
-        fail "$desc: sanitizer report: $ERR"
-    elif [[ $want == allowed && $RC == 0 && $OUT == "$target" ]]; then
-        pass "$desc: allowed (${MS} ms)"
-    elif [[ $want == refused && $RC != 0 && -z $OUT ]]; then
-        pass "$desc: refused (${MS} ms)"
-    else
-        fail "$desc: want $want, got rc $RC, stdout '$OUT', stderr '${ERR:0:400}'"
-    fi
-}
-
 # live_sudo USER CMD...: a background `sudo -n CMD` registered by jitd under $GRANT; its pid in
 # SUDO_PID and the processes of the session (sudo and the command) in TREE.
 live_sudo() {
@@ -120,17 +103,7 @@ note "audit"
 expect_exit 0 -m "audit of login_denied" -- as root jitctl --json audit --event login_denied
 jq_eq "login_denied for jitalice -> root via sudo" "$OUT" \
     '[.[] | select(.user == "jitalice" and .target == "root" and .service == "sudo" and .resource == "prod-root")] | length > 0' true
-expect_exit 0 -m "audit of session_opened" -- as root jitctl --json audit --event session_opened
-jq_eq "session_opened under the revoked grant, with sudo's pid" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$REVOKED_GRANT\" and (.session_pid|tostring) == \"$REVOKED_PID\" and .service == \"sudo\")] | length" 1
-expect_exit 0 -m "audit of session_terminated" -- as root jitctl --json audit --event session_terminated
-jq_eq "session_terminated for the revoked grant" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$REVOKED_GRANT\" and (.session_pid|tostring) == \"$REVOKED_PID\")] | length" 1
-jq_eq "session_terminated for the expired grant" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$EXPIRED_GRANT\")] | length" 1
-expect_exit 0 -m "audit of session_closed" -- as root jitctl --json audit --event session_closed
-jq_eq "session_closed for the sudo that finished" "$OUT" \
-    "[.[] | select((.grant_id|tostring) == \"$REVOKED_GRANT\" and .service == \"sudo\")] | length >= 1" true
+expect_session_audit sudo "$REVOKED_GRANT" "$REVOKED_PID" "$EXPIRED_GRANT" 1
 
 # --- jitd hung, then dead: fail=closed --------------------------------------------------------
 note "jitd hung (SIGSTOP), fail=closed"

@@ -123,6 +123,45 @@ sudo_as() {
     timed run as "$user" env "${REALPAM_ENV[@]}" sudo -n "$@"
 }
 
+# expect_sudo DESCRIPTION allowed|refused TARGET USER [SUDO-OPTIONS...]: USER runs
+# `sudo -n SUDO-OPTIONS id -un`; allowed means it printed TARGET, refused that it failed silently.
+# A sanitizer report from pam_jit fails it either way.
+expect_sudo() {
+    local desc=$1 want=$2 target=$3
+    shift 3
+    sudo_as "$@" id -un
+    if sanitizer_report <<<"$ERR" >/dev/null; then
+        fail "$desc: sanitizer report: $ERR"
+    elif [[ $want == allowed && $RC == 0 && $OUT == "$target" ]]; then
+        pass "$desc: allowed (${MS} ms)"
+    elif [[ $want == refused && $RC != 0 && -z $OUT ]]; then
+        pass "$desc: refused (${MS} ms)"
+    else
+        fail "$desc: want $want, got rc $RC, stdout '$OUT', stderr '${ERR:0:400}'"
+    fi
+}
+
+# expect_session_audit SERVICE REVOKED_GRANT REVOKED_PID EXPIRED_GRANT CLOSED [OPENED_CONDITION]:
+# the audit trail of a login under a grant that was revoked while it ran (pid REVOKED_PID) and
+# of one whose grant expired: session_opened (with the jq OPENED_CONDITION too),
+# session_terminated for both, and at least CLOSED session_closed under the revoked grant (the
+# logins that finished).
+expect_session_audit() {
+    local service=$1 revoked=$2 pid=$3 expired=$4 closed=$5 opened=${6:-true}
+    local under="(.grant_id|tostring) == \"$revoked\""
+    expect_exit 0 -m "audit of session_opened" -- as root jitctl --json audit --event session_opened
+    jq_eq "session_opened under the revoked grant, with $service's pid" "$OUT" \
+        "[.[] | select($under and (.session_pid|tostring) == \"$pid\" and .service == \"$service\" and $opened)] | length" 1
+    expect_exit 0 -m "audit of session_terminated" -- as root jitctl --json audit --event session_terminated
+    jq_eq "session_terminated for the revoked grant" "$OUT" \
+        "[.[] | select($under and (.session_pid|tostring) == \"$pid\")] | length" 1
+    jq_eq "session_terminated for the expired grant" "$OUT" \
+        "[.[] | select((.grant_id|tostring) == \"$expired\" and .service == \"$service\")] | length" 1
+    expect_exit 0 -m "audit of session_closed" -- as root jitctl --json audit --event session_closed
+    jq_eq "session_closed for the $service logins that finished" "$OUT" \
+        "[.[] | select($under and .service == \"$service\")] | length >= $closed" true
+}
+
 # spawn_sudo USER SUDO-ARGS...: sudo -n in the background; its pid in SPAWNED_PID.
 spawn_sudo() {
     local user=$1
