@@ -20,7 +20,7 @@ using testing::RecordingEffects;
 
 constexpr int kGrants = 5;
 
-class ExpiryBatchTest : public ::testing::Test {
+class ExpiryBatchTest : public ::testing::Test, public testing::EngineFakes {
   protected:
     // kGrants active grants that expire at `expiry_`, each with an open session, and one that
     // expires a second later.
@@ -55,15 +55,6 @@ class ExpiryBatchTest : public ::testing::Test {
         service->start();
     }
 
-    long events(const std::string& type) const {
-        return std::count_if(store.audit_log.begin(), store.audit_log.end(),
-                             [&](const AuditEvent& e) { return e.event == type; });
-    }
-
-    FakeStore store;
-    FakeClock clock;
-    FakeIdentity identity;
-    RecordingEffects effects;
     Config config;
     std::unique_ptr<JitService> service;
     const EpochSeconds expiry_ = clock.t + 60;
@@ -74,8 +65,8 @@ TEST_F(ExpiryBatchTest, GrantsExpiringTogetherEndInOneTransaction) {
     const int before = store.commits;
     EXPECT_FALSE(service->tick());
     EXPECT_EQ(store.commits - before, 1);
-    EXPECT_EQ(events("expired"), kGrants);
-    EXPECT_EQ(events("session_terminated"), kGrants);
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants));
+    EXPECT_EQ(events_named("session_terminated"), static_cast<std::size_t>(kGrants));
     EXPECT_EQ(effects.terminated.size(), static_cast<std::size_t>(kGrants));
     // Each grant's expired event comes before its session's terminated event.
     for (std::size_t i = 0; i + 1 < store.audit_log.size(); i += 2) {
@@ -88,19 +79,19 @@ TEST_F(ExpiryBatchTest, GrantsExpiringTogetherEndInOneTransaction) {
     EXPECT_EQ(service->next_deadline(), expiry_ + 1);
     clock.t = expiry_ + 1;
     EXPECT_FALSE(service->tick());
-    EXPECT_EQ(events("expired"), kGrants + 1);
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants + 1));
 }
 
 TEST_F(ExpiryBatchTest, TickTakesAtMostItsBatchAndSaysWhenMoreAreDue) {
     clock.t = expiry_;
     const int before = store.commits;
     EXPECT_TRUE(service->tick(2));
-    EXPECT_EQ(events("expired"), 2);
+    EXPECT_EQ(events_named("expired"), 2u);
     EXPECT_EQ(service->next_deadline(), expiry_);  // the rest are still due
     EXPECT_TRUE(service->tick(2));
     EXPECT_FALSE(service->tick(2));
-    EXPECT_EQ(events("expired"), kGrants);
-    EXPECT_EQ(events("session_terminated"), kGrants);
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants));
+    EXPECT_EQ(events_named("session_terminated"), static_cast<std::size_t>(kGrants));
     EXPECT_EQ(store.commits - before, 3);
 }
 
@@ -108,14 +99,14 @@ TEST_F(ExpiryBatchTest, AFailedBatchIsRetriedWhole) {
     clock.t = expiry_;
     store.fail_commits = true;
     EXPECT_ANY_THROW(service->tick());
-    EXPECT_EQ(events("expired"), 0);
+    EXPECT_EQ(events_named("expired"), 0u);
     EXPECT_TRUE(effects.terminated.empty());
     store.fail_commits = false;
     EXPECT_FALSE(service->tick());  // not again in the same second: no spinning on a bad disk
-    EXPECT_EQ(events("expired"), 0);
+    EXPECT_EQ(events_named("expired"), 0u);
     clock.t = expiry_ + 60;  // past the retry
     EXPECT_FALSE(service->tick());
-    EXPECT_EQ(events("expired"), kGrants + 1);
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants + 1));
     EXPECT_EQ(effects.terminated.size(), static_cast<std::size_t>(kGrants + 1));
 }
 
@@ -133,13 +124,13 @@ TEST_F(ExpiryBatchTest, AStartThatCameLateIsHandledBeforeTheBatchThatEndsTheGran
     store.rows.grants.push_back(late);
     service = std::make_unique<JitService>(store, config, identity, clock, effects);
     service->start();
-    EXPECT_EQ(events("granted"), 0);
+    EXPECT_EQ(events_named("granted"), 0u);
 
     clock.t = expiry_;
     const int before = store.commits;
     EXPECT_FALSE(service->tick());
-    EXPECT_EQ(events("granted"), 1);
-    EXPECT_EQ(events("expired"), kGrants + 1);
+    EXPECT_EQ(events_named("granted"), 1u);
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants + 1));
     // One commit for the start, one for the whole batch of expiries.
     EXPECT_EQ(store.commits - before, 2);
     const auto granted = std::find_if(store.audit_log.begin(), store.audit_log.end(),
@@ -171,11 +162,11 @@ TEST_F(ExpiryBatchTest, PendingExtensionsOfAnExpiringGrantExpireWithIt) {
 
     clock.t = expiry_ - 1;
     EXPECT_FALSE(service->tick());
-    EXPECT_EQ(events("request_expired"), 0);
+    EXPECT_EQ(events_named("request_expired"), 0u);
     clock.t = expiry_;
     EXPECT_FALSE(service->tick());
-    EXPECT_EQ(events("expired"), kGrants);
-    EXPECT_EQ(events("request_expired"), 1);
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants));
+    EXPECT_EQ(events_named("request_expired"), 1u);
     EXPECT_EQ(*std::find_if(store.audit_log.begin(), store.audit_log.end(),
                             [](const AuditEvent& e) { return e.event == "request_expired"; })
                    ->field("JIT_REQUEST_ID"),

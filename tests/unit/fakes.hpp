@@ -207,6 +207,21 @@ class RecordingEffects final : public Effects {
     void access_changed() override { ++access_changes; }
 };
 
+// What an engine under test runs on: its store, clock, identity and effects, all fakes.
+struct EngineFakes {
+    FakeStore store;
+    FakeClock clock;
+    FakeIdentity identity;
+    RecordingEffects effects;
+
+    // How many audit events of one type the store holds.
+    std::size_t events_named(const std::string& type) const {
+        return static_cast<std::size_t>(
+            std::count_if(store.audit_log.begin(), store.audit_log.end(),
+                          [&](const AuditEvent& e) { return e.event == type; }));
+    }
+};
+
 inline Caller make_caller(uid_t uid, std::string name, std::vector<std::string> groups = {}) {
     Caller c;
     c.uid = uid;

@@ -20,7 +20,7 @@ using testing::FakeIdentity;
 using testing::FakeStore;
 using testing::RecordingEffects;
 
-class HostsServiceTest : public ::testing::Test {
+class HostsServiceTest : public ::testing::Test, public testing::EngineFakes {
   protected:
     void SetUp() override {
         identity.users = {{0, "root"}, {1001, "ada"}, {1005, "alice"}, {1006, "bob"}};
@@ -67,15 +67,6 @@ class HostsServiceTest : public ::testing::Test {
 
     static LoginAttempt sudo_to_root() { return {"sudo", "root", "alice", "", "pts/1", 1005}; }
 
-    std::size_t events_named(const std::string& type) const {
-        return std::count_if(store.audit_log.begin(), store.audit_log.end(),
-                             [&](const AuditEvent& e) { return e.event == type; });
-    }
-
-    FakeStore store;
-    FakeClock clock;
-    FakeIdentity identity;
-    RecordingEffects effects;
     std::unique_ptr<JitService> service;
     bool policy_added_ = false;
 };

@@ -42,7 +42,7 @@ inline ErrorCode code_of(const std::function<void()>& action) {
     return ErrorCode::Internal;
 }
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public ::testing::Test, public testing::EngineFakes {
   protected:
     void SetUp() override {
         for (const auto& [name, uid] : kUids) {
@@ -107,11 +107,6 @@ class ServiceTest : public ::testing::Test {
         return policy;
     }
 
-    std::size_t events_named(const std::string& type) const {
-        return std::count_if(store.audit_log.begin(), store.audit_log.end(),
-                             [&](const AuditEvent& e) { return e.event == type; });
-    }
-
     // The seed's admin steps: a resource, a require-approval policy with expiry, assigned and
     // activated.
     void seed_admin_steps(int approvals = 1, std::vector<std::string> approvers = {"@approvers"}) {
@@ -134,10 +129,6 @@ class ServiceTest : public ::testing::Test {
 
     std::size_t audit_rows() const { return store.audit_log.size(); }
 
-    FakeStore store;
-    FakeClock clock;
-    FakeIdentity identity;
-    RecordingEffects effects;
     Config config;
     const ReviewFileSystem* review_fs = nullptr;  // grant review: off unless a test sets one
     std::unique_ptr<JitService> service;
