@@ -30,6 +30,7 @@ using F = jit::audit::Field;
 using jit::audit::field_name;
 
 constexpr uint64_t kRetryIntervalUsec = 5 * 1000 * 1000;
+constexpr int64_t kDrainPriority = SD_EVENT_PRIORITY_NORMAL + 1;
 constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
 
 std::string field_or(const jit::AuditEvent& event, std::string_view name,
@@ -308,7 +309,9 @@ void JournalForwarder::add(const jit::AuditEvent& event) {
     }
     queued_seq_ = event.seq;
     pending_.push_back(event);
-    if (!journal_down_) {
+    // While the socket is full or the journal is down, the event only queues: trying it now
+    // would build its entry and fail again, thousands of times in a burst of expiries.
+    if (!journal_down_ && !waiting_for_room_) {
         flush();
     }
 }
@@ -336,11 +339,13 @@ int JournalForwarder::send(const jit::AuditEvent& event) {
         return send_blocking(fields);
     }
     writable_.reset();  // it watches this socket
+    waiting_for_room_ = false;
     socket_.reset();
     return -error;
 }
 
 void JournalForwarder::wait_until_writable() {
+    waiting_for_room_ = true;
     if (writable_) {
         sd_event_source_set_enabled(writable_.get(), SD_EVENT_ONESHOT);
         return;
@@ -354,11 +359,16 @@ void JournalForwarder::wait_until_writable() {
         return;
     }
     writable_.reset(source);
+    // Below the deadline timer and the bus: a burst of expiries is ended and the callers are
+    // answered first, the journal copies follow (the database holds the events meanwhile).
+    sd_event_source_set_priority(source, kDrainPriority);
     sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
 }
 
 int JournalForwarder::on_writable(sd_event_source*, int, uint32_t, void* userdata) {
-    static_cast<JournalForwarder*>(userdata)->flush();
+    auto* self = static_cast<JournalForwarder*>(userdata);
+    self->waiting_for_room_ = false;
+    self->flush();
     return 0;
 }
 
@@ -414,6 +424,7 @@ void JournalForwarder::arm_retry() {
 
 int JournalForwarder::on_retry(sd_event_source*, uint64_t, void* userdata) {
     auto* self = static_cast<JournalForwarder*>(userdata);
+    self->waiting_for_room_ = false;
     self->flush();
     return 0;
 }

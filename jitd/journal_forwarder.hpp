@@ -34,7 +34,7 @@ class JournalForwarder {
     void start();
     // A newly committed event; events at or below what is already queued are ignored.
     void add(const jit::AuditEvent& event);
-    // Records the send progress in the store (batched: once per loop iteration and at exit).
+    // Records the send progress in the store (jitd does it with each group's sync and at exit).
     void save_progress();
 
   private:
@@ -58,8 +58,9 @@ class JournalForwarder {
     jit::Id saved_seq_ = 0;         // highest seq recorded in the store
     bool journal_down_ = false;
     EventSourcePtr retry_;
-    jit::UniqueFd socket_;     // non-blocking, connected to journald's native socket
-    EventSourcePtr writable_;  // while a burst waits for room in the socket's queue
+    jit::UniqueFd socket_;           // non-blocking, connected to journald's native socket
+    EventSourcePtr writable_;        // while a burst waits for room in the socket's queue
+    bool waiting_for_room_ = false;  // writable_ is armed: new events only queue
 };
 
 }  // namespace jitd
