@@ -179,6 +179,7 @@ void Daemon::start() {
     adaptor_.add_objects();
     add_event_sources();
     arm_deadline_timer();
+    journal_.save_progress();
     contained("syncing the database to disk", [&] { store_.sync(); });
     take_bus_name();
 
@@ -292,15 +293,13 @@ int Daemon::on_after_dispatch(sd_event_source*, void* userdata) {
 }
 
 // A method call's changes are settled before its reply goes out: a caller who saw a revoke
-// succeed finds it in the snapshot, and a jitd killed right after the reply does not resend
-// its audit events. Everything else (expiries, the journal coming back) settles after its
-// dispatch.
+// succeed finds it in the snapshot. Everything else (expiries) settles after its dispatch.
+// The journal progress is not written here but with the next group's sync (commit_group).
 void Daemon::settle() {
     contained("writing the PAM snapshot",
               [&] { snapshot_.write_if_dirty(service_.access_index(), clock_.now()); });
     contained("writing the authorized keys files",
               [&] { authorized_keys_.write_if_dirty(service_.access_index(), clock_.now()); });
-    journal_.save_progress();
 }
 
 void Daemon::after_dispatch() {
@@ -363,14 +362,18 @@ int Daemon::on_commit_group(sd_event_source*, void* userdata) {
     return 0;
 }
 
-// Settles what the waiting calls changed (snapshot, keys, journal progress), syncs every commit
-// so far with one fsync, then sends the waiting replies. When the sync fails, the replies keep
-// waiting (their callers time out rather than see a change that is not on disk) and the sync is
-// tried again at the end of the next window.
+// Settles what the waiting calls changed (snapshot, keys), records the journal progress, syncs
+// every commit so far with one fsync, then sends the waiting replies. The progress rides along
+// with a sync that is due anyway: recording it on its own would cost a commit and a sync each
+// time journald takes a few entries (thousands in a burst), and a restart that finds it behind
+// reads the journal's newest entries back instead (docs/durability.md). When the sync fails, the
+// replies keep waiting (their callers time out rather than see a change that is not on disk) and
+// the sync is tried again at the end of the next window.
 void Daemon::commit_group() {
     sd_event_source_set_enabled(group_idle_.get(), SD_EVENT_OFF);
     sd_event_source_set_enabled(group_timer_.get(), SD_EVENT_OFF);
     settle();
+    journal_.save_progress();
     try {
         store_.sync();
     } catch (const std::exception& e) {
