@@ -29,6 +29,10 @@ constexpr uint64_t kBusCallTimeoutUsec = 5 * 1000 * 1000;
 // Deadlines handled per dispatch: thousands of grants expiring in the same second end in
 // transactions of this many, with bus calls (logins above all) served in between.
 constexpr std::size_t kDeadlinesPerDispatch = 2000;
+// The sessions those batches end are signalled together once no deadline is due any more, from
+// one read of /proc (which costs as much for one session as for thousands), but no more than
+// this many at a time, so that a longer burst still ends its first sessions early.
+constexpr std::size_t kSessionsPerSignalPass = 5 * kDeadlinesPerDispatch;
 // Group commit: a reply waits for the sync of the commits it acknowledges. The sync runs as soon
 // as jitd has nothing else ready to do (so the calls that came in meanwhile share it), and at the
 // latest this long after the first reply began to wait (docs/durability.md).
@@ -134,6 +138,7 @@ int Daemon::run() {
     start();
     int r = sd_event_loop(event_.get());
     sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+    end_held_sessions();  // their grants ended: a stop between two batches must not spare them
     commit_group();
     sd_bus_flush(bus_.get());
     if (r < 0) {
@@ -423,8 +428,24 @@ int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
     self->deadline_armed_usec_ = 0;  // a oneshot timer is off once it fired
     // More due: after_dispatch() re-arms the timer in the past, so it fires again once the
     // bus has been served.
+    self->hold_terminations_ = true;
     contained("handling expiries", [&] { self->service_.tick(kDeadlinesPerDispatch); });
+    self->hold_terminations_ = false;
+    std::optional<jit::EpochSeconds> next = self->service_.next_deadline();
+    if (!next || *next > self->clock_.now() ||
+        self->held_sessions_.size() >= kSessionsPerSignalPass) {
+        self->end_held_sessions();
+    }
     return 0;
+}
+
+void Daemon::end_held_sessions() {
+    if (held_sessions_.empty()) {
+        return;
+    }
+    std::vector<jit::Session> sessions;
+    sessions.swap(held_sessions_);
+    contained("terminating sessions", [&] { terminator_.terminate_all(sessions); });
 }
 
 int Daemon::on_reap_timer(sd_event_source* source, uint64_t, void* userdata) {
@@ -521,6 +542,10 @@ void Daemon::terminate_session(const jit::Session& session) {
 }
 
 void Daemon::terminate_sessions(const std::vector<jit::Session>& sessions) {
+    if (hold_terminations_) {
+        held_sessions_.insert(held_sessions_.end(), sessions.begin(), sessions.end());
+        return;
+    }
     contained("terminating sessions", [&] { terminator_.terminate_all(sessions); });
 }
 

@@ -60,6 +60,7 @@ class Daemon final : public jit::Effects {
     void reap_gone_sessions();
     void watch_open_sessions();
     void session_process_ended(jit::Id session_id);
+    void end_held_sessions();
     void notify_request(const std::string& event, const jit::Request& request);
     static int on_deadline(sd_event_source*, uint64_t, void* userdata);
     static int on_reap_timer(sd_event_source* source, uint64_t, void* userdata);
@@ -96,6 +97,10 @@ class Daemon final : public jit::Effects {
     EventSourcePtr sigterm_;
     EventSourcePtr sigint_;
     uint64_t deadline_armed_usec_ = 0;  // 0: timer off
+    // While expiries are handled in batches, the sessions they end wait here to be signalled
+    // together (on_deadline).
+    bool hold_terminations_ = false;
+    std::vector<jit::Session> held_sessions_;
 };
 
 }  // namespace jitd
