@@ -191,6 +191,11 @@ FileEntry parse_entry(std::string_view line) {
     entry.uid = number<std::uint32_t>(fields[3]);
     entry.gid = number<std::uint32_t>(fields[4]);
     entry.mtime = number<std::int64_t>(fields[5]);
+    // "-" or lower-case hex (SHA-256): an empty or other field would not format back the same.
+    if (fields[6] != "-" && (fields[6].empty() || fields[6].find_first_not_of("0123456789abcdef") !=
+                                                      std::string_view::npos)) {
+        throw_invalid("bad hash in a fingerprint line");
+    }
     entry.hash = std::string(fields[6]);
     entry.path = unescape_path(line);
     if (entry.path.empty() || entry.path.front() != '/') {

@@ -200,6 +200,9 @@ TEST_F(GrantReviewTest, FingerprintTextRoundTripsAndMerges) {
               std::string::npos);
     EXPECT_THROW(parse_fingerprint("garbage\n"), JitError);
     EXPECT_THROW(parse_fingerprint("jit-fingerprint 1\nf 1 644 0 0 1 - relative\n"), JitError);
+    // An empty or non-hex hash would not format back as it was read.
+    EXPECT_THROW(parse_fingerprint("jit-fingerprint 1\nf 1 644 0 0 1  /a\n"), JitError);
+    EXPECT_THROW(parse_fingerprint("jit-fingerprint 1\nf 1 644 0 0 1 XY /a\n"), JitError);
 
     Fingerprint other;
     other.entries.push_back({"/zz", 'f', 1, 0644, 0, 0, 1, "-"});
