@@ -41,6 +41,7 @@ expect_exit 0 -m "an auditor reads it" -- as jitaudit jitctl --json review "$G"
 jq_eq "the review lists the file as changed" "$OUT" '.changed | join(",")' "$HOME_DIR/.ssh/authorized_keys"
 jq_eq "nothing created or removed" "$OUT" '(.created + .removed) | length' 0
 jq_eq "the review is complete" "$OUT" .incomplete ""
+jq_eq "reviewed_at is an RFC 3339 time" "$OUT" '.reviewed_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' true
 jq_eq "the grant record carries it" "$(grant_json "$G")" '.review.changed[0]' "$HOME_DIR/.ssh/authorized_keys"
 expect_exit 77 -m "another user is refused" -- as jitmallory jitctl review "$G"
 expect_exit 77 -m "so is the target account itself" -- as jitcarol jitctl review "$G"
