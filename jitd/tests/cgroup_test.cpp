@@ -142,9 +142,7 @@ TEST(SessionCgroupsLive, EndsAProcessThatLeftTheSessionsTree) {
     auto stat = read_proc_stat(child);
     ASSERT_TRUE(stat);
 
-    sd_event* raw = nullptr;
-    ASSERT_GE(sd_event_new(&raw), 0);
-    EventPtr event(raw);
+    EventPtr event = new_event_loop();
     SessionCgroups cgroups(event.get(), nullptr, 1, "/nonexistent/cgroup2");
     jit::Session session;
     session.id = 5;
@@ -186,9 +184,7 @@ TEST(SessionCgroupsLive, EndsAProcessThatLeftTheSessionsTree) {
 }
 
 TEST(SessionCgroupsLive, NeverKillsAGroupItDidNotMakeForTheSession) {
-    sd_event* raw = nullptr;
-    ASSERT_GE(sd_event_new(&raw), 0);
-    EventPtr event(raw);
+    EventPtr event = new_event_loop();
     SessionCgroups cgroups(event.get(), nullptr, 1, "/nonexistent/cgroup2");
     jit::Session session;
     session.pid = getpid();

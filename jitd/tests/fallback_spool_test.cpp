@@ -47,9 +47,7 @@ class FallbackSpoolTest : public TempDir {
             GTEST_SKIP() << "needs root (pam_jit's spool is root's)";
         }
         TempDir::SetUp();
-        sd_event* raw = nullptr;
-        ASSERT_GE(sd_event_new(&raw), 0);
-        event_.reset(raw);
+        event_ = new_event_loop();
         service_ =
             std::make_unique<jit::JitService>(store_, jit::Config{}, identity_, clock_, effects_);
         service_->start();

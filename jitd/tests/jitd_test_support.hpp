@@ -38,6 +38,15 @@ inline std::string read_file(const std::filesystem::path& path) {
     return text.str();
 }
 
+// A new sd-event loop for a test; aborts the test run if there is none (no test makes sense).
+inline EventPtr new_event_loop() {
+    sd_event* raw = nullptr;
+    if (sd_event_new(&raw) < 0) {
+        std::abort();
+    }
+    return EventPtr(raw);
+}
+
 // Runs the loop until `done` holds or 10 s have passed.
 inline bool run_loop_until(sd_event* event, const std::function<bool()>& done) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

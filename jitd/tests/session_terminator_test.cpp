@@ -24,11 +24,7 @@ namespace {
 
 class SessionTerminatorTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        sd_event* raw = nullptr;
-        ASSERT_GE(sd_event_new(&raw), 0);
-        event_.reset(raw);
-    }
+    void SetUp() override { event_ = new_event_loop(); }
     bool run_until(const std::function<bool()>& done) { return run_loop_until(event_.get(), done); }
     static jit::Session session_of(pid_t pid) {
         jit::Session session;

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "jitd_test_support.hpp"
 #include "process_tree.hpp"
 #include "session_watch.hpp"
 
@@ -43,11 +44,6 @@ jit::Session session_of(jit::Id id, pid_t pid) {
 
 class SessionWatchTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        sd_event* raw = nullptr;
-        ASSERT_GE(sd_event_new(&raw), 0);
-        event_.reset(raw);
-    }
     // Runs the loop until a watch reports, for at most ten seconds.
     void run_until_reported() {
         for (int i = 0; i < 100 && ended_.empty(); ++i) {
@@ -55,7 +51,7 @@ class SessionWatchTest : public ::testing::Test {
         }
     }
 
-    EventPtr event_;
+    EventPtr event_ = new_event_loop();
     std::vector<jit::Id> ended_;
 };
 

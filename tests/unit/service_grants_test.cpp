@@ -201,11 +201,7 @@ TEST_F(GrantedTest, SessionWhoseProcessIsGoneIsReaped) {
 // where processes that left its process tree (setsid, nohup) live on. Only groups of this boot.
 TEST_F(GrantedTest, GroupOfALoggedOutSessionEndsWithItsGrant) {
     service->start("boot-1");
-    effects.next_cgroup = "/jit/session-4242-99";
-    Id placed =
-        service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
-            .session_id;
-    effects.next_cgroup = "";
+    Id placed = open_placed("/jit/session-4242-99");
     Id unplaced = open().session_id;
     EXPECT_EQ(service->list_sessions(who("alice"), false).at(0).cgroup, "/jit/session-4242-99");
     service->close_session(who("root"), placed);
@@ -221,10 +217,7 @@ TEST_F(GrantedTest, GroupOfALoggedOutSessionEndsWithItsGrant) {
 
 TEST_F(GrantedTest, GroupOfAnEarlierBootIsNeverKilled) {
     service->start("boot-1");
-    effects.next_cgroup = "/jit/session-4242-99";
-    Id placed =
-        service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
-            .session_id;
+    Id placed = open_placed("/jit/session-4242-99");
     service->close_session(who("root"), placed);
     restart("boot-2");
     clock.t = expiry;

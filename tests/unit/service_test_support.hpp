@@ -149,6 +149,17 @@ class GrantedTest : public ServiceTest {
                                      "c7");
     }
 
+    // A sudo session of alice's to postgres (pid 4242, started at 99) that jitd placed in the
+    // cgroup `group`.
+    Id open_placed(const std::string& group) {
+        effects.next_cgroup = group;
+        Id id =
+            service->open_session(who("root"), {"sudo", "postgres", "alice", "", ""}, 4242, "", 99)
+                .session_id;
+        effects.next_cgroup = "";
+        return id;
+    }
+
     Id grant_id = 0;
     EpochSeconds expiry = 0;
 };

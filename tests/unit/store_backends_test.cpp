@@ -63,13 +63,7 @@ class StoreBackendTest : public ::testing::TestWithParam<Backend> {
     }
 
     std::vector<AuditEvent> append_events(Store& store, int count) {
-        std::vector<AuditEvent> appended;
-        auto transaction = store.begin();
-        for (int i = 0; i < count; ++i) {
-            appended.push_back(transaction->append(requested(1000 + i, "alice", "db")));
-        }
-        transaction->commit();
-        return appended;
+        return append_requested_events(store, count);
     }
 
     TempDir dir_;

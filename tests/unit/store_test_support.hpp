@@ -282,6 +282,17 @@ inline AuditEvent requested(EpochSeconds time, const std::string& user,
                         {"JIT_CAPPED", "false"}});
 }
 
+// Appends `count` requested events in one committed transaction; returns them.
+inline std::vector<AuditEvent> append_requested_events(Store& store, int count) {
+    std::vector<AuditEvent> appended;
+    auto transaction = store.begin();
+    for (int i = 0; i < count; ++i) {
+        appended.push_back(transaction->append(requested(1000 + i, "alice", "db")));
+    }
+    transaction->commit();
+    return appended;
+}
+
 inline std::vector<Id> seqs(const std::vector<AuditEvent>& events) {
     std::vector<Id> result;
     for (const AuditEvent& event : events) {
@@ -294,15 +305,8 @@ class StoreTest : public ::testing::Test {
   protected:
     std::unique_ptr<Store> open() { return open_sqlite_store(path_); }
 
-    // Appends `count` requested events in one committed transaction; returns them.
     std::vector<AuditEvent> append_events(Store& store, int count) {
-        std::vector<AuditEvent> appended;
-        auto transaction = store.begin();
-        for (int i = 0; i < count; ++i) {
-            appended.push_back(transaction->append(requested(1000 + i, "alice", "db")));
-        }
-        transaction->commit();
-        return appended;
+        return append_requested_events(store, count);
     }
 
     TempDir dir_;
