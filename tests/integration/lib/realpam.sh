@@ -141,6 +141,22 @@ expect_sudo() {
     fi
 }
 
+# expect_revoke_kills DESCRIPTION PROCESSES...: root revokes $GRANT while PROCESSES (a live
+# session whose command ignores SIGTERM) run; they are gone within kill_grace (KILL_GRACE, in
+# seconds) plus a second, and not before kill_grace: SIGKILL came after the grace. Sets START_MS.
+expect_revoke_kills() {
+    local desc=$1
+    shift
+    START_MS=$(now_ms)
+    expect_exit 0 -m "root revokes grant $GRANT" -- as root jitctl revoke "$GRANT" --reason "done"
+    expect_gone_by $((START_MS + (KILL_GRACE + 1) * 1000)) "$desc" "$@"
+    if (($(now_ms) - START_MS < KILL_GRACE * 1000 - 200)); then
+        fail "the command ignored SIGTERM, yet it was gone before kill_grace"
+    else
+        pass "SIGKILL came after kill_grace"
+    fi
+}
+
 # expect_session_audit SERVICE REVOKED_GRANT REVOKED_PID EXPIRED_GRANT CLOSED [OPENED_CONDITION]:
 # the audit trail of a login under a grant that was revoked while it ran (pid REVOKED_PID) and
 # of one whose grant expired: session_opened (with the jq OPENED_CONDITION too),
