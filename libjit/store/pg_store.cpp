@@ -169,7 +169,8 @@ class PgTransaction final : public Transaction {
     pg::Connection& connection_;
     pg::TransactionGuard transaction_;
     TransactionState state_ = TransactionState::Open;
-    ChainHead head_;  // locked at begin
+    ChainHead head_;           // locked at begin
+    bool head_moved_ = false;  // events appended: the head is written at commit
 };
 
 // Inserts one row per value: key's values, then the position, then the value.
@@ -305,14 +306,19 @@ AuditEvent PgTransaction::append(const AuditEvent& event) {
                             .text(row.fields[position].first)
                             .text(row.fields[position].second));
     }
-    connection_.run("append audit event", "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-                    Params().integer(row.seq).text(row.hash));
     head_ = {row.seq, row.hash};
+    head_moved_ = true;
     return row;
 }
 
+// The chain head is written once, with the last event the transaction appended.
 void PgTransaction::commit() {
     Operation operation(*this, "commit");
+    if (head_moved_) {
+        connection_.run("record audit chain head",
+                        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                        Params().integer(head_.seq).text(head_.hash));
+    }
     transaction_.commit();
     state_ = TransactionState::Committed;
     link_->transaction_open = false;

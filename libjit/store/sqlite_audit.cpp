@@ -50,6 +50,11 @@ ChainHead read_chain_head(Database& database) {
             read_meta(database, kAuditHeadHash).value_or(std::string())};
 }
 
+void write_chain_head(Database& database, const ChainHead& head) {
+    write_meta(database, kAuditHeadSeq, std::to_string(head.seq));
+    write_meta(database, kAuditHeadHash, head.hash);
+}
+
 AuditEvent append_audit_event(Database& database, ChainHead& head, const AuditEvent& event) {
     AuditEvent row = event;
     row.seq = head.seq + 1;
@@ -78,8 +83,6 @@ AuditEvent append_audit_event(Database& database, ChainHead& head, const AuditEv
             .bind(row.fields[position].second)
             .run();
     }
-    write_meta(database, kAuditHeadSeq, std::to_string(row.seq));
-    write_meta(database, kAuditHeadHash, row.hash);
     head = {row.seq, row.hash};
     return row;
 }

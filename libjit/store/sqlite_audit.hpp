@@ -26,9 +26,11 @@ std::optional<std::string> read_meta(Database& database, std::string_view name);
 Id read_meta_id(Database& database, std::string_view name);
 void write_meta(Database& database, std::string_view name, std::string_view value);
 ChainHead read_chain_head(Database& database);
+void write_chain_head(Database& database, const ChainHead& head);
 
-// Writes event as the row after head (seq, prev_hash and hash set here), records the new head
-// in meta and moves head to it. The caller holds the write lock.
+// Writes event as the row after head (seq, prev_hash and hash set here) and moves head to it.
+// The caller holds the write lock and records the head with write_chain_head() before it
+// commits (once per transaction, however many events it appended).
 AuditEvent append_audit_event(Database& database, ChainHead& head, const AuditEvent& event);
 
 // The rows matching filter, in seq order.

@@ -46,6 +46,7 @@ using sqlite::read_meta_id;
 using sqlite::ReadSnapshot;
 using sqlite::TransactionGuard;
 using sqlite::verify_audit_rows;
+using sqlite::write_chain_head;
 using sqlite::write_meta;
 
 // How long a connection waits for another connection's write lock before giving up.
@@ -374,6 +375,7 @@ class SqliteTransaction final : public Transaction {
     TransactionGuard transaction_;
     TransactionState state_ = TransactionState::Open;
     std::optional<ChainHead> head_;  // read at the first append
+    bool head_moved_ = false;        // events appended: the head is written at commit
 };
 
 void SqliteTransaction::put_resource_list(const std::string& resource, std::string_view list,
@@ -631,11 +633,16 @@ ChainHead& SqliteTransaction::chain_head() {
 
 AuditEvent SqliteTransaction::append(const AuditEvent& event) {
     Operation operation(*this, "append audit event");
-    return append_audit_event(database_, chain_head(), event);
+    AuditEvent row = append_audit_event(database_, chain_head(), event);
+    head_moved_ = true;
+    return row;
 }
 
 void SqliteTransaction::commit() {
     Operation operation(*this, "commit");
+    if (head_ && head_moved_) {
+        write_chain_head(database_, *head_);
+    }
     transaction_.commit();
     state_ = TransactionState::Committed;
     connection_->transaction_open = false;
