@@ -109,7 +109,9 @@ REVOKED_GRANT=$GRANT
 REVOKED_PID=$SSHD_SESSION_PID
 
 note "warn_before expiry the session's terminal is warned; expiry ends the session"
-grant_for jitalice ssh-users $((WARN_BEFORE + 5))s
+# The session must be open before the warning is due: 12 s for an ssh login of an ASan build
+# on a loaded machine (5 s was not always enough).
+grant_for jitalice ssh-users $((WARN_BEFORE + 12))s
 EXPIRY=$(grant_expiry "$GRANT")
 live_ssh -t jitalice "sleep 1000"
 (($(date +%s) < EXPIRY - WARN_BEFORE)) ||
