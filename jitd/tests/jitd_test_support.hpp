@@ -28,6 +28,7 @@
 #include "jit/model.hpp"
 #include "process_tree.hpp"
 #include "sd_handles.hpp"
+#include "temp_dir.hpp"
 
 namespace jitd {
 
@@ -162,14 +163,9 @@ class PeerBuses {
 
 class TempDir : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char templ[] = "/tmp/jitd-unit.XXXXXX";
-        ASSERT_TRUE(mkdtemp(templ));
-        dir_ = templ;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
     static std::string read(const std::filesystem::path& path) { return read_file(path); }
-    std::filesystem::path dir_;
+    jit::testing::TempDir temp_{"jitd-unit"};
+    std::filesystem::path dir_ = temp_.path();
 };
 
 inline jit::AuditEvent event_of(std::string type,

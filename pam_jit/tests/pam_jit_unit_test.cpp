@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -18,6 +17,7 @@
 #include "jit/error.hpp"
 #include "messages.hpp"
 #include "options.hpp"
+#include "temp_dir.hpp"
 
 namespace jit::pam {
 namespace {
@@ -167,17 +167,6 @@ TEST(Spool, PathIsNextToTheSnapshot) {
     EXPECT_EQ(spool_path("/snapshot"), "/fallback.log");
 }
 
-class TempDir : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        char pattern[] = "/tmp/pam_jit_unit.XXXXXX";
-        ASSERT_NE(mkdtemp(pattern), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
-    std::string dir_;
-};
-
 std::string contents(const std::string& path) {
     std::ifstream in(path);
     std::stringstream text;
@@ -186,14 +175,15 @@ std::string contents(const std::string& path) {
 }
 
 // The spool and the snapshot must be root's: these tests need root (as the integration tests).
-class RootTempDir : public TempDir {
+class RootTempDir : public ::testing::Test {
   protected:
     void SetUp() override {
         if (geteuid() != 0) {
             GTEST_SKIP() << "pam_jit's files must be owned by root";
         }
-        TempDir::SetUp();
     }
+    jit::testing::TempDir temp_{"pam_jit_unit"};
+    std::string dir_ = temp_.path();
 };
 
 class SpoolFile : public RootTempDir {

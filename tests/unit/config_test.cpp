@@ -11,6 +11,7 @@
 
 #include "jit/config.hpp"
 #include "jit/error.hpp"
+#include "temp_dir.hpp"
 
 namespace jit {
 namespace {
@@ -58,30 +59,17 @@ void expect_defaults(const Config& config) {
 // A scratch directory under TMPDIR, removed with its files at the end of the test.
 class ConfigFileTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/jit-config-XXXXXX";
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override {
-        for (const auto& file : files_) {
-            unlink(file.c_str());
-        }
-        rmdir(dir_.c_str());
-    }
     std::string write_file(const std::string& name, const std::string& text) {
         std::string path = dir_ + "/" + name;
         int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         EXPECT_GE(fd, 0) << path;
         EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
         close(fd);
-        files_.push_back(path);
         return path;
     }
 
-    std::string dir_;
-    std::vector<std::string> files_;
+    testing::TempDir temp_{"jit-config"};
+    std::string dir_ = temp_.path();
 };
 
 TEST(ParseConfig, EmptyTextGivesTheDefaults) {
@@ -298,7 +286,6 @@ TEST_F(ConfigFileTest, UnopenableFileIsAnErrorEvenWhenMissingIsAllowed) {
     // A symlink loop: open() fails with ELOOP for root too, unlike a mode-000 file.
     std::string path = dir_ + "/loop.conf";
     ASSERT_EQ(symlink(path.c_str(), path.c_str()), 0);
-    files_.push_back(path);
     std::string message = load_error(path, true);
     EXPECT_EQ(message, path + ": cannot read configuration: Too many levels of symbolic links");
 }

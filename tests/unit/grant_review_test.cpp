@@ -11,6 +11,7 @@
 
 #include "jit/error.hpp"
 #include "jit/grant_review.hpp"
+#include "temp_dir.hpp"
 
 namespace jit {
 namespace {
@@ -20,14 +21,9 @@ namespace fs = std::filesystem;
 class GrantReviewTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        char pattern[] = "/tmp/jit-review-test-XXXXXX";
-        ASSERT_NE(mkdtemp(pattern), nullptr);
-        root_ = pattern;
-        home_ = root_ + "/home";
         fs::create_directories(home_ + "/.ssh");
         write(home_ + "/.ssh/authorized_keys", "ssh-ed25519 AAAA one\n");
     }
-    void TearDown() override { fs::remove_all(root_); }
 
     static void write(const std::string& path, const std::string& text, bool append = false) {
         std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
@@ -52,8 +48,9 @@ class GrantReviewTest : public ::testing::Test {
     }
 
     PosixReviewFileSystem fs_;
-    std::string root_;
-    std::string home_;
+    testing::TempDir dir_{"jit-review-test"};
+    std::string root_ = dir_.path();
+    std::string home_ = root_ + "/home";
 };
 
 TEST_F(GrantReviewTest, QuietFingerprintsCompareEmpty) {
