@@ -11,9 +11,6 @@ namespace jit {
 namespace {
 
 using namespace store_test;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-
 using ::testing::MatchesRegex;
 
 TEST(Sha256Test, MatchesKnownDigests) {

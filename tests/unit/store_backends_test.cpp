@@ -19,8 +19,6 @@ namespace jit {
 namespace {
 
 using namespace store_test;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 enum class Backend { Sqlite, Postgresql };
 
@@ -422,28 +420,32 @@ TEST_P(StoreBackendTest, VerifiesALogLongerThanOnePage) {
 
 TEST_P(StoreBackendTest, FiltersAuditEvents) {
     auto store = open();
+    const AuditEvent events[] = {
+        requested(100, "alice", "web"),
+        audit_event("approved", 200,
+                    {{"JIT_REQUEST_ID", "1"},
+                     {"JIT_USER", "alice"},
+                     {"JIT_RESOURCE", "web"},
+                     {"JIT_ACTOR", "bob"},
+                     {"JIT_COMMENT", ""}}),
+        requested(300, "bob", "db"),
+        audit_event("granted", 400,
+                    {{"JIT_REQUEST_ID", "1"},
+                     {"JIT_GRANT_ID", "1"},
+                     {"JIT_USER", "alice"},
+                     {"JIT_RESOURCE", "web"},
+                     {"JIT_START", "400"},
+                     {"JIT_EXPIRY", "4000"}}),
+        audit_event("resource_changed", 500,
+                    {{"JIT_ACTOR", "root"}, {"JIT_OBJECT", "web"}, {"JIT_CHANGE", "add-member"}}),
+        audit_event("expired", 600, {}),
+    };
     std::vector<AuditEvent> all;
     {
         auto transaction = store->begin();
-        all.push_back(transaction->append(requested(100, "alice", "web")));
-        all.push_back(transaction->append(audit_event("approved", 200,
-                                                      {{"JIT_REQUEST_ID", "1"},
-                                                       {"JIT_USER", "alice"},
-                                                       {"JIT_RESOURCE", "web"},
-                                                       {"JIT_ACTOR", "bob"},
-                                                       {"JIT_COMMENT", ""}})));
-        all.push_back(transaction->append(requested(300, "bob", "db")));
-        all.push_back(transaction->append(audit_event("granted", 400,
-                                                      {{"JIT_REQUEST_ID", "1"},
-                                                       {"JIT_GRANT_ID", "1"},
-                                                       {"JIT_USER", "alice"},
-                                                       {"JIT_RESOURCE", "web"},
-                                                       {"JIT_START", "400"},
-                                                       {"JIT_EXPIRY", "4000"}})));
-        all.push_back(transaction->append(audit_event(
-            "resource_changed", 500,
-            {{"JIT_ACTOR", "root"}, {"JIT_OBJECT", "web"}, {"JIT_CHANGE", "add-member"}})));
-        all.push_back(transaction->append(audit_event("expired", 600, {})));
+        for (const AuditEvent& event : events) {
+            all.push_back(transaction->append(event));
+        }
         transaction->commit();
     }
     auto filtered = [&](auto adjust) {

@@ -17,8 +17,6 @@ namespace jit {
 namespace {
 
 using namespace store_test;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 TEST_F(StoreTest, FailedStepPoisonsTheTransaction) {
     auto store = open();

@@ -22,6 +22,7 @@
 #include "jit/error.hpp"
 #include "jit/model.hpp"
 #include "jit/store.hpp"
+#include "temp_dir.hpp"
 
 // The shipped migration steps, to build a database as an older release left it.
 #include "../../libjit/store/sqlite_schema.hpp"
@@ -62,28 +63,10 @@ inline auto tied(const SshKey& k) {
 inline auto tied(const AuditEvent& e) {
     return std::tie(e.seq, e.time, e.event, e.fields, e.prev_hash, e.hash);
 }
-inline bool operator==(const Resource& a, const Resource& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const Policy& a, const Policy& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const Approval& a, const Approval& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const Request& a, const Request& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const Grant& a, const Grant& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const Session& a, const Session& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const SshKey& a, const SshKey& b) {
-    return tied(a) == tied(b);
-}
-inline bool operator==(const AuditEvent& a, const AuditEvent& b) {
+// Every model type above compares by its tied() fields.
+template <typename T>
+    requires requires(const T& t) { tied(t); } bool
+operator==(const T& a, const T& b) {
     return tied(a) == tied(b);
 }
 
@@ -111,31 +94,18 @@ inline void PrintTo(const AuditEvent& e, std::ostream* os) {
 
 namespace store_test {
 
+// The matchers the store tests use.
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 inline const auto kSchemaVersion = static_cast<std::int64_t>(jit::sqlite::kMigrations.size());
 
 // A private directory for one test's database, removed with everything in it afterwards.
-class TempDir {
+class TempDir : public testing::TempDir {
   public:
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base && *base ? base : "/tmp") + "/jit-store-XXXXXX";
-        if (!mkdtemp(pattern.data())) {
-            throw std::runtime_error("mkdtemp " + pattern + " failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
+    TempDir() : testing::TempDir("jit-store") {}
 };
 
 // A plain sqlite3 connection: what an attacker or a curious admin would use on the file.
@@ -178,87 +148,78 @@ class RawDatabase {
 };
 
 inline Policy sample_policy() {
-    Policy policy;
-    policy.name = "ops";
-    policy.description = "routine operations";
-    policy.action = PolicyAction::AutoApprove;
-    policy.approvers = {"carol", "@jit-approvers", "bob"};
-    policy.approvals_required = 2;
-    policy.max_duration = 8 * 3600;
-    policy.auto_expiry = false;
-    policy.request_ttl = 900;
-    policy.active = true;
-    policy.reason_pattern = "(INC|CHG)-[0-9]+";
-    policy.reason_min_length = 12;
-    return policy;
+    return {.name = "ops",
+            .description = "routine operations",
+            .action = PolicyAction::AutoApprove,
+            .approvers = {"carol", "@jit-approvers", "bob"},
+            .approvals_required = 2,
+            .max_duration = 8 * 3600,
+            .auto_expiry = false,
+            .request_ttl = 900,
+            .active = true,
+            .reason_pattern = "(INC|CHG)-[0-9]+",
+            .reason_min_length = 12};
 }
 
 inline Resource sample_resource() {
-    Resource resource;
-    resource.name = "db";
-    resource.description = "database hosts";
-    resource.services = {"sudo", "sshd"};
-    resource.accounts = {"postgres", "root"};
-    resource.members = {"@dba", "alice"};
-    resource.policy = "ops";
-    resource.hosts = {"db-*"};
-    return resource;
+    return {.name = "db",
+            .description = "database hosts",
+            .services = {"sudo", "sshd"},
+            .accounts = {"postgres", "root"},
+            .members = {"@dba", "alice"},
+            .policy = "ops",
+            .hosts = {"db-*"}};
 }
 
 inline Request sample_request() {
-    Request request;
-    request.resource = "db";
-    request.requester = "dave";
-    request.policy = "ops";
-    request.reason = "rotate WAL archive; ticket #42 'quoted' \"twice\" ünïcode";
-    request.requested_duration = 12 * 3600;
-    request.duration = 8 * 3600;
-    request.capped = true;
-    request.state = RequestState::Approved;
-    request.created = 1'790'000'000;
-    request.decided = 1'790'000'600;
-    request.expires = 1'790'003'600;
-    request.approvals_required = 2;
-    request.auto_expiry = false;
-    request.start = 1'790'000'500;
-    request.extends = 7;
-    request.approvals = {{"carol", Decision::Approve, "ok", 1'790'000'300},
-                         {"bob", Decision::Deny, "", 1'790'000'600}};
-    return request;
+    return {.resource = "db",
+            .requester = "dave",
+            .policy = "ops",
+            .reason = "rotate WAL archive; ticket #42 'quoted' \"twice\" ünïcode",
+            .requested_duration = 12 * 3600,
+            .duration = 8 * 3600,
+            .capped = true,
+            .state = RequestState::Approved,
+            .created = 1'790'000'000,
+            .decided = 1'790'000'600,
+            .expires = 1'790'003'600,
+            .approvals_required = 2,
+            .auto_expiry = false,
+            .approvals = {{"carol", Decision::Approve, "ok", 1'790'000'300},
+                          {"bob", Decision::Deny, "", 1'790'000'600}},
+            .grant_id = std::nullopt,
+            .start = 1'790'000'500,
+            .extends = 7};
 }
 
 inline Grant sample_grant(Id request_id) {
-    Grant grant;
-    grant.request_id = request_id;
-    grant.user = "dave";
-    grant.resource = "db";
-    grant.start = 1'790'000'600;
-    grant.expiry = 1'790'029'400;
-    grant.state = GrantState::Revoked;
-    grant.ended = 1'790'001'000;
-    grant.ended_by = "alice";
-    return grant;
+    return {.request_id = request_id,
+            .user = "dave",
+            .resource = "db",
+            .start = 1'790'000'600,
+            .expiry = 1'790'029'400,
+            .state = GrantState::Revoked,
+            .ended = 1'790'001'000,
+            .ended_by = "alice"};
 }
 
 inline Session sample_session(Id grant_id) {
-    Session session;
-    session.grant_id = grant_id;
-    session.user = "dave";
-    session.target = "postgres";
-    session.service = "sudo";
-    session.rhost = "10.0.0.7";
-    session.tty = "/dev/pts/3";
-    session.pid = 4242;
-    session.pid_start = 987654;
-    session.boot_id = "0f6c1f5e4d3b4a2c9e8d7c6b5a493827";
-    session.logind_session = "c17";
-    session.cgroup = "/jit/session-4242-987654";
-    session.fingerprint = "SHA256:abc";
-    session.host = "db-01";
-    session.opened = 1'790'000'700;
-    session.closed = 1'790'001'000;
-    session.state = SessionState::Terminated;
-    return session;
+    return {.grant_id = grant_id,
+            .user = "dave",
+            .target = "postgres",
+            .service = "sudo",
+            .rhost = "10.0.0.7",
+            .tty = "/dev/pts/3",
+            .pid = 4242,
+            .pid_start = 987654,
+            .boot_id = "0f6c1f5e4d3b4a2c9e8d7c6b5a493827",
+            .logind_session = "c17",
+            .cgroup = "/jit/session-4242-987654",
+            .fingerprint = "SHA256:abc",
+            .host = "db-01",
+            .opened = 1'790'000'700,
+            .closed = 1'790'001'000,
+            .state = SessionState::Terminated};
 }
 
 inline AuditEvent audit_event(std::string type, EpochSeconds time, Fields fields) {
