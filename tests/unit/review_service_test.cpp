@@ -77,9 +77,14 @@ class ReviewTest : public ServiceTest {
         seed_admin_steps();
     }
 
-    // alice's grant on prod-db (account postgres), approved by bob.
-    Id grant() {
-        Request r = service->create_request(who("alice"), "prod-db", "fix", 2 * kHour);
+    // alice's grant on `resource` (prod-db, or a resource this makes: account postgres under
+    // the same policy), approved by bob.
+    Id grant(const std::string& resource = "prod-db") {
+        if (resource != "prod-db") {
+            service->add_resource(who("ada"), {resource, "", {"sudo"}, {"postgres"}, {}, ""});
+            service->assign_policy(who("ada"), "prod-db-jit", resource);
+        }
+        Request r = service->create_request(who("alice"), resource, "fix", 2 * kHour);
         return *service->decide(who("bob"), r.id, Decision::Approve, "").grant_id;
     }
 
@@ -146,10 +151,7 @@ TEST_F(ReviewTest, OnlyTheHolderAdminsAndAuditorsMayReadIt) {
 
 TEST_F(ReviewTest, GrantsExpiringTogetherAreEachReviewed) {
     const Id first = grant();
-    service->add_resource(who("ada"), {"cache", "", {"sudo"}, {"postgres"}, {}, ""});
-    service->assign_policy(who("ada"), "prod-db-jit", "cache");
-    Request r = service->create_request(who("alice"), "cache", "fix", 2 * kHour);
-    const Id second = *service->decide(who("bob"), r.id, Decision::Approve, "").grant_id;
+    const Id second = grant("cache");
     fs.files["/var/lib/postgresql/.ssh/authorized_keys"] = "replaced\n";
 
     clock.t += 2 * kHour;
@@ -179,10 +181,7 @@ TEST_F(ReviewTest, ARestartMidGrantStillReviewsAtTheEnd) {
 
 TEST_F(ReviewTest, ARestartFingerprintsActiveGrantsWithoutOneInOneTransaction) {
     const Id first = grant();
-    service->add_resource(who("ada"), {"cache", "", {"sudo"}, {"postgres"}, {}, ""});
-    service->assign_policy(who("ada"), "prod-db-jit", "cache");
-    Request r = service->create_request(who("alice"), "cache", "fix", 2 * kHour);
-    const Id second = *service->decide(who("bob"), r.id, Decision::Approve, "").grant_id;
+    const Id second = grant("cache");
     store.rows.reviews.clear();  // grants from before reviews, or a crash before their rows
     const int commits = store.commits;
     restart();

@@ -8,8 +8,6 @@ namespace jit {
 namespace {
 
 using namespace service_test;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 // --- Admin steps -----------------------------------------------------------------------------
 
@@ -210,21 +208,15 @@ TEST_F(ServiceTest, StandingMembersNeedNoRequest) {
 TEST_F(ServiceTest, DuplicatesAreRefusedWithTheExistingId) {
     seed_admin_steps();
     Request r = service->create_request(who("alice"), "prod-db", "first", kHour);
-    try {
-        service->create_request(who("alice"), "prod-db", "second", kHour);
-        FAIL() << "second pending request accepted";
-    } catch (const JitError& e) {
-        EXPECT_EQ(e.code(), ErrorCode::Conflict);
-        EXPECT_THAT(e.what(), HasSubstr("request " + std::to_string(r.id)));
-    }
+    const JitError pending =
+        error_of([&] { service->create_request(who("alice"), "prod-db", "second", kHour); });
+    EXPECT_EQ(pending.code(), ErrorCode::Conflict);
+    EXPECT_THAT(pending.what(), HasSubstr("request " + std::to_string(r.id)));
     Request approved = service->decide(who("bob"), r.id, Decision::Approve, "");
-    try {
-        service->create_request(who("alice"), "prod-db", "third", kHour);
-        FAIL() << "request during an active grant accepted";
-    } catch (const JitError& e) {
-        EXPECT_EQ(e.code(), ErrorCode::Conflict);
-        EXPECT_THAT(e.what(), HasSubstr("grant " + std::to_string(*approved.grant_id)));
-    }
+    const JitError granted =
+        error_of([&] { service->create_request(who("alice"), "prod-db", "third", kHour); });
+    EXPECT_EQ(granted.code(), ErrorCode::Conflict);
+    EXPECT_THAT(granted.what(), HasSubstr("grant " + std::to_string(*approved.grant_id)));
 }
 
 TEST_F(ServiceTest, ApprovalsQueueShowsOnlyWhatTheCallerMayDecide) {
@@ -412,14 +404,11 @@ TEST_F(ServiceTest, RootCannotApproveItsLoginUsersOwnRequest) {
     seed_admin_steps(1, {"@approvers", "alice"});  // even an approver never decides their own
     Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
     const std::size_t before = audit_rows();
-    try {
-        service->decide(root_as("alice"), r.id, Decision::Approve, "");
-        ADD_FAILURE() << "root acting for alice approved alice's request";
-    } catch (const JitError& e) {
-        EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
-        EXPECT_THAT(e.what(), HasSubstr("your own request"));
-        EXPECT_THAT(e.what(), HasSubstr("alice"));
-    }
+    const JitError e =
+        error_of([&] { service->decide(root_as("alice"), r.id, Decision::Approve, ""); });
+    EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+    EXPECT_THAT(e.what(), HasSubstr("your own request"));
+    EXPECT_THAT(e.what(), HasSubstr("alice"));
     EXPECT_EQ(audit_rows(), before);
     EXPECT_EQ(service->get_request(who("alice"), r.id).state, RequestState::Pending);
     EXPECT_EQ(code_of([&] { service->decide(root_as("mallory"), r.id, Decision::Approve, ""); }),
@@ -429,13 +418,9 @@ TEST_F(ServiceTest, RootCannotApproveItsLoginUsersOwnRequest) {
 TEST_F(ServiceTest, BareRootApprovesOnlyWithRootApproves) {
     seed_admin_steps();
     Request r = service->create_request(who("alice"), "prod-db", "fix", kHour);
-    try {
-        service->decide(who("root"), r.id, Decision::Approve, "");
-        ADD_FAILURE() << "bare root approved";
-    } catch (const JitError& e) {
-        EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
-        EXPECT_THAT(e.what(), HasSubstr("root_approves"));
-    }
+    const JitError e = error_of([&] { service->decide(who("root"), r.id, Decision::Approve, ""); });
+    EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+    EXPECT_THAT(e.what(), HasSubstr("root_approves"));
     config.root_approves = true;
     restart();
     EXPECT_EQ(service->decide(who("root"), r.id, Decision::Approve, "").state,
@@ -483,13 +468,10 @@ TEST_F(ServiceTest, PendingRequestsPerUserAreLimited) {
     service->create_request(who("alice"), "prod-db", "fix", kHour);
     Request second = service->create_request(who("alice"), "db2", "fix", kHour);
     const std::size_t before = audit_rows();
-    try {
-        service->create_request(who("alice"), "db3", "fix", kHour);
-        ADD_FAILURE() << "a third pending request was accepted";
-    } catch (const JitError& e) {
-        EXPECT_EQ(e.code(), ErrorCode::Failed);
-        EXPECT_THAT(e.what(), HasSubstr("max_pending_per_user"));
-    }
+    const JitError e =
+        error_of([&] { service->create_request(who("alice"), "db3", "fix", kHour); });
+    EXPECT_EQ(e.code(), ErrorCode::Failed);
+    EXPECT_THAT(e.what(), HasSubstr("max_pending_per_user"));
     EXPECT_EQ(audit_rows(), before);
     service->create_request(who("mallory"), "db3", "fix", kHour);  // others are not limited
     service->cancel(who("alice"), second.id);
@@ -506,13 +488,10 @@ TEST_F(ServiceTest, RequestsPerHourSurviveARestart) {
         clock.t += 60;
     }
     restart();
-    try {
-        service->create_request(who("alice"), "prod-db", "fix", kHour);
-        ADD_FAILURE() << "a fourth request within the hour was accepted";
-    } catch (const JitError& e) {
-        EXPECT_EQ(e.code(), ErrorCode::Failed);
-        EXPECT_THAT(e.what(), HasSubstr("requests_per_hour"));
-    }
+    const JitError e =
+        error_of([&] { service->create_request(who("alice"), "prod-db", "fix", kHour); });
+    EXPECT_EQ(e.code(), ErrorCode::Failed);
+    EXPECT_THAT(e.what(), HasSubstr("requests_per_hour"));
     service->create_request(who("mallory"), "prod-db", "fix", kHour);
     clock.t += kHour - 60;  // the first request is now more than an hour old
     service->create_request(who("alice"), "prod-db", "fix", kHour);

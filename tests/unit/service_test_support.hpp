@@ -23,6 +23,9 @@ using testing::FakeIdentity;
 using testing::FakeStore;
 using testing::make_caller;
 using testing::RecordingEffects;
+// The matchers the engine's tests use.
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 inline constexpr Seconds kHour = 3600;
 
@@ -32,14 +35,19 @@ inline const std::map<std::string, uid_t> kUids = {
     {"root", 0},     {"ada", 1001},  {"aud", 1002},     {"bob", 1003},    {"carol", 1004},
     {"alice", 1005}, {"dave", 1006}, {"mallory", 1007}, {"postgres", 120}};
 
-inline ErrorCode code_of(const std::function<void()>& action) {
+// The JitError that `action` throws; a test failure (and an Internal error) when it throws none.
+inline JitError error_of(const std::function<void()>& action) {
     try {
         action();
     } catch (const JitError& e) {
-        return e.code();
+        return e;
     }
     ADD_FAILURE() << "expected a JitError";
-    return ErrorCode::Internal;
+    return JitError(ErrorCode::Internal, "");
+}
+
+inline ErrorCode code_of(const std::function<void()>& action) {
+    return error_of(action).code();
 }
 
 class ServiceTest : public ::testing::Test, public testing::EngineFakes {
