@@ -19,15 +19,17 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "audit_chain.hpp"
 #include "jit/error.hpp"
 #include "jit/model.hpp"
 #include "jit/store.hpp"
+#include "model_transaction.hpp"
 #include "pg_db.hpp"
 #include "pg_schema.hpp"
-#include "pg_store_rows.hpp"
+#include "table_sql.hpp"
 #include "transaction_step.hpp"
 
 namespace jit {
@@ -47,13 +49,8 @@ using sqlite::kAuditJoin;
 // Audit rows are read in pages, so a long log is never held in memory at once.
 constexpr int kAuditPage = 1000;
 
-// The connection with the one-transaction-at-a-time flag, shared by a Store and its open
-// Transaction.
-struct Link {
-    explicit Link(const std::string& conninfo) : connection(conninfo) {}
-    pg::Connection connection;
-    bool transaction_open = false;
-};
+using Link = SharedConnection<pg::Connection>;
+using Snapshot = ReadSnapshot<pg::TransactionGuard>;
 
 // ---- schema ----
 
@@ -98,6 +95,10 @@ class RowCursor {
     explicit RowCursor(const Rows& rows) : rows_(rows) {}
     bool next() { return ++row_ < rows_.size(); }
     std::int64_t integer(int column) const { return rows_.integer(row_, column); }
+    std::optional<std::int64_t> optional_integer(int column) const {
+        return rows_.optional_integer(row_, column);
+    }
+    bool flag(int column) const { return rows_.flag(row_, column); }
     std::string text(int column) const { return rows_.text(row_, column); }
     std::optional<std::string> optional_text(int column) const {
         return rows_.optional_text(row_, column);
@@ -109,31 +110,65 @@ class RowCursor {
     int row_ = -1;
 };
 
-// A consistent read of several statements: its own REPEATABLE READ transaction, unless the
-// connection is inside the Store's open Transaction (whose changes the read then sees).
-class ReadSnapshot {
+// The model's tables through this connection (model_tables.hpp).
+class Tables {
   public:
-    explicit ReadSnapshot(pg::Connection& connection) {
-        if (!connection.in_transaction()) {
-            transaction_.emplace(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        }
+    explicit Tables(pg::Connection& connection) : connection_(connection) {}
+
+    const table_sql::Statements& sql() const {
+        static const table_sql::Statements statements =
+            table_sql::build({[](int n) { return "$" + std::to_string(n); },
+                              [](const std::string& table, const std::string& parameter) {
+                                  // Safe because writers hold the chain head lock: one writer at a
+                                  // time.
+                                  return "COALESCE(" + parameter +
+                                         "::bigint, (SELECT COALESCE(max(id), 0) + 1 " + "FROM " +
+                                         table + "))";
+                              },
+                              " COLLATE \"C\""});
+        return statements;
     }
-    void end() {
-        if (transaction_) {
-            transaction_->commit();
+
+    template <class OnRow>
+    void each_row(std::string_view what, const std::string& sql, OnRow on_row) {
+        Rows rows = connection_.run(what, sql);
+        RowCursor cursor(rows);
+        while (cursor.next()) {
+            on_row(std::as_const(cursor));
         }
     }
 
+    std::optional<Id> run(std::string_view what, const std::string& sql,
+                          const model_tables::Values& values) {
+        Params params;
+        for (const model_tables::Value& value : values) {
+            if (const auto* number = std::get_if<std::int64_t>(&value)) {
+                params.integer(*number);
+            } else if (const auto* text = std::get_if<std::string>(&value)) {
+                params.text(*text);
+            } else {
+                params.optional_integer(std::nullopt);
+            }
+        }
+        Rows rows = connection_.run(what, sql, params);
+        return rows.size() > 0 ? std::optional<Id>(rows.integer(0, 0)) : std::nullopt;
+    }
+
+    [[noreturn]] void fail(std::string_view what, std::string_view why) const {
+        connection_.fail(what, why);
+    }
+
   private:
-    std::optional<pg::TransactionGuard> transaction_;
+    pg::Connection& connection_;
 };
 
 // ---- transaction ----
 
-class PgTransaction final : public Transaction {
+class PgTransaction final : public ModelTransaction<Tables> {
   public:
     explicit PgTransaction(std::shared_ptr<Link> link)
-        : link_(std::move(link)),
+        : ModelTransaction(Tables(link->connection)),
+          link_(std::move(link)),
           connection_(link_->connection),
           transaction_(connection_, "BEGIN ISOLATION LEVEL READ COMMITTED"),
           head_(read_chain_head(connection_, true)) {
@@ -141,146 +176,24 @@ class PgTransaction final : public Transaction {
     }
     ~PgTransaction() override { link_->transaction_open = false; }
 
-    void put(const Resource& resource) override;
-    void remove_resource(const std::string& name) override;
-    void put(const Policy& policy) override;
-    void remove_policy(const std::string& name) override;
-    Id put(const Request& request) override;
-    Id put(const Grant& grant) override;
-    Id put(const Session& session) override;
-    void put(const SshKey& key) override;
-    void remove_key(const std::string& fingerprint) override;
-    void put(const StoredReview& review) override;
     AuditEvent append(const AuditEvent& event) override;
     void commit() override;
 
   private:
-    // Scopes one operation (transaction_step.hpp).
-    struct Operation : TransactionStep {
-        Operation(PgTransaction& transaction, std::string_view what)
-            : TransactionStep(transaction.state_,
-                              [&](const char* why) { transaction.connection_.fail(what, why); }) {}
-    };
-
-    void put_list(std::string_view what, const std::string& sql, const Params& key,
-                  const std::vector<std::string>& values);
+    AuditEvent append_row(const AuditEvent& event);
 
     std::shared_ptr<Link> link_;
     pg::Connection& connection_;
     pg::TransactionGuard transaction_;
-    TransactionState state_ = TransactionState::Open;
     ChainHead head_;           // locked at begin
     bool head_moved_ = false;  // events appended: the head is written at commit
 };
 
-// Inserts one row per value: key's values, then the position, then the value.
-void PgTransaction::put_list(std::string_view what, const std::string& sql, const Params& key,
-                             const std::vector<std::string>& values) {
-    for (std::size_t position = 0; position < values.size(); ++position) {
-        Params params = key;
-        params.integer(static_cast<std::int64_t>(position)).text(values[position]);
-        connection_.run(what, sql, params);
-    }
-}
-
-void PgTransaction::put(const Resource& resource) {
-    Operation operation(*this, "put resource");
-    connection_.run("put resource", pg_rows::kPutResource, pg_rows::resource_params(resource));
-    connection_.run("put resource", "DELETE FROM resource_lists WHERE resource = $1",
-                    Params().text(resource.name));
-    const std::string insert =
-        "INSERT INTO resource_lists (resource, list, position, value) VALUES ($1, $2, $3, $4)";
-    put_list("put resource", insert, Params().text(resource.name).text("service"),
-             resource.services);
-    put_list("put resource", insert, Params().text(resource.name).text("account"),
-             resource.accounts);
-    put_list("put resource", insert, Params().text(resource.name).text("member"), resource.members);
-    put_list("put resource", insert, Params().text(resource.name).text("host"), resource.hosts);
-}
-
-void PgTransaction::remove_resource(const std::string& name) {
-    Operation operation(*this, "remove resource");
-    connection_.run("remove resource", "DELETE FROM resources WHERE name = $1",
-                    Params().text(name));
-}
-
-void PgTransaction::put(const Policy& policy) {
-    Operation operation(*this, "put policy");
-    connection_.run("put policy", pg_rows::kPutPolicy, pg_rows::policy_params(policy));
-    connection_.run("put policy", "DELETE FROM policy_approvers WHERE policy = $1",
-                    Params().text(policy.name));
-    put_list("put policy",
-             "INSERT INTO policy_approvers (policy, position, approver) VALUES ($1, $2, $3)",
-             Params().text(policy.name), policy.approvers);
-}
-
-void PgTransaction::remove_policy(const std::string& name) {
-    Operation operation(*this, "remove policy");
-    connection_.run("remove policy", "DELETE FROM policies WHERE name = $1", Params().text(name));
-}
-
-Id PgTransaction::put(const Request& request) {
-    Operation operation(*this, "put request");
-    Rows upsert =
-        connection_.run("put request", pg_rows::kPutRequest, pg_rows::request_params(request));
-    const Id id = upsert.integer(0, 0);
-    connection_.run("put request", "DELETE FROM request_approvals WHERE request_id = $1",
-                    Params().integer(id));
-    for (std::size_t position = 0; position < request.approvals.size(); ++position) {
-        const Approval& approval = request.approvals[position];
-        connection_.run("put request",
-                        "INSERT INTO request_approvals (request_id, position, approver, "
-                        "decision, comment, time) VALUES ($1, $2, $3, $4, $5, $6)",
-                        Params()
-                            .integer(id)
-                            .integer(static_cast<std::int64_t>(position))
-                            .text(approval.approver)
-                            .text(to_string(approval.decision))
-                            .text(approval.comment)
-                            .integer(approval.time));
-    }
-    return id;
-}
-
-Id PgTransaction::put(const Grant& grant) {
-    Operation operation(*this, "put grant");
-    return connection_.run("put grant", pg_rows::kPutGrant, pg_rows::grant_params(grant))
-        .integer(0, 0);
-}
-
-Id PgTransaction::put(const Session& session) {
-    Operation operation(*this, "put session");
-    return connection_.run("put session", pg_rows::kPutSession, pg_rows::session_params(session))
-        .integer(0, 0);
-}
-
-void PgTransaction::put(const SshKey& key) {
-    Operation operation(*this, "put key");
-    connection_.run("put key",
-                    "INSERT INTO keys (fingerprint, user_name, type, key_data, comment, added) "
-                    "VALUES ($1, $2, $3, $4, $5, $6)",
-                    Params()
-                        .text(key.fingerprint)
-                        .text(key.user)
-                        .text(key.type)
-                        .text(key.base64)
-                        .text(key.comment)
-                        .integer(key.added));
-}
-
-void PgTransaction::remove_key(const std::string& fingerprint) {
-    Operation operation(*this, "remove key");
-    connection_.run("remove key", "DELETE FROM keys WHERE fingerprint = $1",
-                    Params().text(fingerprint));
-}
-
-void PgTransaction::put(const StoredReview& review) {
-    Operation operation(*this, "put grant review");
-    connection_.run("put grant review", pg_rows::kPutReview, pg_rows::review_params(review));
-}
-
 AuditEvent PgTransaction::append(const AuditEvent& event) {
-    Operation operation(*this, "append audit event");
+    return step("append audit event", [&] { return append_row(event); });
+}
+
+AuditEvent PgTransaction::append_row(const AuditEvent& event) {
     AuditEvent row = event;
     row.seq = head_.seq + 1;
     row.prev_hash = head_.hash;
@@ -313,15 +226,16 @@ AuditEvent PgTransaction::append(const AuditEvent& event) {
 
 // The chain head is written once, with the last event the transaction appended.
 void PgTransaction::commit() {
-    Operation operation(*this, "commit");
-    if (head_moved_) {
-        connection_.run("record audit chain head",
-                        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-                        Params().integer(head_.seq).text(head_.hash));
-    }
-    transaction_.commit();
-    state_ = TransactionState::Committed;
-    link_->transaction_open = false;
+    step("commit", [&] {
+        if (head_moved_) {
+            connection_.run("record audit chain head",
+                            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                            Params().integer(head_.seq).text(head_.hash));
+        }
+        transaction_.commit();
+        state_ = TransactionState::Committed;
+        link_->transaction_open = false;
+    });
 }
 
 // ---- store ----
@@ -351,27 +265,16 @@ class PgStore final : public Store {
 };
 
 StoredState PgStore::load() {
-    ReadSnapshot snapshot(connection_);
-    StoredState state;
-    state.resources = pg_rows::load_resources(connection_);
-    state.policies = pg_rows::load_policies(connection_);
-    state.requests = pg_rows::load_requests(connection_);
-    state.grants = pg_rows::load_grants(connection_);
-    state.sessions = pg_rows::load_sessions(connection_);
-    state.keys = pg_rows::load_keys(connection_);
-    state.reviews = pg_rows::load_reviews(connection_);
+    Snapshot snapshot(connection_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     ChainHead head = read_chain_head(connection_, false);
-    state.last_audit_seq = head.seq;
-    state.last_audit_hash = std::move(head.hash);
+    StoredState state =
+        model_tables::load_state(Tables(connection_), head.seq, std::move(head.hash));
     snapshot.end();
     return state;
 }
 
 std::unique_ptr<Transaction> PgStore::begin() {
-    if (link_->transaction_open) {
-        connection_.fail("begin transaction", "another transaction is still open (one at a time)");
-    }
-    return std::make_unique<PgTransaction>(link_);
+    return begin_one<PgTransaction>(link_);
 }
 
 std::vector<AuditEvent> PgStore::audit_events(const AuditFilter& filter) {
@@ -408,7 +311,7 @@ std::vector<AuditEvent> PgStore::audit_events(const AuditFilter& filter) {
 }
 
 AuditVerification PgStore::verify_audit(const JournalCopy& journal) {
-    ReadSnapshot snapshot(connection_);
+    Snapshot snapshot(connection_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     ChainChecker checker(journal);
     const std::string sql = std::string(kAuditColumns) +
                             "(SELECT seq, time, event, user_name, resource, prev_hash, hash "

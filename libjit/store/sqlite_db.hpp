@@ -231,23 +231,4 @@ class TransactionGuard {
     bool open_ = false;
 };
 
-// A consistent read of several statements: its own read transaction, unless the connection
-// is already inside the Store's open Transaction (whose changes the read then sees).
-class ReadSnapshot {
-  public:
-    explicit ReadSnapshot(Database& database) {
-        if (!database.in_transaction()) {
-            transaction_.emplace(database, "BEGIN");
-        }
-    }
-    void end() {
-        if (transaction_) {
-            transaction_->commit();
-        }
-    }
-
-  private:
-    std::optional<TransactionGuard> transaction_;
-};
-
 }  // namespace jit::sqlite
