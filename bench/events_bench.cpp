@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_bus.hpp"
 #include "jit/bus_contract.hpp"
 #include "jit/bus_names.hpp"
 #include "jit/sd_handles.hpp"
@@ -81,12 +82,11 @@ void become(const std::string& user) {
 }
 
 jit::sd::BusPtr connect() {
-    sd_bus* raw = nullptr;
-    if (int r = sd_bus_open_system(&raw); r < 0) {
-        std::fprintf(stderr, "cannot connect to the system bus: %s\n", std::strerror(-r));
+    jit::sd::BusPtr bus = jit::bench::open_system_bus();
+    if (!bus) {
         _exit(1);
     }
-    return jit::sd::BusPtr(raw);
+    return bus;
 }
 
 // The "id" entry of an a{sv} reply.

@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_state.hpp"
 #include "jit/service.hpp"
 #include "jit/store.hpp"
 
@@ -99,35 +100,10 @@ void populate(const std::string& path, const std::vector<pid_t>& pids, jit::Epoc
     const jit::EpochSeconds now = jit::SystemClock().now();
     const std::string boot_id = read_boot_id();
     auto tx = store->begin();
-    jit::Policy policy;
-    policy.name = "bench";
-    policy.approvers = {"root"};
-    policy.active = true;
-    tx->put(policy);
-    for (int r = 0; r < kResources; ++r) {
-        tx->put(jit::Resource{
-            "res" + std::to_string(r), "", {"sudo"}, {"acct" + std::to_string(r)}, {}, "bench"});
-    }
+    jit::bench::put_bench_resources(*tx, kResources, {"sudo"});
     for (std::size_t i = 0; i < pids.size(); ++i) {
-        jit::Request request;
-        request.resource = "res" + std::to_string(i % kResources);
-        request.requester = "user" + std::to_string(i);
-        request.policy = "bench";
-        request.reason = "benchmark";
-        request.requested_duration = request.duration = expiry - now;
-        request.state = jit::RequestState::Approved;
-        request.created = request.decided.emplace(now);
-        request.expires = now + 3600;
-        request.id = tx->put(request);
-        jit::Grant grant;
-        grant.request_id = request.id;
-        grant.user = request.requester;
-        grant.resource = request.resource;
-        grant.start = now;
-        grant.expiry = expiry;
-        grant.id = tx->put(grant);
-        request.grant_id = grant.id;
-        tx->put(request);
+        const jit::Grant grant = jit::bench::put_active_grant(
+            *tx, "res" + std::to_string(i % kResources), "user" + std::to_string(i), now, expiry);
         jit::Session session;
         session.grant_id = grant.id;
         session.user = grant.user;

@@ -20,9 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "bench_bus.hpp"
+#include "bench_state.hpp"
 #include "jit/access.hpp"
 #include "jit/bus_names.hpp"
-#include "jit/sd_handles.hpp"
 #include "jit/service.hpp"
 #include "jit/store.hpp"
 
@@ -38,39 +39,10 @@ int populate(const std::string& path) {
     auto store = jit::open_sqlite_store(path);
     const jit::EpochSeconds now = jit::SystemClock().now();
     auto tx = store->begin();
-    jit::Policy policy;
-    policy.name = "bench";
-    policy.approvers = {"root"};
-    policy.active = true;
-    tx->put(policy);
-    for (int r = 0; r < kResources; ++r) {
-        tx->put(jit::Resource{"res" + std::to_string(r),
-                              "",
-                              {"sshd", "sudo"},
-                              {"acct" + std::to_string(r)},
-                              {},
-                              "bench"});
-    }
+    jit::bench::put_bench_resources(*tx, kResources, {"sshd", "sudo"});
     for (int g = 0; g < kGrants; ++g) {
-        jit::Request request;
-        request.resource = "res" + std::to_string(g % kResources);
-        request.requester = "user" + std::to_string(g);
-        request.policy = "bench";
-        request.reason = "benchmark";
-        request.requested_duration = request.duration = 30 * 86400;
-        request.state = jit::RequestState::Approved;
-        request.created = now;
-        request.decided = now;
-        request.expires = now + 3600;
-        request.id = tx->put(request);
-        jit::Grant grant;
-        grant.request_id = request.id;
-        grant.user = request.requester;
-        grant.resource = request.resource;
-        grant.start = now;
-        grant.expiry = now + 30 * 86400;
-        request.grant_id = tx->put(grant);
-        tx->put(request);
+        jit::bench::put_active_grant(*tx, "res" + std::to_string(g % kResources),
+                                     "user" + std::to_string(g), now, now + 30 * 86400);
     }
     tx->commit();
     std::printf("populated %s: %d resources, %d active grants\n", path.c_str(), kResources,
@@ -78,30 +50,10 @@ int populate(const std::string& path) {
     return 0;
 }
 
-using jit::sd::BusPtr;
-
 // One call, reply parsed and dropped; returns false (and prints why) on any error.
 bool call(sd_bus* bus, const char* interface, const char* member,
           const std::function<int(sd_bus_message*)>& append) {
-    sd_bus_message* m = nullptr;
-    sd_bus_message* reply = nullptr;
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    int r = sd_bus_message_new_method_call(bus, &m, jit::bus::kServiceName, jit::bus::kObjectPath,
-                                           interface, member);
-    if (r >= 0 && append) {
-        r = append(m);
-    }
-    if (r >= 0) {
-        r = sd_bus_call(bus, m, kCallTimeoutUsec, &error, &reply);
-    }
-    if (r < 0) {
-        std::fprintf(stderr, "%s failed: %s\n", member,
-                     error.message ? error.message : std::strerror(-r));
-    }
-    sd_bus_error_free(&error);
-    sd_bus_message_unref(reply);
-    sd_bus_message_unref(m);
-    return r >= 0;
+    return jit::bench::call_jitd(bus, interface, member, append, kCallTimeoutUsec);
 }
 
 struct Stats {
@@ -125,13 +77,10 @@ Stats measure_calls(int n, const std::function<bool()>& one) {
 }
 
 int measure(int n) {
-    sd_bus* raw = nullptr;
-    int r = sd_bus_open_system(&raw);
-    if (r < 0) {
-        std::fprintf(stderr, "cannot connect to the system bus: %s\n", std::strerror(-r));
+    const jit::sd::BusPtr bus = jit::bench::open_system_bus();
+    if (!bus) {
         return 1;
     }
-    BusPtr bus(raw);
     int i = 0;
     auto ping = [&] { return call(bus.get(), "org.freedesktop.DBus.Peer", "Ping", nullptr); };
     // Alternate between a user holding a grant (sudo to the covered account) and a stranger

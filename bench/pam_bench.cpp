@@ -21,16 +21,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <memory>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include "jit/bus_names.hpp"
-#include "jit/sd_handles.hpp"
+#include "bench_bus.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -51,23 +48,12 @@ int silent_conversation(int count, const pam_message**, pam_response** responses
 class PamConfDir {
   public:
     PamConfDir(const std::string& service, const std::string& account_line) {
-        char pattern[] = "/tmp/pam_bench.XXXXXX";
-        if (mkdtemp(pattern) == nullptr) {
-            throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        }
-        path_ = pattern;
-        std::ofstream(path_ + "/" + service) << account_line << '\n';
+        std::ofstream(path() + "/" + service) << account_line << '\n';
     }
-    ~PamConfDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    PamConfDir(const PamConfDir&) = delete;
-    PamConfDir& operator=(const PamConfDir&) = delete;
-    const std::string& path() const { return path_; }
+    const std::string& path() const { return dir_.path(); }
 
   private:
-    std::string path_;
+    jit::testing::TempDir dir_{"pam_bench"};
 };
 
 struct Attempt {
@@ -100,29 +86,9 @@ bool pam_account(const Attempt& attempt) {
 
 // A fresh system bus connection, Peer.Ping to jitd, close.
 bool connect_and_ping() {
-    sd_bus* raw = nullptr;
-    int r = sd_bus_open_system(&raw);
-    if (r < 0) {
-        std::fprintf(stderr, "cannot connect to the system bus: %s\n", std::strerror(-r));
-        return false;
-    }
-    jit::sd::BusPtr bus(raw);
-    sd_bus_message* ping = nullptr;
-    sd_bus_message* reply = nullptr;
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    r = sd_bus_message_new_method_call(bus.get(), &ping, jit::bus::kServiceName,
-                                       jit::bus::kObjectPath, "org.freedesktop.DBus.Peer", "Ping");
-    if (r >= 0) {
-        r = sd_bus_call(bus.get(), ping, kPingTimeoutUsec, &error, &reply);
-    }
-    if (r < 0) {
-        std::fprintf(stderr, "Peer.Ping to %s: %s\n", jit::bus::kServiceName,
-                     error.message ? error.message : std::strerror(-r));
-    }
-    sd_bus_error_free(&error);
-    sd_bus_message_unref(reply);
-    sd_bus_message_unref(ping);
-    return r >= 0;
+    const jit::sd::BusPtr bus = jit::bench::open_system_bus();
+    return bus && jit::bench::call_jitd(bus.get(), "org.freedesktop.DBus.Peer", "Ping", nullptr,
+                                        kPingTimeoutUsec);
 }
 
 struct Series {

@@ -11,9 +11,7 @@ N=${2:-1000}
 # shellcheck source=lib/world.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/world.sh"
 
-BENCH=$JIT_BUILD_DIR/bench/events_bench
-[[ -x $BENCH ]] || die "no $BENCH (build the events_bench target)"
-need_unsanitized "$JIT_BUILD_DIR/jitd/jitd"
+bench_program events_bench
 
 "$BENCH" populate "$T/jit.db" "$N" || die "cannot populate $T/jit.db"
 # Limits high enough for one user's N requests; the clients are the test users.

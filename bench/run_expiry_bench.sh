@@ -12,19 +12,15 @@ LEAD=${3:-25}
 # shellcheck source=lib/world.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/world.sh"
 
-BENCH=$JIT_BUILD_DIR/bench/expiry_bench
-[[ -x $BENCH ]] || die "no $BENCH (build the expiry_bench target)"
-need_unsanitized "$JIT_BUILD_DIR/jitd/jitd"
+bench_program expiry_bench
 
 "$BENCH" run "$T/jit.db" "$N" "$LEAD" "$T/ready" >"$T/bench.out" 2>&1 &
 bench_pid=$!
 track_pid "$bench_pid"
 wait_until 900 test -s "$T/ready" || die "expiry_bench did not write the database: $(cat "$T/bench.out")"
 expiry=$(<"$T/ready")
-started=$(date +%s%N)
 # No pre-expiry warnings: the sessions have no terminal, and the warnings are not measured.
-jitd_start "warn_before = 0"
-note "jitd loaded $N grants and sessions and owned its name in $((($(date +%s%N) - started) / 1000000)) ms"
+jitd_start_timed "$N grants and sessions" "warn_before = 0"
 (($(date +%s) < expiry)) || die "jitd was not ready before the expiry second; use a larger LEAD"
 wait "$bench_pid"
 rc=$?

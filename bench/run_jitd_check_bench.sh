@@ -10,12 +10,8 @@ N=${2:-20000}
 # shellcheck source=lib/world.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/world.sh"
 
-BENCH=$JIT_BUILD_DIR/bench/jitd_check_bench
-[[ -x $BENCH ]] || die "no $BENCH (build the jitd_check_bench target)"
-need_unsanitized "$JIT_BUILD_DIR/jitd/jitd"
+bench_program jitd_check_bench
 
 "$BENCH" populate "$T/jit.db" || die "cannot populate $T/jit.db"
-started=$(date +%s%N)
-jitd_start
-note "jitd loaded the state and owned its name in $((($(date +%s%N) - started) / 1000000)) ms"
+jitd_start_timed "the state"
 "$BENCH" measure "$N"

@@ -19,3 +19,21 @@ need_unsanitized() {
         die "$1 is built with ASan; benchmark a build without sanitizers"
     fi
 }
+
+# bench_program NAME: sets BENCH to the benchmark program NAME of this build, which must exist,
+# and needs a jitd built without sanitizers (the benchmark measures jitd).
+bench_program() {
+    BENCH=$JIT_BUILD_DIR/bench/$1
+    [[ -x $BENCH ]] || die "no $BENCH (build the $1 target)"
+    need_unsanitized "$JIT_BUILD_DIR/jitd/jitd"
+}
+
+# jitd_start_timed WHAT [CONFIG_LINE...]: jitd_start, then notes how long jitd took to load WHAT
+# and own its name.
+jitd_start_timed() {
+    local what=$1 started
+    shift
+    started=$(date +%s%N)
+    jitd_start "$@"
+    note "jitd loaded $what and owned its name in $((($(date +%s%N) - started) / 1000000)) ms"
+}
