@@ -18,12 +18,8 @@ private_bus_config() {
     <deny own="*"/>
     <deny send_type="method_call"/>
     <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
+$(printf '    <allow send_requested_reply="true" send_type="%s"/>\n' method_return error)
+$(printf '    <allow receive_type="%s"/>\n' method_call method_return error signal)
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
