@@ -87,16 +87,12 @@ TEST(SessionGroupKind, KnowsOnlyTheGroupsJitMadeForThatSession) {
               SessionGroupKind::Scope);
     EXPECT_EQ(session_group_kind("/jit-session-4242-99.scope", 4242, 99), SessionGroupKind::Scope);
     // Another session's group, the login around the session, anything else: never ours.
-    EXPECT_EQ(session_group_kind("/jit/session-4242-98", 4242, 99), SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("/jit/session-4243-99", 4242, 99), SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("/user.slice/user-1000.slice/session-3.scope", 4242, 99),
-              SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("/", 4242, 99), SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("", 4242, 99), SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("/jit/../jit/session-4242-99", 4242, 99),
-              SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("jit/session-4242-99", 4242, 99), SessionGroupKind::NotOurs);
-    EXPECT_EQ(session_group_kind("/jit/session-4242-99/", 4242, 99), SessionGroupKind::NotOurs);
+    for (const char* other :
+         {"/jit/session-4242-98", "/jit/session-4243-99",
+          "/user.slice/user-1000.slice/session-3.scope", "/", "", "/jit/../jit/session-4242-99",
+          "jit/session-4242-99", "/jit/session-4242-99/"}) {
+        EXPECT_EQ(session_group_kind(other, 4242, 99), SessionGroupKind::NotOurs) << other;
+    }
     // Unknown start time or no real pid: nothing can be ours.
     EXPECT_EQ(session_group_kind("/jit/session-4242-0", 4242, 0), SessionGroupKind::NotOurs);
     EXPECT_EQ(session_group_kind("/jit/session-1-99", 1, 99), SessionGroupKind::NotOurs);

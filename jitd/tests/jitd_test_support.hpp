@@ -60,14 +60,21 @@ inline bool run_loop_until(sd_event* event, const std::function<bool()>& done) {
     return true;
 }
 
+// A child that sleeps until killed.
+inline pid_t spawn_sleeper() {
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    return child;
+}
+
 // A child that forks a grandchild; both sleep until killed.
 inline pid_t spawn_tree() {
     pid_t child = fork();
     if (child == 0) {
-        if (fork() == 0) {
-            pause();
-            _exit(0);
-        }
+        spawn_sleeper();
         pause();
         _exit(0);
     }

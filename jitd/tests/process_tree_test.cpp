@@ -63,11 +63,7 @@ TEST(ProcStat, RejectsTruncatedText) {
 // ESRCH, which the std::ifstream jitd used turned into an exception that ended jitd (seen when
 // a revoked session's processes died while jitd walked them).
 TEST(ProcStat, AProcessThatEndsWhileItsStatIsReadIsGone) {
-    pid_t child = fork();
-    if (child == 0) {
-        pause();
-        _exit(0);
-    }
+    const pid_t child = spawn_sleeper();
     ASSERT_GT(child, 0);
     const std::string path = "/proc/" + std::to_string(child) + "/stat";
     const jit::UniqueFd stat_file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -120,11 +116,7 @@ TEST(BootClock, ConvertsTicksSinceBootToEpochSeconds) {
 }
 
 TEST(BootClock, DatesAProcessJustStartedToNow) {
-    pid_t child = fork();
-    if (child == 0) {
-        pause();
-        _exit(0);
-    }
+    const pid_t child = spawn_sleeper();
     ASSERT_GT(child, 0);
     auto stat = read_proc_stat(child);
     ASSERT_TRUE(stat);
@@ -186,11 +178,7 @@ TEST(SessionProcess, IsTheProcessWithTheRegisteredStartTime) {
 
 // What the reaper asks: only a process certainly not the session's counts as gone.
 TEST(SessionProcess, MayRunWhileThePidRunsWithTheRegisteredStartTime) {
-    pid_t child = fork();
-    if (child == 0) {
-        pause();
-        _exit(0);
-    }
+    const pid_t child = spawn_sleeper();
     ASSERT_GT(child, 0);
     std::uint64_t start = read_proc_stat(child).value().start_time;
     EXPECT_TRUE(registered_process_may_run(child, start));

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,36 @@ class SessionTerminatorTest : public ::testing::Test {
         return session;
     }
     EventPtr event_;
+};
+
+// A running child with a grandchild (running_tree()) and a session registered to the child.
+class RunningSessionTest : public SessionTerminatorTest {
+  protected:
+    void SetUp() override {
+        SessionTerminatorTest::SetUp();
+        tree_ = running_tree();
+        ASSERT_EQ(tree_.size(), 2u);
+        child_ = tree_[0].pid;
+        session_ = session_of(child_);
+    }
+    // Ends the session through a terminator (kill_grace 1 s) that asks `logind` first, if any;
+    // what it has still to do is dropped with it.
+    std::unique_ptr<SessionTerminator> terminate(sd_bus* logind = nullptr) {
+        auto terminator = std::make_unique<SessionTerminator>(event_.get(), logind, 1);
+        terminator->terminate(session_);
+        return terminator;
+    }
+    // Runs the loop until both processes have ended and the child is reaped.
+    bool run_until_tree_ended() {
+        return run_until([&] {
+            return !process_alive(tree_[1]) && waitpid(child_, nullptr, WNOHANG) == child_;
+        });
+    }
+
+    CapturedLog log_;
+    std::vector<ProcessId> tree_;
+    pid_t child_ = 0;
+    jit::Session session_;
 };
 
 // Three generations that all ignore SIGTERM: only SIGKILL ends them.
@@ -89,49 +120,31 @@ TEST_F(SessionTerminatorTest, SaysWhenTheSessionHasNoProcessesLeft) {
     EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
 }
 
-TEST_F(SessionTerminatorTest, LeavesAReusedPidAlone) {
-    CapturedLog log;
-    const std::vector<ProcessId> tree = running_tree();
-    ASSERT_EQ(tree.size(), 2u);
-    const pid_t child = tree[0].pid;
-    auto session = session_of(child);
-    session.opened -= 3600;  // the session opened an hour before this process started
-    SessionTerminator terminator(event_.get(), nullptr, 1);
-    terminator.terminate(session);
-    EXPECT_NE(log.text().find("started after the session opened"), std::string::npos) << log.text();
-    EXPECT_TRUE(process_alive({child, read_proc_stat(child).value().start_time}));
-    end_tree(child);
+TEST_F(RunningSessionTest, LeavesAReusedPidAlone) {
+    session_.opened -= 3600;  // the session opened an hour before this process started
+    const auto terminator = terminate();
+    EXPECT_NE(log_.text().find("started after the session opened"), std::string::npos)
+        << log_.text();
+    EXPECT_TRUE(process_alive({child_, read_proc_stat(child_).value().start_time}));
+    end_tree(child_);
 }
 
-TEST_F(SessionTerminatorTest, LeavesAPidAloneWhoseStartTimeIsNotTheRegisteredOne) {
-    CapturedLog log;
-    const std::vector<ProcessId> tree = running_tree();
-    ASSERT_EQ(tree.size(), 2u);
-    const pid_t child = tree[0].pid;
-    auto session = session_of(child);
-    session.pid_start = static_cast<std::int64_t>(read_proc_stat(child).value().start_time) + 1;
-    SessionTerminator terminator(event_.get(), nullptr, 1);
-    terminator.terminate(session);
-    EXPECT_NE(log.text().find("no processes left (pid " + std::to_string(child) + " now belongs"),
+TEST_F(RunningSessionTest, LeavesAPidAloneWhoseStartTimeIsNotTheRegisteredOne) {
+    session_.pid_start = static_cast<std::int64_t>(read_proc_stat(child_).value().start_time) + 1;
+    const auto terminator = terminate();
+    EXPECT_NE(log_.text().find("no processes left (pid " + std::to_string(child_) + " now belongs"),
               std::string::npos)
-        << log.text();
-    EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
-    end_tree(child);
+        << log_.text();
+    EXPECT_EQ(log_.text().find("SIGTERM"), std::string::npos) << log_.text();
+    end_tree(child_);
 }
 
-TEST_F(SessionTerminatorTest, SignalsTheProcessWithTheRegisteredStartTime) {
-    CapturedLog log;
-    const std::vector<ProcessId> tree = running_tree();
-    ASSERT_EQ(tree.size(), 2u);
-    const pid_t child = tree[0].pid;
-    auto session = session_of(child);
-    session.pid_start = static_cast<std::int64_t>(tree[0].start_time);
-    session.opened -= 3600;  // by the clock alone this would look like a reused pid
-    SessionTerminator terminator(event_.get(), nullptr, 1);
-    terminator.terminate(session);
-    EXPECT_NE(log.text().find("sent SIGTERM to 2 process(es)"), std::string::npos) << log.text();
-    EXPECT_TRUE(run_until(
-        [&] { return !process_alive(tree[1]) && waitpid(child, nullptr, WNOHANG) == child; }));
+TEST_F(RunningSessionTest, SignalsTheProcessWithTheRegisteredStartTime) {
+    session_.pid_start = static_cast<std::int64_t>(tree_[0].start_time);
+    session_.opened -= 3600;  // by the clock alone this would look like a reused pid
+    const auto terminator = terminate();
+    EXPECT_NE(log_.text().find("sent SIGTERM to 2 process(es)"), std::string::npos) << log_.text();
+    EXPECT_TRUE(run_until_tree_ended());
 }
 
 // --- ending a session through logind ---
@@ -211,24 +224,17 @@ const sd_bus_vtable FakeLogind::kSession[] = {
     SD_BUS_VTABLE_END,
 };
 
-TEST_F(SessionTerminatorTest, AsksLogindToEndTheSessionTheRegisteredPidLeads) {
-    CapturedLog log;
-    const std::vector<ProcessId> tree = running_tree();
-    ASSERT_EQ(tree.size(), 2u);
-    const pid_t child = tree[0].pid;
+TEST_F(RunningSessionTest, AsksLogindToEndTheSessionTheRegisteredPidLeads) {
     FakeLogind logind(event_.get());
-    logind.leader = static_cast<std::uint32_t>(child);
-    auto session = session_of(child);
-    session.logind_session = "1";
-    {
-        SessionTerminator terminator(event_.get(), logind.bus(), 1);
-        terminator.terminate(session);
-        EXPECT_TRUE(run_until([&] { return log.text().find("logind") != std::string::npos; }));
-    }
+    logind.leader = static_cast<std::uint32_t>(child_);
+    session_.logind_session = "1";
+    auto terminator = terminate(logind.bus());
+    EXPECT_TRUE(run_until([&] { return log_.text().find("logind") != std::string::npos; }));
+    terminator.reset();
     EXPECT_EQ(logind.terminated, std::vector<std::string>{"1"});
-    EXPECT_NE(log.text().find("logind terminated session 1"), std::string::npos) << log.text();
-    EXPECT_EQ(log.text().find("SIGTERM"), std::string::npos) << log.text();
-    end_tree(child);
+    EXPECT_NE(log_.text().find("logind terminated session 1"), std::string::npos) << log_.text();
+    EXPECT_EQ(log_.text().find("SIGTERM"), std::string::npos) << log_.text();
+    end_tree(child_);
 }
 
 // TerminateSession leaves the scope to systemd's stop timeout; jit's kill_grace still holds.
@@ -273,39 +279,25 @@ TEST_F(SessionTerminatorTest, LeavesALogindLeaderInItsScope) {
 }
 
 // sudo inherits XDG_SESSION_ID from the login it runs in: that login is not the sudo session.
-TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindsSessionHasAnotherLeader) {
-    CapturedLog log;
-    const std::vector<ProcessId> tree = running_tree();
-    ASSERT_EQ(tree.size(), 2u);
-    const pid_t child = tree[0].pid;
+TEST_F(RunningSessionTest, SignalsInsteadWhenLogindsSessionHasAnotherLeader) {
     FakeLogind logind(event_.get());
     logind.leader = static_cast<std::uint32_t>(getpid());  // the outer login
-    auto session = session_of(child);
-    session.logind_session = "1";
-    session.pid_start = static_cast<std::int64_t>(tree[0].start_time);
-    SessionTerminator terminator(event_.get(), logind.bus(), 1);
-    terminator.terminate(session);
-    EXPECT_TRUE(run_until(
-        [&] { return !process_alive(tree[1]) && waitpid(child, nullptr, WNOHANG) == child; }));
+    session_.logind_session = "1";
+    session_.pid_start = static_cast<std::int64_t>(tree_[0].start_time);
+    const auto terminator = terminate(logind.bus());
+    EXPECT_TRUE(run_until_tree_ended());
     EXPECT_TRUE(logind.terminated.empty());
-    EXPECT_NE(log.text().find("its leader is pid " + std::to_string(getpid())), std::string::npos)
-        << log.text();
+    EXPECT_NE(log_.text().find("its leader is pid " + std::to_string(getpid())), std::string::npos)
+        << log_.text();
 }
 
-TEST_F(SessionTerminatorTest, SignalsInsteadWhenLogindDoesNotKnowTheSession) {
-    CapturedLog log;
-    const std::vector<ProcessId> tree = running_tree();
-    ASSERT_EQ(tree.size(), 2u);
-    const pid_t child = tree[0].pid;
+TEST_F(RunningSessionTest, SignalsInsteadWhenLogindDoesNotKnowTheSession) {
     FakeLogind logind(event_.get());
-    auto session = session_of(child);
-    session.logind_session = "7";
-    SessionTerminator terminator(event_.get(), logind.bus(), 1);
-    terminator.terminate(session);
-    EXPECT_TRUE(run_until(
-        [&] { return !process_alive(tree[1]) && waitpid(child, nullptr, WNOHANG) == child; }));
+    session_.logind_session = "7";
+    const auto terminator = terminate(logind.bus());
+    EXPECT_TRUE(run_until_tree_ended());
     EXPECT_TRUE(logind.terminated.empty());
-    EXPECT_NE(log.text().find("No session by that id"), std::string::npos) << log.text();
+    EXPECT_NE(log_.text().find("No session by that id"), std::string::npos) << log_.text();
 }
 
 }  // namespace

@@ -18,13 +18,7 @@ namespace {
 // A child that sleeps until it is killed; reaped by the destructor.
 struct SleepingChild {
     pid_t pid = -1;
-    SleepingChild() {
-        pid = fork();
-        if (pid == 0) {
-            pause();
-            _exit(0);
-        }
-    }
+    SleepingChild() : pid(spawn_sleeper()) {}
     ~SleepingChild() {
         if (pid > 0) {
             kill(pid, SIGKILL);
