@@ -4,12 +4,23 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace jit {
 namespace {
 
 using Queue = DeadlineQueue<std::string>;
+
+// A queue with `deadlines` (key and deadline) scheduled in this order.
+Queue queue_of(std::initializer_list<std::pair<std::string, EpochSeconds>> deadlines) {
+    Queue queue;
+    for (const auto& [key, when] : deadlines) {
+        queue.schedule(key, when);
+    }
+    return queue;
+}
 
 TEST(DeadlineQueue, StartsEmptyAndHasNothingDue) {
     Queue queue;
@@ -19,19 +30,13 @@ TEST(DeadlineQueue, StartsEmptyAndHasNothingDue) {
 }
 
 TEST(DeadlineQueue, NextIsTheEarliestDeadline) {
-    Queue queue;
-    queue.schedule("late", 300);
-    queue.schedule("early", 100);
-    queue.schedule("middle", 200);
+    const Queue queue = queue_of({{"late", 300}, {"early", 100}, {"middle", 200}});
     EXPECT_EQ(queue.size(), 3u);
     EXPECT_EQ(queue.next(), 100);
 }
 
 TEST(DeadlineQueue, PopsOnlyWhatIsDueInDeadlineOrder) {
-    Queue queue;
-    queue.schedule("b", 200);
-    queue.schedule("a", 100);
-    queue.schedule("c", 300);
+    Queue queue = queue_of({{"b", 200}, {"a", 100}, {"c", 300}});
     EXPECT_FALSE(queue.pop_due(99));
     EXPECT_EQ(queue.pop_due(200), "a");
     EXPECT_EQ(queue.pop_due(200), "b");
@@ -42,18 +47,13 @@ TEST(DeadlineQueue, PopsOnlyWhatIsDueInDeadlineOrder) {
 }
 
 TEST(DeadlineQueue, EqualDeadlinesComeOutInKeyOrder) {
-    Queue queue;
-    queue.schedule("y", 50);
-    queue.schedule("x", 50);
+    Queue queue = queue_of({{"y", 50}, {"x", 50}});
     EXPECT_EQ(queue.pop_due(50), "x");
     EXPECT_EQ(queue.pop_due(50), "y");
 }
 
 TEST(DeadlineQueue, SchedulingAKeyAgainMovesItsDeadline) {
-    Queue queue;
-    queue.schedule("grant", 100);
-    queue.schedule("other", 150);
-    queue.schedule("grant", 400);
+    Queue queue = queue_of({{"grant", 100}, {"other", 150}, {"grant", 400}});
     EXPECT_EQ(queue.size(), 2u);
     EXPECT_EQ(queue.when("grant"), 400);
     EXPECT_EQ(queue.next(), 150);
@@ -65,9 +65,7 @@ TEST(DeadlineQueue, SchedulingAKeyAgainMovesItsDeadline) {
 }
 
 TEST(DeadlineQueue, CancelRemovesOnlyThatKey) {
-    Queue queue;
-    queue.schedule("a", 100);
-    queue.schedule("b", 200);
+    Queue queue = queue_of({{"a", 100}, {"b", 200}});
     EXPECT_TRUE(queue.cancel("a"));
     EXPECT_FALSE(queue.cancel("a"));
     EXPECT_FALSE(queue.cancel("never scheduled"));
@@ -78,9 +76,7 @@ TEST(DeadlineQueue, CancelRemovesOnlyThatKey) {
 }
 
 TEST(DeadlineQueue, ClearForgetsEveryDeadline) {
-    Queue queue;
-    queue.schedule("a", 1);
-    queue.schedule("b", 2);
+    Queue queue = queue_of({{"a", 1}, {"b", 2}});
     queue.clear();
     EXPECT_TRUE(queue.empty());
     EXPECT_FALSE(queue.pop_due(10));
