@@ -2,7 +2,6 @@
 // parse_duration reads what admins and users type (jitctl --duration, jitd.conf); whatever it
 // accepts lies in 1s..36500d and format_duration writes it back in a form it reads the same.
 #include <cstdint>
-#include <cstring>
 
 #include "fuzz_support.hpp"
 #include "jit/time.hpp"
@@ -20,17 +19,14 @@ void check_round_trip(jit::Seconds seconds) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string_view text = jit::fuzz::as_text(data, size);
-    try {
-        const jit::Seconds seconds = jit::parse_duration(text);
-        jit::fuzz::require(seconds >= 1 && seconds <= kMaxDuration, "accepted out of range");
-        check_round_trip(seconds);
-    } catch (const jit::JitError& error) {
-        jit::fuzz::require_clean_refusal(error);
+    const auto parsed =
+        jit::fuzz::parsed_or_refused(jit::parse_duration, jit::fuzz::as_text(data, size));
+    if (parsed) {
+        jit::fuzz::require(*parsed >= 1 && *parsed <= kMaxDuration, "accepted out of range");
+        check_round_trip(*parsed);
     }
     // The first bytes as a number: any span formats without failing, one in range round-trips.
-    std::int64_t seconds = 0;
-    std::memcpy(&seconds, data, std::min(size, sizeof seconds));
+    const std::int64_t seconds = jit::fuzz::leading_int64(data, size);
     const std::string formatted = jit::format_duration(seconds);
     jit::fuzz::require(!formatted.empty(), "format_duration wrote nothing");
     const jit::Seconds in_range =

@@ -4,10 +4,15 @@
 // input can neither forge nor break a log line.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "jit/error.hpp"
 #include "jit/validate.hpp"
@@ -36,6 +41,25 @@ inline void require_clean_refusal(const JitError& error) {
 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
     return {reinterpret_cast<const char*>(data), size};
+}
+
+// What `parse(text)` returns, or nothing when it refused the text cleanly.
+template <typename Parse>
+auto parsed_or_refused(Parse parse, std::string_view text)
+    -> std::optional<std::invoke_result_t<Parse&, std::string_view>> {
+    try {
+        return parse(text);
+    } catch (const JitError& error) {
+        require_clean_refusal(error);
+    }
+    return std::nullopt;
+}
+
+// The input's first eight bytes as a number (zeros where it is shorter).
+inline std::int64_t leading_int64(const std::uint8_t* data, std::size_t size) {
+    std::int64_t value = 0;
+    std::memcpy(&value, data, std::min(size, sizeof value));
+    return value;
 }
 
 }  // namespace jit::fuzz
