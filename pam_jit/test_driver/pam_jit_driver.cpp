@@ -22,14 +22,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "jit/access.hpp"
@@ -126,21 +129,16 @@ int wait_for_eof() {
 int run(int argc, char** argv) {
     std::string confdir, service, user, ruser, rhost, tty;
     std::vector<std::string> env, steps;
+    const std::pair<std::string_view, std::string*> options[] = {
+        {"--confdir", &confdir}, {"--service", &service}, {"--user", &user},
+        {"--ruser", &ruser},     {"--rhost", &rhost},     {"--tty", &tty}};
     for (int i = 0; i < argc; ++i) {
         const std::string_view arg = argv[i];
         const bool has_value = i + 1 < argc;
-        if (arg == "--confdir" && has_value) {
-            confdir = argv[++i];
-        } else if (arg == "--service" && has_value) {
-            service = argv[++i];
-        } else if (arg == "--user" && has_value) {
-            user = argv[++i];
-        } else if (arg == "--ruser" && has_value) {
-            ruser = argv[++i];
-        } else if (arg == "--rhost" && has_value) {
-            rhost = argv[++i];
-        } else if (arg == "--tty" && has_value) {
-            tty = argv[++i];
+        const auto option = std::find_if(std::begin(options), std::end(options),
+                                         [&](const auto& known) { return known.first == arg; });
+        if (option != std::end(options) && has_value) {
+            *option->second = argv[++i];
         } else if (arg == "--env" && has_value) {
             env.emplace_back(argv[++i]);
         } else if (arg.starts_with("--")) {
