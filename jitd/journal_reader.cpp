@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "sd_handles.hpp"
 
@@ -67,8 +68,14 @@ std::optional<jit::JournalAuditEntry> audit_entry(sd_journal* journal) {
     return entry;
 }
 
-std::string failed(const char* what, int r) {
-    return std::string("cannot read the journal (") + what + "): " + std::strerror(-r);
+// The copy as read: complete, or with why the read stopped (r < 0, while doing `what`).
+jit::JournalCopy finished(jit::JournalCopy copy, int r, const char* what) {
+    if (r < 0) {
+        copy.error = std::string("cannot read the journal (") + what + "): " + std::strerror(-r);
+    } else {
+        copy.read = true;
+    }
+    return copy;
 }
 
 }  // namespace
@@ -91,12 +98,7 @@ jit::JournalCopy JournalAuditReader::read(const std::string& chain) const {
             copy.entries.push_back(*entry);
         }
     }
-    if (r < 0) {
-        copy.error = failed("next entry", r);
-        return copy;
-    }
-    copy.read = true;
-    return copy;
+    return finished(std::move(copy), r, "next entry");
 }
 
 jit::JournalCopy JournalAuditReader::read_newest(const std::string& chain,
@@ -121,12 +123,7 @@ jit::JournalCopy JournalAuditReader::read_newest(const std::string& chain,
         }
         copy.entries.push_back(*entry);
     }
-    if (r < 0) {
-        copy.error = failed("newest entries", r);
-        return copy;
-    }
-    copy.read = true;
-    return copy;
+    return finished(std::move(copy), r, "newest entries");
 }
 
 }  // namespace jitd
