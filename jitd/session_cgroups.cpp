@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cgroup_paths.hpp"
+#include "event_timer.hpp"
 #include "process_tree.hpp"
 
 namespace jitd {
@@ -349,12 +350,8 @@ void SessionCgroups::end_direct_group(const jit::Session& session) {
     arm_kill(session.id, session.cgroup);
 }
 
-bool SessionCgroups::arm_timer(sd_event* event, sd_event_source** source, uint64_t after_usec,
-                               PendingKill* kill) {
-    uint64_t now = 0;
-    sd_event_now(event, CLOCK_MONOTONIC, &now);
-    int r =
-        sd_event_add_time(event, source, CLOCK_MONOTONIC, now + after_usec, 0, on_kill_grace, kill);
+bool SessionCgroups::arm_kill_timer(PendingKill* kill, std::uint64_t after_usec) {
+    const int r = arm_timer(kill->owner->event_, kill->timer, after_usec, on_kill_grace, kill);
     if (r < 0) {
         spdlog::error("session {}: cannot arm a timer for cgroup {}: {}", kill->session_id,
                       kill->path, std::strerror(-r));
@@ -364,12 +361,10 @@ bool SessionCgroups::arm_timer(sd_event* event, sd_event_source** source, uint64
 
 void SessionCgroups::arm_kill(jit::Id session_id, const std::string& path) {
     auto kill = std::make_unique<PendingKill>(PendingKill{this, session_id, path, nullptr, 0});
-    sd_event_source* source = nullptr;
-    if (!arm_timer(event_, &source, static_cast<uint64_t>(kill_grace_) * 1000000, kill.get())) {
+    if (!arm_kill_timer(kill.get(), static_cast<uint64_t>(kill_grace_) * 1000000)) {
         kill_group(unified_root() + path, path);  // no grace without a timer
         return;
     }
-    kill->timer.reset(source);
     pending_kills_.push_back(std::move(kill));
 }
 
@@ -385,9 +380,7 @@ int SessionCgroups::on_kill_grace(sd_event_source*, uint64_t, void* userdata) {
                      kill->path, self->kill_grace_);
     }
     if (rmdir(dir.c_str()) != 0 && errno == EBUSY && ++kill->removal_tries < kRemovalTries) {
-        sd_event_source* source = nullptr;
-        if (arm_timer(self->event_, &source, kRemovalRetryUsec, kill)) {
-            kill->timer.reset(source);
+        if (arm_kill_timer(kill, kRemovalRetryUsec)) {
             return 0;
         }
     }

@@ -71,8 +71,7 @@ class SessionCgroups {
     void stop_scope(const jit::Session& session);
     void end_direct_group(const jit::Session& session);
     void arm_kill(jit::Id session_id, const std::string& path);
-    static bool arm_timer(sd_event* event, sd_event_source** source, uint64_t after_usec,
-                          PendingKill* kill);
+    static bool arm_kill_timer(PendingKill* kill, std::uint64_t after_usec);
     static int on_kill_grace(sd_event_source*, uint64_t, void* userdata);
     static int on_scope_stopped(sd_bus_message* reply, void* userdata, sd_bus_error*);
 

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "event_timer.hpp"
+
 namespace jitd {
 namespace {
 
@@ -71,8 +73,8 @@ bool SessionTerminator::end_without_signals(const jit::Session& session) {
         return false;
     }
     auto call = std::make_unique<LogindCall>(LogindCall{this, session, nullptr, nullptr});
-    if (!send_to_logind(*call, kLogindPath, kLogindManager, "GetSession", on_session_path,
-                        session.logind_session.c_str())) {
+    if (!send_to_logind(*call, kLogindPath, kLogindManager, "GetSession",
+                        on_answer<on_session_path>, session.logind_session.c_str())) {
         return false;
     }
     logind_calls_.push_back(std::move(call));
@@ -127,68 +129,54 @@ void SessionTerminator::finish(LogindCall* call, const char* failure) {
     }
 }
 
-int SessionTerminator::on_session_path(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+template <SessionTerminator::Step step>
+int SessionTerminator::on_answer(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     auto* call = static_cast<LogindCall*>(userdata);
-    SessionTerminator* self = call->owner;
     if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
-        self->finish(call, error->message ? error->message : error->name);
-        return 0;
-    }
-    const char* path = nullptr;
-    if (sd_bus_message_read_basic(reply, 'o', &path) < 0 ||
-        !self->send_to_logind(*call, path, "org.freedesktop.DBus.Properties", "Get", on_leader,
-                              kLogindSession, "Leader")) {
-        self->finish(call, "cannot ask for its leader");
+        call->owner->finish(call, error->message ? error->message : error->name);
+    } else {
+        step(reply, call);
     }
     return 0;
 }
 
-int SessionTerminator::on_leader(sd_bus_message* reply, void* userdata, sd_bus_error*) {
-    auto* call = static_cast<LogindCall*>(userdata);
+void SessionTerminator::on_session_path(sd_bus_message* reply, LogindCall* call) {
     SessionTerminator* self = call->owner;
-    if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
-        self->finish(call, error->message ? error->message : error->name);
-        return 0;
+    const char* path = nullptr;
+    if (sd_bus_message_read_basic(reply, 'o', &path) < 0 ||
+        !self->send_to_logind(*call, path, "org.freedesktop.DBus.Properties", "Get",
+                              on_answer<on_leader>, kLogindSession, "Leader")) {
+        self->finish(call, "cannot ask for its leader");
     }
+}
+
+void SessionTerminator::on_leader(sd_bus_message* reply, LogindCall* call) {
+    SessionTerminator* self = call->owner;
     uint32_t leader = 0;
     if (sd_bus_message_read(reply, "v", "u", &leader) < 0) {
         self->finish(call, "cannot read its leader");
-        return 0;
+        return;
     }
     if (static_cast<std::int64_t>(leader) != call->session.pid) {
         std::string why = "its leader is pid " + std::to_string(leader) +
                           ", not the session's pid " + std::to_string(call->session.pid);
         self->finish(call, why.c_str());
-        return 0;
+        return;
     }
-    if (!self->send_to_logind(*call, kLogindPath, kLogindManager, "TerminateSession", on_terminated,
-                              call->session.logind_session.c_str())) {
+    if (!self->send_to_logind(*call, kLogindPath, kLogindManager, "TerminateSession",
+                              on_answer<on_terminated>, call->session.logind_session.c_str())) {
         self->finish(call, "cannot ask to terminate it");
     }
-    return 0;
 }
 
-int SessionTerminator::on_terminated(sd_bus_message* reply, void* userdata, sd_bus_error*) {
-    auto* call = static_cast<LogindCall*>(userdata);
+void SessionTerminator::on_terminated(sd_bus_message*, LogindCall* call) {
     SessionTerminator* self = call->owner;
-    if (const sd_bus_error* error = sd_bus_message_get_error(reply)) {
-        self->finish(call, error->message ? error->message : error->name);
-        return 0;
-    }
     spdlog::info("session {} of {}: logind terminated session {}", call->session.id,
                  call->session.user, call->session.logind_session);
     // logind's scope gets systemd's own stop timeout; kill_grace is jit's promise.
-    uint64_t now = 0;
-    sd_event_now(self->event_, CLOCK_MONOTONIC, &now);
-    sd_event_source* source = nullptr;
-    if (sd_event_add_time(self->event_, &source, CLOCK_MONOTONIC,
-                          now + static_cast<uint64_t>(self->kill_grace_) * 1000000, 0,
-                          on_logind_grace, call) < 0) {
+    if (arm_timer(self->event_, call->grace, self->kill_grace_usec(), on_logind_grace, call) < 0) {
         self->finish(call, nullptr);
-        return 0;
     }
-    call->grace.reset(source);
-    return 0;
 }
 
 // After kill_grace: SIGKILL, through logind, to whatever still runs in the session's scope.
@@ -284,19 +272,13 @@ void SessionTerminator::arm_kill(std::vector<jit::Id> session_ids,
                                  std::vector<ProcessId> processes) {
     auto kill = std::make_unique<PendingKill>(
         PendingKill{this, std::move(session_ids), std::move(processes), nullptr});
-    uint64_t now = 0;
-    sd_event_now(event_, CLOCK_MONOTONIC, &now);
-    sd_event_source* source = nullptr;
-    int r = sd_event_add_time(event_, &source, CLOCK_MONOTONIC,
-                              now + static_cast<uint64_t>(kill_grace_) * 1000000, 0, on_kill_grace,
-                              kill.get());
+    const int r = arm_timer(event_, kill->timer, kill_grace_usec(), on_kill_grace, kill.get());
     if (r < 0) {
         spdlog::error("cannot arm the kill_grace timer for {} session(s) ({}); sending SIGKILL now",
                       kill->session_ids.size(), std::strerror(-r));
         signal_alive(kill->processes, SIGKILL);
         return;
     }
-    kill->timer.reset(source);
     pending_kills_.push_back(std::move(kill));
 }
 

@@ -60,9 +60,16 @@ class SessionTerminator {
     void signal_processes(const jit::Session& session, const ProcessTable& table,
                           const BootClock& clock, std::vector<ProcessId>& signalled);
     void arm_kill(std::vector<jit::Id> session_ids, std::vector<ProcessId> processes);
-    static int on_session_path(sd_bus_message* reply, void* userdata, sd_bus_error*);
-    static int on_leader(sd_bus_message* reply, void* userdata, sd_bus_error*);
-    static int on_terminated(sd_bus_message* reply, void* userdata, sd_bus_error*);
+    uint64_t kill_grace_usec() const { return static_cast<uint64_t>(kill_grace_) * 1000000; }
+    // One step of ending a session through logind, run on logind's answer to the step before.
+    using Step = void (*)(sd_bus_message* reply, LogindCall* call);
+    // The reply handler of a step: runs it, unless logind answered with an error; then the
+    // call is finished with that error.
+    template <Step step>
+    static int on_answer(sd_bus_message* reply, void* userdata, sd_bus_error*);
+    static void on_session_path(sd_bus_message* reply, LogindCall* call);
+    static void on_leader(sd_bus_message* reply, LogindCall* call);
+    static void on_terminated(sd_bus_message* reply, LogindCall* call);
     static int on_logind_grace(sd_event_source*, uint64_t, void* userdata);
     static int on_killed(sd_bus_message* reply, void* userdata, sd_bus_error*);
     static int on_kill_grace(sd_event_source*, uint64_t, void* userdata);
