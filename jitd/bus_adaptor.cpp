@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include "bus_records.hpp"
 #include "jit/authz.hpp"
@@ -21,34 +24,32 @@ namespace manager = jit::bus::manager;
 namespace pam = jit::bus::pam;
 namespace keys = jit::bus::record;
 
-std::string read_string(sd_bus_message* message) {
-    const char* value = nullptr;
-    check_sd_bus(sd_bus_message_read_basic(message, 's', &value), "read string argument");
+// A basic argument read as `type` into a T; `what` says which when sd-bus refuses.
+template <typename T>
+T read_basic(sd_bus_message* message, char type, const char* what) {
+    T value{};
+    check_sd_bus(sd_bus_message_read_basic(message, type, &value), what);
     return value;
+}
+
+std::string read_string(sd_bus_message* message) {
+    return read_basic<const char*>(message, 's', "read string argument");
 }
 
 std::int64_t read_i64(sd_bus_message* message) {
-    std::int64_t value = 0;
-    check_sd_bus(sd_bus_message_read_basic(message, 'x', &value), "read int64 argument");
-    return value;
+    return read_basic<std::int64_t>(message, 'x', "read int64 argument");
 }
 
 std::uint32_t read_u32(sd_bus_message* message) {
-    std::uint32_t value = 0;
-    check_sd_bus(sd_bus_message_read_basic(message, 'u', &value), "read uint32 argument");
-    return value;
+    return read_basic<std::uint32_t>(message, 'u', "read uint32 argument");
 }
 
 std::int32_t read_i32(sd_bus_message* message) {
-    std::int32_t value = 0;
-    check_sd_bus(sd_bus_message_read_basic(message, 'i', &value), "read int32 argument");
-    return value;
+    return read_basic<std::int32_t>(message, 'i', "read int32 argument");
 }
 
 bool read_bool(sd_bus_message* message) {
-    int value = 0;
-    check_sd_bus(sd_bus_message_read_basic(message, 'b', &value), "read boolean argument");
-    return value != 0;
+    return read_basic<int>(message, 'b', "read boolean argument") != 0;
 }
 
 std::vector<std::string> read_strv(sd_bus_message* message) {
@@ -61,6 +62,41 @@ std::vector<std::string> read_strv(sd_bus_message* message) {
     check_sd_bus(sd_bus_message_exit_container(message), "read string list");
     return values;
 }
+
+// One argument of a call, by its C++ type: s, x, b.
+template <typename T>
+T read_arg(sd_bus_message* message) {
+    if constexpr (std::is_same_v<T, std::string>) {
+        return read_string(message);
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return read_bool(message);
+    } else {
+        static_assert(std::is_same_v<T, std::int64_t>, "no such argument type in the contract");
+        return read_i64(message);
+    }
+}
+
+// The arguments a service method takes after the caller, as a tuple of values.
+template <typename Method>
+struct ServiceArgs;
+template <typename R, typename... P>
+struct ServiceArgs<R (jit::JitService::*)(const jit::Caller&, P...)> {
+    using type = std::tuple<std::decay_t<P>...>;
+};
+template <typename R, typename... P>
+struct ServiceArgs<R (jit::JitService::*)(const jit::Caller&, P...) const>
+    : ServiceArgs<R (jit::JitService::*)(const jit::Caller&, P...)> {};
+
+template <typename... T>
+std::tuple<T...> read_args([[maybe_unused]] sd_bus_message* message,
+                           std::type_identity<std::tuple<T...>>) {
+    return std::tuple<T...>{read_arg<T>(message)...};  // braces: read in order
+}
+
+template <typename T>
+constexpr bool kIsList = false;
+template <typename T>
+constexpr bool kIsList<std::vector<T>> = true;
 
 jit::LoginAttempt read_login_attempt(sd_bus_message* message) {
     jit::LoginAttempt attempt;
@@ -80,10 +116,15 @@ MessagePtr new_reply(sd_bus_message* call) {
     return MessagePtr(reply);
 }
 
-template <typename Record, typename Append>
-MessagePtr reply_record(sd_bus_message* call, const Record& record, Append append) {
+// Writes any record that has an append_record().
+constexpr auto kAppendRecord = [](sd_bus_message* message, const auto& record) {
+    append_record(message, record);
+};
+
+template <typename Record>
+MessagePtr reply_record(sd_bus_message* call, const Record& record) {
     MessagePtr reply = new_reply(call);
-    append(reply.get(), record);
+    append_record(reply.get(), record);
     return reply;
 }
 
@@ -108,6 +149,27 @@ void append_login_decision(sd_bus_message* reply, const jit::LoginDecision& deci
 
 }  // namespace
 
+// A method that is one service call: the call's arguments, read in order, follow the caller;
+// the reply holds what the service returns (nothing, a record, or a list of records).
+template <auto method>
+MessagePtr BusAdaptor::serve(sd_bus_message* message, const jit::Caller& caller) {
+    using Args = typename ServiceArgs<decltype(method)>::type;
+    auto args = read_args(message, std::type_identity<Args>{});
+    auto call = [&] {
+        return std::apply([&](const auto&... arg) { return (service_.*method)(caller, arg...); },
+                          args);
+    };
+    using Result = decltype(call());
+    if constexpr (std::is_void_v<Result>) {
+        call();
+        return new_reply(message);
+    } else if constexpr (kIsList<Result>) {
+        return reply_records(message, call(), kAppendRecord);
+    } else {
+        return reply_record(message, call());
+    }
+}
+
 // Every name, signature and argument name comes from the contract (jit/bus_contract.hpp,
 // generated from dbus/io.jitd.Jit1.xml); the contract's names block holds the in and the out
 // names, so the vtable's in-names argument stays empty.
@@ -115,39 +177,41 @@ void append_login_decision(sd_bus_message* reply, const jit::LoginDecision& deci
     SD_BUS_METHOD_WITH_NAMES(member.name, member.in, , member.out, member.names, \
                              &BusAdaptor::method<&BusAdaptor::handler>,          \
                              SD_BUS_VTABLE_UNPRIVILEGED)
+// A method that is one call of the service's `method` (BusAdaptor::serve).
+#define JIT_SERVE(member, method) JIT_METHOD(member, serve<&jit::JitService::method>)
 #define JIT_SIGNAL(member) SD_BUS_SIGNAL_WITH_NAMES(member.name, member.out, member.names, 0)
 
 const sd_bus_vtable BusAdaptor::kManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
     JIT_METHOD(manager::kGetStatus, get_status),
     JIT_METHOD(manager::kAddResource, add_resource),
-    JIT_METHOD(manager::kRemoveResource, remove_resource),
-    JIT_METHOD(manager::kAddResourceMember, add_resource_member),
-    JIT_METHOD(manager::kRemoveResourceMember, remove_resource_member),
-    JIT_METHOD(manager::kListResources, list_resources),
-    JIT_METHOD(manager::kGetResource, get_resource),
+    JIT_SERVE(manager::kRemoveResource, remove_resource),
+    JIT_SERVE(manager::kAddResourceMember, add_member),
+    JIT_SERVE(manager::kRemoveResourceMember, remove_member),
+    JIT_SERVE(manager::kListResources, list_resources),
+    JIT_SERVE(manager::kGetResource, get_resource),
     JIT_METHOD(manager::kAddPolicy, add_policy),
-    JIT_METHOD(manager::kAssignPolicy, assign_policy),
-    JIT_METHOD(manager::kSetPolicyActive, set_policy_active),
-    JIT_METHOD(manager::kRemovePolicy, remove_policy),
-    JIT_METHOD(manager::kListPolicies, list_policies),
-    JIT_METHOD(manager::kGetPolicy, get_policy),
+    JIT_SERVE(manager::kAssignPolicy, assign_policy),
+    JIT_SERVE(manager::kSetPolicyActive, set_policy_active),
+    JIT_SERVE(manager::kRemovePolicy, remove_policy),
+    JIT_SERVE(manager::kListPolicies, list_policies),
+    JIT_SERVE(manager::kGetPolicy, get_policy),
     JIT_METHOD(manager::kCreateRequest, create_request),
-    JIT_METHOD(manager::kGetRequest, get_request),
+    JIT_SERVE(manager::kGetRequest, get_request),
     JIT_METHOD(manager::kListRequests, list_requests),
-    JIT_METHOD(manager::kListApprovals, list_approvals),
+    JIT_SERVE(manager::kListApprovals, approvals),
     JIT_METHOD(manager::kApprove, approve),
     JIT_METHOD(manager::kDeny, deny),
-    JIT_METHOD(manager::kCancel, cancel),
-    JIT_METHOD(manager::kListGrants, list_grants),
-    JIT_METHOD(manager::kGetGrant, get_grant),
+    JIT_SERVE(manager::kCancel, cancel),
+    JIT_SERVE(manager::kListGrants, list_grants),
+    JIT_SERVE(manager::kGetGrant, get_grant),
     JIT_METHOD(manager::kGetGrantReview, get_grant_review),
-    JIT_METHOD(manager::kRevoke, revoke),
-    JIT_METHOD(manager::kExtendGrant, extend_grant),
-    JIT_METHOD(manager::kListSessions, list_sessions),
-    JIT_METHOD(manager::kAddKey, add_key),
-    JIT_METHOD(manager::kListKeys, list_keys),
-    JIT_METHOD(manager::kRemoveKey, remove_key),
+    JIT_SERVE(manager::kRevoke, revoke),
+    JIT_SERVE(manager::kExtendGrant, extend_grant),
+    JIT_SERVE(manager::kListSessions, list_sessions),
+    JIT_SERVE(manager::kAddKey, add_key),
+    JIT_SERVE(manager::kListKeys, list_keys),
+    JIT_SERVE(manager::kRemoveKey, remove_key),
     JIT_METHOD(manager::kApplyConfiguration, apply_configuration),
     JIT_METHOD(manager::kQueryAudit, query_audit),
     JIT_METHOD(manager::kVerifyAudit, verify_audit),
@@ -163,11 +227,12 @@ const sd_bus_vtable BusAdaptor::kPamVtable[] = {
     SD_BUS_VTABLE_START(0),
     JIT_METHOD(pam::kCheckLogin, check_login),
     JIT_METHOD(pam::kOpenSession, open_session),
-    JIT_METHOD(pam::kCloseSession, close_session),
+    JIT_SERVE(pam::kCloseSession, close_session),
     SD_BUS_VTABLE_END,
 };
 
 #undef JIT_SIGNAL
+#undef JIT_SERVE
 #undef JIT_METHOD
 
 BusAdaptor::BusAdaptor(sd_bus* bus, jit::JitService& service, const jit::IdentityResolver& identity,
@@ -289,43 +354,16 @@ MessagePtr BusAdaptor::get_status(sd_bus_message* message, const jit::Caller& ca
 }
 
 MessagePtr BusAdaptor::add_resource(sd_bus_message* message, const jit::Caller& caller) {
-    jit::Resource resource;
-    resource.name = read_string(message);
-    resource.description = read_string(message);
-    resource.services = read_strv(message);
-    resource.accounts = read_strv(message);
-    resource.members = read_strv(message);
-    resource.hosts = read_strv(message);
+    // Initializers run in order: the arguments' order in the contract.
+    jit::Resource resource{.name = read_string(message),
+                           .description = read_string(message),
+                           .services = read_strv(message),
+                           .accounts = read_strv(message),
+                           .members = read_strv(message),
+                           .policy = {},  // assigned later
+                           .hosts = read_strv(message)};
     service_.add_resource(caller, std::move(resource));
     return new_reply(message);
-}
-
-MessagePtr BusAdaptor::remove_resource(sd_bus_message* message, const jit::Caller& caller) {
-    service_.remove_resource(caller, read_string(message));
-    return new_reply(message);
-}
-
-MessagePtr BusAdaptor::add_resource_member(sd_bus_message* message, const jit::Caller& caller) {
-    std::string resource = read_string(message);
-    std::string member = read_string(message);
-    service_.add_member(caller, resource, member);
-    return new_reply(message);
-}
-
-MessagePtr BusAdaptor::remove_resource_member(sd_bus_message* message, const jit::Caller& caller) {
-    std::string resource = read_string(message);
-    std::string member = read_string(message);
-    service_.remove_member(caller, resource, member);
-    return new_reply(message);
-}
-
-MessagePtr BusAdaptor::list_resources(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_records(message, service_.list_resources(caller), append_resource);
-}
-
-MessagePtr BusAdaptor::get_resource(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_record(message, service_.get_resource(caller, read_string(message)),
-                        append_resource);
 }
 
 MessagePtr BusAdaptor::add_policy(sd_bus_message* message, const jit::Caller& caller) {
@@ -344,34 +382,7 @@ MessagePtr BusAdaptor::add_policy(sd_bus_message* message, const jit::Caller& ca
     spec.reason_pattern = read_string(message);
     spec.reason_min_length = read_i32(message);
     jit::Policy policy = service_.add_policy(caller, spec);
-    return reply_record(message, jit::PolicyView{std::move(policy), {}}, append_policy);
-}
-
-MessagePtr BusAdaptor::assign_policy(sd_bus_message* message, const jit::Caller& caller) {
-    std::string policy = read_string(message);
-    std::string resource = read_string(message);
-    service_.assign_policy(caller, policy, resource);
-    return new_reply(message);
-}
-
-MessagePtr BusAdaptor::set_policy_active(sd_bus_message* message, const jit::Caller& caller) {
-    std::string policy = read_string(message);
-    bool active = read_bool(message);
-    service_.set_policy_active(caller, policy, active);
-    return new_reply(message);
-}
-
-MessagePtr BusAdaptor::remove_policy(sd_bus_message* message, const jit::Caller& caller) {
-    service_.remove_policy(caller, read_string(message));
-    return new_reply(message);
-}
-
-MessagePtr BusAdaptor::list_policies(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_records(message, service_.list_policies(caller), append_policy);
-}
-
-MessagePtr BusAdaptor::get_policy(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_record(message, service_.get_policy(caller, read_string(message)), append_policy);
+    return reply_record(message, jit::PolicyView{std::move(policy), {}});
 }
 
 MessagePtr BusAdaptor::create_request(sd_bus_message* message, const jit::Caller& caller) {
@@ -384,12 +395,7 @@ MessagePtr BusAdaptor::create_request(sd_bus_message* message, const jit::Caller
         scheduled = start;
     }
     return reply_record(message,
-                        service_.create_request(caller, resource, reason, duration, scheduled),
-                        append_request);
-}
-
-MessagePtr BusAdaptor::get_request(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_record(message, service_.get_request(caller, read_i64(message)), append_request);
+                        service_.create_request(caller, resource, reason, duration, scheduled));
 }
 
 MessagePtr BusAdaptor::list_requests(sd_bus_message* message, const jit::Caller& caller) {
@@ -399,18 +405,14 @@ MessagePtr BusAdaptor::list_requests(sd_bus_message* message, const jit::Caller&
     if (!state_text.empty()) {
         state = jit::parse_request_state(state_text);
     }
-    return reply_records(message, service_.list_requests(caller, all, state), append_request);
-}
-
-MessagePtr BusAdaptor::list_approvals(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_records(message, service_.approvals(caller), append_request);
+    return reply_records(message, service_.list_requests(caller, all, state), kAppendRecord);
 }
 
 MessagePtr BusAdaptor::decide(sd_bus_message* message, const jit::Caller& caller,
                               jit::Decision decision) {
     jit::Id id = read_i64(message);
     std::string comment = read_string(message);
-    return reply_record(message, service_.decide(caller, id, decision, comment), append_request);
+    return reply_record(message, service_.decide(caller, id, decision, comment));
 }
 
 MessagePtr BusAdaptor::approve(sd_bus_message* message, const jit::Caller& caller) {
@@ -421,45 +423,11 @@ MessagePtr BusAdaptor::deny(sd_bus_message* message, const jit::Caller& caller) 
     return decide(message, caller, jit::Decision::Deny);
 }
 
-MessagePtr BusAdaptor::cancel(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_record(message, service_.cancel(caller, read_i64(message)), append_request);
-}
-
-MessagePtr BusAdaptor::list_grants(sd_bus_message* message, const jit::Caller& caller) {
-    bool all = read_bool(message);
-    std::string user = read_string(message);
-    std::string resource = read_string(message);
-    return reply_records(message, service_.list_grants(caller, all, user, resource), append_grant);
-}
-
-MessagePtr BusAdaptor::get_grant(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_record(message, service_.get_grant(caller, read_i64(message)), append_grant);
-}
-
 MessagePtr BusAdaptor::get_grant_review(sd_bus_message* message, const jit::Caller& caller) {
     const jit::Id id = read_i64(message);
     MessagePtr reply = new_reply(message);
     append_review(reply.get(), id, service_.get_review(caller, id));
     return reply;
-}
-
-MessagePtr BusAdaptor::extend_grant(sd_bus_message* message, const jit::Caller& caller) {
-    jit::Id id = read_i64(message);
-    std::string reason = read_string(message);
-    jit::Seconds duration = read_i64(message);
-    return reply_record(message, service_.extend_grant(caller, id, reason, duration),
-                        append_request);
-}
-
-MessagePtr BusAdaptor::revoke(sd_bus_message* message, const jit::Caller& caller) {
-    jit::Id id = read_i64(message);
-    std::string reason = read_string(message);
-    return reply_record(message, service_.revoke(caller, id, reason), append_grant);
-}
-
-MessagePtr BusAdaptor::list_sessions(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_records(message, service_.list_sessions(caller, read_bool(message)),
-                         append_session);
 }
 
 MessagePtr BusAdaptor::query_audit(sd_bus_message* message, const jit::Caller& caller) {
@@ -499,20 +467,6 @@ MessagePtr BusAdaptor::verify_audit(sd_bus_message* message, const jit::Caller& 
     return reply;
 }
 
-MessagePtr BusAdaptor::add_key(sd_bus_message* message, const jit::Caller& caller) {
-    std::string key = read_string(message);
-    std::string user = read_string(message);
-    return reply_record(message, service_.add_key(caller, key, user), append_key);
-}
-
-MessagePtr BusAdaptor::list_keys(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_records(message, service_.list_keys(caller, read_string(message)), append_key);
-}
-
-MessagePtr BusAdaptor::remove_key(sd_bus_message* message, const jit::Caller& caller) {
-    return reply_record(message, service_.remove_key(caller, read_string(message)), append_key);
-}
-
 MessagePtr BusAdaptor::apply_configuration(sd_bus_message* message, const jit::Caller& caller) {
     std::vector<std::string> names = read_strv(message);
     std::vector<std::string> texts = read_strv(message);
@@ -527,7 +481,7 @@ MessagePtr BusAdaptor::apply_configuration(sd_bus_message* message, const jit::C
         files.push_back({std::move(names[i]), std::move(texts[i])});
     }
     return reply_records(message, service_.apply_configuration(caller, files, prune, dry_run),
-                         append_plan_change);
+                         kAppendRecord);
 }
 
 // --- io.jitd.Jit1.Pam ---
@@ -559,11 +513,6 @@ MessagePtr BusAdaptor::open_session(sd_bus_message* message, const jit::Caller& 
     append_login_decision(reply.get(), opened.decision);
     check_sd_bus(sd_bus_message_append(reply.get(), "x", opened.session_id), "append session");
     return reply;
-}
-
-MessagePtr BusAdaptor::close_session(sd_bus_message* message, const jit::Caller& caller) {
-    service_.close_session(caller, read_i64(message));
-    return new_reply(message);
 }
 
 // --- signals ---

@@ -52,42 +52,24 @@ class BusAdaptor {
     static int on_name_owner_changed(sd_bus_message* message, void* userdata, sd_bus_error*);
 
     // io.jitd.Jit1.Manager
+    // The handler of a method that is one call of jit::JitService's `method` (bus_adaptor.cpp).
+    template <auto method>
+    MessagePtr serve(sd_bus_message* message, const jit::Caller& caller);
+
     MessagePtr get_status(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr add_resource(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr remove_resource(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr add_resource_member(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr remove_resource_member(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr list_resources(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr get_resource(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr add_policy(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr assign_policy(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr set_policy_active(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr remove_policy(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr list_policies(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr get_policy(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr create_request(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr get_request(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr list_requests(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr list_approvals(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr approve(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr deny(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr cancel(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr list_grants(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr get_grant(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr get_grant_review(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr revoke(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr extend_grant(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr list_sessions(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr add_key(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr list_keys(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr remove_key(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr apply_configuration(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr query_audit(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr verify_audit(sd_bus_message* message, const jit::Caller& caller);
     // io.jitd.Jit1.Pam
     MessagePtr check_login(sd_bus_message* message, const jit::Caller& caller);
     MessagePtr open_session(sd_bus_message* message, const jit::Caller& caller);
-    MessagePtr close_session(sd_bus_message* message, const jit::Caller& caller);
 
     MessagePtr decide(sd_bus_message* message, const jit::Caller& caller, jit::Decision decision);
 

@@ -80,7 +80,7 @@ void append_strv(sd_bus_message* message, const std::vector<std::string>& values
     check_sd_bus(sd_bus_message_close_container(message), "close string list");
 }
 
-void append_request(sd_bus_message* message, const jit::Request& request) {
+void append_record(sd_bus_message* message, const jit::Request& request) {
     DictWriter dict(message);
     dict.put(keys::request::kId, request.id);
     dict.put(keys::request::kResource, request.resource);
@@ -118,7 +118,7 @@ void append_request(sd_bus_message* message, const jit::Request& request) {
     dict.close();
 }
 
-void append_grant(sd_bus_message* message, const jit::Grant& grant) {
+void append_record(sd_bus_message* message, const jit::Grant& grant) {
     DictWriter dict(message);
     dict.put(keys::grant::kId, grant.id);
     dict.put(keys::grant::kRequestId, grant.request_id);
@@ -162,7 +162,7 @@ void append_review(sd_bus_message* message, jit::Id grant_id, const jit::GrantRe
     dict.close();
 }
 
-void append_resource(sd_bus_message* message, const jit::ResourceView& view) {
+void append_record(sd_bus_message* message, const jit::ResourceView& view) {
     const jit::Resource& resource = view.resource;
     DictWriter dict(message);
     dict.put(keys::resource::kName, resource.name);
@@ -180,7 +180,7 @@ void append_resource(sd_bus_message* message, const jit::ResourceView& view) {
     dict.close();
 }
 
-void append_policy(sd_bus_message* message, const jit::PolicyView& view) {
+void append_record(sd_bus_message* message, const jit::PolicyView& view) {
     const jit::Policy& policy = view.policy;
     DictWriter dict(message);
     dict.put(keys::policy::kName, policy.name);
@@ -200,7 +200,7 @@ void append_policy(sd_bus_message* message, const jit::PolicyView& view) {
     dict.close();
 }
 
-void append_session(sd_bus_message* message, const jit::Session& session) {
+void append_record(sd_bus_message* message, const jit::Session& session) {
     DictWriter dict(message);
     dict.put(keys::session::kId, session.id);
     dict.put(keys::session::kGrantId, session.grant_id);
@@ -220,7 +220,7 @@ void append_session(sd_bus_message* message, const jit::Session& session) {
     dict.close();
 }
 
-void append_plan_change(sd_bus_message* message, const jit::PlanChange& change) {
+void append_record(sd_bus_message* message, const jit::PlanChange& change) {
     DictWriter dict(message);
     dict.put(keys::plan_change::kOp, std::string(jit::to_string(change.op)));
     dict.put(keys::plan_change::kKind, change.kind);
@@ -229,7 +229,7 @@ void append_plan_change(sd_bus_message* message, const jit::PlanChange& change) 
     dict.close();
 }
 
-void append_key(sd_bus_message* message, const jit::SshKey& key) {
+void append_record(sd_bus_message* message, const jit::SshKey& key) {
     DictWriter dict(message);
     dict.put(keys::key::kFingerprint, key.fingerprint);
     dict.put(keys::key::kUser, key.user);

@@ -74,19 +74,20 @@ class DictWriter {
 
 void append_strv(sd_bus_message* message, const std::vector<std::string>& values);
 
-void append_request(sd_bus_message* message, const jit::Request& request);
+// Each record as one a{sv}, its keys those of the record in the contract.
+void append_record(sd_bus_message* message, const jit::Request& request);
 // With its review ("review", a Review record) once it has one.
-void append_grant(sd_bus_message* message, const jit::Grant& grant);
+void append_record(sd_bus_message* message, const jit::Grant& grant);
 // A grant's review (docs/grant-review.md): the JIT_CHANGED lines split into created, changed and
 // removed paths.
 void append_review(sd_bus_message* message, jit::Id grant_id, const jit::GrantReview& review);
-void append_resource(sd_bus_message* message, const jit::ResourceView& view);
-void append_policy(sd_bus_message* message, const jit::PolicyView& view);
-void append_session(sd_bus_message* message, const jit::Session& session);
+void append_record(sd_bus_message* message, const jit::ResourceView& view);
+void append_record(sd_bus_message* message, const jit::PolicyView& view);
+void append_record(sd_bus_message* message, const jit::Session& session);
 // fingerprint, user, type, comment, added; and key (the "TYPE BASE64" line).
-void append_key(sd_bus_message* message, const jit::SshKey& key);
+void append_record(sd_bus_message* message, const jit::SshKey& key);
 // One step of a policy plan: op, kind, name, change.
-void append_plan_change(sd_bus_message* message, const jit::PlanChange& change);
+void append_record(sd_bus_message* message, const jit::PlanChange& change);
 void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event);
 
 // An aa{sv} of records, each written by append(message, record).
