@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "bus_client.hpp"
+#include "command_output.hpp"
 #include "exit_status.hpp"
 #include "jit/access.hpp"
 #include "jit/hosts.hpp"
@@ -53,21 +54,45 @@ std::int32_t parse_approvals(const std::string& text) {
     return count;
 }
 
-Json fetch(BusClient& bus, const MethodCall& call) {
-    const MessagePtr reply = bus.call(call);
-    return read_value(reply.get());
-}
-
 void call_void(BusClient& bus, const MethodCall& call) {
     bus.call(call);
 }
 
-Json get_resource(BusClient& bus, const std::string& name) {
-    return fetch(bus, bus.method(api::kGetResource).add_string(name));
+// What jitctl does alike for resources and policies: objects by name that jitd lists, shows and
+// removes.
+struct NamedKind {
+    const char* noun;   // "resource", as validation names it
+    const char* title;  // "Resource NAME removed."
+    RecordKind kind;
+    const jit::bus::Member& list;
+    const jit::bus::Member& get;
+    const jit::bus::Member& remove;
+    void (*show_list)(const Json& records);
+    void (*show_one)(const Json& record);
+};
+
+constexpr NamedKind kResources{"resource",          "Resource",        RecordKind::Resource,
+                               api::kListResources, api::kGetResource, api::kRemoveResource,
+                               print_resources,     print_resource};
+constexpr NamedKind kPolicies{"policy",           "Policy",        RecordKind::Policy,
+                              api::kListPolicies, api::kGetPolicy, api::kRemovePolicy,
+                              print_policies,     print_policy};
+
+Json get_named(BusClient& bus, const NamedKind& kind, const std::string& name) {
+    return fetch(bus, bus.method(kind.get).add_string(name));
 }
 
-Json get_policy(BusClient& bus, const std::string& name) {
-    return fetch(bus, bus.method(api::kGetPolicy).add_string(name));
+// After a change jitd answers without a record: under --json the object as jitd now has it,
+// otherwise `message` as a line.
+int print_changed(const Globals& globals, BusClient& bus, const NamedKind& kind,
+                  const std::string& name, const std::string& message) {
+    return print_answer(
+        globals, [&] { return to_spec_json(get_named(bus, kind, name), kind.kind); },
+        [&] { std::cout << message << '\n'; });
+}
+
+const NamedKind& named(Named kind) {
+    return kind == Named::Resource ? kResources : kPolicies;
 }
 
 std::string text_of(const Json& record, const char* key) {
@@ -193,25 +218,6 @@ int report_wait(const Globals& globals, BusClient& bus, const Json& request, boo
     throw CommandError(kExitFailed, "request " + id + " " + decision_summary(request));
 }
 
-template <typename PrintHuman>
-int print_record(const Globals& globals, const Json& record, RecordKind kind, PrintHuman human) {
-    if (globals.json) {
-        print_json(to_spec_json(record, kind));
-    } else {
-        human(record);
-    }
-    return kExitOk;
-}
-
-int print_removed(const Globals& globals, const char* what, const std::string& name) {
-    if (globals.json) {
-        print_json(Json{{"name", name}, {"removed", true}});
-    } else {
-        std::cout << what << " " << name << " removed.\n";
-    }
-    return kExitOk;
-}
-
 // --wait=DUR as microseconds; saturates instead of overflowing for absurd spans.
 std::uint64_t wait_limit_usec(const std::string& text) {
     const auto seconds = static_cast<std::uint64_t>(jit::parse_duration(text));
@@ -225,6 +231,32 @@ int cmd_status(const Globals& globals) {
     auto bus = BusClient::connect();
     const Json status = fetch(bus, bus.method(api::kGetStatus));
     return print_record(globals, status, RecordKind::Status, print_status);
+}
+
+int cmd_list(const Globals& globals, Named named_kind) {
+    const NamedKind& kind = named(named_kind);
+    auto bus = BusClient::connect();
+    return print_list(globals, fetch(bus, bus.method(kind.list)), kind.kind, kind.show_list);
+}
+
+int cmd_show(const Globals& globals, Named named_kind, const std::string& name) {
+    const NamedKind& kind = named(named_kind);
+    jit::validate_object_name(kind.noun, name);
+    auto bus = BusClient::connect();
+    return print_record(globals, get_named(bus, kind, name), kind.kind, kind.show_one);
+}
+
+int cmd_remove(const Globals& globals, Named named_kind, const std::string& name) {
+    const NamedKind& kind = named(named_kind);
+    jit::validate_object_name(kind.noun, name);
+    auto bus = BusClient::connect();
+    call_void(bus, bus.method(kind.remove).add_string(name));
+    if (globals.json) {
+        print_json(Json{{"name", name}, {"removed", true}});
+    } else {
+        std::cout << kind.title << " " << name << " removed.\n";
+    }
+    return kExitOk;
 }
 
 namespace {
@@ -283,66 +315,36 @@ int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args) {
                        .add_strings(args.members)
                        .add_strings(args.hosts));
     warn_unmanaged_routes(args.services);
-    if (globals.json) {
-        print_json(to_spec_json(get_resource(bus, args.name), RecordKind::Resource));
-        return kExitOk;
-    }
-    std::cout << "Resource " << args.name << " added: services " << show(Json(args.services))
-              << "; accounts " << show(Json(args.accounts)) << "; standing members "
-              << show(Json(args.members)) << "; hosts " << show(Json(args.hosts)) << ".\n";
-    return kExitOk;
+    return print_changed(globals, bus, kResources, args.name,
+                         "Resource " + args.name + " added: services " + show(Json(args.services)) +
+                             "; accounts " + show(Json(args.accounts)) + "; standing members " +
+                             show(Json(args.members)) + "; hosts " + show(Json(args.hosts)) + ".");
 }
 
-int cmd_resource_list(const Globals& globals) {
-    auto bus = BusClient::connect();
-    const Json resources = fetch(bus, bus.method(api::kListResources));
-    if (globals.json) {
-        print_json(to_spec_json_list(resources, RecordKind::Resource));
-    } else {
-        print_resources(resources);
-    }
-    return kExitOk;
-}
+namespace {
 
-int cmd_resource_show(const Globals& globals, const std::string& name) {
-    jit::validate_object_name("resource", name);
-    auto bus = BusClient::connect();
-    return print_record(globals, get_resource(bus, name), RecordKind::Resource, print_resource);
-}
-
-int cmd_resource_remove(const Globals& globals, const std::string& name) {
-    jit::validate_object_name("resource", name);
-    auto bus = BusClient::connect();
-    call_void(bus, bus.method(api::kRemoveResource).add_string(name));
-    return print_removed(globals, "Resource", name);
-}
-
-int cmd_resource_add_member(const Globals& globals, const std::string& name,
-                            const std::string& member) {
+// add-member and remove-member: the change, then what it came to.
+int change_member(const Globals& globals, const jit::bus::Member& method, const std::string& name,
+                  const std::string& member, const std::string& done) {
     jit::validate_object_name("resource", name);
     jit::validate_principal(member);
     auto bus = BusClient::connect();
-    call_void(bus, bus.method(api::kAddResourceMember).add_string(name).add_string(member));
-    if (globals.json) {
-        print_json(to_spec_json(get_resource(bus, name), RecordKind::Resource));
-    } else {
-        std::cout << member << " is now a standing member of " << name << ".\n";
-    }
-    return kExitOk;
+    call_void(bus, bus.method(method).add_string(name).add_string(member));
+    return print_changed(globals, bus, kResources, name, member + done + name + ".");
+}
+
+}  // namespace
+
+int cmd_resource_add_member(const Globals& globals, const std::string& name,
+                            const std::string& member) {
+    return change_member(globals, api::kAddResourceMember, name, member,
+                         " is now a standing member of ");
 }
 
 int cmd_resource_remove_member(const Globals& globals, const std::string& name,
                                const std::string& member) {
-    jit::validate_object_name("resource", name);
-    jit::validate_principal(member);
-    auto bus = BusClient::connect();
-    call_void(bus, bus.method(api::kRemoveResourceMember).add_string(name).add_string(member));
-    if (globals.json) {
-        print_json(to_spec_json(get_resource(bus, name), RecordKind::Resource));
-    } else {
-        std::cout << member << " is no longer a standing member of " << name << ".\n";
-    }
-    return kExitOk;
+    return change_member(globals, api::kRemoveResourceMember, name, member,
+                         " is no longer a standing member of ");
 }
 
 namespace {
@@ -417,48 +419,16 @@ int cmd_policy_assign(const Globals& globals, const std::string& policy,
     jit::validate_object_name("resource", resource);
     auto bus = BusClient::connect();
     call_void(bus, bus.method(api::kAssignPolicy).add_string(policy).add_string(resource));
-    if (globals.json) {
-        print_json(to_spec_json(get_policy(bus, policy), RecordKind::Policy));
-    } else {
-        std::cout << "Policy " << policy << " assigned to " << resource << ".\n";
-    }
-    return kExitOk;
+    return print_changed(globals, bus, kPolicies, policy,
+                         "Policy " + policy + " assigned to " + resource + ".");
 }
 
 int cmd_policy_set_active(const Globals& globals, const std::string& policy, bool active) {
     jit::validate_object_name("policy", policy);
     auto bus = BusClient::connect();
     call_void(bus, bus.method(api::kSetPolicyActive).add_string(policy).add_bool(active));
-    if (globals.json) {
-        print_json(to_spec_json(get_policy(bus, policy), RecordKind::Policy));
-    } else {
-        std::cout << "Policy " << policy << (active ? " activated." : " deactivated.") << '\n';
-    }
-    return kExitOk;
-}
-
-int cmd_policy_list(const Globals& globals) {
-    auto bus = BusClient::connect();
-    const Json policies = fetch(bus, bus.method(api::kListPolicies));
-    if (globals.json) {
-        print_json(to_spec_json_list(policies, RecordKind::Policy));
-    } else {
-        print_policies(policies);
-    }
-    return kExitOk;
-}
-
-int cmd_policy_show(const Globals& globals, const std::string& name) {
-    jit::validate_object_name("policy", name);
-    auto bus = BusClient::connect();
-    return print_record(globals, get_policy(bus, name), RecordKind::Policy, print_policy);
-}
-
-int cmd_policy_remove(const Globals& globals, const std::string& name) {
-    jit::validate_object_name("policy", name);
-    auto bus = BusClient::connect();
-    call_void(bus, bus.method(api::kRemovePolicy).add_string(name));
-    return print_removed(globals, "Policy", name);
+    return print_changed(globals, bus, kPolicies, policy,
+                         "Policy " + policy + (active ? " activated." : " deactivated."));
 }
 
 // --start: an RFC 3339 time, or "+DUR" from now; 0 (at approval) when not given.
@@ -539,25 +509,18 @@ int cmd_requests(const Globals& globals, bool all, const std::string& state) {
         jit::parse_request_state(state);
     }
     auto bus = BusClient::connect();
-    const Json requests =
-        fetch(bus, bus.method(api::kListRequests).add_bool(all).add_string(state));
-    if (globals.json) {
-        print_json(to_spec_json_list(requests, RecordKind::Request));
-    } else {
-        print_requests(requests, all || !state.empty() ? "No requests." : "No pending requests.");
-    }
-    return kExitOk;
+    const char* empty = all || !state.empty() ? "No requests." : "No pending requests.";
+    return print_list(
+        globals, fetch(bus, bus.method(api::kListRequests).add_bool(all).add_string(state)),
+        RecordKind::Request, [&](const Json& requests) { print_requests(requests, empty); });
 }
 
 int cmd_approvals(const Globals& globals) {
     auto bus = BusClient::connect();
-    const Json requests = fetch(bus, bus.method(api::kListApprovals));
-    if (globals.json) {
-        print_json(to_spec_json_list(requests, RecordKind::Request));
-    } else {
-        print_requests(requests, "No requests are waiting for your approval.");
-    }
-    return kExitOk;
+    return print_list(globals, fetch(bus, bus.method(api::kListApprovals)), RecordKind::Request,
+                      [](const Json& requests) {
+                          print_requests(requests, "No requests are waiting for your approval.");
+                      });
 }
 
 int cmd_approve(const Globals& globals, const std::string& id_text, const std::string& comment) {
@@ -584,25 +547,17 @@ int cmd_deny(const Globals& globals, const std::string& id_text, const std::stri
     const jit::Id id = parse_id("request", id_text);
     jit::validate_text("comment", comment, jit::kMaxCommentLength);
     auto bus = BusClient::connect();
-    const Json request = fetch(bus, bus.method(api::kDeny).add_int64(id).add_string(comment));
-    if (globals.json) {
-        print_json(to_spec_json(request, RecordKind::Request));
-    } else {
-        print_request_outcome(bus, request);
-    }
-    return kExitOk;
+    return print_record(
+        globals, fetch(bus, bus.method(api::kDeny).add_int64(id).add_string(comment)),
+        RecordKind::Request, [&](const Json& request) { print_request_outcome(bus, request); });
 }
 
 int cmd_cancel(const Globals& globals, const std::string& id_text) {
     const jit::Id id = parse_id("request", id_text);
     auto bus = BusClient::connect();
-    const Json request = fetch(bus, bus.method(api::kCancel).add_int64(id));
-    if (globals.json) {
-        print_json(to_spec_json(request, RecordKind::Request));
-    } else {
-        print_request_outcome(bus, request);
-    }
-    return kExitOk;
+    return print_record(globals, fetch(bus, bus.method(api::kCancel).add_int64(id)),
+                        RecordKind::Request,
+                        [&](const Json& request) { print_request_outcome(bus, request); });
 }
 
 int cmd_grants(const Globals& globals, const GrantFilter& filter) {
@@ -617,12 +572,7 @@ int cmd_grants(const Globals& globals, const GrantFilter& filter) {
                                        .add_bool(filter.all)
                                        .add_string(filter.user)
                                        .add_string(filter.resource));
-    if (globals.json) {
-        print_json(to_spec_json_list(grants, RecordKind::Grant));
-    } else {
-        print_grants(grants);
-    }
-    return kExitOk;
+    return print_list(globals, grants, RecordKind::Grant, print_grants);
 }
 
 int cmd_revoke(const Globals& globals, const std::string& id_text, const std::string& reason) {
@@ -630,36 +580,23 @@ int cmd_revoke(const Globals& globals, const std::string& id_text, const std::st
     jit::validate_text("reason", reason, jit::kMaxReasonLength);
     auto bus = BusClient::connect();
     const Json grant = fetch(bus, bus.method(api::kRevoke).add_int64(id).add_string(reason));
-    if (globals.json) {
-        print_json(to_spec_json(grant, RecordKind::Grant));
-    } else {
+    return print_record(globals, grant, RecordKind::Grant, [&](const Json&) {
         std::cout << "Grant " << id << " revoked: " << show_field(grant, "user")
                   << " no longer has access to " << show_field(grant, "resource") << ".\n";
-    }
-    return kExitOk;
+    });
 }
 
 int cmd_review(const Globals& globals, const std::string& id_text) {
     const jit::Id id = parse_id("grant", id_text);
     auto bus = BusClient::connect();
-    const Json review = fetch(bus, bus.method(api::kGetGrantReview).add_int64(id));
-    if (globals.json) {
-        print_json(to_spec_json(review, RecordKind::Review));
-    } else {
-        print_review(review);
-    }
-    return kExitOk;
+    return print_record(globals, fetch(bus, bus.method(api::kGetGrantReview).add_int64(id)),
+                        RecordKind::Review, print_review);
 }
 
 int cmd_sessions(const Globals& globals, bool all) {
     auto bus = BusClient::connect();
-    const Json sessions = fetch(bus, bus.method(api::kListSessions).add_bool(all));
-    if (globals.json) {
-        print_json(to_spec_json_list(sessions, RecordKind::Session));
-    } else {
-        print_sessions(sessions);
-    }
-    return kExitOk;
+    return print_list(globals, fetch(bus, bus.method(api::kListSessions).add_bool(all)),
+                      RecordKind::Session, print_sessions);
 }
 
 }  // namespace jitctl

@@ -77,10 +77,13 @@ struct AuditArgs {
 
 int cmd_status(const Globals& globals);
 
+// The objects jitd keeps by name, and lists, shows and removes alike.
+enum class Named { Resource, Policy };
+int cmd_list(const Globals& globals, Named kind);
+int cmd_show(const Globals& globals, Named kind, const std::string& name);
+int cmd_remove(const Globals& globals, Named kind, const std::string& name);
+
 int cmd_resource_add(const Globals& globals, const ResourceAddArgs& args);
-int cmd_resource_list(const Globals& globals);
-int cmd_resource_show(const Globals& globals, const std::string& name);
-int cmd_resource_remove(const Globals& globals, const std::string& name);
 int cmd_resource_add_member(const Globals& globals, const std::string& name,
                             const std::string& member);
 int cmd_resource_remove_member(const Globals& globals, const std::string& name,
@@ -90,9 +93,6 @@ int cmd_policy_add(const Globals& globals, const PolicyAddArgs& args);
 int cmd_policy_assign(const Globals& globals, const std::string& policy,
                       const std::string& resource);
 int cmd_policy_set_active(const Globals& globals, const std::string& policy, bool active);
-int cmd_policy_list(const Globals& globals);
-int cmd_policy_show(const Globals& globals, const std::string& name);
-int cmd_policy_remove(const Globals& globals, const std::string& name);
 
 int cmd_request(const Globals& globals, const RequestArgs& args);
 int cmd_requests(const Globals& globals, bool all, const std::string& state);

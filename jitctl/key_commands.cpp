@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "bus_client.hpp"
+#include "command_output.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "jit/ssh_key.hpp"
@@ -73,15 +74,11 @@ int cmd_key_add(const Globals& globals, const std::string& file, const std::stri
     const std::string line = only_key_line(read_input(file));
     jit::parse_public_key(line);
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method(api::kAddKey).add_string(line).add_string(user));
-    const Json key = read_value(reply.get());
-    if (globals.json) {
-        print_json(to_spec_json(key, RecordKind::Key));
-    } else {
-        std::cout << "Key " << show_field(key, "fingerprint") << " (" << show_field(key, "type")
-                  << ") registered to " << show_field(key, "user") << ".\n";
-    }
-    return kExitOk;
+    const Json key = fetch(bus, bus.method(api::kAddKey).add_string(line).add_string(user));
+    return print_record(globals, key, RecordKind::Key, [](const Json& added) {
+        std::cout << "Key " << show_field(added, "fingerprint") << " (" << show_field(added, "type")
+                  << ") registered to " << show_field(added, "user") << ".\n";
+    });
 }
 
 int cmd_key_list(const Globals& globals, const std::string& user) {
@@ -89,28 +86,18 @@ int cmd_key_list(const Globals& globals, const std::string& user) {
         jit::validate_user_name(user);
     }
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method(api::kListKeys).add_string(user));
-    const Json keys = read_value(reply.get());
-    if (globals.json) {
-        print_json(to_spec_json_list(keys, RecordKind::Key));
-    } else {
-        print_keys(keys);
-    }
-    return kExitOk;
+    return print_list(globals, fetch(bus, bus.method(api::kListKeys).add_string(user)),
+                      RecordKind::Key, print_keys);
 }
 
 int cmd_key_remove(const Globals& globals, const std::string& fingerprint) {
     jit::validate_text("fingerprint", fingerprint, jit::kMaxDescriptionLength);
     auto bus = BusClient::connect();
-    const MessagePtr reply = bus.call(bus.method(api::kRemoveKey).add_string(fingerprint));
-    const Json key = read_value(reply.get());
-    if (globals.json) {
-        print_json(to_spec_json(key, RecordKind::Key));
-    } else {
-        std::cout << "Key " << show_field(key, "fingerprint") << " of " << show_field(key, "user")
-                  << " removed.\n";
-    }
-    return kExitOk;
+    const Json key = fetch(bus, bus.method(api::kRemoveKey).add_string(fingerprint));
+    return print_record(globals, key, RecordKind::Key, [](const Json& removed) {
+        std::cout << "Key " << show_field(removed, "fingerprint") << " of "
+                  << show_field(removed, "user") << " removed.\n";
+    });
 }
 
 }  // namespace jitctl

@@ -127,6 +127,10 @@ class CommandLine {
   private:
     // Selects command when sub appears on the command line.
     void on(CLI::App* sub, std::function<int()> command);
+    // The same for a command with --wait[=DUR] (the limit goes to wait_limit): command learns
+    // whether --wait was given. `outcome`: what exit status 0 then means.
+    void on_waitable(CLI::App* sub, std::string& wait_limit, const char* outcome,
+                     std::function<int(bool wait)> command);
     CLI::App* add_name(CLI::App* sub, const char* name, std::string& target, const char* what);
     void add_resource_commands();
     void add_policy_commands();
@@ -177,6 +181,16 @@ void CommandLine::on(CLI::App* sub, std::function<int()> command) {
     sub->callback([this, command = std::move(command)] { action_ = command; });
 }
 
+void CommandLine::on_waitable(CLI::App* sub, std::string& wait_limit, const char* outcome,
+                              std::function<int(bool wait)> command) {
+    // A flag, not an option, so "--wait" never swallows the next word; "--wait=DUR" limits it.
+    auto* wait = sub->add_flag(
+        "--wait{}", wait_limit,
+        std::string("Wait until decided, at most DUR with --wait=DUR; exit 0 only when ") +
+            outcome);
+    on(sub, [wait, command = std::move(command)] { return command(wait->count() > 0); });
+}
+
 CLI::App* CommandLine::add_name(CLI::App* sub, const char* name, std::string& target,
                                 const char* what) {
     sub->add_option(name, target, what)->required();
@@ -204,13 +218,13 @@ void CommandLine::add_resource_commands() {
     on(add, [this] { return cmd_resource_add(globals_, resource_add_); });
 
     on(resource->add_subcommand("list", "List resources and your access"),
-       [this] { return cmd_resource_list(globals_); });
+       [this] { return cmd_list(globals_, Named::Resource); });
     on(add_name(resource->add_subcommand("show", "Show a resource"), "NAME", name_,
                 "Resource name"),
-       [this] { return cmd_resource_show(globals_, name_); });
+       [this] { return cmd_show(globals_, Named::Resource, name_); });
     on(add_name(resource->add_subcommand("remove", "Remove a resource"), "NAME", name_,
                 "Resource name"),
-       [this] { return cmd_resource_remove(globals_, name_); });
+       [this] { return cmd_remove(globals_, Named::Resource, name_); });
     auto* add_member = add_name(resource->add_subcommand("add-member", "Add a standing member"),
                                 "NAME", name_, "Resource name");
     add_name(add_member, "MEMBER", target_, "User or @group");
@@ -260,11 +274,11 @@ void CommandLine::add_policy_commands() {
                 "Policy name"),
        [this] { return cmd_policy_set_active(globals_, name_, false); });
     on(policy->add_subcommand("list", "List policies"),
-       [this] { return cmd_policy_list(globals_); });
+       [this] { return cmd_list(globals_, Named::Policy); });
     on(add_name(policy->add_subcommand("show", "Show a policy"), "NAME", name_, "Policy name"),
-       [this] { return cmd_policy_show(globals_, name_); });
+       [this] { return cmd_show(globals_, Named::Policy, name_); });
     on(add_name(policy->add_subcommand("remove", "Remove a policy"), "NAME", name_, "Policy name"),
-       [this] { return cmd_policy_remove(globals_, name_); });
+       [this] { return cmd_remove(globals_, Named::Policy, name_); });
 }
 
 void CommandLine::add_request_commands() {
@@ -280,12 +294,8 @@ void CommandLine::add_request_commands() {
     request->add_option("--duration", request_.duration, "How long, e.g. 2h")
         ->required()
         ->type_name("DUR");
-    // A flag, not an option, so "--wait" never swallows the next word; "--wait=DUR" limits it.
-    auto* wait = request->add_flag(
-        "--wait{}", request_.wait_limit,
-        "Wait until decided, at most DUR with --wait=DUR; exit 0 only when granted");
-    on(request, [this, wait] {
-        request_.wait = wait->count() > 0;
+    on_waitable(request, request_.wait_limit, "granted", [this](bool wait) {
+        request_.wait = wait;
         return cmd_request(globals_, request_);
     });
 
@@ -295,12 +305,9 @@ void CommandLine::add_request_commands() {
     extend->add_option("--duration", extend_.duration, "How much more, e.g. 1h")
         ->required()
         ->type_name("DUR");
-    auto* extend_wait = extend->add_flag(
-        "--wait{}", extend_.wait_limit,
-        "Wait until decided, at most DUR with --wait=DUR; exit 0 only when extended");
-    on(extend, [this, extend_wait] {
+    on_waitable(extend, extend_.wait_limit, "extended", [this](bool wait) {
         extend_.grant_id = id_;
-        extend_.wait = extend_wait->count() > 0;
+        extend_.wait = wait;
         return cmd_extend(globals_, extend_);
     });
 
