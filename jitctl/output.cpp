@@ -2,6 +2,8 @@
 #include "output.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <iostream>
 
 #include "jit/time.hpp"
@@ -123,6 +125,74 @@ void print_csv_row(const std::vector<std::string>& cells) {
     std::cout << '\n';
 }
 
+// One value of a record as humans see it: a column of a table (under its header) or a labelled
+// field.
+struct Column {
+    using Show = std::function<std::string(const Json& record)>;
+    // show_field(record, key) under the key itself.
+    Column(const char* key) : Column(key, key) {}  // NOLINT(google-explicit-constructor)
+    Column(const char* heading, const char* key)
+        : title(heading), show([key](const Json& record) { return show_field(record, key); }) {}
+    Column(const char* heading, Show shows) : title(heading), show(std::move(shows)) {}
+
+    const char* title;
+    Show show;
+};
+
+Column::Show time_of(const char* key, const char* absent_text = "-") {
+    return [=](const Json& record) { return show_local_time(record, key, absent_text); };
+}
+
+Column::Show duration_of(const char* key) {
+    return [=](const Json& record) { return show_duration(record, key); };
+}
+
+// A table of the records, one a row, or empty_message when there are none.
+void print_rows(const Json& records, std::string_view empty_message,
+                const std::vector<Column>& columns) {
+    if (records.empty()) {
+        std::cout << empty_message << '\n';
+        return;
+    }
+    std::vector<std::string> headers;
+    for (const auto& column : columns) {
+        headers.emplace_back(column.title);
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& record : records) {
+        std::vector<std::string>& row = rows.emplace_back();
+        for (const auto& column : columns) {
+            row.push_back(column.show(record));
+        }
+    }
+    print_table(headers, rows);
+}
+
+// The fields of one record, one a line. A key as label reads as words: "approvals_required" is
+// "Approvals required".
+void print_labelled(const Json& record, const std::vector<Column>& fields) {
+    std::vector<std::pair<std::string, std::string>> lines;
+    for (const auto& f : fields) {
+        std::string label = f.title;
+        std::replace(label.begin(), label.end(), '_', ' ');
+        label.front() = static_cast<char>(std::toupper(static_cast<unsigned char>(label.front())));
+        lines.emplace_back(label, f.show(record));
+    }
+    print_fields(lines);
+}
+
+// An audit event's fields besides seq, time, event, user and resource, as key=value.
+std::string audit_details(const Json& event) {
+    std::string details;
+    for (const auto& [key, value] : event.items()) {
+        if (is_audit_header(key) || key == "user" || key == "resource") {
+            continue;
+        }
+        details += (details.empty() ? "" : " ") + key + "=" + detail_value(value);
+    }
+    return details;
+}
+
 }  // namespace
 
 const Json& field(const Json& record, const char* key) {
@@ -236,95 +306,72 @@ void print_status(const Json& status) {
 }
 
 void print_resources(const Json& resources) {
-    if (resources.empty()) {
-        std::cout << "No resources.\n";
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : resources) {
-        rows.push_back({show_field(r, "name"), show_field(r, "access"), show_field(r, "policy"),
-                        show_field(r, "services"), show_field(r, "accounts"),
-                        show_field(r, "hosts"), show_field(r, "members"),
-                        show_field(r, "description")});
-    }
-    print_table(
-        {"name", "access", "policy", "services", "accounts", "hosts", "members", "description"},
-        rows);
+    print_rows(
+        resources, "No resources.",
+        {"name", "access", "policy", "services", "accounts", "hosts", "members", "description"});
 }
 
 void print_resource(const Json& resource) {
-    print_fields({{"Name", show_field(resource, "name")},
-                  {"Description", show_field(resource, "description")},
-                  {"Services", show_field(resource, "services")},
-                  {"Accounts", show_field(resource, "accounts")},
-                  {"Hosts", show_field(resource, "hosts")},
-                  {"Members", show_field(resource, "members")},
-                  {"Policy", show_field(resource, "policy")},
-                  {"Your access", show_field(resource, "access")}});
+    print_labelled(resource, {"name",
+                              "description",
+                              "services",
+                              "accounts",
+                              "hosts",
+                              "members",
+                              "policy",
+                              {"Your access", "access"}});
 }
 
 void print_policies(const Json& policies) {
-    if (policies.empty()) {
-        std::cout << "No policies.\n";
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& p : policies) {
-        rows.push_back({show_field(p, "name"), show_field(p, "active"), show_field(p, "action"),
-                        show_field(p, "approvers"), show_field(p, "approvals_required"),
-                        show_duration(p, "max_duration"), show_field(p, "auto_expiry"),
-                        show_field(p, "resources"), show_field(p, "description")});
-    }
-    print_table({"name", "active", "action", "approvers", "approvals", "max", "auto-expiry",
-                 "resources", "description"},
-                rows);
+    print_rows(policies, "No policies.",
+               {"name",
+                "active",
+                "action",
+                "approvers",
+                {"approvals", "approvals_required"},
+                {"max", duration_of("max_duration")},
+                {"auto-expiry", "auto_expiry"},
+                "resources",
+                "description"});
 }
 
 void print_policy(const Json& policy) {
-    print_fields({{"Name", show_field(policy, "name")},
-                  {"Description", show_field(policy, "description")},
-                  {"Action", show_field(policy, "action")},
-                  {"Approvers", show_field(policy, "approvers")},
-                  {"Approvals required", show_field(policy, "approvals_required")},
-                  {"Maximum duration", show_duration(policy, "max_duration")},
-                  {"Automatic expiry", show_field(policy, "auto_expiry")},
-                  {"Request TTL", show_duration(policy, "request_ttl")},
-                  {"Active", show_field(policy, "active")},
-                  {"Reason pattern", show_field(policy, "reason_pattern")},
-                  {"Reason minimum length", show_field(policy, "reason_min_length")},
-                  {"Resources", show_field(policy, "resources")}});
+    print_labelled(policy, {"name",
+                            "description",
+                            "action",
+                            "approvers",
+                            "approvals_required",
+                            {"Maximum duration", duration_of("max_duration")},
+                            {"Automatic expiry", "auto_expiry"},
+                            {"Request TTL", duration_of("request_ttl")},
+                            "active",
+                            "reason_pattern",
+                            {"Reason minimum length", "reason_min_length"},
+                            "resources"});
 }
 
 void print_requests(const Json& requests, std::string_view empty_message) {
-    if (requests.empty()) {
-        std::cout << empty_message << '\n';
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : requests) {
-        rows.push_back({show_field(r, "id"), show_field(r, "state"), show_field(r, "resource"),
-                        show_field(r, "requester"), show_request_duration(r),
-                        show_approval_progress(r), show_local_time(r, "created"),
-                        show_field(r, "grant_id"), show_field(r, "reason")});
-    }
-    print_table({"id", "state", "resource", "requester", "duration", "approvals", "created",
-                 "grant", "reason"},
-                rows);
+    print_rows(requests, empty_message,
+               {"id",
+                "state",
+                "resource",
+                "requester",
+                {"duration", show_request_duration},
+                {"approvals", show_approval_progress},
+                {"created", time_of("created")},
+                {"grant", "grant_id"},
+                "reason"});
 }
 
 void print_grants(const Json& grants) {
-    if (grants.empty()) {
-        std::cout << "No grants.\n";
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& g : grants) {
-        rows.push_back({show_field(g, "id"), show_field(g, "state"), show_field(g, "user"),
-                        show_field(g, "resource"), show_local_time(g, "start"),
-                        show_local_time(g, "expiry", "until revoked"),
-                        show_field(g, "request_id")});
-    }
-    print_table({"id", "state", "user", "resource", "start", "expiry", "request"}, rows);
+    print_rows(grants, "No grants.",
+               {"id",
+                "state",
+                "user",
+                "resource",
+                {"start", time_of("start")},
+                {"expiry", time_of("expiry", "until revoked")},
+                {"request", "request_id"}});
 }
 
 void print_review(const Json& review) {
@@ -353,54 +400,35 @@ void print_review(const Json& review) {
 }
 
 void print_sessions(const Json& sessions) {
-    if (sessions.empty()) {
-        std::cout << "No sessions.\n";
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& s : sessions) {
-        rows.push_back({show_field(s, "id"), show_field(s, "state"), show_field(s, "host"),
-                        show_field(s, "user"), show_field(s, "target"), show_field(s, "service"),
-                        show_field(s, "rhost"), show_field(s, "tty"), show_field(s, "pid"),
-                        show_field(s, "logind_session"), show_field(s, "grant_id"),
-                        show_local_time(s, "opened"), show_local_time(s, "closed")});
-    }
-    print_table({"id", "state", "host", "user", "target", "service", "from", "tty", "pid", "logind",
-                 "grant", "opened", "closed"},
-                rows);
+    print_rows(sessions, "No sessions.",
+               {"id",
+                "state",
+                "host",
+                "user",
+                "target",
+                "service",
+                {"from", "rhost"},
+                "tty",
+                "pid",
+                {"logind", "logind_session"},
+                {"grant", "grant_id"},
+                {"opened", time_of("opened")},
+                {"closed", time_of("closed")}});
 }
 
 void print_keys(const Json& keys) {
-    if (keys.empty()) {
-        std::cout << "No ssh keys.\n";
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& k : keys) {
-        rows.push_back({show_field(k, "fingerprint"), show_field(k, "user"), show_field(k, "type"),
-                        show_local_time(k, "added"), show_field(k, "comment")});
-    }
-    print_table({"fingerprint", "user", "type", "added", "comment"}, rows);
+    print_rows(keys, "No ssh keys.",
+               {"fingerprint", "user", "type", {"added", time_of("added")}, "comment"});
 }
 
 void print_audit_table(const Json& events) {
-    if (events.empty()) {
-        std::cout << "No audit events.\n";
-        return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& e : events) {
-        std::string details;
-        for (const auto& [key, value] : e.items()) {
-            if (is_audit_header(key) || key == "user" || key == "resource") {
-                continue;
-            }
-            details += (details.empty() ? "" : " ") + key + "=" + detail_value(value);
-        }
-        rows.push_back({show_field(e, "seq"), show_local_time(e, "time"), show_field(e, "event"),
-                        show_field(e, "user"), show_field(e, "resource"), details});
-    }
-    print_table({"seq", "time", "event", "user", "resource", "details"}, rows);
+    print_rows(events, "No audit events.",
+               {"seq",
+                {"time", time_of("time")},
+                "event",
+                "user",
+                "resource",
+                {"details", audit_details}});
 }
 
 void print_audit_csv(const Json& events) {

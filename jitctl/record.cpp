@@ -32,36 +32,48 @@ T read_basic(sd_bus_message* message, char type) {
     return value;
 }
 
+// Reads a basic value as the JSON value of its C type T.
+template <typename T>
+Json read_as(sd_bus_message* message, char type) {
+    return read_basic<T>(message, type);
+}
+
+Json read_boolean(sd_bus_message* message, char type) {
+    return read_basic<int>(message, type) != 0;
+}
+
+Json read_text(sd_bus_message* message, char type) {
+    return std::string(read_basic<const char*>(message, type));
+}
+
+struct BasicReader {
+    char type;
+    Json (*read)(sd_bus_message* message, char type);
+};
+constexpr BasicReader kBasicReaders[] = {
+    {SD_BUS_TYPE_BYTE, read_as<std::uint8_t>},
+    {SD_BUS_TYPE_BOOLEAN, read_boolean},
+    {SD_BUS_TYPE_INT16, read_as<std::int16_t>},
+    {SD_BUS_TYPE_UINT16, read_as<std::uint16_t>},
+    {SD_BUS_TYPE_INT32, read_as<std::int32_t>},
+    {SD_BUS_TYPE_UINT32, read_as<std::uint32_t>},
+    {SD_BUS_TYPE_INT64, read_as<std::int64_t>},
+    {SD_BUS_TYPE_UINT64, read_as<std::uint64_t>},
+    {SD_BUS_TYPE_DOUBLE, read_as<double>},
+    {SD_BUS_TYPE_UNIX_FD, read_as<int>},
+    {SD_BUS_TYPE_STRING, read_text},
+    {SD_BUS_TYPE_OBJECT_PATH, read_text},
+    {SD_BUS_TYPE_SIGNATURE, read_text},
+};
+
 Json read_basic_value(sd_bus_message* message, char type) {
-    switch (type) {
-        case SD_BUS_TYPE_BYTE:
-            return read_basic<std::uint8_t>(message, type);
-        case SD_BUS_TYPE_BOOLEAN:
-            return read_basic<int>(message, type) != 0;
-        case SD_BUS_TYPE_INT16:
-            return read_basic<std::int16_t>(message, type);
-        case SD_BUS_TYPE_UINT16:
-            return read_basic<std::uint16_t>(message, type);
-        case SD_BUS_TYPE_INT32:
-            return read_basic<std::int32_t>(message, type);
-        case SD_BUS_TYPE_UINT32:
-            return read_basic<std::uint32_t>(message, type);
-        case SD_BUS_TYPE_INT64:
-            return read_basic<std::int64_t>(message, type);
-        case SD_BUS_TYPE_UINT64:
-            return read_basic<std::uint64_t>(message, type);
-        case SD_BUS_TYPE_DOUBLE:
-            return read_basic<double>(message, type);
-        case SD_BUS_TYPE_UNIX_FD:
-            return read_basic<int>(message, type);
-        case SD_BUS_TYPE_STRING:
-        case SD_BUS_TYPE_OBJECT_PATH:
-        case SD_BUS_TYPE_SIGNATURE:
-            return std::string(read_basic<const char*>(message, type));
-        default:
-            throw CommandError(
-                kExitFailed, std::string("cannot read jitd's reply: unknown type '") + type + "'");
+    for (const auto& reader : kBasicReaders) {
+        if (reader.type == type) {
+            return reader.read(message, type);
+        }
     }
+    throw CommandError(kExitFailed,
+                       std::string("cannot read jitd's reply: unknown type '") + type + "'");
 }
 
 void enter(sd_bus_message* message, char type, const char* contents) {
@@ -109,26 +121,27 @@ using KeyList = std::span<const keys::KeyInfo>;
 
 // The keys of each record (docs/jitctl.md), in order, from the bus contract
 // (dbus/io.jitd.Jit1.xml). Lists default to [] and the rest to null.
+struct KindKeys {
+    RecordKind kind;
+    KeyList keys;
+};
+constexpr KindKeys kSpecKeys[] = {
+    {RecordKind::Status, keys::status::kKeys},
+    {RecordKind::Resource, keys::resource::kKeys},
+    {RecordKind::Policy, keys::policy::kKeys},
+    {RecordKind::Request, keys::request::kKeys},
+    {RecordKind::Grant, keys::grant::kKeys},
+    {RecordKind::Session, keys::session::kKeys},
+    {RecordKind::AuditEvent, keys::audit_event::kKeys},
+    {RecordKind::Key, keys::key::kKeys},
+    {RecordKind::Review, keys::review::kKeys},
+};
+
 KeyList spec_keys(RecordKind kind) {
-    switch (kind) {
-        case RecordKind::Status:
-            return keys::status::kKeys;
-        case RecordKind::Resource:
-            return keys::resource::kKeys;
-        case RecordKind::Policy:
-            return keys::policy::kKeys;
-        case RecordKind::Request:
-            return keys::request::kKeys;
-        case RecordKind::Grant:
-            return keys::grant::kKeys;
-        case RecordKind::Session:
-            return keys::session::kKeys;
-        case RecordKind::AuditEvent:
-            return keys::audit_event::kKeys;
-        case RecordKind::Key:
-            return keys::key::kKeys;
-        case RecordKind::Review:
-            return keys::review::kKeys;
+    for (const auto& entry : kSpecKeys) {
+        if (entry.kind == kind) {
+            return entry.keys;
+        }
     }
     return {};
 }
