@@ -24,14 +24,10 @@ enum ExitStatus : int {
 
 // A failure that ends the command: one line for stderr (without the "jitctl: " prefix) and the
 // exit status it stands for.
-class CommandError : public std::runtime_error {
+class CommandError : public jit::CodedError<int> {
   public:
-    CommandError(int status, const std::string& message)
-        : std::runtime_error(message), status_(status) {}
-    int status() const noexcept { return status_; }
-
-  private:
-    int status_;
+    using CodedError<int>::CodedError;
+    int status() const noexcept { return code(); }
 };
 
 // How a jit_core error (local validation) maps onto the exit statuses: the same table that

@@ -18,19 +18,17 @@
 #include <vector>
 
 #include "jit/bus_contract.hpp"
+#include "jit/error.hpp"
 #include "jit/model.hpp"
 #include "jit/service.hpp"
 
 namespace jitd {
 
 // An sd-bus call failed with a negative errno; the method handler returns it to sd-bus.
-class SdBusFailure : public std::runtime_error {
+class SdBusFailure : public jit::CodedError<int> {
   public:
-    SdBusFailure(int error, const std::string& what) : std::runtime_error(what), error_(error) {}
-    int error() const { return error_; }
-
-  private:
-    int error_;
+    using CodedError<int>::CodedError;
+    int error() const { return code(); }
 };
 
 // Throws SdBusFailure when r < 0.

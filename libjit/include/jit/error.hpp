@@ -18,14 +18,21 @@ enum class ErrorCode {
     Unavailable,       // a fleet's shared store cannot be reached; try again later
 };
 
-class JitError : public std::runtime_error {
+// A failure with one line for humans and a code that classifies it (an ErrorCode here; jitctl's
+// exit status, an errno in jitd).
+template <typename Code>
+class CodedError : public std::runtime_error {
   public:
-    JitError(ErrorCode code, const std::string& message)
-        : std::runtime_error(message), code_(code) {}
-    ErrorCode code() const noexcept { return code_; }
+    CodedError(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    Code code() const noexcept { return code_; }
 
   private:
-    ErrorCode code_;
+    Code code_;
+};
+
+class JitError : public CodedError<ErrorCode> {
+  public:
+    using CodedError<ErrorCode>::CodedError;
 };
 
 [[noreturn]] void throw_invalid(const std::string& message);
