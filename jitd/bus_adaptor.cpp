@@ -99,15 +99,14 @@ template <typename T>
 constexpr bool kIsList<std::vector<T>> = true;
 
 jit::LoginAttempt read_login_attempt(sd_bus_message* message) {
-    jit::LoginAttempt attempt;
-    attempt.service = read_string(message);
-    attempt.user = read_string(message);
-    attempt.ruser = read_string(message);
-    attempt.rhost = read_string(message);
-    attempt.tty = read_string(message);
-    attempt.app_uid = read_u32(message);
-    attempt.login_uid = read_u32(message);
-    return attempt;
+    // Initializers run in order: the arguments' order in the contract.
+    return jit::LoginAttempt{.service = read_string(message),
+                             .user = read_string(message),
+                             .ruser = read_string(message),
+                             .rhost = read_string(message),
+                             .tty = read_string(message),
+                             .app_uid = read_u32(message),
+                             .login_uid = read_u32(message)};
 }
 
 MessagePtr new_reply(sd_bus_message* call) {
@@ -339,16 +338,13 @@ int BusAdaptor::on_name_owner_changed(sd_bus_message* message, void* userdata, s
 MessagePtr BusAdaptor::get_status(sd_bus_message* message, const jit::Caller& caller) {
     jit::ServiceStatus status = service_.status();
     MessagePtr reply = new_reply(message);
+    const std::vector<std::string> roles = service_.roles_of(caller);
+    auto count = [](auto n) { return static_cast<std::int64_t>(n); };
     DictWriter dict(reply.get());
-    dict.put(keys::status::kVersion, JITD_VERSION);
-    dict.put(keys::status::kUser, caller.name);
-    dict.put(keys::status::kRoles, service_.roles_of(caller));
-    dict.put(keys::status::kResources, static_cast<std::int64_t>(status.resources));
-    dict.put(keys::status::kPolicies, static_cast<std::int64_t>(status.policies));
-    dict.put(keys::status::kPendingRequests, static_cast<std::int64_t>(status.pending_requests));
-    dict.put(keys::status::kActiveGrants, static_cast<std::int64_t>(status.active_grants));
-    dict.put(keys::status::kOpenSessions, static_cast<std::int64_t>(status.open_sessions));
-    dict.put(keys::status::kAuditSeq, status.audit_seq);
+    dict.put_all<keys::status::kKeys>(JITD_VERSION, caller.name, roles, count(status.resources),
+                                      count(status.policies), count(status.pending_requests),
+                                      count(status.active_grants), count(status.open_sessions),
+                                      status.audit_seq);
     dict.close();
     return reply;
 }
@@ -426,7 +422,7 @@ MessagePtr BusAdaptor::deny(sd_bus_message* message, const jit::Caller& caller) 
 MessagePtr BusAdaptor::get_grant_review(sd_bus_message* message, const jit::Caller& caller) {
     const jit::Id id = read_i64(message);
     MessagePtr reply = new_reply(message);
-    append_review(reply.get(), id, service_.get_review(caller, id));
+    append_record(reply.get(), ReviewRecord{id, service_.get_review(caller, id)});
     return reply;
 }
 

@@ -80,69 +80,52 @@ void append_strv(sd_bus_message* message, const std::vector<std::string>& values
     check_sd_bus(sd_bus_message_close_container(message), "close string list");
 }
 
-void append_record(sd_bus_message* message, const jit::Request& request) {
+void DictWriter::put(Key<Type::Record> key, const ReviewRecord& review) {
+    begin_record(key);
+    append_record(message_, review);
+    end_variant();
+}
+
+namespace {
+
+// The record writers: every key of the record (keys::KIND::kKeys) gets its value, in order.
+template <const auto& Keys, typename... Values>
+void append_fields(sd_bus_message* message, const Values&... values) {
     DictWriter dict(message);
-    dict.put(keys::request::kId, request.id);
-    dict.put(keys::request::kResource, request.resource);
-    dict.put(keys::request::kRequester, request.requester);
-    dict.put(keys::request::kReason, request.reason);
-    dict.put(keys::request::kRequestedDuration, request.requested_duration);
-    dict.put(keys::request::kDuration, request.duration);
-    dict.put(keys::request::kCapped, request.capped);
-    dict.put(keys::request::kState, std::string(jit::to_string(request.state)));
-    dict.put(keys::request::kCreated, request.created);
-    if (request.decided) {
-        dict.put(keys::request::kDecided, *request.decided);
-    }
-    dict.put(keys::request::kApprovalsRequired, request.approvals_required);
-    dict.begin_records(keys::request::kApprovals);
-    append_records(
-        message, request.approvals, [](sd_bus_message* m, const jit::Approval& approval) {
-            DictWriter entry(m);
-            entry.put(keys::approval::kApprover, approval.approver);
-            entry.put(keys::approval::kDecision, std::string(jit::to_string(approval.decision)));
-            entry.put(keys::approval::kComment, approval.comment);
-            entry.put(keys::approval::kTime, approval.time);
-            entry.close();
-        });
-    dict.end_variant();
-    if (request.grant_id) {
-        dict.put(keys::request::kGrantId, *request.grant_id);
-    }
-    if (request.start) {
-        dict.put(keys::request::kStart, *request.start);
-    }
-    if (request.extends) {
-        dict.put(keys::request::kExtends, *request.extends);
-    }
+    dict.put_all<Keys>(values...);
     dict.close();
 }
 
-void append_record(sd_bus_message* message, const jit::Grant& grant) {
-    DictWriter dict(message);
-    dict.put(keys::grant::kId, grant.id);
-    dict.put(keys::grant::kRequestId, grant.request_id);
-    dict.put(keys::grant::kUser, grant.user);
-    dict.put(keys::grant::kResource, grant.resource);
-    dict.put(keys::grant::kStart, grant.start);
-    if (grant.expiry) {
-        dict.put(keys::grant::kExpiry, *grant.expiry);
-    }
-    dict.put(keys::grant::kState, std::string(jit::to_string(grant.state)));
-    dict.put(keys::grant::kExtensions, grant.extensions);
-    if (grant.review) {
-        dict.begin_record(keys::grant::kReview);
-        append_review(message, grant.id, *grant.review);
-        dict.end_variant();
-    }
-    dict.close();
+// Text that is left out when empty (no policy, no reason pattern).
+std::optional<std::string> unless_empty(const std::string& text) {
+    return text.empty() ? std::nullopt : std::optional(text);
 }
 
-void append_review(sd_bus_message* message, jit::Id grant_id, const jit::GrantReview& review) {
+}  // namespace
+
+void append_record(sd_bus_message* message, const jit::Request& r) {
+    append_fields<keys::request::kKeys>(message, r.id, r.resource, r.requester, r.reason,
+                                        r.requested_duration, r.duration, r.capped, r.state,
+                                        r.created, r.decided, r.approvals_required, r.approvals,
+                                        r.grant_id, r.start, r.extends);
+}
+
+void append_record(sd_bus_message* message, const jit::Approval& approval) {
+    append_fields<keys::approval::kKeys>(message, approval.approver, approval.decision,
+                                         approval.comment, approval.time);
+}
+
+void append_record(sd_bus_message* message, const jit::Grant& g) {
+    const auto review = g.review ? std::optional(ReviewRecord{g.id, *g.review}) : std::nullopt;
+    append_fields<keys::grant::kKeys>(message, g.id, g.request_id, g.user, g.resource, g.start,
+                                      g.expiry, g.state, g.extensions, review);
+}
+
+void append_record(sd_bus_message* message, const ReviewRecord& record) {
     std::vector<std::string> created;
     std::vector<std::string> changed;
     std::vector<std::string> removed;
-    for (const std::string& line : jit::split_lines(review.changes)) {
+    for (const std::string& line : jit::split_lines(record.review.changes)) {
         const std::string path = line.substr(1);
         if (line.front() == '+') {
             created.push_back(path);
@@ -152,91 +135,40 @@ void append_review(sd_bus_message* message, jit::Id grant_id, const jit::GrantRe
             changed.push_back(path);
         }
     }
-    DictWriter dict(message);
-    dict.put(keys::review::kGrantId, grant_id);
-    dict.put(keys::review::kReviewedAt, review.reviewed_at);
-    dict.put(keys::review::kCreated, created);
-    dict.put(keys::review::kChanged, changed);
-    dict.put(keys::review::kRemoved, removed);
-    dict.put(keys::review::kIncomplete, review.incomplete);
-    dict.close();
+    append_fields<keys::review::kKeys>(message, record.grant_id, record.review.reviewed_at, created,
+                                       changed, removed, record.review.incomplete);
 }
 
 void append_record(sd_bus_message* message, const jit::ResourceView& view) {
-    const jit::Resource& resource = view.resource;
-    DictWriter dict(message);
-    dict.put(keys::resource::kName, resource.name);
-    dict.put(keys::resource::kDescription, resource.description);
-    dict.put(keys::resource::kServices, resource.services);
-    dict.put(keys::resource::kAccounts, resource.accounts);
-    dict.put(keys::resource::kHosts, resource.hosts.empty()
-                                         ? std::vector<std::string>{std::string(jit::kEveryHost)}
-                                         : resource.hosts);
-    dict.put(keys::resource::kMembers, resource.members);
-    if (!resource.policy.empty()) {
-        dict.put(keys::resource::kPolicy, resource.policy);
-    }
-    dict.put(keys::resource::kAccess, view.access);
-    dict.close();
+    const jit::Resource& r = view.resource;
+    const std::vector<std::string> every_host{std::string(jit::kEveryHost)};
+    append_fields<keys::resource::kKeys>(message, r.name, r.description, r.services, r.accounts,
+                                         r.hosts.empty() ? every_host : r.hosts, r.members,
+                                         unless_empty(r.policy), view.access);
 }
 
 void append_record(sd_bus_message* message, const jit::PolicyView& view) {
-    const jit::Policy& policy = view.policy;
-    DictWriter dict(message);
-    dict.put(keys::policy::kName, policy.name);
-    dict.put(keys::policy::kDescription, policy.description);
-    dict.put(keys::policy::kAction, std::string(jit::to_string(policy.action)));
-    dict.put(keys::policy::kApprovers, policy.approvers);
-    dict.put(keys::policy::kApprovalsRequired, policy.approvals_required);
-    dict.put(keys::policy::kMaxDuration, policy.max_duration);
-    dict.put(keys::policy::kAutoExpiry, policy.auto_expiry);
-    dict.put(keys::policy::kRequestTtl, policy.request_ttl);
-    dict.put(keys::policy::kActive, policy.active);
-    dict.put(keys::policy::kResources, view.resources);
-    if (!policy.reason_pattern.empty()) {
-        dict.put(keys::policy::kReasonPattern, policy.reason_pattern);
-    }
-    dict.put(keys::policy::kReasonMinLength, policy.reason_min_length);
-    dict.close();
+    const jit::Policy& p = view.policy;
+    append_fields<keys::policy::kKeys>(message, p.name, p.description, p.action, p.approvers,
+                                       p.approvals_required, p.max_duration, p.auto_expiry,
+                                       p.request_ttl, p.active, view.resources,
+                                       unless_empty(p.reason_pattern), p.reason_min_length);
 }
 
-void append_record(sd_bus_message* message, const jit::Session& session) {
-    DictWriter dict(message);
-    dict.put(keys::session::kId, session.id);
-    dict.put(keys::session::kGrantId, session.grant_id);
-    dict.put(keys::session::kUser, session.user);
-    dict.put(keys::session::kTarget, session.target);
-    dict.put(keys::session::kService, session.service);
-    dict.put(keys::session::kRhost, session.rhost);
-    dict.put(keys::session::kTty, session.tty);
-    dict.put(keys::session::kPid, session.pid);
-    dict.put(keys::session::kLogindSession, session.logind_session);
-    dict.put(keys::session::kHost, session.host);
-    dict.put(keys::session::kOpened, session.opened);
-    if (session.closed) {
-        dict.put(keys::session::kClosed, *session.closed);
-    }
-    dict.put(keys::session::kState, std::string(jit::to_string(session.state)));
-    dict.close();
+void append_record(sd_bus_message* message, const jit::Session& s) {
+    append_fields<keys::session::kKeys>(message, s.id, s.grant_id, s.user, s.target, s.service,
+                                        s.rhost, s.tty, s.pid, s.logind_session, s.host, s.opened,
+                                        s.closed, s.state);
 }
 
 void append_record(sd_bus_message* message, const jit::PlanChange& change) {
-    DictWriter dict(message);
-    dict.put(keys::plan_change::kOp, std::string(jit::to_string(change.op)));
-    dict.put(keys::plan_change::kKind, change.kind);
-    dict.put(keys::plan_change::kName, change.name);
-    dict.put(keys::plan_change::kChange, change.change);
-    dict.close();
+    append_fields<keys::plan_change::kKeys>(message, change.op, change.kind, change.name,
+                                            change.change);
 }
 
 void append_record(sd_bus_message* message, const jit::SshKey& key) {
-    DictWriter dict(message);
-    dict.put(keys::key::kFingerprint, key.fingerprint);
-    dict.put(keys::key::kUser, key.user);
-    dict.put(keys::key::kType, key.type);
-    dict.put(keys::key::kComment, key.comment);
-    dict.put(keys::key::kAdded, key.added);
-    dict.close();
+    append_fields<keys::key::kKeys>(message, key.fingerprint, key.user, key.type, key.comment,
+                                    key.added);
 }
 
 namespace {
@@ -290,9 +222,7 @@ void append_audit_field(DictWriter& dict, const std::string& key, const std::str
 
 void append_audit_event(sd_bus_message* message, const jit::AuditEvent& event) {
     DictWriter dict(message);
-    dict.put(keys::audit_event::kSeq, event.seq);
-    dict.put(keys::audit_event::kTime, event.time);
-    dict.put(keys::audit_event::kEvent, event.event);
+    dict.put_all<keys::audit_event::kKeys>(event.seq, event.time, event.event);
     for (const auto& [name, value] : event.fields) {
         append_audit_field(dict, audit_key(name), value);
     }
