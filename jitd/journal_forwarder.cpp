@@ -152,6 +152,12 @@ std::string audit_journal_message(const jit::AuditEvent& e) {
         }
         return text;
     }
+    if (type == E::Imported) {
+        return actor + " imported " + field_or(e, field_name(F::ImportedFile)) + " (audit chain " +
+               field_or(e, field_name(F::ImportedFrom)) + ", events " +
+               field_or(e, field_name(F::ImportedSeq), "none") + ")" +
+               suffix(e, field_name(F::Change));
+    }
     std::string text = "audit event " + e.event;
     for (const auto& [name, value] : e.fields) {
         text += " " + name + "=" + value;

@@ -56,6 +56,13 @@ TEST(AuditJournalMessage, SaysWhatHappenedInWords) {
           {"JIT_CHANGED", ""},
           {"JIT_REVIEW_INCOMPLETE", "x"}},
          "review of grant 4 of alice on prod-db: no changes (incomplete: x)"},
+        {"imported",
+         {{"JIT_ACTOR", "ada"},
+          {"JIT_IMPORTED_FILE", "/var/lib/jitd/jit.db"},
+          {"JIT_IMPORTED_FROM", "c0ffee"},
+          {"JIT_IMPORTED_SEQ", "1-7"},
+          {"JIT_CHANGE", "resources=1"}},
+         "ada imported /var/lib/jitd/jit.db (audit chain c0ffee, events 1-7): resources=1"},
         {"mystery", {{"JIT_X", "1"}}, "audit event mystery JIT_X=1"},
     };
     for (const Case& c : cases) {

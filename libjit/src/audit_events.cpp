@@ -39,8 +39,12 @@ constexpr std::string_view kFieldNames[] = {
     "JIT_HOST",
     "JIT_CHANGED",
     "JIT_REVIEW_INCOMPLETE",
+    "JIT_IMPORTED_FROM",
+    "JIT_IMPORTED_SEQ",
+    "JIT_IMPORTED_HASH",
+    "JIT_IMPORTED_FILE",
 };
-static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::ReviewIncomplete) + 1,
+static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::ImportedFile) + 1,
               "one name for every Field");
 
 void check_carries(const EventType& type, Field field) {

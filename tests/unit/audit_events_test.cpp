@@ -40,7 +40,7 @@ TEST(AuditEventTypes, ListEveryEventOnceByTypeAndByName) {
 
 TEST(AuditFields, AreDistinctJitNames) {
     std::set<std::string_view> names;
-    for (int i = 0; i <= static_cast<int>(Field::ReviewIncomplete); ++i) {
+    for (int i = 0; i <= static_cast<int>(Field::ImportedFile); ++i) {
         const std::string_view name = field_name(static_cast<Field>(i));
         EXPECT_TRUE(name.starts_with("JIT_")) << name;
         EXPECT_TRUE(names.insert(name).second) << name;
@@ -49,6 +49,9 @@ TEST(AuditFields, AreDistinctJitNames) {
     EXPECT_EQ(field_name(Field::ActorLogin), "JIT_ACTOR_LOGIN");
     EXPECT_EQ(field_name(Field::ReviewIncomplete), "JIT_REVIEW_INCOMPLETE");
     EXPECT_EQ(event_type("grant_review").event, Event::GrantReview);
+    EXPECT_EQ(field_name(Field::ImportedFile), "JIT_IMPORTED_FILE");
+    EXPECT_EQ(event_type("imported").event, Event::Imported);
+    EXPECT_TRUE(event_type(Event::Imported).fields.contains(Field::ImportedFile));
 }
 
 TEST(AuditEventBuilder, WritesTheFieldsInOrderUnderTheirJournalNames) {

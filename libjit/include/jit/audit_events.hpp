@@ -55,6 +55,10 @@ enum class Field : std::uint8_t {
     Host,
     Changed,
     ReviewIncomplete,
+    ImportedFrom,
+    ImportedSeq,
+    ImportedHash,
+    ImportedFile,
 };
 
 // JIT_REQUEST_ID, JIT_USER, ...
@@ -77,10 +81,10 @@ class FieldSet {
     }
 
   private:
-    static constexpr std::uint32_t bit(Field field) {
-        return std::uint32_t{1} << static_cast<unsigned>(field);
+    static constexpr std::uint64_t bit(Field field) {
+        return std::uint64_t{1} << static_cast<unsigned>(field);
     }
-    std::uint32_t bits_ = 0;
+    std::uint64_t bits_ = 0;
 };
 
 enum class Event : std::uint8_t {
@@ -103,6 +107,7 @@ enum class Event : std::uint8_t {
     KeyRemoved,
     Extended,
     GrantReview,
+    Imported,
     Other,  // a type this build does not know (a newer database read by an older jitd)
 };
 
@@ -134,7 +139,7 @@ inline constexpr FieldSet kKey = kCommon + kByCaller + FieldSet{F::User, F::Fing
 }  // namespace detail
 
 // clang-format off
-inline constexpr std::array<EventType, 19> kEventTypes = {{
+inline constexpr std::array<EventType, 20> kEventTypes = {{
     {Event::Requested, "requested", "e9f5873d68fc4fa5ae3b943905ce457e", LOG_INFO,
      detail::kCommon + FieldSet{Field::RequestId, Field::User, Field::Resource, Field::Policy,
                                 Field::Reason, Field::RequestedDuration, Field::Duration,
@@ -170,6 +175,9 @@ inline constexpr std::array<EventType, 19> kEventTypes = {{
     {Event::GrantReview, "grant_review", "4169f44ff04f4ef0bad9b6c30b725f31", LOG_NOTICE,
      detail::kCommon + FieldSet{Field::GrantId, Field::User, Field::Resource, Field::Target,
                                 Field::Changed, Field::ReviewIncomplete}},
+    {Event::Imported, "imported", "9ed1027db0df41da954409b47f24f89d", LOG_NOTICE,
+     detail::kCommon + detail::kByCaller + FieldSet{Field::ImportedFile, Field::ImportedFrom,
+                                                    Field::ImportedSeq, Field::Change}},
 }};
 
 // For an event type this build does not know: one MESSAGE_ID for all of them.
