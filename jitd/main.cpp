@@ -2,6 +2,8 @@
 // jitd [--config FILE] [--database FILE] (jitd(8)): the JIT access daemon on the system bus.
 // Runs in the foreground under systemd. Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot
 // start (one clear line says why) or loses the bus.
+// jitd --import FILE [--config FILE]: copies a single host's database into the fleet store of
+// the configuration and exits (import_command.hpp).
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -21,6 +23,7 @@
 #include <string_view>
 
 #include "daemon.hpp"
+#include "import_command.hpp"
 #include "jit/config.hpp"
 #include "jit/error.hpp"
 #include "jit/store.hpp"
@@ -142,7 +145,13 @@ int main(int argc, char** argv) {
     std::string database;
     app.add_option("--config", config_path,
                    std::string("configuration file (default ") + jit::kDefaultConfigPath + ")");
-    app.add_option("--database", database, "SQLite state database (overrides the config)");
+    std::string import_file;
+    auto* database_option =
+        app.add_option("--database", database, "SQLite state database (overrides the config)");
+    app.add_option("--import", import_file,
+                   "copy the single-host SQLite database FILE into the fleet store ([store] "
+                   "backend = postgresql) of the configuration, then exit")
+        ->excludes(database_option);
     app.set_version_flag("--version", JITD_VERSION);
     try {
         app.parse(argc, argv);
@@ -155,7 +164,9 @@ int main(int argc, char** argv) {
 
     umask(0077);  // database, WAL and snapshot are root's alone
     set_up_logging();
-    set_up_signals();
+    if (import_file.empty()) {
+        set_up_signals();  // an import stays interruptible: it changes nothing until it commits
+    }
     try {
         const bool default_path = config_path.empty();
         if (default_path) {
@@ -163,6 +174,9 @@ int main(int argc, char** argv) {
         }
         require_safe_config(config_path);
         jit::Config config = jit::load_config(config_path, default_path);
+        if (!import_file.empty()) {
+            return jitd::run_import(import_file, config, config_path);
+        }
         if (!database.empty()) {
             config.database = database;
         }
