@@ -46,6 +46,7 @@ constexpr std::string_view kFieldNames[] = {
 };
 static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::ImportedFile) + 1,
               "one name for every Field");
+static_assert(static_cast<std::size_t>(Field::ImportedFile) < 64, "a FieldSet has 64 bits");
 
 void check_carries(const EventType& type, Field field) {
     if (!type.fields.contains(field)) {
