@@ -97,12 +97,7 @@ TEST_P(StoreBackendTest, RoundTripsEveryEntityWithOptionalsAndApprovals) {
             transaction->put(resource);
         }
 
-        Request request = sample_request();
-        request.id = transaction->put(request);
-        Grant grant = sample_grant(request.id);
-        grant.id = transaction->put(grant);
-        request.grant_id = grant.id;
-        EXPECT_EQ(transaction->put(request), request.id);
+        const auto [request, grant] = put_granted_request(*transaction);
         open_request.id = transaction->put(open_request);
 
         Grant endless = sample_grant(open_request.id);  // no expiry, not started yet

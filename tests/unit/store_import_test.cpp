@@ -106,12 +106,7 @@ class StoreImportTest : public ::testing::Test {
         Resource plain;
         plain.name = "backup";
         transaction->put(plain);
-        Request request = sample_request();
-        request.id = transaction->put(request);
-        Grant grant = sample_grant(request.id);
-        grant.id = transaction->put(grant);
-        request.grant_id = grant.id;
-        transaction->put(request);
+        const auto [request, grant] = put_granted_request(*transaction);
         Request pending = sample_request();
         pending.state = RequestState::Pending;
         pending.approvals.clear();

@@ -222,6 +222,18 @@ inline Session sample_session(Id grant_id) {
             .state = SessionState::Terminated};
 }
 
+// sample_request() approved into sample_grant(), both put: the request names its grant and
+// keeps its id when put again.
+inline std::pair<Request, Grant> put_granted_request(Transaction& transaction) {
+    Request request = sample_request();
+    request.id = transaction.put(request);
+    Grant grant = sample_grant(request.id);
+    grant.id = transaction.put(grant);
+    request.grant_id = grant.id;
+    EXPECT_EQ(transaction.put(request), request.id);
+    return {request, grant};
+}
+
 inline AuditEvent audit_event(std::string type, EpochSeconds time, Fields fields) {
     AuditEvent event;
     event.time = time;
