@@ -30,8 +30,8 @@ constexpr std::size_t kEventPage = 1000;
 }
 
 // The target may hold audit events (a jitd that ran against it), but no object at all: the
-// imported ids and names then cannot clash with anything.
-void require_empty(Store& target) {
+// imported ids and names then cannot clash with anything. Returns the seq of its newest event.
+Id require_empty(Store& target) {
     const StoredState state = target.load();
     const std::pair<const char*, std::size_t> tables[] = {
         {"resources", state.resources.size()},  {"policies", state.policies.size()},
@@ -45,6 +45,7 @@ void require_empty(Store& target) {
                                             " (an import needs a store without objects)");
         }
     }
+    return state.last_audit_seq;
 }
 
 template <class Model>
@@ -248,7 +249,7 @@ ImportSummary import_store(Store& source, Store& target, const ImportOptions& op
                                       verification.problem + ")");
     }
     const StoredState state = source.load();
-    require_empty(target);
+    const Id target_head = require_empty(target);
 
     std::unique_ptr<Transaction> transaction = target.begin();
     copy_objects(state, *transaction, options.host, summary);
@@ -260,6 +261,15 @@ ImportSummary import_store(Store& source, Store& target, const ImportOptions& op
                                                 std::to_string(state.last_audit_seq));
     }
     summary.imported = transaction->append(imported_event(summary, options));
+    // Every change of a store appends an event: when the chain grew since require_empty(), some
+    // jitd changed the store in between (rolled back).
+    const Id first_appended = summary.events != 0 ? summary.first_seq : summary.imported.seq;
+    if (first_appended != target_head + 1) {
+        refuse(ErrorCode::Conflict, "the fleet store changed while the import began (seq " +
+                                        std::to_string(target_head + 1) + " to " +
+                                        std::to_string(first_appended - 1) +
+                                        " were written meanwhile); try again");
+    }
     transaction->commit();
     return summary;
 }

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 
@@ -310,6 +311,52 @@ TEST_F(StoreImportTest, RefusesATamperedChainNamingTheFirstBadSeq) {
     EXPECT_EQ(error.code(), ErrorCode::Failed);
     EXPECT_THAT(error.what(), HasSubstr("broken at seq 3"));
     EXPECT_EQ(fleet_contents(), before);
+}
+
+// A store whose begin() lets another host's jitd add a resource first: the race between the
+// check that the fleet store is empty and the import's transaction.
+class RacedStore final : public Store {
+  public:
+    RacedStore(Store& store, std::function<void()> race) : store_(store), race_(std::move(race)) {}
+    StoredState load() override { return store_.load(); }
+    std::unique_ptr<Transaction> begin() override {
+        race_();
+        return store_.begin();
+    }
+    std::vector<AuditEvent> audit_events(const AuditFilter& filter) override {
+        return store_.audit_events(filter);
+    }
+    AuditVerification verify_audit(const JournalCopy& journal) override {
+        return store_.verify_audit(journal);
+    }
+    Id audit_head_seq() override { return store_.audit_head_seq(); }
+    std::string audit_chain() override { return store_.audit_chain(); }
+    Id journal_sent_seq() override { return store_.journal_sent_seq(); }
+    void set_journal_sent_seq(Id seq) override { store_.set_journal_sent_seq(seq); }
+
+  private:
+    Store& store_;
+    std::function<void()> race_;
+};
+
+TEST_F(StoreImportTest, AChangeOfTheFleetStoreDuringTheImportIsRefused) {
+    write_host_database();
+    auto target = fleet();
+    RacedStore raced(*target, [this] {
+        auto other_host = open_postgresql_store(conninfo_, "web-02");
+        auto transaction = other_host->begin();
+        transaction->put(sample_policy());
+        transaction->append(audit_event("policy_changed", 1, {{"JIT_OBJECT", "ops"}}));
+        transaction->commit();
+    });
+    try {
+        import_sqlite_file(path_, raced, options_);
+        ADD_FAILURE() << "the import was not refused";
+    } catch (const JitError& e) {
+        EXPECT_EQ(e.code(), ErrorCode::Conflict);
+        EXPECT_THAT(e.what(), HasSubstr("the fleet store changed while the import began"));
+    }
+    EXPECT_EQ(fleet_contents(), "0 1 0 0 0 0 1 1");  // only the other host's change
 }
 
 TEST_F(StoreImportTest, AFailureHalfWayLeavesTheFleetStoreUnchanged) {

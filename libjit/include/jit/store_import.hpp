@@ -39,7 +39,8 @@ std::string import_counts(const ImportSummary& summary);
 // audit event of source in seq order (original time and fields, plus JIT_IMPORTED_FROM,
 // JIT_IMPORTED_SEQ and JIT_IMPORTED_HASH), then one `imported` event. Refuses, changing
 // nothing, when source's chain does not verify (JitError Failed naming the first bad seq) or
-// target already holds any object (JitError Conflict). Other failures roll back as a whole.
+// target holds any object, or its chain grew between that check and the transaction (JitError
+// Conflict). Other failures roll back as a whole.
 ImportSummary import_store(Store& source, Store& target, const ImportOptions& options);
 
 // import_store() from the SQLite database at `file`, which is never opened: a copy of it (and
