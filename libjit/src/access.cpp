@@ -8,6 +8,7 @@
 #include "jit/error.hpp"
 #include "jit/identity.hpp"
 #include "jit/ssh_key.hpp"
+#include "jit/text.hpp"
 #include "jit/validate.hpp"
 
 namespace jit {
@@ -531,16 +532,6 @@ std::string escape_name(std::string_view name) {
     return out;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // Strict inverse of escape_name: anything escape_name would not have written is rejected.
 std::string unescape_name(std::string_view text) {
     std::string out;
@@ -553,8 +544,8 @@ std::string unescape_name(std::string_view text) {
             out += c;
             continue;
         }
-        const int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-        const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+        const int high = i + 2 < text.size() ? hex_digit_value(text[i + 1], 'A') : -1;
+        const int low = i + 2 < text.size() ? hex_digit_value(text[i + 2], 'A') : -1;
         if (high < 0 || low < 0) {
             throw_invalid("bad escape in name " + quote_for_message(text));
         }

@@ -3,18 +3,10 @@
 
 #include <algorithm>
 
+#include "jit/text.hpp"
+
 namespace jit {
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
 
 std::string seq_text(Id seq) {
     return std::to_string(seq);
@@ -28,8 +20,8 @@ std::optional<AuditHash> parse_audit_hash(std::string_view hex) {
         return std::nullopt;
     }
     for (std::size_t i = 0; i < hash.size(); ++i) {
-        int high = hex_digit(hex[2 * i]);
-        int low = hex_digit(hex[2 * i + 1]);
+        int high = hex_digit_value(hex[2 * i], 'a');
+        int low = hex_digit_value(hex[2 * i + 1], 'a');
         if (high < 0 || low < 0) {
             return std::nullopt;
         }

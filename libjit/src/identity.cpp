@@ -54,17 +54,23 @@ Entry* nss_lookup(const std::string& what, int size_hint_name, Entry& entry,
     }
 }
 
-std::optional<gid_t> primary_gid(const std::string& user) {
+// read(entry) of user name's passwd entry, or nullopt when there is none.
+template <typename Read>
+auto from_passwd(const std::string& name, Read read) -> decltype(read(std::declval<passwd&>())) {
     passwd entry{};
     std::vector<char> buffer;
-    passwd* found = nss_lookup("user " + user, _SC_GETPW_R_SIZE_MAX, entry, buffer,
+    passwd* found = nss_lookup("user " + name, _SC_GETPW_R_SIZE_MAX, entry, buffer,
                                [&](passwd* out, char* data, std::size_t size, passwd** result) {
-                                   return getpwnam_r(user.c_str(), out, data, size, result);
+                                   return getpwnam_r(name.c_str(), out, data, size, result);
                                });
     if (found == nullptr) {
         return std::nullopt;
     }
-    return found->pw_gid;
+    return read(*found);
+}
+
+std::optional<gid_t> primary_gid(const std::string& user) {
+    return from_passwd(user, [](passwd& entry) { return std::optional<gid_t>(entry.pw_gid); });
 }
 
 std::vector<gid_t> group_ids(const std::string& user, gid_t primary) {
@@ -125,29 +131,13 @@ std::optional<std::string> NssIdentityResolver::user_name(uid_t uid) const {
 }
 
 std::optional<uid_t> NssIdentityResolver::user_uid(const std::string& name) const {
-    passwd entry{};
-    std::vector<char> buffer;
-    passwd* found = nss_lookup("user " + name, _SC_GETPW_R_SIZE_MAX, entry, buffer,
-                               [&](passwd* out, char* data, std::size_t size, passwd** result) {
-                                   return getpwnam_r(name.c_str(), out, data, size, result);
-                               });
-    if (found == nullptr) {
-        return std::nullopt;
-    }
-    return found->pw_uid;
+    return from_passwd(name, [](passwd& entry) { return std::optional<uid_t>(entry.pw_uid); });
 }
 
 std::optional<std::string> NssIdentityResolver::user_home(const std::string& name) const {
-    passwd entry{};
-    std::vector<char> buffer;
-    passwd* found = nss_lookup("user " + name, _SC_GETPW_R_SIZE_MAX, entry, buffer,
-                               [&](passwd* out, char* data, std::size_t size, passwd** result) {
-                                   return getpwnam_r(name.c_str(), out, data, size, result);
-                               });
-    if (found == nullptr || found->pw_dir == nullptr) {
-        return std::nullopt;
-    }
-    return std::string(found->pw_dir);
+    return from_passwd(name, [](passwd& entry) {
+        return entry.pw_dir != nullptr ? std::optional<std::string>(entry.pw_dir) : std::nullopt;
+    });
 }
 
 bool Caller::in_group(const std::string& group) const {

@@ -79,6 +79,18 @@ struct Item {
         }
         return out;
     }
+    // An array of strings, each checked by validate; with empty_rule, one at least.
+    template <class Validate>
+    std::vector<std::string> strings(Validate validate, const char* empty_rule = nullptr) const {
+        std::vector<std::string> values = strings();
+        if (empty_rule != nullptr && values.empty()) {
+            fail(empty_rule);
+        }
+        for (const auto& v : values) {
+            check([&] { validate(v); });
+        }
+        return values;
+    }
     std::int64_t integer(std::int64_t min, std::int64_t max) const {
         if (!value.is_integer()) {
             fail("expected an integer");
@@ -146,35 +158,19 @@ Resource read_resource(const Item& item, const std::string& name) {
             field.check(
                 [&] { validate_text("description", resource.description, kMaxDescriptionLength); });
         } else if (key == "services") {
-            resource.services = field.strings();
-            if (resource.services.empty()) {
-                field.fail("a resource needs at least one service");
-            }
-            for (const auto& s : resource.services) {
-                field.check([&] { validate_resource_service(s); });
-            }
+            resource.services =
+                field.strings([](const std::string& s) { validate_resource_service(s); },
+                              "a resource needs at least one service");
         } else if (key == "accounts") {
-            resource.accounts = field.strings();
+            resource.accounts = field.strings([](const std::string& a) { validate_account(a); },
+                                              "a resource needs at least one account");
             has_accounts = true;
-            if (resource.accounts.empty()) {
-                field.fail("a resource needs at least one account");
-            }
-            for (const auto& a : resource.accounts) {
-                field.check([&] { validate_account(a); });
-            }
         } else if (key == "members") {
-            resource.members = field.strings();
-            for (const auto& m : resource.members) {
-                field.check([&] { validate_principal(m); });
-            }
+            resource.members = field.strings([](const std::string& m) { validate_principal(m); });
         } else if (key == "hosts") {
-            resource.hosts = field.strings();
-            if (resource.hosts.empty()) {
-                field.fail("a resource needs at least one host pattern (\"*\": every host)");
-            }
-            for (const auto& h : resource.hosts) {
-                field.check([&] { validate_host_pattern(h); });
-            }
+            resource.hosts =
+                field.strings([](const std::string& h) { validate_host_pattern(h); },
+                              "a resource needs at least one host pattern (\"*\": every host)");
         } else if (key == "policy") {
             resource.policy = field.string();
             field.check([&] { validate_object_name("policy", resource.policy); });
@@ -203,11 +199,8 @@ Policy read_policy(const Item& item, const std::string& name) {
             const std::string action = field.string();
             field.check([&] { policy.action = parse_policy_action(action); });
         } else if (key == "approvers") {
-            policy.approvers = field.strings();
+            policy.approvers = field.strings([](const std::string& a) { validate_principal(a); });
             approvers_value = &field.value;
-            for (const auto& a : policy.approvers) {
-                field.check([&] { validate_principal(a); });
-            }
         } else if (key == "approvals_required") {
             policy.approvals_required = static_cast<int>(field.integer(1, kMaxApprovals));
         } else if (key == "max_duration") {

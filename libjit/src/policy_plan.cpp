@@ -2,6 +2,7 @@
 // The plan of `jitctl apply` (jit/policy_file.hpp): what it takes to go from the current
 // configuration to the declared one.
 #include <algorithm>
+#include <map>
 
 #include "jit/hosts.hpp"
 #include "jit/policy_file.hpp"
@@ -137,36 +138,45 @@ std::string describe_change(const Policy& before, const Policy& after) {
     return join(parts, "; ");
 }
 
+namespace {
+
+// The objects of one kind that desired creates or changes.
+template <class Model>
+void plan_declared(std::vector<PlanChange>& plan, const char* kind,
+                   const std::map<std::string, Model>& current,
+                   const std::map<std::string, Model>& desired) {
+    for (const auto& [name, object] : desired) {
+        auto it = current.find(name);
+        if (it == current.end()) {
+            plan.push_back({PlanOp::Create, kind, name, describe_new(object)});
+        } else if (std::string change = describe_change(it->second, object); !change.empty()) {
+            plan.push_back({PlanOp::Change, kind, name, change});
+        }
+    }
+}
+
+// The objects of one kind that current has and desired does not declare.
+template <class Model>
+void plan_undeclared(std::vector<PlanChange>& plan, const char* kind,
+                     const std::map<std::string, Model>& current,
+                     const std::map<std::string, Model>& desired) {
+    for (const auto& entry : current) {
+        if (desired.count(entry.first) == 0) {
+            plan.push_back({PlanOp::Remove, kind, entry.first, "removed"});
+        }
+    }
+}
+
+}  // namespace
+
 std::vector<PlanChange> plan_configuration(const Configuration& current,
                                            const Configuration& desired, bool prune) {
     std::vector<PlanChange> plan;
-    for (const auto& [name, policy] : desired.policies) {
-        auto it = current.policies.find(name);
-        if (it == current.policies.end()) {
-            plan.push_back({PlanOp::Create, "policy", name, describe_new(policy)});
-        } else if (std::string change = describe_change(it->second, policy); !change.empty()) {
-            plan.push_back({PlanOp::Change, "policy", name, change});
-        }
-    }
-    for (const auto& [name, resource] : desired.resources) {
-        auto it = current.resources.find(name);
-        if (it == current.resources.end()) {
-            plan.push_back({PlanOp::Create, "resource", name, describe_new(resource)});
-        } else if (std::string change = describe_change(it->second, resource); !change.empty()) {
-            plan.push_back({PlanOp::Change, "resource", name, change});
-        }
-    }
+    plan_declared(plan, "policy", current.policies, desired.policies);
+    plan_declared(plan, "resource", current.resources, desired.resources);
     if (prune) {
-        for (const auto& [name, resource] : current.resources) {
-            if (desired.resources.count(name) == 0) {
-                plan.push_back({PlanOp::Remove, "resource", name, "removed"});
-            }
-        }
-        for (const auto& [name, policy] : current.policies) {
-            if (desired.policies.count(name) == 0) {
-                plan.push_back({PlanOp::Remove, "policy", name, "removed"});
-            }
-        }
+        plan_undeclared(plan, "resource", current.resources, desired.resources);
+        plan_undeclared(plan, "policy", current.policies, desired.policies);
     }
     return plan;
 }

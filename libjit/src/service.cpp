@@ -246,14 +246,26 @@ bool JitService::is_member(const Caller& caller, const Resource& resource) const
     return principals_name(resource.members, caller.name, caller.groups);
 }
 
-std::optional<Id> JitService::open_request_of(const std::string& user,
-                                              const std::string& resource) const {
-    for (const auto& [id, r] : requests_) {
-        if (r.state == RequestState::Pending && r.requester == user && r.resource == resource) {
+namespace {
+
+// The id of the first object in objects (by id) that matches, if any.
+template <class Objects, class Matches>
+std::optional<Id> first_id(const Objects& objects, Matches matches) {
+    for (const auto& [id, object] : objects) {
+        if (matches(object)) {
             return id;
         }
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Id> JitService::open_request_of(const std::string& user,
+                                              const std::string& resource) const {
+    return first_id(requests_, [&](const Request& r) {
+        return r.state == RequestState::Pending && r.requester == user && r.resource == resource;
+    });
 }
 
 std::optional<Id> JitService::active_grant_of(const std::string& user,
@@ -263,12 +275,9 @@ std::optional<Id> JitService::active_grant_of(const std::string& user,
 
 std::optional<Id> JitService::scheduled_grant_of(const std::string& user,
                                                  const std::string& resource) const {
-    for (const auto& [id, g] : grants_) {
-        if (g.state == GrantState::Scheduled && g.user == user && g.resource == resource) {
-            return id;
-        }
-    }
-    return std::nullopt;
+    return first_id(grants_, [&](const Grant& g) {
+        return g.state == GrantState::Scheduled && g.user == user && g.resource == resource;
+    });
 }
 
 void JitService::note_scheduled_start(LoginDecision& decision) const {

@@ -85,15 +85,9 @@ Request JitService::extend_grant(const Caller& caller, Id grant_id, const std::s
         }
     });
 
-    requests_[request.id] = request;
     grants_[grant_id].extensions.push_back(request.id);
-    if (!extended) {
-        schedule_request(request);
-    }
-    publish(events);
-    effects_.request_created(request);
+    request_made(request, events, extended.has_value());
     if (extended) {
-        effects_.request_decided(request);
         grant_extended(*extended);
     }
     return request;

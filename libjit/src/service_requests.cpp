@@ -85,6 +85,19 @@ AuditEvent JitService::auto_approved_event(const Request& request) const {
                                     {F::Comment, "auto-approve policy"}});
 }
 
+void JitService::request_made(const Request& request, const std::vector<AuditEvent>& events,
+                              bool decided_at_once) {
+    requests_[request.id] = request;
+    if (!decided_at_once) {
+        schedule_request(request);
+    }
+    publish(events);
+    effects_.request_created(request);
+    if (decided_at_once) {
+        effects_.request_decided(request);
+    }
+}
+
 bool JitService::put_new_request(Transaction& tx, const Caller& caller, Request& request,
                                  PolicyAction action, std::vector<AuditEvent>& events) {
     request.id = tx.put(request);
@@ -170,14 +183,8 @@ Request JitService::create_request(const Caller& caller, const std::string& reso
         }
     });
 
-    requests_[request.id] = request;
-    if (!grant) {
-        schedule_request(request);
-    }
-    publish(events);
-    effects_.request_created(request);
+    request_made(request, events, grant.has_value());
     if (grant) {
-        effects_.request_decided(request);
         grant_made(*grant);
     }
     return request;

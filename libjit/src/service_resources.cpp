@@ -13,6 +13,20 @@ namespace jit {
 
 using namespace engine;
 
+namespace {
+
+// Commits one changed resource or policy with the event that says what changed.
+template <class Model>
+std::vector<AuditEvent> commit_changed(Store& store, const Model& updated,
+                                       const AuditEvent& event) {
+    return commit_change(store, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        tx.put(updated);
+        ev.push_back(tx.append(event));
+    });
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Resources
 
@@ -99,10 +113,7 @@ void JitService::remove_resource(const Caller& caller, const std::string& name) 
     }
     auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
         tx.remove_resource(resource.name);
-        ev.push_back(tx.append(make_event(
-            E::ResourceChanged,
-            with_login(caller,
-                       {{F::Actor, caller.person()}, {F::Object, name}, {F::Change, "removed"}}))));
+        ev.push_back(tx.append(change_event(E::ResourceChanged, caller, name, "removed")));
     });
     index_.remove_rule(name);
     resources_.erase(name);
@@ -110,48 +121,47 @@ void JitService::remove_resource(const Caller& caller, const std::string& name) 
     effects_.access_changed();
 }
 
+AuditEvent JitService::change_event(audit::Event type, const Caller& caller,
+                                    const std::string& object, const std::string& change) const {
+    return make_event(
+        type, with_login(caller,
+                         {{F::Actor, caller.person()}, {F::Object, object}, {F::Change, change}}));
+}
+
 void JitService::add_member(const Caller& caller, const std::string& resource_name,
                             const std::string& member) {
-    require_manage(caller);
-    validate_principal(member);
-    Resource updated = resource_ref(resource_name);
-    if (std::find(updated.members.begin(), updated.members.end(), member) !=
-        updated.members.end()) {
-        throw_conflict(quote_for_message(member) + " is already a member of " +
-                       quote_for_message(resource_name));
-    }
-    updated.members.push_back(member);
-    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        tx.put(updated);
-        ev.push_back(tx.append(make_event(
-            E::ResourceChanged, with_login(caller, {{F::Actor, caller.person()},
-                                                    {F::Object, resource_name},
-                                                    {F::Change, "member added " + member}}))));
-    });
-    index_resource(updated);
-    resources_[resource_name] = std::move(updated);
-    publish(events);
-    effects_.access_changed();
+    change_member(caller, resource_name, member, true);
 }
 
 void JitService::remove_member(const Caller& caller, const std::string& resource_name,
                                const std::string& member) {
+    change_member(caller, resource_name, member, false);
+}
+
+void JitService::change_member(const Caller& caller, const std::string& resource_name,
+                               const std::string& member, bool add) {
     require_manage(caller);
     validate_principal(member);
     Resource updated = resource_ref(resource_name);
     auto it = std::find(updated.members.begin(), updated.members.end(), member);
-    if (it == updated.members.end()) {
+    const bool present = it != updated.members.end();
+    if (add && present) {
+        throw_conflict(quote_for_message(member) + " is already a member of " +
+                       quote_for_message(resource_name));
+    }
+    if (!add && !present) {
         throw_not_found(quote_for_message(member) + " is not a member of " +
                         quote_for_message(resource_name));
     }
-    updated.members.erase(it);
-    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        tx.put(updated);
-        ev.push_back(tx.append(make_event(
-            E::ResourceChanged, with_login(caller, {{F::Actor, caller.person()},
-                                                    {F::Object, resource_name},
-                                                    {F::Change, "member removed " + member}}))));
-    });
+    if (add) {
+        updated.members.push_back(member);
+    } else {
+        updated.members.erase(it);
+    }
+    auto events =
+        commit_changed(store_, updated,
+                       change_event(E::ResourceChanged, caller, resource_name,
+                                    (add ? "member added " : "member removed ") + member));
     index_resource(updated);
     resources_[resource_name] = std::move(updated);
     publish(events);
@@ -260,13 +270,9 @@ void JitService::assign_policy(const Caller& caller, const std::string& policy_n
         return;  // nothing changes, nothing to audit
     }
     updated.policy = policy_name;
-    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        tx.put(updated);
-        ev.push_back(tx.append(make_event(
-            E::PolicyChanged, with_login(caller, {{F::Actor, caller.person()},
-                                                  {F::Object, policy_name},
-                                                  {F::Change, "assigned to " + resource_name}}))));
-    });
+    auto events = commit_changed(
+        store_, updated,
+        change_event(E::PolicyChanged, caller, policy_name, "assigned to " + resource_name));
     resources_[resource_name] = std::move(updated);
     publish(events);
 }
@@ -280,14 +286,9 @@ void JitService::set_policy_active(const Caller& caller, const std::string& poli
         return;
     }
     updated.active = active;
-    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        tx.put(updated);
-        ev.push_back(tx.append(
-            make_event(E::PolicyChanged,
-                       with_login(caller, {{F::Actor, caller.person()},
-                                           {F::Object, policy_name},
-                                           {F::Change, active ? "activated" : "deactivated"}}))));
-    });
+    auto events = commit_changed(
+        store_, updated,
+        change_event(E::PolicyChanged, caller, policy_name, active ? "activated" : "deactivated"));
     policies_[policy_name] = std::move(updated);
     publish(events);
 }
@@ -315,10 +316,7 @@ void JitService::remove_policy(const Caller& caller, const std::string& name) {
         if (!assigned.empty()) {
             change += " (unassigned from " + join(assigned) + ")";
         }
-        ev.push_back(tx.append(make_event(
-            E::PolicyChanged,
-            with_login(caller,
-                       {{F::Actor, caller.person()}, {F::Object, name}, {F::Change, change}}))));
+        ev.push_back(tx.append(change_event(E::PolicyChanged, caller, name, change)));
     });
     for (const auto& resource_name : assigned) {
         resources_[resource_name].policy.clear();

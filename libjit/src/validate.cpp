@@ -43,28 +43,48 @@ std::string describe_char(char c) {
                   std::string(problem));
 }
 
-// [a-z0-9][a-z0-9._-]{0,63}; returns what is wrong, or "" when nothing is.
-std::string object_name_problem(std::string_view name) {
-    if (name.empty()) {
-        return "must not be empty";
+// The shape of a name: its longest length, which characters may start it and which may follow.
+struct NameRule {
+    std::size_t max_length;
+    bool (*may_start)(char);
+    const char* start_rule;  // says what may start it
+    bool (*may_follow)(char);
+    const char* allowed;  // says which characters are allowed
+};
+
+// What is wrong with body under rule, or "" when nothing is.
+std::string name_problem(std::string_view body, const NameRule& rule) {
+    if (body.size() > rule.max_length) {
+        return "longer than " + std::to_string(rule.max_length) + " characters";
     }
-    if (name.size() > kMaxObjectNameLength) {
-        return "longer than " + std::to_string(kMaxObjectNameLength) + " characters";
+    if (!rule.may_start(body[0])) {
+        return rule.start_rule;
     }
-    if (!is_lower(name[0]) && !is_digit(name[0])) {
-        return "must start with a lower-case letter or a digit";
-    }
-    for (char c : name) {
-        if (!is_lower(c) && !is_digit(c) && c != '.' && c != '_' && c != '-') {
-            return "character " + describe_char(c) +
-                   " is not allowed (use a-z, 0-9, '.', '_' and '-')";
+    for (char c : body) {
+        if (!rule.may_follow(c)) {
+            return "character " + describe_char(c) + " is not allowed (" + rule.allowed + ")";
         }
     }
     return {};
 }
 
+// [a-z0-9][a-z0-9._-]{0,63}; returns what is wrong, or "" when nothing is.
+std::string object_name_problem(std::string_view name) {
+    static constexpr NameRule kObjectName = {
+        kMaxObjectNameLength, [](char c) { return is_lower(c) || is_digit(c); },
+        "must start with a lower-case letter or a digit",
+        [](char c) { return is_lower(c) || is_digit(c) || c == '.' || c == '_' || c == '-'; },
+        "use a-z, 0-9, '.', '_' and '-'"};
+    return name.empty() ? "must not be empty" : name_problem(name, kObjectName);
+}
+
 // [a-z_][a-z0-9_.-]{0,31} with an optional trailing '$'; returns what is wrong, or "".
 std::string user_name_problem(std::string_view name) {
+    static constexpr NameRule kUserName = {
+        kMaxUserNameLength, [](char c) { return is_lower(c) || c == '_'; },
+        "must start with a lower-case letter or '_'",
+        [](char c) { return is_lower(c) || is_digit(c) || c == '_' || c == '.' || c == '-'; },
+        "use a-z, 0-9, '_', '.', '-', and '$' only at the end"};
     if (name.empty()) {
         return "must not be empty";
     }
@@ -72,19 +92,7 @@ std::string user_name_problem(std::string_view name) {
     if (body.size() > 1 && body.back() == '$') {
         body.remove_suffix(1);
     }
-    if (body.size() > kMaxUserNameLength) {
-        return "longer than " + std::to_string(kMaxUserNameLength) + " characters";
-    }
-    if (!is_lower(body[0]) && body[0] != '_') {
-        return "must start with a lower-case letter or '_'";
-    }
-    for (char c : body) {
-        if (!is_lower(c) && !is_digit(c) && c != '_' && c != '.' && c != '-') {
-            return "character " + describe_char(c) +
-                   " is not allowed (use a-z, 0-9, '_', '.', '-', and '$' only at the end)";
-        }
-    }
-    return {};
+    return name_problem(body, kUserName);
 }
 
 // Line breaks and bidirectional controls that render invisibly yet change how text reads.

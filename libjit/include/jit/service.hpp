@@ -267,6 +267,9 @@ class JitService {
     std::vector<std::string> resources_under(const std::string& policy) const;
 
     AuditEvent make_event(audit::Event type, const audit::FieldValues& fields) const;
+    // resource_changed / policy_changed: who changed the object and how.
+    AuditEvent change_event(audit::Event type, const Caller& caller, const std::string& object,
+                            const std::string& change) const;
     AuditEvent session_event(audit::Event type, const LoginAttempt& attempt,
                              const LoginDecision& decision, std::int64_t pid,
                              const std::string& logind_session) const;
@@ -278,6 +281,10 @@ class JitService {
     // (`auto_approved`) and returns true.
     bool put_new_request(Transaction& tx, const Caller& caller, Request& request,
                          PolicyAction action, std::vector<AuditEvent>& events);
+    // After the commit of a new request: memory, its deadline unless decided at once, the
+    // events and the effects of its creation (and decision).
+    void request_made(const Request& request, const std::vector<AuditEvent>& events,
+                      bool decided_at_once);
     void publish(const std::vector<AuditEvent>& committed);
 
     // State transitions shared by several operations. Each writes through `tx` and records the
@@ -314,6 +321,8 @@ class JitService {
     void catch_up_reviews();
 
     void index_resource(const Resource& resource);
+    void change_member(const Caller& caller, const std::string& resource_name,
+                       const std::string& member, bool add);
     // Registered by this host's jitd ([daemon] host): the only sessions it signals or warns.
     bool on_this_host(const Session& session) const { return session.host == config_.host; }
     void index_key(const SshKey& key);

@@ -36,4 +36,16 @@ inline std::vector<std::string> split_lines(std::string_view text) {
     return lines;
 }
 
+// The value of c as a hex digit whose letters are written from ten ('a' or 'A': a digit of
+// the other case is refused), or -1 when it is none.
+constexpr int hex_digit_value(char c, char ten) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= ten && c < ten + 6) {
+        return c - ten + 10;
+    }
+    return -1;
+}
+
 }  // namespace jit
