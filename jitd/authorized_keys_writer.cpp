@@ -15,6 +15,7 @@
 #include <sstream>
 #include <vector>
 
+#include "jit/c_handle.hpp"
 #include "jit/error.hpp"
 #include "root_files.hpp"
 #include "sd_handles.hpp"
@@ -66,10 +67,6 @@ bool has_contents(const std::string& path, const std::string& contents, gid_t gi
     current << in.rdbuf();
     return in.good() || in.eof() ? current.str() == contents : false;
 }
-
-struct DirCloser {
-    void operator()(DIR* dir) const { closedir(dir); }
-};
 
 }  // namespace
 
@@ -125,7 +122,7 @@ void AuthorizedKeysWriter::replace_file(const std::string& name,
 // Files of accounts no longer covered, and temporary files a crash left behind.
 void AuthorizedKeysWriter::remove_stale(
     const std::map<std::string, AuthorizedKeysFile>& wanted) const {
-    std::unique_ptr<DIR, DirCloser> dir(opendir(directory_.c_str()));
+    jit::CHandle<DIR, closedir> dir(opendir(directory_.c_str()));
     if (!dir) {
         throw_os_error("cannot read the authorized keys directory", directory_);
     }

@@ -54,19 +54,28 @@ Entry* nss_lookup(const std::string& what, int size_hint_name, Entry& entry,
     }
 }
 
-// read(entry) of user name's passwd entry, or nullopt when there is none.
-template <typename Read>
-auto from_passwd(const std::string& name, Read read) -> decltype(read(std::declval<passwd&>())) {
-    passwd entry{};
+// read(entry) of the entry a reentrant NSS lookup finds, or nullopt when there is none.
+template <typename Entry, typename Lookup, typename Read>
+auto nss_read(const std::string& what, int size_hint_name, Lookup lookup, Read read)
+    -> decltype(read(std::declval<Entry&>())) {
+    Entry entry{};
     std::vector<char> buffer;
-    passwd* found = nss_lookup("user " + name, _SC_GETPW_R_SIZE_MAX, entry, buffer,
-                               [&](passwd* out, char* data, std::size_t size, passwd** result) {
-                                   return getpwnam_r(name.c_str(), out, data, size, result);
-                               });
+    Entry* found = nss_lookup(what, size_hint_name, entry, buffer, lookup);
     if (found == nullptr) {
         return std::nullopt;
     }
     return read(*found);
+}
+
+// read(entry) of user name's passwd entry, or nullopt when there is none.
+template <typename Read>
+auto from_passwd(const std::string& name, Read read) {
+    return nss_read<passwd>(
+        "user " + name, _SC_GETPW_R_SIZE_MAX,
+        [&](passwd* out, char* data, std::size_t size, passwd** result) {
+            return getpwnam_r(name.c_str(), out, data, size, result);
+        },
+        read);
 }
 
 std::optional<gid_t> primary_gid(const std::string& user) {
@@ -87,16 +96,12 @@ std::vector<gid_t> group_ids(const std::string& user, gid_t primary) {
 }
 
 std::optional<std::string> group_name(gid_t gid) {
-    group entry{};
-    std::vector<char> buffer;
-    group* found = nss_lookup("group " + std::to_string(gid), _SC_GETGR_R_SIZE_MAX, entry, buffer,
-                              [&](group* out, char* data, std::size_t size, group** result) {
-                                  return getgrgid_r(gid, out, data, size, result);
-                              });
-    if (found == nullptr) {
-        return std::nullopt;
-    }
-    return std::string(found->gr_name);
+    return nss_read<group>(
+        "group " + std::to_string(gid), _SC_GETGR_R_SIZE_MAX,
+        [&](group* out, char* data, std::size_t size, group** result) {
+            return getgrgid_r(gid, out, data, size, result);
+        },
+        [](group& entry) { return std::optional<std::string>(entry.gr_name); });
 }
 
 }  // namespace
@@ -118,16 +123,12 @@ std::vector<std::string> NssIdentityResolver::groups_of(const std::string& user)
 }
 
 std::optional<std::string> NssIdentityResolver::user_name(uid_t uid) const {
-    passwd entry{};
-    std::vector<char> buffer;
-    passwd* found = nss_lookup("uid " + std::to_string(uid), _SC_GETPW_R_SIZE_MAX, entry, buffer,
-                               [&](passwd* out, char* data, std::size_t size, passwd** result) {
-                                   return getpwuid_r(uid, out, data, size, result);
-                               });
-    if (found == nullptr) {
-        return std::nullopt;
-    }
-    return std::string(found->pw_name);
+    return nss_read<passwd>(
+        "uid " + std::to_string(uid), _SC_GETPW_R_SIZE_MAX,
+        [&](passwd* out, char* data, std::size_t size, passwd** result) {
+            return getpwuid_r(uid, out, data, size, result);
+        },
+        [](passwd& entry) { return std::optional<std::string>(entry.pw_name); });
 }
 
 std::optional<uid_t> NssIdentityResolver::user_uid(const std::string& name) const {

@@ -79,6 +79,11 @@ struct Item {
         }
         return out;
     }
+    std::string description() const {
+        std::string text = string();
+        check([&] { validate_text("description", text, kMaxDescriptionLength); });
+        return text;
+    }
     // An array of strings, each checked by validate; with empty_rule, one at least.
     template <class Validate>
     std::vector<std::string> strings(Validate validate, const char* empty_rule = nullptr) const {
@@ -154,9 +159,7 @@ Resource read_resource(const Item& item, const std::string& name) {
     for (const auto& key : sorted_keys(item, kResourceKeys)) {
         const Item field{item.value.as_table().at(key), item.file, item.key + "." + key};
         if (key == "description") {
-            resource.description = field.string();
-            field.check(
-                [&] { validate_text("description", resource.description, kMaxDescriptionLength); });
+            resource.description = field.description();
         } else if (key == "services") {
             resource.services =
                 field.strings([](const std::string& s) { validate_resource_service(s); },
@@ -192,9 +195,7 @@ Policy read_policy(const Item& item, const std::string& name) {
     for (const auto& key : sorted_keys(item, kPolicyKeys)) {
         const Item field{item.value.as_table().at(key), item.file, item.key + "." + key};
         if (key == "description") {
-            policy.description = field.string();
-            field.check(
-                [&] { validate_text("description", policy.description, kMaxDescriptionLength); });
+            policy.description = field.description();
         } else if (key == "action") {
             const std::string action = field.string();
             field.check([&] { policy.action = parse_policy_action(action); });

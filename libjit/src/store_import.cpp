@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "jit/audit_events.hpp"
+#include "jit/c_handle.hpp"
 #include "jit/error.hpp"
 
 namespace jit {
@@ -145,10 +146,7 @@ AuditEvent imported_event(const ImportSummary& summary, const ImportOptions& opt
 
 // ---- reading the SQLite file ----
 
-struct SqliteCloser {
-    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-using SqlitePtr = std::unique_ptr<sqlite3, SqliteCloser>;
+using SqlitePtr = CHandle<sqlite3, sqlite3_close_v2>;
 
 SqlitePtr open_sqlite(const std::string& path, int flags, const std::string& file) {
     sqlite3* raw = nullptr;

@@ -20,16 +20,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "jit/c_handle.hpp"
+
 namespace jit::pg {
 
-struct ConnectionCloser {
-    void operator()(PGconn* connection) const noexcept { PQfinish(connection); }
-};
-struct ResultClearer {
-    void operator()(PGresult* result) const noexcept { PQclear(result); }
-};
-using ConnectionPtr = std::unique_ptr<PGconn, ConnectionCloser>;
-using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
+using ConnectionPtr = CHandle<PGconn, PQfinish>;
+using ResultPtr = CHandle<PGresult, PQclear>;
 
 // The values of one statement, in $1, $2, ... order; nullopt is SQL NULL.
 class Params {

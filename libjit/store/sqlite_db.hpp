@@ -15,18 +15,13 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "jit/c_handle.hpp"
 #include "jit/error.hpp"
 
 namespace jit::sqlite {
 
-struct ConnectionCloser {
-    void operator()(sqlite3* connection) const noexcept { sqlite3_close_v2(connection); }
-};
-struct StatementFinalizer {
-    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
-};
-using ConnectionHandle = std::unique_ptr<sqlite3, ConnectionCloser>;
-using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+using ConnectionHandle = CHandle<sqlite3, sqlite3_close_v2>;
+using StatementHandle = CHandle<sqlite3_stmt, sqlite3_finalize>;
 
 class Query;
 

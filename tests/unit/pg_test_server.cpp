@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "jit/c_handle.hpp"
+
 namespace jit::testing_pg {
 namespace {
 
@@ -39,16 +41,10 @@ void run_script(std::vector<std::string> arguments) {
     }
 }
 
-struct ConnectionCloser {
-    void operator()(PGconn* connection) const noexcept { PQfinish(connection); }
-};
-struct ResultClearer {
-    void operator()(PGresult* result) const noexcept { PQclear(result); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
+using ResultPtr = CHandle<PGresult, PQclear>;
 
 ResultPtr run(const std::string& conninfo, const std::string& sql) {
-    std::unique_ptr<PGconn, ConnectionCloser> connection(PQconnectdb(conninfo.c_str()));
+    CHandle<PGconn, PQfinish> connection(PQconnectdb(conninfo.c_str()));
     if (PQstatus(connection.get()) != CONNECTION_OK) {
         throw std::runtime_error("connect " + conninfo + ": " + PQerrorMessage(connection.get()));
     }
