@@ -4,7 +4,9 @@
 // over the same connection in the same run. The ratio says what jitd's decision adds on top of
 // the bus round trip it cannot avoid.
 //
-//   jitd_check_bench populate DB      write the state into a fresh SQLite database
+//   jitd_check_bench populate DB [EVENTS]
+//                                     write the state into a fresh SQLite database, with
+//                                     EVENTS audit events of history (default 1,000,000)
 //   jitd_check_bench measure [N]      measure against io.jitd.Jit1 on the system bus
 //                                     (DBUS_SYSTEM_BUS_ADDRESS is honoured), N calls per kind
 //
@@ -31,11 +33,38 @@ namespace {
 
 constexpr int kResources = 10'000;
 constexpr int kGrants = 100'000;
+constexpr int kDefaultAuditEvents = 1'000'000;
 constexpr std::uint64_t kCallTimeoutUsec = 5'000'000;
 
 using Clock = std::chrono::steady_clock;
 
-int populate(const std::string& path) {
+// A year's worth of history: `count` events, spread over the past, of the kinds and fields
+// a request, its approval and its grant write. They are marked as already in the journal, as
+// on a host that has been running, so jitd's start does not copy them there again.
+void append_history(jit::Store& store, jit::EpochSeconds now, int count) {
+    constexpr int kPerTransaction = 10'000;
+    const char* const kinds[] = {"requested", "approved", "granted", "session_opened"};
+    for (int done = 0; done < count;) {
+        auto tx = store.begin();
+        for (int i = 0; i < kPerTransaction && done < count; ++i, ++done) {
+            const std::string user = "user" + std::to_string(done % kGrants);
+            tx->append({0,
+                        now - 365 * 86400 + done * 30,
+                        kinds[done % 4],
+                        {{"JIT_USER", user},
+                         {"JIT_RESOURCE", "res" + std::to_string(done % kResources)},
+                         {"JIT_REQUEST_ID", std::to_string(done / 4 + 1)},
+                         {"JIT_ACTOR", user},
+                         {"JIT_HOST", "bench"}},
+                        "",
+                        ""});
+        }
+        tx->commit();
+    }
+    store.set_journal_sent_seq(store.audit_head_seq());
+}
+
+int populate(const std::string& path, int events) {
     auto store = jit::open_sqlite_store(path);
     const jit::EpochSeconds now = jit::SystemClock().now();
     auto tx = store->begin();
@@ -45,8 +74,9 @@ int populate(const std::string& path) {
                                      "user" + std::to_string(g), now, now + 30 * 86400);
     }
     tx->commit();
-    std::printf("populated %s: %d resources, %d active grants\n", path.c_str(), kResources,
-                kGrants);
+    append_history(*store, now, events);
+    std::printf("populated %s: %d resources, %d active grants, %d audit events\n", path.c_str(),
+                kResources, kGrants, events);
     return 0;
 }
 
@@ -115,8 +145,9 @@ int measure(int n) {
 
 int main(int argc, char** argv) {
     try {
-        if (argc == 3 && std::strcmp(argv[1], "populate") == 0) {
-            return populate(argv[2]);
+        if ((argc == 3 || argc == 4) && std::strcmp(argv[1], "populate") == 0) {
+            return populate(argv[2],
+                            argc == 4 ? std::max(0, std::atoi(argv[3])) : kDefaultAuditEvents);
         }
         if (argc >= 2 && std::strcmp(argv[1], "measure") == 0) {
             return measure(argc >= 3 ? std::max(100, std::atoi(argv[2])) : 20'000);
@@ -125,6 +156,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "jitd_check_bench: %s\n", e.what());
         return 1;
     }
-    std::fprintf(stderr, "usage: jitd_check_bench populate DB | measure [N]\n");
+    std::fprintf(stderr, "usage: jitd_check_bench populate DB [EVENTS] | measure [N]\n");
     return 64;
 }

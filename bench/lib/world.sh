@@ -28,6 +28,13 @@ bench_program() {
     need_unsanitized "$JIT_BUILD_DIR/jitd/jitd"
 }
 
+# jitd_memory: jitd's resident memory now and at its peak, from /proc/PID/status.
+jitd_memory() {
+    awk '/^VmRSS:/ { rss = $2 } /^VmHWM:/ { peak = $2 }
+         END { printf "RSS %.1f MiB, peak RSS %.1f MiB", rss / 1024, peak / 1024 }' \
+        "/proc/$JITD_PID/status"
+}
+
 # jitd_start_timed WHAT [CONFIG_LINE...]: jitd_start, then notes how long jitd took to load WHAT
 # and own its name.
 jitd_start_timed() {
