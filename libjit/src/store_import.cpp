@@ -16,6 +16,7 @@
 #include "jit/audit_events.hpp"
 #include "jit/c_handle.hpp"
 #include "jit/error.hpp"
+#include "jit/temp_dir.hpp"
 
 namespace jit {
 namespace {
@@ -177,29 +178,6 @@ std::int64_t schema_version(sqlite3* db, const std::string& file) {
     return version;
 }
 
-// A private directory (mode 0700) removed with everything in it.
-class PrivateDirectory {
-  public:
-    PrivateDirectory() {
-        const char* base = std::getenv("TMPDIR");
-        path_ = std::string(base && *base ? base : "/tmp") + "/jitd-import-XXXXXX";
-        if (mkdtemp(path_.data()) == nullptr) {
-            throw JitError(ErrorCode::Internal,
-                           "cannot create a directory in " + path_ + ": " + std::strerror(errno));
-        }
-    }
-    ~PrivateDirectory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    PrivateDirectory(const PrivateDirectory&) = delete;
-    PrivateDirectory& operator=(const PrivateDirectory&) = delete;
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
-
 // Copies the database at `file` and its write-ahead log, if any, to `copy` (and its log) as
 // they are on disk: not even a read-only SQLite connection touches `file`, which would leave
 // a -wal and -shm beside it. jitd must not be using `file` meanwhile.
@@ -274,7 +252,7 @@ ImportSummary import_store(Store& source, Store& target, const ImportOptions& op
 
 ImportSummary import_sqlite_file(const std::string& file, Store& target,
                                  const ImportOptions& options) {
-    PrivateDirectory directory;
+    TempDir directory("jitd-import");
     const std::string copy = directory.path() + "/jit.db";
     copy_database(file, copy);
     std::unique_ptr<Store> source;

@@ -107,7 +107,7 @@ TEST_F(StoreTest, NewDatabaseGetsARandomChainIdentityThatStays) {
     EXPECT_EQ(open()->audit_chain(), chain);
     EXPECT_EQ(open()->verify_audit().chain, chain);
 
-    TempDir other_dir;
+    DatabaseDir other_dir;
     EXPECT_NE(open_sqlite_store(other_dir.path() + "/jit.db")->audit_chain(), chain);
 }
 

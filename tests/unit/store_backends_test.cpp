@@ -64,7 +64,7 @@ class StoreBackendTest : public ::testing::TestWithParam<Backend> {
         return append_requested_events(store, count);
     }
 
-    TempDir dir_;
+    DatabaseDir dir_;
     std::string path_ = dir_.path() + "/jit.db";
     std::string conninfo_;
 };
@@ -124,12 +124,7 @@ TEST_P(StoreBackendTest, RoundTripsEveryEntityWithOptionalsAndApprovals) {
     }
 
     StoredState loaded = open()->load();
-    EXPECT_EQ(loaded.resources, written.resources);
-    EXPECT_EQ(loaded.policies, written.policies);
-    EXPECT_EQ(loaded.requests, written.requests);
-    EXPECT_EQ(loaded.grants, written.grants);
-    EXPECT_EQ(loaded.sessions, written.sessions);
-    EXPECT_EQ(loaded.keys, written.keys);
+    expect_same_objects(loaded, written);
     ASSERT_EQ(loaded.requests.size(), 2u);
     EXPECT_FALSE(loaded.requests[1].decided.has_value());
     EXPECT_FALSE(loaded.requests[1].grant_id.has_value());
@@ -603,7 +598,7 @@ class PostgresqlStoreTest : public ::testing::Test {
 };
 
 TEST_F(PostgresqlStoreTest, UnreachableServerIsUnavailableNamingTheStore) {
-    TempDir nowhere;
+    DatabaseDir nowhere;
     try {
         open_postgresql_store("host=" + nowhere.path() + " dbname=jitfleet user=postgres", "h1");
         FAIL() << "connected to nothing";

@@ -98,14 +98,27 @@ namespace store_test {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+// The objects of two states alike, kind by kind (sessions too unless told not to).
+inline void expect_same_objects(const StoredState& actual, const StoredState& expected,
+                                bool sessions = true) {
+    EXPECT_EQ(actual.resources, expected.resources);
+    EXPECT_EQ(actual.policies, expected.policies);
+    EXPECT_EQ(actual.requests, expected.requests);
+    EXPECT_EQ(actual.grants, expected.grants);
+    if (sessions) {
+        EXPECT_EQ(actual.sessions, expected.sessions);
+    }
+    EXPECT_EQ(actual.keys, expected.keys);
+}
+
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 inline const auto kSchemaVersion = static_cast<std::int64_t>(jit::sqlite::kMigrations.size());
 
 // A private directory for one test's database, removed with everything in it afterwards.
-class TempDir : public testing::TempDir {
+class DatabaseDir : public testing::TempDir {
   public:
-    TempDir() : testing::TempDir("jit-store") {}
+    DatabaseDir() : testing::TempDir("jit-store") {}
 };
 
 // A plain sqlite3 connection: what an attacker or a curious admin would use on the file.
@@ -282,7 +295,7 @@ class StoreTest : public ::testing::Test {
         return append_requested_events(store, count);
     }
 
-    TempDir dir_;
+    DatabaseDir dir_;
     std::string path_ = dir_.path() + "/jit.db";
 };
 
