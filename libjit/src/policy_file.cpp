@@ -4,6 +4,7 @@
 
 #include <toml.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -241,6 +242,13 @@ Policy read_policy(const Item& item, const std::string& name) {
 }
 
 void read_file(const PolicySource& source, Configuration& out) {
+    // TOML files are UTF-8. The TOML reader (toml11 3.7) overruns its buffer while reporting
+    // malformed UTF-8 in a literal string, so such a file is refused before it is parsed.
+    if (const std::size_t bad = first_invalid_utf8(source.text); bad != std::string::npos) {
+        const auto line = 1 + std::count(source.text.begin(), source.text.begin() + bad, '\n');
+        fail(source.name, static_cast<std::uint_least32_t>(line), "",
+             "not UTF-8 (byte " + std::to_string(bad + 1) + ")");
+    }
     toml::value document;
     try {
         std::istringstream in(source.text);

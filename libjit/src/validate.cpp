@@ -103,12 +103,14 @@ bool is_invisible_format_char(std::uint32_t code_point) {
            (code_point >= 0x2066 && code_point <= 0x2069);    // isolates
 }
 
-// Length of the UTF-8 sequence starting at text[pos] when it encodes a printable character,
-// 0 when it is malformed or a control character.
-std::size_t printable_sequence_length(std::string_view text, std::size_t pos) {
+// Length of the well-formed UTF-8 sequence starting at text[pos], with the code point it
+// encodes; 0 when it is malformed (truncated, overlong, a surrogate or beyond U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos,
+                                 std::uint32_t& code_point) {
     auto lead = static_cast<unsigned char>(text[pos]);
     if (lead < 0x80) {
-        return lead >= 0x20 && lead != 0x7f ? 1 : 0;
+        code_point = lead;
+        return 1;
     }
     std::size_t length = 0;
     std::uint32_t smallest = 0;  // below this the encoding is overlong
@@ -124,7 +126,7 @@ std::size_t printable_sequence_length(std::string_view text, std::size_t pos) {
     } else {
         return 0;
     }
-    std::uint32_t code_point = lead & (0x7F >> length);
+    code_point = lead & (0x7F >> length);
     if (text.size() - pos < length) {
         return 0;
     }
@@ -135,10 +137,19 @@ std::size_t printable_sequence_length(std::string_view text, std::size_t pos) {
         }
         code_point = (code_point << 6) | (continuation & 0x3F);
     }
-    bool valid = code_point >= smallest && code_point <= 0x10FFFF &&
-                 !(code_point >= 0xD800 && code_point <= 0xDFFF);
-    bool control = code_point <= 0x9F || is_invisible_format_char(code_point);
-    return valid && !control ? length : 0;
+    const bool valid = code_point >= smallest && code_point <= 0x10FFFF &&
+                       !(code_point >= 0xD800 && code_point <= 0xDFFF);
+    return valid ? length : 0;
+}
+
+// Length of the UTF-8 sequence starting at text[pos] when it encodes a printable character,
+// 0 when it is malformed or a control character.
+std::size_t printable_sequence_length(std::string_view text, std::size_t pos) {
+    std::uint32_t code_point = 0;
+    const std::size_t length = utf8_sequence_length(text, pos, code_point);
+    const bool control = code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F) ||
+                         is_invisible_format_char(code_point);
+    return length != 0 && !control ? length : 0;
 }
 
 // Offset of the first byte that is not part of printable UTF-8 text, npos when there is none.
@@ -290,6 +301,18 @@ void validate_reason(std::string_view reason) {
 
 void validate_text(std::string_view what, std::string_view text, std::size_t limit) {
     check_text(what, text, limit);
+}
+
+std::size_t first_invalid_utf8(std::string_view text) {
+    std::uint32_t code_point = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+        const std::size_t length = utf8_sequence_length(text, pos, code_point);
+        if (length == 0) {
+            return pos;
+        }
+        pos += length;
+    }
+    return std::string_view::npos;
 }
 
 bool is_printable_text(std::string_view text) {

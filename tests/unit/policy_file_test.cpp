@@ -120,6 +120,17 @@ TEST(PolicyFile, BrokenFilesNameFileLineAndKey) {
     EXPECT_NE(syntax.find("syntax error"), std::string::npos) << syntax;
 }
 
+// toml11 3.7 overran its buffer on malformed UTF-8 in a literal string (found by the fuzzer).
+TEST(PolicyFile, AFileThatIsNotUtf8IsRefusedBeforeItIsParsed) {
+    const std::string file = "[resources.x]\naccounts = ['a']\ndescription = 'caf\xc3\xa9'\n";
+    EXPECT_EQ(parse(file).resources.at("x").description, "caf\xc3\xa9");
+    std::string broken = file;
+    broken[broken.size() - 3] = '\xff';  // the second byte of the é
+    EXPECT_EQ(refusal(broken), "site.toml:3: not UTF-8 (byte 50)");
+    EXPECT_EQ(refusal("[resources.x]\naccounts = ['a']\n'k\xc3' = 1\n"),
+              "site.toml:3: not UTF-8 (byte 34)");
+}
+
 TEST(PolicyFile, AnObjectDeclaredInTwoFilesIsRefused) {
     try {
         parse_policy_files({{"a.toml", "[resources.x]\naccounts = [\"a\"]\n"},

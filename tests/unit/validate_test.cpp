@@ -155,6 +155,18 @@ TEST(ValidateService, AcceptsPamServiceNames) {
     }
 }
 
+TEST(FirstInvalidUtf8, FindsTheFirstMalformedByte) {
+    EXPECT_EQ(first_invalid_utf8(""), std::string_view::npos);
+    EXPECT_EQ(first_invalid_utf8("tab\tand\nnew line, caf\xc3\xa9 \xf0\x9f\x94\x91"),
+              std::string_view::npos);
+    EXPECT_EQ(first_invalid_utf8("ab\xff"), 2u);            // never a lead byte
+    EXPECT_EQ(first_invalid_utf8("a\xc3"), 1u);             // truncated
+    EXPECT_EQ(first_invalid_utf8("a\xc3(b"), 1u);           // no continuation
+    EXPECT_EQ(first_invalid_utf8("\xc0\xaf"), 0u);          // overlong '/'
+    EXPECT_EQ(first_invalid_utf8("x\xed\xa0\x80"), 1u);     // a surrogate
+    EXPECT_EQ(first_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // beyond U+10FFFF
+}
+
 TEST(ValidateReason, AcceptsPrintableUtf8UpTo1024Characters) {
     const std::string reasons[] = {
         "fix outage INC-4711",

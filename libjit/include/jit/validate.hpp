@@ -35,6 +35,10 @@ void validate_reason(std::string_view reason);
 // Free text (description, comment, revoke reason): 0..limit characters of printable text.
 void validate_text(std::string_view what, std::string_view text, std::size_t limit);
 
+// Offset of the first byte of text that is not part of well-formed UTF-8 (control characters
+// are well-formed), npos when there is none.
+std::size_t first_invalid_utf8(std::string_view text);
+
 // True when text is valid UTF-8 without control characters: C0 (tabs included), DEL, C1, and
 // the invisible line separators and bidirectional overrides (U+200E/F, U+2028/9, U+202A-E,
 // U+2066-9) that would let one line of audit text display as something else.
