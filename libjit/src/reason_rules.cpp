@@ -3,6 +3,10 @@
 
 #include <regex.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
 #include "jit/error.hpp"
 #include "jit/validate.hpp"
 
@@ -34,6 +38,82 @@ class CompiledPattern {
     regex_t regex_{};
 };
 
+// glibc's regcomp copies a subexpression once for each time a repetition may repeat it
+// ("x+" is "xx*", "x{3}" is "xxx"), and a repetition of a repetition copies the copies:
+// "[0-9]++++…" or "((x{50}){50}){50}" would take gigabytes. Each repetition weighs what it
+// copies (+: 2, {m,n}: n + 1, {m,}: m + 1; * and ?: 1), and a pattern's weights multiply to at
+// most kMaxRepetitionWeight, as if every repetition were nested in the others.
+constexpr std::uint64_t kMaxRepetitionWeight = 4096;
+
+// Where a bracket expression that starts at pattern[open] ends (the index of its ']').
+std::size_t bracket_end(std::string_view pattern, std::size_t open) {
+    std::size_t i = open + 1;
+    if (i < pattern.size() && pattern[i] == '^') {
+        ++i;
+    }
+    if (i < pattern.size() && pattern[i] == ']') {
+        ++i;  // a ']' first is a member
+    }
+    for (; i < pattern.size() && pattern[i] != ']'; ++i) {
+        // [:class:], [=equivalence=] and [.collating.] hold their own ']'.
+        if (pattern[i] == '[' && i + 1 < pattern.size() &&
+            (pattern[i + 1] == ':' || pattern[i + 1] == '=' || pattern[i + 1] == '.')) {
+            const char kind = pattern[i + 1];
+            const char end[] = {kind, ']', '\0'};
+            const std::size_t close = pattern.find(end, i + 2);
+            i = close == std::string_view::npos ? pattern.size() : close + 1;
+        }
+    }
+    return i;
+}
+
+// The weight of the counted repetition "{m}", "{m,}" or "{m,n}" at pattern[open]; 1 when the
+// brace does not start one.
+std::uint64_t counted_weight(std::string_view pattern, std::size_t open) {
+    std::uint64_t low = 0;
+    std::uint64_t high = 0;
+    bool comma = false;
+    bool digits = false;
+    for (std::size_t i = open + 1; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c >= '0' && c <= '9') {
+            std::uint64_t& bound = comma ? high : low;
+            bound = std::min<std::uint64_t>(bound * 10 + static_cast<std::uint64_t>(c - '0'),
+                                            kMaxRepetitionWeight + 1);
+            digits = true;
+        } else if (c == ',' && !comma && digits) {
+            comma = true;
+        } else if (c == '}' && digits) {
+            return std::max(low, high) + 1;
+        } else {
+            break;
+        }
+    }
+    return 1;
+}
+
+void check_repetitions(std::string_view pattern) {
+    std::uint64_t weight = 1;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\') {
+            ++i;
+        } else if (c == '[') {
+            i = bracket_end(pattern, i);
+        } else if (c == '+') {
+            weight *= 2;
+        } else if (c == '{') {
+            weight *= counted_weight(pattern, i);
+        }
+        if (weight > kMaxRepetitionWeight) {
+            throw_invalid("invalid --reason-pattern " + quote_for_message(pattern) +
+                          ": its repetitions repeat too much (+ counts 2, {m,n} n + 1; together "
+                          "at most " +
+                          std::to_string(kMaxRepetitionWeight) + ")");
+        }
+    }
+}
+
 std::size_t characters_in(std::string_view utf8) {
     std::size_t count = 0;
     for (char c : utf8) {
@@ -53,6 +133,7 @@ void validate_reason_pattern(std::string_view pattern) {
         return;
     }
     validate_text("--reason-pattern", pattern, kMaxReasonPatternLength);
+    check_repetitions(pattern);
     CompiledPattern compiled{std::string(pattern)};
 }
 

@@ -48,6 +48,28 @@ TEST(ReasonRulesTest, PatternsAndLengthsAreValidated) {
     EXPECT_THROW(validate_reason_min_length(1025), JitError);
 }
 
+// glibc's regcomp copies what a repetition repeats; stacked repetitions (found by the fuzzer:
+// "[0-9]+" followed by seventy more "+") took gigabytes to compile.
+TEST(ReasonRulesTest, PatternsThatRepeatTooMuchAreRefused) {
+    EXPECT_NO_THROW(validate_reason_pattern("(INC|CHG)-[0-9]{4,8}: [a-z]+ [a-z]+ [a-z]+"));
+    EXPECT_NO_THROW(validate_reason_pattern("[[:digit:]{}+]{2}x{1000}"));  // braces in a bracket
+    EXPECT_NO_THROW(validate_reason_pattern("a\\{9999}b*c?d**"));          // an escaped brace
+    const auto refused = [](const std::string& pattern) {
+        try {
+            validate_reason_pattern(pattern);
+        } catch (const JitError& e) {
+            return std::string(e.what()).find("repeat too much") != std::string::npos;
+        }
+        return false;
+    };
+    EXPECT_TRUE(refused("(INC|CHG)-[0-9]+" + std::string(70, '+')));
+    EXPECT_TRUE(refused("((x{50}){50}){50}"));
+    EXPECT_TRUE(refused("x{4096}"));
+    EXPECT_FALSE(refused("x{4095}"));
+    EXPECT_TRUE(refused("a+b+c+d+e+f+g+h+i+j+k+l+m+"));  // 2^13
+    EXPECT_FALSE(refused("a+b+c+d+e+f+g+h+i+j+k+l+"));   // 2^12
+}
+
 class ReasonRulesServiceTest : public service_test::ServiceTest {
   protected:
     void SetUp() override {
