@@ -355,7 +355,14 @@ EpochSeconds parse_timestamp(std::string_view text) {
     if (!reader.at_end()) {
         reject_timestamp(text, "unexpected text after the UTC offset");
     }
-    return midnight + hour * kHour + minute * kMinute + second - offset;
+    const EpochSeconds instant = midnight + hour * kHour + minute * kMinute + second - offset;
+    // An offset can carry a date at either end of the four-digit years outside them in UTC,
+    // where the instant could no longer be written back as RFC 3339.
+    if (instant < days_from_civil(0, 1, 1) * kDay ||
+        instant >= days_from_civil(10000, 1, 1) * kDay) {
+        reject_timestamp(text, "outside the years 0000 to 9999 in UTC");
+    }
+    return instant;
 }
 
 std::string format_local(EpochSeconds instant) {

@@ -111,6 +111,17 @@ TEST(ParseTimestamp, AcceptsRfc3339DatesAndEpochs) {
     }
 }
 
+// Found by the fuzzer: an offset moved a year-0000 date before 0000-01-01T00:00:00Z.
+TEST(ParseTimestamp, RefusesAnInstantOutsideTheFourDigitYearsInUtc) {
+    EXPECT_EQ(parse_timestamp("0000-01-01T00:00:00Z"), -62167219200);
+    EXPECT_EQ(parse_timestamp("0000-01-01T01:00:00+01:00"), -62167219200);
+    EXPECT_EQ(parse_timestamp("9999-12-31T23:59:59Z"), 253402300799);
+    EXPECT_NE(rejection("0000-01-01T00:00:00+01:00").find("outside the years 0000 to 9999"),
+              std::string::npos);
+    EXPECT_NE(rejection("9999-12-31T23:00:00-01:00").find("outside the years 0000 to 9999"),
+              std::string::npos);
+}
+
 TEST(ParseTimestamp, RejectsEverythingElse) {
     const std::string kFormats = "expected RFC 3339";
     const testing::BadInput cases[] = {
