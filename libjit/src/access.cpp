@@ -116,39 +116,46 @@ void AccessIndex::set_unmanaged_services(std::vector<std::string> services) {
     unmanaged_ = std::move(services);
 }
 
-std::optional<uid_t> AccessIndex::uid_of(const std::string& name) const {
+std::optional<uid_t> AccessIndex::uid_of(const std::string& name,
+                                         const IdentityResolver* names) const {
     if (!identity_ || name.empty() || name == "*" || name[0] == '@') {
         return std::nullopt;
     }
-    return identity_->user_uid(name);
+    return (names ? *names : *identity_).user_uid(name);
 }
 
 // The keys an account is indexed (and looked up) under: its name, and "#UID" when NSS knows it.
-std::vector<std::string> AccessIndex::account_keys(const std::string& account) const {
+std::vector<std::string> AccessIndex::account_keys(const std::string& account,
+                                                   const IdentityResolver* names) const {
     std::vector<std::string> keys = {account};
-    if (std::optional<uid_t> uid = uid_of(account)) {
+    if (std::optional<uid_t> uid = uid_of(account, names)) {
         keys.push_back("#" + std::to_string(*uid));
     }
     return keys;
 }
 
-void AccessIndex::put_rule(AccessRule rule) {
+void AccessIndex::put_rule(AccessRule rule, const IdentityResolver* names) {
     remove_rule(rule.name);
+    // Each account resolved once, whatever the number of services and their routes.
+    std::vector<std::string> keys;
+    for (const auto& account : rule.accounts) {
+        for (std::string& key : account_keys(account, names)) {
+            keys.push_back(std::move(key));
+        }
+    }
     for (const auto& service : rule.services) {
         for (const auto& route : service_routes(service)) {
-            for (const auto& account : rule.accounts) {
-                for (const auto& key : account_keys(account)) {
-                    auto& names = by_service_[route][key];
-                    if (std::find(names.begin(), names.end(), rule.name) == names.end()) {
-                        names.push_back(rule.name);
-                    }
+            for (const auto& key : keys) {
+                auto& covering = by_service_[route][key];
+                if (std::find(covering.begin(), covering.end(), rule.name) == covering.end()) {
+                    covering.push_back(rule.name);
                 }
             }
         }
     }
     std::vector<uid_t> member_uids;
     for (const auto& member : rule.members) {
-        if (std::optional<uid_t> uid = uid_of(member)) {
+        if (std::optional<uid_t> uid = uid_of(member, names)) {
             member_uids.push_back(*uid);
         }
     }
@@ -667,6 +674,9 @@ std::string serialize_snapshot(const AccessIndex& index, EpochSeconds generated)
 
 AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identity) {
     AccessIndex index(identity);
+    // One lookup per account however many rules name it; the index keeps `identity` for logins.
+    const std::optional<MemoIdentityResolver> names =
+        identity ? std::optional<MemoIdentityResolver>(std::in_place, *identity) : std::nullopt;
     std::vector<std::string> lines = split(text, '\n');
     if (lines.empty() || (lines[0] != kSnapshotMagic && lines[0] != kSnapshotMagicV2)) {
         throw_invalid("snapshot: unknown format");
@@ -693,9 +703,10 @@ AccessIndex parse_snapshot(std::string_view text, const IdentityResolver* identi
             } else if (f[0] == "rule" && f.size() == 5) {
                 const std::string name = unescape_name(f[1]);
                 validate_object_name("resource", name);
-                index.put_rule({name, parse_list(f[2], validate_resource_service),
-                                parse_list(f[3], validate_account),
-                                parse_list(f[4], validate_principal)});
+                index.put_rule(
+                    {name, parse_list(f[2], validate_resource_service),
+                     parse_list(f[3], validate_account), parse_list(f[4], validate_principal)},
+                    names ? &*names : nullptr);
                 ++records;
             } else if (f[0] == "grant" && f.size() == 5) {
                 // Any name NSS gave the requester; printable is all that is required of it.

@@ -141,6 +141,28 @@ std::optional<std::string> NssIdentityResolver::user_home(const std::string& nam
     });
 }
 
+UserRecord NssIdentityResolver::user_record(const std::string& name) const {
+    return from_passwd(name,
+                       [](passwd& entry) {
+                           UserRecord record;
+                           record.uid = entry.pw_uid;
+                           if (entry.pw_dir != nullptr) {
+                               record.home = entry.pw_dir;
+                           }
+                           return std::optional<UserRecord>(std::move(record));
+                       })
+        .value_or(UserRecord{});
+}
+
+UserRecord MemoIdentityResolver::user_record(const std::string& name) const {
+    if (auto known = records_.find(name); known != records_.end()) {
+        return known->second;
+    }
+    UserRecord record = resolver_.user_record(name);
+    records_.emplace(name, record);
+    return record;
+}
+
 bool Caller::in_group(const std::string& group) const {
     return !group.empty() && std::find(groups.begin(), groups.end(), group) != groups.end();
 }

@@ -45,8 +45,11 @@ void JitService::start(const std::string& boot_id) {
     sessions_.clear();
     index_.clear();
     deadlines_.clear();
+    // Thousands of resources and grants may name the same accounts: each is looked up once
+    // (NSS may take a fraction of a millisecond per name, most for a name it does not know).
+    const MemoIdentityResolver names(identity_);
     for (auto& resource : state.resources) {
-        index_resource(resource);
+        index_resource(resource, &names);
         std::string name = resource.name;
         resources_.emplace(std::move(name), std::move(resource));
     }
@@ -113,7 +116,7 @@ void JitService::start(const std::string& boot_id) {
 
     // Whatever lapsed while jitd was down ends now; sessions of live grants are left alone.
     tick();
-    catch_up_reviews();
+    catch_up_reviews(names);
     effects_.access_changed();
 }
 

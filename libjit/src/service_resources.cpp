@@ -32,9 +32,10 @@ std::vector<AuditEvent> commit_changed(Store& store, const Model& updated,
 
 // Only the resources that apply on this host take part in its login decisions (and so in the
 // snapshot pam_jit falls back on).
-void JitService::index_resource(const Resource& resource) {
+void JitService::index_resource(const Resource& resource, const IdentityResolver* names) {
     if (applies_on_host(resource.hosts, config_.host)) {
-        index_.put_rule({resource.name, resource.services, resource.accounts, resource.members});
+        index_.put_rule({resource.name, resource.services, resource.accounts, resource.members},
+                        names);
     } else {
         index_.remove_rule(resource.name);
     }

@@ -62,12 +62,13 @@ std::vector<std::string> JitService::review_accounts(const Grant& grant) const {
 }
 
 Fingerprint JitService::review_fingerprint(const std::vector<std::string>& accounts,
-                                           bool with_review_paths,
-                                           const ReviewLimits& limits) const {
+                                           bool with_review_paths, const ReviewLimits& limits,
+                                           const IdentityResolver* names) const {
     std::vector<std::string> points;
     for (const std::string& account : accounts) {
-        const std::string home = identity_.user_home(account).value_or("");
-        const bool superuser = identity_.user_uid(account) == uid_t{0};
+        const UserRecord user = (names ? *names : identity_).user_record(account);
+        const std::string home = user.home.value_or("");
+        const bool superuser = user.uid == uid_t{0};
         for (std::string& point : persistence_points(account, home, superuser)) {
             points.push_back(std::move(point));
         }
@@ -82,7 +83,7 @@ Fingerprint JitService::review_fingerprint(const std::vector<std::string>& accou
 // grants that have none), one transaction for all; grants covering the same accounts share one
 // fingerprint (thousands of grants on one resource cost one walk). A failed write leaves the
 // grants without one: their reviews then say so.
-void JitService::begin_reviews(const std::vector<Id>& grant_ids) {
+void JitService::begin_reviews(const std::vector<Id>& grant_ids, const IdentityResolver* names) {
     if (review_fs_ == nullptr) {
         return;
     }
@@ -101,7 +102,7 @@ void JitService::begin_reviews(const std::vector<Id>& grant_ids) {
         if (before == before_of.end()) {
             before = before_of
                          .emplace(row.accounts, format_fingerprint(review_fingerprint(
-                                                    row.accounts, true, review_limits_)))
+                                                    row.accounts, true, review_limits_, names)))
                          .first;
         }
         row.before = before->second;
@@ -252,8 +253,8 @@ void JitService::finish_reviews(const std::vector<Id>& grant_ids) {
 
 // At start: active grants without a start fingerprint get one now (a crash between the grant
 // and its fingerprint, or grants older than reviews), ended grants not yet reviewed are
-// reviewed now.
-void JitService::catch_up_reviews() {
+// reviewed now. `names`: start()'s memo of the accounts it resolved for the index.
+void JitService::catch_up_reviews(const IdentityResolver& names) {
     if (review_fs_ == nullptr) {
         return;
     }
@@ -267,7 +268,7 @@ void JitService::catch_up_reviews() {
             unreviewed.push_back(id);
         }
     }
-    begin_reviews(unstarted);
+    begin_reviews(unstarted, &names);
     finish_reviews(unreviewed);
 }
 

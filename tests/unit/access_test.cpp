@@ -253,6 +253,15 @@ TEST_F(AccessIndexTest, ReplacingARuleReindexesItsServices) {
     EXPECT_EQ(decide_as("su", "postgres", kAlice).verdict, LoginVerdict::Deny);
 }
 
+TEST_F(AccessIndexTest, ARuleLooksUpEachAccountOnceWhateverItsServices) {
+    identity.name_lookups.clear();
+    // sshd, sudo and su stand for five PAM services: the account is still looked up once.
+    index.put_rule({"ops", {"sshd", "sudo", "su"}, {"postgres"}, {"dba"}});
+    EXPECT_EQ(identity.name_lookups, (std::map<std::string, int>{{"dba", 1}, {"postgres", 1}}));
+    EXPECT_EQ(decide_as("su-l", "postgres", kDba).verdict, LoginVerdict::Member);
+    EXPECT_EQ(decide_as("sudo-i", "postgres", kAlice).verdict, LoginVerdict::Deny);
+}
+
 TEST(LoginVerdictTest, NamesRoundTrip) {
     for (auto v : {LoginVerdict::Unmanaged, LoginVerdict::RootAutomation, LoginVerdict::Member,
                    LoginVerdict::Grant, LoginVerdict::Deny, LoginVerdict::Deferred}) {

@@ -154,8 +154,28 @@ class FakeIdentity final : public IdentityResolver {
         }
         return it->second;
     }
+    std::map<std::string, uid_t> aliases;      // another name for a uid ("toor" -> 0)
+    std::map<std::string, std::string> homes;  // user -> home directory
+    // How often each user name was looked up (user_uid, user_home, user_record: one NSS lookup
+    // each, as in jitd).
+    mutable std::map<std::string, int> name_lookups;
+
     // A name NSS knows: an alias from `aliases`, else a name in `users`.
     std::optional<uid_t> user_uid(const std::string& name) const override {
+        ++name_lookups[name];
+        return uid_named(name);
+    }
+    std::optional<std::string> user_home(const std::string& name) const override {
+        ++name_lookups[name];
+        return home_of(name);
+    }
+    UserRecord user_record(const std::string& name) const override {
+        ++name_lookups[name];
+        return {uid_named(name), home_of(name)};
+    }
+
+  private:
+    std::optional<uid_t> uid_named(const std::string& name) const {
         if (auto alias = aliases.find(name); alias != aliases.end()) {
             return alias->second;
         }
@@ -166,9 +186,7 @@ class FakeIdentity final : public IdentityResolver {
         }
         return std::nullopt;
     }
-    std::map<std::string, uid_t> aliases;      // another name for a uid ("toor" -> 0)
-    std::map<std::string, std::string> homes;  // user -> home directory
-    std::optional<std::string> user_home(const std::string& name) const override {
+    std::optional<std::string> home_of(const std::string& name) const {
         auto it = homes.find(name);
         return it == homes.end() ? std::nullopt : std::optional<std::string>(it->second);
     }

@@ -198,6 +198,17 @@ TEST_F(ReviewTest, ARestartFingerprintsActiveGrantsWithoutOneInOneTransaction) {
     }
 }
 
+TEST_F(ReviewTest, ARestartLooksUpAnAccountOnceForTheIndexAndTheFingerprints) {
+    grant();
+    grant("cache");
+    store.rows.reviews.clear();
+    identity.name_lookups.clear();
+    restart();
+    ASSERT_EQ(store.rows.reviews.size(), 2u);
+    // However many services cover the account and grants fingerprint it.
+    EXPECT_EQ(identity.name_lookups, (std::map<std::string, int>{{"postgres", 1}}));
+}
+
 TEST_F(ReviewTest, AnyAccountResourceFingerprintsTheAccountsItsSessionsReach) {
     service->add_resource(who("ada"), {"any", "", {"sudo"}, {"*"}, {}, ""});
     service->assign_policy(who("ada"), "prod-db-jit", "any");

@@ -497,6 +497,24 @@ TEST_F(ServiceTest, RequestsPerHourSurviveARestart) {
     service->create_request(who("alice"), "prod-db", "fix", kHour);
 }
 
+// jitd's start on a host with thousands of resources: NSS is asked once per account (a lookup
+// may take a fraction of a millisecond), and asked again at the next start.
+TEST_F(ServiceTest, AStartLooksUpEachAccountOnceAndTheNextStartAgain) {
+    for (const char* name : {"db1", "db2", "db3"}) {
+        service->add_resource(who("ada"),
+                              {name, "", {"sshd", "sudo"}, {"postgres", "svc"}, {}, ""});
+    }
+    identity.name_lookups.clear();
+    restart();
+    EXPECT_EQ(identity.name_lookups, (std::map<std::string, int>{{"postgres", 1}, {"svc", 1}}));
+    const LoginAttempt sudo_to_root{"sudo", "root", "alice", "", "pts/0"};
+    EXPECT_EQ(service->check_login(who("root"), sudo_to_root).verdict, LoginVerdict::Unmanaged);
+    // "svc" becomes another name of root: the next start indexes the resources under its uid.
+    identity.aliases["svc"] = 0;
+    restart();
+    EXPECT_EQ(service->check_login(who("root"), sudo_to_root).verdict, LoginVerdict::Deny);
+}
+
 TEST_F(ServiceTest, AuditRepliesArePaged) {
     seed_admin_steps();
     AuditFilter filter;

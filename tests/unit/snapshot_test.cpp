@@ -3,6 +3,7 @@
 // snapshot must never allow anything, so every malformed form is rejected.
 #include <gtest/gtest.h>
 
+#include "fakes.hpp"
 #include "jit/access.hpp"
 #include "jit/error.hpp"
 
@@ -67,6 +68,30 @@ TEST(SnapshotTest, EmptyIndexRoundTrips) {
     AccessIndex parsed = parse_snapshot(serialize_snapshot(AccessIndex{}, 0));
     EXPECT_EQ(parsed.rule_count(), 0u);
     EXPECT_EQ(parsed.grant_count(), 0u);
+}
+
+// pam_jit reads the snapshot for every login jitd cannot answer: thousands of resources naming
+// the same account must not cost an NSS lookup each.
+TEST(SnapshotTest, ReadingLooksUpEachAccountOnceAndAgainNextTime) {
+    testing::FakeIdentity identity;
+    identity.users = {{120, "postgres"}};
+    identity.aliases = {{"pg", 120}};
+    AccessIndex index;
+    for (const char* name : {"db1", "db2", "db3"}) {
+        index.put_rule({name, {"sshd", "sudo"}, {"pg", "svc"}, {}});
+    }
+    const std::string text = serialize_snapshot(index, 1);
+    AccessIndex parsed = parse_snapshot(text, &identity);
+    EXPECT_EQ(identity.name_lookups, (std::map<std::string, int>{{"pg", 1}, {"svc", 1}}));
+    // "pg" is postgres by uid; "svc" is no account (yet).
+    EXPECT_EQ(parsed.decide({"sshd", "postgres", "", "", ""}, 0).resources,
+              (std::vector<std::string>{"db1", "db2", "db3"}));
+    EXPECT_EQ(parsed.decide({"sshd", "root", "", "", ""}, 0).verdict, LoginVerdict::Unmanaged);
+    // An account made since is seen by the next reading.
+    identity.aliases["svc"] = 0;
+    identity.users[0] = "root";
+    EXPECT_EQ(parse_snapshot(text, &identity).decide({"sshd", "root", "", "", ""}, 0).resources,
+              (std::vector<std::string>{"db1", "db2", "db3"}));
 }
 
 TEST(SnapshotTest, RejectsEveryMalformedForm) {

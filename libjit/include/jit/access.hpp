@@ -117,7 +117,9 @@ class AccessIndex {
     void set_unmanaged_services(std::vector<std::string> services);
     const std::vector<std::string>& unmanaged_services() const { return unmanaged_; }
 
-    void put_rule(AccessRule rule);
+    // Resolves the rule's accounts and members through `names` when given (a memo shared by a
+    // rebuild that puts many rules), else through the index's resolver.
+    void put_rule(AccessRule rule, const IdentityResolver* names = nullptr);
     void remove_rule(const std::string& name);
     void put_grant(ActiveGrant grant);
     void remove_grant(Id grant_id);
@@ -157,8 +159,10 @@ class AccessIndex {
     // The owners of registered keys admitted to `matching`, all of them or only the first.
     std::vector<std::string> key_owners_admitted(const std::vector<const AccessRule*>& matching,
                                                  EpochSeconds now, bool first_only) const;
-    std::vector<std::string> account_keys(const std::string& account) const;
-    std::optional<uid_t> uid_of(const std::string& name) const;
+    std::vector<std::string> account_keys(const std::string& account,
+                                          const IdentityResolver* names) const;
+    std::optional<uid_t> uid_of(const std::string& name,
+                                const IdentityResolver* names = nullptr) const;
 
     const IdentityResolver* identity_;
     std::vector<std::string> unmanaged_ = default_unmanaged_services();

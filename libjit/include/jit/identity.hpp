@@ -7,9 +7,16 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace jit {
+
+// What NSS says of a user name: its uid and its home directory, each none when unknown.
+struct UserRecord {
+    std::optional<uid_t> uid;
+    std::optional<std::string> home;
+};
 
 class IdentityResolver {
   public:
@@ -21,6 +28,10 @@ class IdentityResolver {
     // The home directory of a user (grant review: its ~/.ssh, crontab, systemd units); none when
     // unknown. Only jitd's resolver needs one.
     virtual std::optional<std::string> user_home(const std::string& /*name*/) const { return {}; }
+    // Both of the above; a resolver that can answers them from one lookup.
+    virtual UserRecord user_record(const std::string& name) const {
+        return {user_uid(name), user_home(name)};
+    }
 };
 
 // getpwuid_r / getgrouplist / getgrgid_r.
@@ -30,6 +41,35 @@ class NssIdentityResolver final : public IdentityResolver {
     std::optional<std::string> user_name(uid_t uid) const override;
     std::optional<uid_t> user_uid(const std::string& name) const override;
     std::optional<std::string> user_home(const std::string& name) const override;  // getpwnam_r
+    UserRecord user_record(const std::string& name) const override;                // one getpwnam_r
+};
+
+// Answers user_uid and user_home from one user_record of `resolver` per name, kept for the
+// memo's lifetime (groups and uids are passed through). For one rebuild of what names many
+// accounts (jitd's start, pam_jit reading the snapshot): on a host with thousands of resources
+// each account costs one NSS lookup, not one per service, resource and grant naming it. Made
+// afresh for each rebuild, so a user created since is seen by the next one, and logins ask
+// NSS themselves.
+class MemoIdentityResolver final : public IdentityResolver {
+  public:
+    explicit MemoIdentityResolver(const IdentityResolver& resolver) : resolver_(resolver) {}
+    std::vector<std::string> groups_of(const std::string& user) const override {
+        return resolver_.groups_of(user);
+    }
+    std::optional<std::string> user_name(uid_t uid) const override {
+        return resolver_.user_name(uid);
+    }
+    std::optional<uid_t> user_uid(const std::string& name) const override {
+        return user_record(name).uid;
+    }
+    std::optional<std::string> user_home(const std::string& name) const override {
+        return user_record(name).home;
+    }
+    UserRecord user_record(const std::string& name) const override;
+
+  private:
+    const IdentityResolver& resolver_;
+    mutable std::unordered_map<std::string, UserRecord> records_;
 };
 
 // The kernel's "no login uid" value of /proc/PID/loginuid ((uid_t)-1).

@@ -312,15 +312,17 @@ class JitService {
 
     // Grant review (service_review.cpp).
     std::vector<std::string> review_accounts(const Grant& grant) const;
+    // `names`, where given, resolves the accounts instead of identity_ (start(): a memo).
     Fingerprint review_fingerprint(const std::vector<std::string>& accounts, bool with_review_paths,
-                                   const ReviewLimits& limits) const;
-    void begin_reviews(const std::vector<Id>& grant_ids);
+                                   const ReviewLimits& limits,
+                                   const IdentityResolver* names = nullptr) const;
+    void begin_reviews(const std::vector<Id>& grant_ids, const IdentityResolver* names = nullptr);
     void review_account(Id grant_id, const std::string& account);
     AuditEvent review_event(const Grant& grant, const StoredReview& row) const;
     void finish_reviews(const std::vector<Id>& grant_ids);
-    void catch_up_reviews();
+    void catch_up_reviews(const IdentityResolver& names);
 
-    void index_resource(const Resource& resource);
+    void index_resource(const Resource& resource, const IdentityResolver* names = nullptr);
     void change_member(const Caller& caller, const std::string& resource_name,
                        const std::string& member, bool add);
     // Registered by this host's jitd ([daemon] host): the only sessions it signals or warns.
