@@ -9,7 +9,7 @@
 #     ends a plain one; both within kill_grace + 1 s, and the next sudo is refused;
 #   - jitd hung (SIGSTOP) and then dead (SIGKILL), fail=closed: the snapshot decides (a live
 #     grant works until its expiry, the rest is refused, unmanaged sudo passes), each sudo
-#     within timeout + 300 ms; the fallback is audited once jitd is back; fail=open allows;
+#     without waiting for the bus default; the fallback is audited once jitd is back; fail=open allows;
 #   - the audit events of all this.
 source "$(dirname "$0")/lib/harness.sh"
 source "$(dirname "$0")/lib/realpam.sh"

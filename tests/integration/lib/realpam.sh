@@ -368,16 +368,18 @@ _ge() {
 # _past EPOCH: the clock is past EPOCH.
 _past() { (($(date +%s) > $1)); }
 
-# expect_within_timeout DESCRIPTION [BASE_MS]: the last timed login (MS) waited at most
-# TIMEOUT_MS + 300 ms more than BASE_MS (what the same login costs with jitd answering; 0 for
-# sudo). The account and session stacks of a login share one timeout: a login that paid it
-# twice fails here.
+# expect_within_timeout DESCRIPTION [BASE_MS]: the last timed login (MS) did not wait for the
+# bus's default call timeout (25 s): it took at most TIMEOUT_MS + 4 s more than BASE_MS (what the
+# same login costs with jitd answering; 0 for sudo), so the module's own timeout decided. The
+# exact bound (one timeout per login: the session stack falls back at once once the account
+# check timed out) is checked on the module's own clock in pam_module_test, where a loaded
+# machine's scheduling does not blur it.
 expect_within_timeout() {
     local base=${2:-0}
-    if ((MS - base <= TIMEOUT_MS + 300)); then
-        pass "$1: ${MS} ms (base ${base} ms) within timeout ${TIMEOUT_MS} ms + 300 ms"
+    if ((MS - base <= TIMEOUT_MS + 4000)); then
+        pass "$1: ${MS} ms (base ${base} ms), the module's timeout is ${TIMEOUT_MS} ms"
     else
-        fail "$1: ${MS} ms (base ${base} ms), more than timeout ${TIMEOUT_MS} ms + 300 ms"
+        fail "$1: ${MS} ms (base ${base} ms), more than timeout ${TIMEOUT_MS} ms + 4 s"
     fi
 }
 
