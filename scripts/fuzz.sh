@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Fuzzes every parser of outside input (fuzz/*_fuzzer.cpp, libFuzzer):
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh --build-only [TARGET...]
 # Builds the targets with clang-14, AddressSanitizer and UndefinedBehaviorSanitizer in
 # build-fuzz/ (FUZZ_BUILD_DIR), then runs each TARGET (default: all, one after the other) for
 # SECONDS (default 60) on a copy of its seed corpus fuzz/corpus/TARGET, so the tree's corpus
@@ -9,16 +10,28 @@
 # the input that caused it in build-fuzz/fuzz-crashes/TARGET/ (reproduce with
 # build-fuzz/fuzz/TARGET_fuzzer FILE). The last line is always
 #   fuzz: N targets, M execs, K crashes
+# --build-only builds the targets and runs nothing (scripts/test.sh builds them early, in the
+# background, and runs them later). FUZZ_OPT is the optimisation level (default 1; scripts/test.sh
+# uses 0 for its 10-second runs, which mostly replay the corpus: that build takes half the time).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-seconds=${1:-60}
-shift || true
+build_only=false
+seconds=60
+if [[ ${1:-} == --build-only ]]; then
+    build_only=true
+    shift
+elif (($# > 0)); then
+    seconds=$1
+    shift
+fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds == 0)); then
-    echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
+    echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...] | scripts/fuzz.sh --build-only [TARGET...]" >&2
     exit 64
 fi
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
+opt=${FUZZ_OPT:-1}
+[[ $opt =~ ^[0-3]$ ]] || { echo "fuzz: FUZZ_OPT must be 0, 1, 2 or 3, not '$opt'" >&2; exit 64; }
 jobs=${JOBS:-2}
 
 all_targets=()
@@ -39,15 +52,18 @@ for tool in clang-14 clang++-14; do
     command -v "$tool" >/dev/null || { echo "fuzz: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
-# -O1 keeps the sanitizers' reports readable and runs several times faster than -O0.
+# -O1 keeps the sanitizers' reports readable and runs several times faster than -O0. Line tables
+# are all the debug information a report's file:line needs, and build much faster than -g.
 started=$(date +%s)
 mkdir -p "$build_dir"
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_C_FLAGS=-O1 -DCMAKE_CXX_FLAGS=-O1 -DJIT_SANITIZE=ON -DJIT_BUILD_FUZZ=ON \
+    -DCMAKE_C_FLAGS="-O$opt" -DCMAKE_CXX_FLAGS="-O$opt" -DCMAKE_C_FLAGS_DEBUG=-gline-tables-only \
+    -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DJIT_SANITIZE=ON -DJIT_BUILD_FUZZ=ON \
     -DJIT_BUILD_TESTS=OFF -DJIT_BUILD_BENCH=OFF >"$build_dir/configure.log" 2>&1 ||
     { cat "$build_dir/configure.log" >&2; exit 1; }
 cmake --build "$build_dir" --parallel "$jobs" --target "${targets[@]/%/_fuzzer}"
 echo "fuzz: built ${#targets[@]} targets in $(($(date +%s) - started))s"
+$build_only && exit 0
 
 total_execs=0
 crashes=0
