@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,14 +30,17 @@ struct Account {
     gid_t gid = 0;
 };
 
-std::optional<Account> account_of(const std::string& name) {
-    std::vector<char> buffer(16384);
-    passwd entry{};
-    passwd* found = nullptr;
-    if (getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+std::optional<Account> account_of(const std::string& name, const jit::IdentityResolver& accounts) {
+    jit::UserRecord user;
+    try {
+        user = accounts.user_record(name);
+    } catch (const jit::JitError&) {
+        return std::nullopt;  // a lookup that fails (NSS down) gives no file, as an unknown name
+    }
+    if (user.name.empty() || !user.gid) {
         return std::nullopt;
     }
-    return Account{found->pw_name, found->pw_gid};
+    return Account{user.name, *user.gid};
 }
 
 // A name sshd's %u can expand to and that names a file in the directory, nothing else.
@@ -70,11 +72,11 @@ bool has_contents(const std::string& path, const std::string& contents, gid_t gi
 
 }  // namespace
 
-std::map<std::string, AuthorizedKeysFile> authorized_keys_files(const jit::AccessIndex& index,
-                                                                jit::EpochSeconds now) {
+std::map<std::string, AuthorizedKeysFile> authorized_keys_files(
+    const jit::AccessIndex& index, jit::EpochSeconds now, const jit::IdentityResolver& accounts) {
     std::map<std::string, AuthorizedKeysFile> files;
     for (const std::string& name : index.sshd_accounts()) {
-        const std::optional<Account> account = account_of(name);
+        const std::optional<Account> account = account_of(name, accounts);
         if (!account || !is_safe_file_name(account->name)) {
             continue;  // sshd cannot log into an account NSS does not know
         }
@@ -148,8 +150,10 @@ AuthorizedKeysWriter::AuthorizedKeysWriter(std::string directory)
              "sshd reads the previous ones (a key whose access ended may still be offered until "
              "this succeeds, and pam_jit still denies such a login)") {}
 
-void AuthorizedKeysWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now) {
-    const std::map<std::string, AuthorizedKeysFile> files = authorized_keys_files(index, now);
+void AuthorizedKeysWriter::write(const jit::AccessIndex& index, jit::EpochSeconds now,
+                                 const jit::IdentityResolver& accounts) {
+    const std::map<std::string, AuthorizedKeysFile> files =
+        authorized_keys_files(index, now, accounts);
     for (const auto& [name, file] : files) {
         replace_file(name, file);
     }
@@ -157,8 +161,9 @@ void AuthorizedKeysWriter::write(const jit::AccessIndex& index, jit::EpochSecond
     write_.written();
 }
 
-void AuthorizedKeysWriter::write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now) {
-    write_.run_if_due([&] { write(index, now); });
+void AuthorizedKeysWriter::write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now,
+                                          const jit::IdentityResolver& accounts) {
+    write_.run_if_due([&] { write(index, now, accounts); });
 }
 
 }  // namespace jitd

@@ -25,9 +25,10 @@ struct AuthorizedKeysFile {
 };
 
 // The files the index calls for, by file name (the account's own name as NSS spells it, which
-// is what sshd's %u expands to). Accounts NSS does not know get no file.
-std::map<std::string, AuthorizedKeysFile> authorized_keys_files(const jit::AccessIndex& index,
-                                                                jit::EpochSeconds now);
+// is what sshd's %u expands to). Accounts NSS does not know get no file. The accounts are
+// looked up through `accounts` (NSS, or at start-up the memo the engine's start filled).
+std::map<std::string, AuthorizedKeysFile> authorized_keys_files(
+    const jit::AccessIndex& index, jit::EpochSeconds now, const jit::IdentityResolver& accounts);
 
 class AuthorizedKeysWriter {
   public:
@@ -42,9 +43,11 @@ class AuthorizedKeysWriter {
 
     void mark_dirty() { write_.mark_due(); }
     // Writes when marked dirty; a failure is logged once and retried on the next call.
-    void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now);
+    void write_if_dirty(const jit::AccessIndex& index, jit::EpochSeconds now,
+                        const jit::IdentityResolver& accounts);
     // Writes every file and removes stale ones now; throws JitError(Internal) on failure.
-    void write(const jit::AccessIndex& index, jit::EpochSeconds now);
+    void write(const jit::AccessIndex& index, jit::EpochSeconds now,
+               const jit::IdentityResolver& accounts);
 
   private:
     void replace_file(const std::string& name, const AuthorizedKeysFile& file) const;

@@ -165,7 +165,11 @@ void Daemon::start() {
     snapshot_.prepare_directory();
     journal_.start();
     service_.enable_review(review_fs_);
-    service_.start(read_boot_id());
+    // Each account is looked up once for the whole start: the index, the review fingerprints
+    // and the authorized keys files name the same accounts (thousands on a large host, and NSS
+    // may take a fraction of a millisecond per name). Later writes ask NSS afresh.
+    const jit::MemoIdentityResolver accounts(identity_);
+    service_.start(read_boot_id(), &accounts);
     // A snapshot that cannot be written is no reason to stop answering: the old one stays for
     // pam_jit, and the write is retried after every event (the periodic session check wakes
     // jitd every minute).
@@ -176,7 +180,7 @@ void Daemon::start() {
     contained("preparing the authorized keys directory",
               [&] { authorized_keys_.prepare_directory(); });
     authorized_keys_.mark_dirty();
-    authorized_keys_.write_if_dirty(service_.access_index(), clock_.now());
+    authorized_keys_.write_if_dirty(service_.access_index(), clock_.now(), accounts);
     fallback_.start();
     reap_gone_sessions();
     watch_open_sessions();
@@ -303,8 +307,9 @@ int Daemon::on_after_dispatch(sd_event_source*, void* userdata) {
 void Daemon::settle() {
     contained("writing the PAM snapshot",
               [&] { snapshot_.write_if_dirty(service_.access_index(), clock_.now()); });
-    contained("writing the authorized keys files",
-              [&] { authorized_keys_.write_if_dirty(service_.access_index(), clock_.now()); });
+    contained("writing the authorized keys files", [&] {
+        authorized_keys_.write_if_dirty(service_.access_index(), clock_.now(), identity_);
+    });
 }
 
 void Daemon::after_dispatch() {

@@ -146,6 +146,8 @@ UserRecord NssIdentityResolver::user_record(const std::string& name) const {
                        [](passwd& entry) {
                            UserRecord record;
                            record.uid = entry.pw_uid;
+                           record.name = entry.pw_name;
+                           record.gid = entry.pw_gid;
                            if (entry.pw_dir != nullptr) {
                                record.home = entry.pw_dir;
                            }

@@ -35,7 +35,7 @@ JitService::JitService(Store& store, Config config, const IdentityResolver& iden
 // ---------------------------------------------------------------------------------------------
 // Start-up
 
-void JitService::start(const std::string& boot_id) {
+void JitService::start(const std::string& boot_id, const IdentityResolver* accounts) {
     boot_id_ = boot_id;
     StoredState state = store_.load();
     resources_.clear();
@@ -47,7 +47,8 @@ void JitService::start(const std::string& boot_id) {
     deadlines_.clear();
     // Thousands of resources and grants may name the same accounts: each is looked up once
     // (NSS may take a fraction of a millisecond per name, most for a name it does not know).
-    const MemoIdentityResolver names(identity_);
+    const MemoIdentityResolver own_memo(identity_);
+    const IdentityResolver& names = accounts ? *accounts : own_memo;
     for (auto& resource : state.resources) {
         index_resource(resource, &names);
         std::string name = resource.name;

@@ -12,10 +12,14 @@
 
 namespace jit {
 
-// What NSS says of a user name: its uid and its home directory, each none when unknown.
+// What NSS says of a user name: its uid and its home directory, each none when unknown; from
+// a resolver that reads the whole passwd entry (NSS) also the entry's own name (what an alias
+// resolves to) and its primary group.
 struct UserRecord {
     std::optional<uid_t> uid;
     std::optional<std::string> home;
+    std::string name{};
+    std::optional<gid_t> gid{};
 };
 
 class IdentityResolver {

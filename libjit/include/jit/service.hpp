@@ -116,8 +116,10 @@ class JitService {
 
     // Loads state from the store and ends whatever lapsed while jitd was down. boot_id is this
     // boot's (/proc/sys/kernel/random/boot_id): sessions registered in another boot are over,
-    // whatever their pids are now, and are closed without a signal.
-    void start(const std::string& boot_id = "");
+    // whatever their pids are now, and are closed without a signal. Accounts are looked up
+    // through `accounts` when given (a MemoIdentityResolver the caller goes on using: jitd's
+    // authorized keys files name the same accounts), else through a memo of its own.
+    void start(const std::string& boot_id = "", const IdentityResolver* accounts = nullptr);
 
     const Config& config() const { return config_; }
     Roles roles() const { return roles_; }
