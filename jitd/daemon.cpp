@@ -2,6 +2,7 @@
 #include "daemon.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
@@ -190,6 +191,9 @@ void Daemon::start() {
     arm_deadline_timer();
     journal_.save_progress();
     contained("syncing the database to disk", [&] { store_.sync(); });
+    // The rows as loaded and the start's temporaries are freed by now, but glibc keeps freed
+    // pages in the heap unless asked to give them back (20 MiB of 200 with 100k grants).
+    malloc_trim(0);
     take_bus_name();
 
     jit::ServiceStatus status = service_.status();
