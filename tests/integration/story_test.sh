@@ -17,11 +17,11 @@ expect_exit 0 -m "admin adds resource prod-db" -- \
     --service sshd --service sudo --account postgres
 expect_exit 0 -m "admin adds policy prod-db-jit" -- \
     as jitadmin jitctl --json policy add prod-db-jit --description "JIT access -- Production DB" \
-    --action require-approval --approver jitbob --max-duration 4s
+    --action require-approval --approver jitbob --max-duration 10s
 jq_eq "new policy name" "$OUT" .name prod-db-jit
 jq_eq "new policy description" "$OUT" .description "JIT access -- Production DB"
 jq_eq "new policy action" "$OUT" .action require-approval
-jq_eq "new policy max_duration" "$OUT" .max_duration 4
+jq_eq "new policy max_duration" "$OUT" .max_duration 10
 jq_eq "new policy auto_expiry (on by default)" "$OUT" .auto_expiry true
 jq_eq "new policy approvers" "$OUT" '.approvers | join(",")' jitbob
 jq_eq "new policy approvals_required" "$OUT" .approvals_required 1
@@ -54,7 +54,7 @@ jq_eq "requester" "$OUT" .requester jitalice
 jq_eq "resource" "$OUT" .resource prod-db
 jq_eq "reason" "$OUT" .reason "Investigate slow queries (INC-1234)"
 jq_eq "requested_duration keeps what was asked" "$OUT" .requested_duration 7200
-jq_eq "duration capped to the policy max" "$OUT" .duration 4
+jq_eq "duration capped to the policy max" "$OUT" .duration 10
 jq_eq "capped" "$OUT" .capped true
 jq_eq "state" "$OUT" .state pending
 jq_eq "decided is null" "$OUT" .decided null
@@ -96,7 +96,7 @@ jq_eq "grant user" "$G" .user jitalice
 jq_eq "grant resource" "$G" .resource prod-db
 jq_eq "grant request_id" "$G" .request_id "$REQ"
 jq_eq "grant state" "$G" .state active
-jq_eq "grant lasts the capped duration" "$G" '(.expiry | fromdateiso8601) - (.start | fromdateiso8601)' 4
+jq_eq "grant lasts the capped duration" "$G" '(.expiry | fromdateiso8601) - (.start | fromdateiso8601)' 10
 expect_exit 0 -m "alice's view of prod-db" -- as jitalice jitctl --json resource show prod-db
 jq_eq "alice's access is a grant" "$OUT" .access grant
 expect_exit 1 -m "request while holding an active grant refused" -- \
@@ -114,7 +114,7 @@ jq_eq "audit trail of the story" "$OUT" \
     "[.[] | select(.event | IN(\"requested\",\"approved\",\"granted\",\"expired\")) | .event] | join(\",\")" \
     requested,approved,granted,expired
 jq_eq "requested event keeps both durations" "$OUT" \
-    '.[] | select(.event == "requested") | "\(.requested_duration) \(.duration) \(.capped)"' "7200 4 true"
+    '.[] | select(.event == "requested") | "\(.requested_duration) \(.duration) \(.capped)"' "7200 10 true"
 jq_eq "expired event's actor" "$OUT" '.[] | select(.event == "expired") | .actor' system
 jq_eq "approved event's actor" "$OUT" '.[] | select(.event == "approved") | .actor' jitbob
 
