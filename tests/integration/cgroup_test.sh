@@ -91,7 +91,7 @@ expect_not_contains "an unmanaged sudo gets no jit group" "$(cgroup_of "$PID_UNM
 note "revoke ends the escaped processes"
 START_MS=$(now_ms)
 expect_exit 0 -m "revoke grant $GRANT" -- as root jitctl revoke "$GRANT" --reason "done"
-expect_gone_by $((START_MS + (KILL_GRACE + 2) * 1000)) "escaped processes (setsid, double fork ignoring SIGTERM)" "$PID1" "$PID2"
+expect_gone_by $((START_MS + (KILL_GRACE + 4) * 1000)) "escaped processes (setsid, double fork ignoring SIGTERM)" "$PID1" "$PID2"
 expect_eventually 10 "the empty group is removed" test ! -d "$CG2$GROUP1"
 expect_true "the unmanaged sudo's escaped process runs on" alive "$PID_UNMANAGED"
 kill -KILL "$PID_UNMANAGED"
@@ -104,7 +104,7 @@ escape expiring setsid
 PID3=$ESCAPED
 expect_true "it runs before the expiry" alive "$PID3"
 START_MS=$((EXPIRY * 1000))
-expect_gone_by $((START_MS + (KILL_GRACE + 2) * 1000)) "escaped process at expiry" "$PID3"
+expect_gone_by $((START_MS + (KILL_GRACE + 4) * 1000)) "escaped process at expiry" "$PID3"
 expect_eventually 5 "grant $GRANT expired" grant_state_is "$GRANT" expired
 
 # --- no cgroup2 mount: jitd mounts its own ----------------------------------------------------
@@ -121,7 +121,7 @@ expect_true "jitd mounted cgroup2 on $T/run/cgroup2" \
 expect_contains "the escaped process runs in jitd's group" "$(cgroup_of "$PID4")" "/jit/session-"
 START_MS=$(now_ms)
 expect_exit 0 -m "revoke grant $GRANT" -- as root jitctl revoke "$GRANT" --reason "done"
-expect_gone_by $((START_MS + (KILL_GRACE + 2) * 1000)) "escaped process (jitd's own mount)" "$PID4"
+expect_gone_by $((START_MS + (KILL_GRACE + 4) * 1000)) "escaped process (jitd's own mount)" "$PID4"
 expect_eventually $((KILL_GRACE + 5)) "jitd removed its emptied group" test ! -d "$T/run/cgroup2$GROUP4"
 
 expect_contains "jitd logged the groups it made" "$(<"$T/jitd.log")" "placed in cgroup /jit/session-"

@@ -162,7 +162,7 @@ TREE=$(tree_of "$SUDO_PID" | xargs)
 START_MS=$(now_ms)
 expect_exit 0 -m "revoke the db grant" -- as jitalice jitctl revoke "$DB_GRANT"
 # shellcheck disable=SC2086
-expect_gone_by $((START_MS + 4000)) "the sudo session of the revoked grant" $TREE
+expect_gone_by $((START_MS + 6000)) "the sudo session of the revoked grant" $TREE
 jq_eq "the session is terminated" \
     "$(jcj jitalice sessions --all | jq -c --argjson s "$SESSION_ID" '.[] | select(.id == $s)')" \
     .state terminated

@@ -124,7 +124,7 @@ denials() { # USER [FINGERPRINT]: login_denied of an ssh login into the shared a
 expect_eventually 5 "login_denied audited (the account stack: as $ACCOUNT)" _ge "denials $ACCOUNT" 2
 
 note "with a grant"
-grant_for jitalice shared 12s
+grant_for jitalice shared 20s
 EXPIRY=$(grant_expiry "$GRANT")
 expect_eventually 5 "the file lists jitalice's key" file_lists "$ALICE_FP"
 shared_login "jitalice's key under her grant" allowed jitalice alice
@@ -149,7 +149,7 @@ jq_eq "session_opened: JIT_USER the person, JIT_TARGET the account, JIT_FINGERPR
 note "expiry"
 START_MS=$((EXPIRY * 1000))
 # shellcheck disable=SC2086
-expect_gone_by $((START_MS + (KILL_GRACE + 1) * 1000)) "the session's processes at expiry" $TREE
+expect_gone_by $((START_MS + (KILL_GRACE + 4) * 1000)) "the session's processes at expiry" $TREE
 expect_eventually 5 "the ssh client saw the session end" all_gone "$CLIENT_PID"
 expect_eventually 5 "jitalice's key left the file" file_lists ""
 expect_exit 0 -m "session_terminated" -- as root jitctl --json audit --event session_terminated

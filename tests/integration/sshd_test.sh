@@ -6,7 +6,7 @@
 #   - an unmanaged login passes; no grant -> refused and audited; request + approve -> login
 #     works, the session is registered with sshd's pid and the user is told when the grant ends;
 #   - revoke ends a live session whose command ignores SIGTERM (SIGKILL after kill_grace),
-#     expiry ends a plain one; every process of the session is gone within kill_grace + 1 s
+#     expiry ends a plain one; every process of the session is gone within kill_grace + 4 s
 #     (no logind here: jitd signals the registered pid's tree), and the next login is refused;
 #   - warn_before expiry, the warning reaches an interactive (pty) session's terminal, once,
 #     though sshd registers the session's tty as "ssh";
@@ -127,7 +127,7 @@ expect_eventually 5 "jitd logs on which terminal it warned" \
     grep -q "warned on /dev/pts/[0-9]* that grant $GRANT ends at" "$T/jitd.log"
 START_MS=$((EXPIRY * 1000))
 # shellcheck disable=SC2086
-expect_gone_by $((START_MS + (KILL_GRACE + 1) * 1000)) "the session's processes at expiry" $TREE
+expect_gone_by $((START_MS + (KILL_GRACE + 4) * 1000)) "the session's processes at expiry" $TREE
 expect_eventually 5 "the ssh client saw the session end" all_gone "$CLIENT_PID"
 expect_eventually 5 "grant $GRANT expired" grant_state_is "$GRANT" expired
 expect_eq "the terminal got the warning once" "$(grep -c "jit: your access to ssh-users ends at" "$T/ssh-tty.out")" 1
