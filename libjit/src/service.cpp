@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_set>
 
 #include "commit_change.hpp"
 #include "jit/error.hpp"
@@ -475,6 +476,30 @@ bool JitService::tick(std::size_t max_deadlines) {
     expire_grants(expiring, now);
     const std::optional<EpochSeconds> next = deadlines_.next();
     return next && *next <= now;
+}
+
+std::vector<Session> JitService::sessions_of_due_expiries() const {
+    std::unordered_set<Id> expiring;
+    deadlines_.for_each_due(clock_.now(), [&](const DeadlineKey& key) {
+        if (key.first != DeadlineKind::ExpireGrant) {
+            return;
+        }
+        auto grant = grants_.find(key.second);
+        if (grant != grants_.end() && grant->second.state == GrantState::Active) {
+            expiring.insert(key.second);
+        }
+    });
+    std::vector<Session> sessions;
+    if (expiring.empty()) {
+        return sessions;
+    }
+    for (const auto& [id, session] : sessions_) {
+        if (session.state == SessionState::Open && on_this_host(session) &&
+            expiring.contains(session.grant_id)) {
+            sessions.push_back(session);
+        }
+    }
+    return sessions;
 }
 
 // The grants whose expiry came, in one transaction; if the store refuses it, all are tried

@@ -173,5 +173,51 @@ TEST_F(ExpiryBatchTest, PendingExtensionsOfAnExpiringGrantExpireWithIt) {
               "500");
 }
 
+// jitd ends the sessions of due expiries before the batches that record their end commit: the
+// engine names them without handling the deadlines, and only while their grants are still to end.
+TEST_F(ExpiryBatchTest, TheSessionsOfDueExpiriesAreNamedBeforeTheirBatch) {
+    service->reap_session(301);  // closed by its process's end: nothing left to end
+    clock.t = expiry_ - 1;
+    EXPECT_TRUE(service->sessions_of_due_expiries().empty());
+
+    clock.t = expiry_;
+    const int before = store.commits;
+    std::vector<Id> ids;
+    for (const Session& session : service->sessions_of_due_expiries()) {
+        ids.push_back(session.id);
+        EXPECT_EQ(session.state, SessionState::Open);
+    }
+    EXPECT_THAT(ids, ::testing::UnorderedElementsAre(300, 302, 303, 304));
+    EXPECT_EQ(store.commits, before);  // nothing handled yet
+    EXPECT_EQ(service->next_deadline(), expiry_);
+
+    EXPECT_TRUE(service->tick(2));  // grants 100 and 101
+    ids.clear();
+    for (const Session& session : service->sessions_of_due_expiries()) {
+        ids.push_back(session.id);
+    }
+    EXPECT_THAT(ids, ::testing::UnorderedElementsAre(302, 303, 304));
+    EXPECT_FALSE(service->tick());
+    EXPECT_TRUE(service->sessions_of_due_expiries().empty());
+    clock.t = expiry_ + 1;
+    ASSERT_EQ(service->sessions_of_due_expiries().size(), 1u);
+    EXPECT_EQ(service->sessions_of_due_expiries()[0].id, 305);
+}
+
+// jitd stopped after it ended the sessions of due expiries but before their batch committed: the
+// next start expires the grants and records their sessions' end all the same.
+TEST_F(ExpiryBatchTest, ARestartBeforeTheBatchCommittedStillRecordsTheEnds) {
+    clock.t = expiry_;
+    EXPECT_EQ(service->sessions_of_due_expiries().size(), static_cast<std::size_t>(kGrants));
+    EXPECT_EQ(events_named("expired"), 0u);
+
+    clock.t = expiry_ + 3;
+    service = std::make_unique<JitService>(store, config, identity, clock, effects);
+    service->start();
+    EXPECT_EQ(events_named("expired"), static_cast<std::size_t>(kGrants + 1));
+    EXPECT_EQ(events_named("session_terminated"), static_cast<std::size_t>(kGrants + 1));
+    EXPECT_TRUE(service->sessions_of_due_expiries().empty());
+}
+
 }  // namespace
 }  // namespace jit

@@ -53,6 +53,14 @@ class DeadlineQueue {
         return key;
     }
 
+    // Calls visit(key) for every key due at or before now, earliest first, leaving them queued.
+    template <class Visit>
+    void for_each_due(EpochSeconds now, Visit visit) const {
+        for (auto it = ordered_.begin(); it != ordered_.end() && it->first <= now; ++it) {
+            visit(it->second);
+        }
+    }
+
     std::optional<EpochSeconds> when(const Key& key) const {
         auto found = when_of_.find(key);
         if (found == when_of_.end()) {

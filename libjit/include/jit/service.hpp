@@ -231,6 +231,9 @@ class JitService {
     // one transaction. True when more are due, so that a caller with other work to serve (the
     // bus) calls again soon.
     bool tick(std::size_t max_deadlines = SIZE_MAX);
+    // The open sessions on this host of the active grants whose expiry is due (<= now) but not
+    // yet handled by tick(): jitd ends them before the batches that record their end commit.
+    std::vector<Session> sessions_of_due_expiries() const;
     // The earliest future deadline, for the one timer jitd arms.
     std::optional<EpochSeconds> next_deadline() const;
 
