@@ -76,6 +76,12 @@ void SessionWatch::keep_only(const std::vector<jit::Session>& open) {
     std::erase_if(watches_, [&](const auto& entry) { return !still_open.count(entry.first); });
 }
 
+void SessionWatch::forget(const std::vector<jit::Session>& ended) {
+    for (const jit::Session& session : ended) {
+        watches_.erase(session.id);
+    }
+}
+
 int SessionWatch::on_process_exit(sd_event_source*, int, uint32_t, void* userdata) {
     auto* watch = static_cast<Watch*>(userdata);
     SessionWatch* owner = watch->owner;

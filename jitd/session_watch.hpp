@@ -35,6 +35,10 @@ class SessionWatch {
     // Drops the watches of sessions that are no longer open (ended by logout, expiry or
     // revocation while their process runs on).
     void keep_only(const std::vector<jit::Session>& open);
+    // Drops the watches of these sessions: jitd ends them and records their end itself. Left in
+    // place, thousands of them (a mass expiry) would all be ready at once and polled again on
+    // every turn of the loop until each had its turn.
+    void forget(const std::vector<jit::Session>& ended);
 
     std::size_t size() const { return watches_.size(); }
 

@@ -95,5 +95,17 @@ TEST_F(SessionWatchTest, DropsWatchesOfSessionsNoLongerOpen) {
     EXPECT_EQ(ended_, std::vector<jit::Id>{2}) << "the dropped watch never reports";
 }
 
+TEST_F(SessionWatchTest, ForgetsTheSessionsJitdEnds) {
+    SessionWatch watch(event_.get(), [this](jit::Id id) { ended_.push_back(id); });
+    SleepingChild child;
+    watch.watch(session_of(1, child.pid));
+    watch.watch(session_of(2, child.pid));
+    watch.forget({session_of(1, child.pid)});
+    EXPECT_EQ(watch.size(), 1u);
+    ASSERT_EQ(kill(child.pid, SIGKILL), 0);
+    run_until_reported();
+    EXPECT_EQ(ended_, std::vector<jit::Id>{2}) << "the forgotten watch never reports";
+}
+
 }  // namespace
 }  // namespace jitd
