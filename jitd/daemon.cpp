@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "jit/bus_names.hpp"
@@ -30,9 +31,10 @@ constexpr uint64_t kBusCallTimeoutUsec = 5 * 1000 * 1000;
 // Deadlines handled per dispatch: thousands of grants expiring in the same second end in
 // transactions of this many, with bus calls (logins above all) served in between.
 constexpr std::size_t kDeadlinesPerDispatch = 2000;
-// The sessions those batches end are signalled together once no deadline is due any more, from
-// one read of /proc (which costs as much for one session as for thousands), but no more than
-// this many at a time, so that a longer burst still ends its first sessions early.
+// The open sessions of all the due expiries are ended before the first batch, from one read of
+// /proc (which costs as much for one session as for thousands). What the batches end besides
+// (sessions opened meanwhile, groups left by logged-out sessions) is signalled together once no
+// deadline is due any more, but no more than this many at a time.
 constexpr std::size_t kSessionsPerSignalPass = 5 * kDeadlinesPerDispatch;
 // Group commit: a reply waits for the sync of the commits it acknowledges. The sync runs as soon
 // as jitd has nothing else ready to do (so the calls that came in meanwhile share it), and at the
@@ -437,15 +439,38 @@ int Daemon::on_deadline(sd_event_source*, uint64_t, void* userdata) {
     self->deadline_armed_usec_ = 0;  // a oneshot timer is off once it fired
     // More due: after_dispatch() re-arms the timer in the past, so it fires again once the
     // bus has been served.
+    self->end_sessions_of_due_expiries();
     self->hold_terminations_ = true;
     contained("handling expiries", [&] { self->service_.tick(kDeadlinesPerDispatch); });
     self->hold_terminations_ = false;
     std::optional<jit::EpochSeconds> next = self->service_.next_deadline();
-    if (!next || *next > self->clock_.now() ||
-        self->held_sessions_.size() >= kSessionsPerSignalPass) {
+    const bool burst_over = !next || *next > self->clock_.now();
+    if (burst_over || self->held_sessions_.size() >= kSessionsPerSignalPass) {
         self->end_held_sessions();
     }
+    if (burst_over) {
+        // Their batches committed (or failed and are retried later, like any other session).
+        self->ended_early_.clear();
+    }
     return 0;
+}
+
+// A session's end does not wait for the transaction that records it: with thousands of grants
+// expiring in the same second, the last batch commits seconds after the first. Ending a session
+// early only ends access sooner; if jitd stops before the batch commits, the grant is still
+// active in the database, and the next start expires it and records the session's end
+// (docs/durability.md).
+void Daemon::end_sessions_of_due_expiries() {
+    std::vector<jit::Session> due;
+    contained("finding the sessions of due expiries",
+              [&] { due = service_.sessions_of_due_expiries(); });
+    std::erase_if(
+        due, [&](const jit::Session& session) { return !ended_early_.insert(session.id).second; });
+    if (due.empty()) {
+        return;
+    }
+    session_watch_.forget(due);
+    contained("terminating sessions", [&] { terminator_.terminate_all(due); });
 }
 
 void Daemon::end_held_sessions() {
@@ -476,7 +501,7 @@ int Daemon::on_reap_timer(sd_event_source* source, uint64_t, void* userdata) {
 // that they are not open forever and their pid, once reused, is never signalled.
 void Daemon::reap_gone_sessions() {
     for (const auto& session : service_.open_sessions()) {
-        if (session_process_may_run(session)) {
+        if (ended_early_.contains(session.id) || session_process_may_run(session)) {
             continue;
         }
         contained("closing a session whose process is gone", [&] {
@@ -500,7 +525,7 @@ void Daemon::watch_open_sessions() {
 void Daemon::session_process_ended(jit::Id session_id) {
     contained("closing a session whose process ended", [&] {
         std::optional<jit::Session> session = service_.find_open_session(session_id);
-        if (!session) {
+        if (!session || ended_early_.contains(session_id)) {
             return;
         }
         service_.reap_session(session_id);
@@ -551,11 +576,15 @@ void Daemon::terminate_session(const jit::Session& session) {
 }
 
 void Daemon::terminate_sessions(const std::vector<jit::Session>& sessions) {
+    std::vector<jit::Session> not_ended;
+    std::copy_if(sessions.begin(), sessions.end(), std::back_inserter(not_ended),
+                 [&](const jit::Session& session) { return !ended_early_.contains(session.id); });
+    session_watch_.forget(not_ended);  // their end is recorded already
     if (hold_terminations_) {
-        held_sessions_.insert(held_sessions_.end(), sessions.begin(), sessions.end());
+        held_sessions_.insert(held_sessions_.end(), not_ended.begin(), not_ended.end());
         return;
     }
-    contained("terminating sessions", [&] { terminator_.terminate_all(sessions); });
+    contained("terminating sessions", [&] { terminator_.terminate_all(not_ended); });
 }
 
 std::string Daemon::place_session(const jit::Session& session) {

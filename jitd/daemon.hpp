@@ -4,6 +4,9 @@
 // PAM snapshot). Everything runs on this one thread.
 #pragma once
 
+#include <unordered_set>
+#include <vector>
+
 #include "authorized_keys_writer.hpp"
 #include "bus_adaptor.hpp"
 #include "fallback_spool.hpp"
@@ -61,6 +64,7 @@ class Daemon final : public jit::Effects {
     void watch_open_sessions();
     void session_process_ended(jit::Id session_id);
     void end_held_sessions();
+    void end_sessions_of_due_expiries();
     void notify_request(const std::string& event, const jit::Request& request);
     static int on_deadline(sd_event_source*, uint64_t, void* userdata);
     static int on_reap_timer(sd_event_source* source, uint64_t, void* userdata);
@@ -101,6 +105,10 @@ class Daemon final : public jit::Effects {
     // together (on_deadline).
     bool hold_terminations_ = false;
     std::vector<jit::Session> held_sessions_;
+    // The sessions of due expiries, ended before the batches that record their end committed.
+    // Until no expiry is due any more, the engine's report of their end is not acted on again,
+    // and their processes' end is not recorded as a close of its own: their batch records it.
+    std::unordered_set<jit::Id> ended_early_;
 };
 
 }  // namespace jitd
