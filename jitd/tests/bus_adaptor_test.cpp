@@ -216,7 +216,7 @@ TEST_F(BusAdaptorTest, EachKindOfRefusalHasItsErrorName) {
     EXPECT_NE(missing.error_message.find("nope"), std::string::npos) << missing.error_message;
     CallResult no_policy =
         call(caller_bus_.get(), jit::bus::manager::kCreateRequest, [](sd_bus_message* m) {
-            // "ssxx": resource, reason, duration and start (0: at approval).
+            // resource, reason, duration and start (0: at approval)
             sd_bus_message_append(m, jit::bus::manager::kCreateRequest.in, "db", "fix it",
                                   std::int64_t{3600}, std::int64_t{0});
         });
