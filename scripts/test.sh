@@ -63,11 +63,12 @@ set -m
     lane_step default-build cmake --build --preset default --parallel "$JOBS" --target \
         jitd jitctl pam_jit pam_jit_driver pam_jit_fake_jitd jitd_catalog_check \
         access_index_bench jitd_check_bench pam_bench
+    # The fuzzers before the packages: their runs (one core) can then overlap the package build.
+    JOBS=$JOBS lane_step fuzz-build scripts/fuzz.sh --build-only
     # These packages are only tested, never shipped: line tables (-g1, appended to dpkg's -g)
     # build much faster and change nothing the tests see.
     JIT_PKG_OUT=$lane/packages JIT_PKG_JOBS=$JOBS DEB_CFLAGS_APPEND=-g1 DEB_CXXFLAGS_APPEND=-g1 \
         lane_step packages bash tests/packaging/build_and_lint.sh
-    JOBS=$JOBS lane_step fuzz-build scripts/fuzz.sh --build-only
 ) </dev/null &
 lane_pid=$!
 set +m
@@ -97,13 +98,13 @@ systemd_status=$?
 set -e
 
 step "the Debian packages (built and linted in the background), installed in a booted container, beside the fuzzers"
-packages_status=0
-lane_wait packages || packages_status=1
-grep -E '^FAIL |passed, .* failed$' "$lane/packages.log" || true
 fuzz_log=$lane/fuzz-run.log
 set +e
 (lane_wait fuzz-build && scripts/fuzz.sh 10) >"$fuzz_log" 2>&1 &
 fuzz_pid=$!
+packages_status=0
+lane_wait packages || packages_status=1
+grep -E '^FAIL |passed, .* failed$' "$lane/packages.log"
 JIT_DEBS_DIR=$lane/packages ctest --preset default -R '^host\.package_install_test$'
 package_status=$?
 wait "$fuzz_pid"
