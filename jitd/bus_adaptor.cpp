@@ -264,6 +264,26 @@ int BusAdaptor::method(sd_bus_message* message, void* userdata, sd_bus_error* er
     return static_cast<BusAdaptor*>(userdata)->call(message, error, handler);
 }
 
+// In a fleet, a change this host decided on from memory is refused when another host changed
+// the store since this host last read its change feed (jit::StoreBehind): the feed is applied
+// and the method runs again on what is now known, from its first argument. Nothing was written
+// by the refused attempt, and a few attempts are enough unless every host writes at once.
+MessagePtr BusAdaptor::call_following_store(sd_bus_message* message, const jit::Caller& caller,
+                                            Handler handler) {
+    constexpr int kAttempts = 5;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return (this->*handler)(message, caller);
+        } catch (const jit::StoreBehind&) {
+            if (attempt == kAttempts) {
+                throw;
+            }
+        }
+        service_.follow_store();
+        check_sd_bus(sd_bus_message_rewind(message, 1), "rewind the call");
+    }
+}
+
 // The one place where a method's failure becomes a D-Bus error; no exception crosses into
 // sd-bus.
 int BusAdaptor::call(sd_bus_message* message, sd_bus_error* error, Handler handler) {
@@ -271,7 +291,7 @@ int BusAdaptor::call(sd_bus_message* message, sd_bus_error* error, Handler handl
     try {
         jit::Caller caller = caller_of(message);
         spdlog::debug("{} called by {} (uid {})", member, caller.name, caller.uid);
-        MessagePtr reply = (this->*handler)(message, caller);
+        MessagePtr reply = call_following_store(message, caller, handler);
         before_reply_();
         if (send_reply_) {
             send_reply_(std::move(reply));

@@ -47,6 +47,8 @@ class BusAdaptor {
 
     template <Handler handler>
     static int method(sd_bus_message* message, void* userdata, sd_bus_error* error);
+    MessagePtr call_following_store(sd_bus_message* message, const jit::Caller& caller,
+                                    Handler handler);
     int call(sd_bus_message* message, sd_bus_error* error, Handler handler);
     jit::Caller caller_of(sd_bus_message* message);
     static int on_name_owner_changed(sd_bus_message* message, void* userdata, sd_bus_error*);

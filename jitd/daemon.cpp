@@ -110,6 +110,9 @@ template <typename Action>
 void contained(const char* what, Action action) {
     try {
         action();
+    } catch (const jit::StoreBehind& e) {
+        // Another host changed the shared store first: the engine applies that and tries again.
+        spdlog::debug("{}: {}", what, e.what());
     } catch (const std::exception& e) {
         spdlog::error("{} failed: {}", what, e.what());
     }
@@ -190,6 +193,11 @@ void Daemon::start() {
     cgroups_.remove_empty_groups();
     adaptor_.add_objects();
     add_event_sources();
+    if (service_.feed_position()) {
+        follower_ = std::make_unique<StoreFollower>(event_.get(), store_, [this] {
+            contained("following the store", [&] { service_.follow_store(); });
+        });
+    }
     arm_deadline_timer();
     journal_.save_progress();
     contained("syncing the database to disk", [&] { store_.sync(); });

@@ -4,6 +4,7 @@
 // PAM snapshot). Everything runs on this one thread.
 #pragma once
 
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "session_terminator.hpp"
 #include "session_watch.hpp"
 #include "snapshot_writer.hpp"
+#include "store_follower.hpp"
 
 namespace jitd {
 
@@ -91,6 +93,7 @@ class Daemon final : public jit::Effects {
     BusAdaptor adaptor_;
     FallbackSpool fallback_;
     SessionWatch session_watch_;
+    std::unique_ptr<StoreFollower> follower_;  // a fleet's shared store only
     EventSourcePtr deadline_timer_;
     EventSourcePtr reap_timer_;
     EventSourcePtr group_idle_;   // on while a sync is due: runs when nothing else is ready

@@ -438,6 +438,13 @@ void JitService::unschedule(DeadlineKind kind, Id id) {
 }
 
 bool JitService::tick(std::size_t max_deadlines) {
+    // In a fleet another host may have handled a deadline already (an expiry is recorded
+    // once): what it did is applied first. A store that cannot be read leaves the deadlines to
+    // this host's memory; their changes then fail and are tried again.
+    try {
+        follow_store();
+    } catch (const JitError&) {
+    }
     const EpochSeconds now = clock_.now();
     std::vector<Id> expiring;
     std::vector<Id> warning;
@@ -516,10 +523,19 @@ void JitService::expire_grants(const std::vector<Id>& grant_ids, EpochSeconds no
     }
 }
 
-// The store refused a change; try again shortly instead of spinning on it.
+// The store refused a change; try again shortly instead of spinning on it. Called while the
+// refusal is being handled: one because another host changed the store first is tried again
+// at once, on the next tick, which applies that change first.
 void JitService::retry_later(DeadlineKind kind, const std::vector<Id>& ids, EpochSeconds now) {
+    Seconds delay = kRetryDelay;
+    try {
+        throw;
+    } catch (const StoreBehind&) {
+        delay = 0;
+    } catch (...) {
+    }
     for (Id id : ids) {
-        deadlines_.schedule({kind, id}, now + kRetryDelay);
+        deadlines_.schedule({kind, id}, now + delay);
     }
 }
 

@@ -2,6 +2,7 @@
 // The engine (jit/service.hpp), part: Grants: start, end (expiry, revocation), warnings.
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "commit_change.hpp"
 #include "jit/error.hpp"
@@ -67,29 +68,25 @@ void JitService::end_grant(Id grant_id, GrantState state, const std::string& act
     end_grants({grant_id}, state, actor, reason, actor_login);
 }
 
-namespace {
-
 // One grant being ended, with what ends along with it.
-struct EndingGrant {
+struct JitService::EndingGrant {
     Grant grant;
     std::vector<Session> ended_sessions;
     // Logged-out sessions of this boot whose cgroup may still hold processes that left them.
     std::vector<Session> left_groups;
 };
 
-}  // namespace
-
 void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
                             const std::string& actor, const std::string& reason,
                             const std::string& actor_login) {
     const EpochSeconds now = clock_.now();
     std::vector<EndingGrant> ending;
-    std::unordered_map<Id, std::size_t> position_of;
+    std::unordered_set<Id> seen;
     std::vector<Id> to_review;  // those that were active (a scheduled grant never started)
     for (Id grant_id : grant_ids) {
         Grant updated = grant_ref(grant_id);
         if ((updated.state != GrantState::Active && updated.state != GrantState::Scheduled) ||
-            position_of.contains(grant_id)) {
+            !seen.insert(grant_id).second) {
             continue;
         }
         if (updated.state == GrantState::Active) {
@@ -98,11 +95,74 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
         updated.state = state;
         updated.ended = now;
         updated.ended_by = actor;
-        position_of.emplace(grant_id, ending.size());
         ending.push_back({std::move(updated), {}, {}});
     }
     if (ending.empty()) {
         return;
+    }
+    sessions_ending_with(ending, now);
+
+    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+        for (const EndingGrant& grant : ending) {
+            tx.put(grant.grant);
+            ev.push_back(tx.append(grant_end_event(grant.grant, actor, reason, actor_login)));
+            for (const Session& s : grant.ended_sessions) {
+                tx.put(s);
+                ev.push_back(tx.append(session_record_event(E::SessionTerminated, s)));
+            }
+        }
+    });
+    grants_ended(ending, events, true);
+    for (const EndingGrant& grant : ending) {
+        expire_extensions_of(grant.grant.id);
+    }
+    // Every end (expiry, revocation, a batch of expiries) is reviewed here, after the sessions
+    // were told to end.
+    finish_reviews(to_review);
+}
+
+// Another host ended these grants (the change feed brought them): this host ends and records
+// the sessions it registered under them. The other host expired their extension requests and
+// reviews them.
+void JitService::grants_ended_elsewhere(const std::vector<Grant>& grants) {
+    std::vector<EndingGrant> ending;
+    for (const Grant& grant : grants) {
+        ending.push_back({grant, {}, {}});
+    }
+    sessions_ending_with(ending, clock_.now());
+    std::vector<AuditEvent> events;
+    try {
+        events = commit_change(
+            store_,
+            [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+                for (const EndingGrant& grant : ending) {
+                    for (const Session& s : grant.ended_sessions) {
+                        tx.put(s);
+                        ev.push_back(tx.append(session_record_event(E::SessionTerminated, s)));
+                    }
+                }
+            },
+            true);
+    } catch (const JitError&) {
+        // Ended all the same; the sessions stay open in memory until their processes are gone,
+        // and their end is recorded then (reap_session).
+        for (EndingGrant& grant : ending) {
+            grant.left_groups.insert(grant.left_groups.end(), grant.ended_sessions.begin(),
+                                     grant.ended_sessions.end());
+            grant.ended_sessions.clear();
+        }
+        grants_ended(ending, events, false);
+        throw;
+    }
+    grants_ended(ending, events, false);
+}
+
+// This host's sessions under the ending grants: the open ones end now, logged-out ones of this
+// boot may have left processes in their cgroup.
+void JitService::sessions_ending_with(std::vector<EndingGrant>& ending, EpochSeconds now) const {
+    std::unordered_map<Id, std::size_t> position_of;
+    for (std::size_t i = 0; i < ending.size(); ++i) {
+        position_of.emplace(ending[i].grant.id, i);
     }
     for (const auto& [id, session] : sessions_) {
         auto found = position_of.find(session.grant_id);
@@ -123,18 +183,12 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
         s.closed = now;
         grant.ended_sessions.push_back(std::move(s));
     }
+}
 
-    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        for (const EndingGrant& grant : ending) {
-            tx.put(grant.grant);
-            ev.push_back(tx.append(grant_end_event(grant.grant, actor, reason, actor_login)));
-            for (const Session& s : grant.ended_sessions) {
-                tx.put(s);
-                ev.push_back(tx.append(session_record_event(E::SessionTerminated, s)));
-            }
-        }
-    });
-
+// After the commit that ended them: memory, deadlines, events, and the effects (the sessions
+// are told to end).
+void JitService::grants_ended(const std::vector<EndingGrant>& ending,
+                              const std::vector<AuditEvent>& events, bool ended_here) {
     for (const EndingGrant& grant : ending) {
         grants_[grant.grant.id] = grant.grant;
         index_.remove_grant(grant.grant.id);
@@ -149,18 +203,14 @@ void JitService::end_grants(const std::vector<Id>& grant_ids, GrantState state,
     effects_.access_changed();
     std::vector<Session> to_terminate;
     for (const EndingGrant& grant : ending) {
-        effects_.grant_ended(grant.grant);
+        if (ended_here) {
+            effects_.grant_ended(grant.grant);  // its signal and notification: where it ended
+        }
         to_terminate.insert(to_terminate.end(), grant.ended_sessions.begin(),
                             grant.ended_sessions.end());
         to_terminate.insert(to_terminate.end(), grant.left_groups.begin(), grant.left_groups.end());
     }
     effects_.terminate_sessions(to_terminate);
-    for (const EndingGrant& grant : ending) {
-        expire_extensions_of(grant.grant.id);
-    }
-    // Every end (expiry, revocation, a batch of expiries) is reviewed here, after the sessions
-    // were told to end.
-    finish_reviews(to_review);
 }
 
 AuditEvent JitService::grant_end_event(const Grant& grant, const std::string& actor,

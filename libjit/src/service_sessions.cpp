@@ -127,12 +127,15 @@ void JitService::close_session_as(Id session_id, const std::string& how) {
     Session updated = current;
     updated.state = SessionState::Closed;
     updated.closed = clock_.now();
-    auto events = commit_change(store_, [&](Transaction& tx, std::vector<AuditEvent>& ev) {
-        tx.put(updated);
-        AuditEvent event = session_record_event(E::SessionClosed, updated);
-        audit::add_field(event, F::ClosedBy, how);
-        ev.push_back(tx.append(event));
-    });
+    auto events = commit_change(
+        store_,
+        [&](Transaction& tx, std::vector<AuditEvent>& ev) {
+            tx.put(updated);
+            AuditEvent event = session_record_event(E::SessionClosed, updated);
+            audit::add_field(event, F::ClosedBy, how);
+            ev.push_back(tx.append(event));
+        },
+        true);  // this host's own session: never refused for other hosts' changes
     sessions_[session_id] = updated;
     publish(events);
 }

@@ -266,6 +266,18 @@ void Connection::fail_result(std::string_view what, const PGresult* result) cons
     fail(what, detail);
 }
 
+bool Connection::take_notifications() {
+    if (PQconsumeInput(connection_.get()) == 0 || PQstatus(connection_.get()) != CONNECTION_OK) {
+        unavailable("listen", PQerrorMessage(connection_.get()));
+    }
+    bool any = false;
+    while (PGnotify* notification = PQnotifies(connection_.get())) {
+        PQfreemem(notification);
+        any = true;
+    }
+    return any;
+}
+
 void Connection::fail(std::string_view what, std::string_view detail) const {
     throw JitError(ErrorCode::Internal,
                    name_ + ": " + std::string(what) + ": " + one_line(std::string(detail)));

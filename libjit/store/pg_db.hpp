@@ -81,6 +81,11 @@ class Connection {
     // The store as messages name it: "PostgreSQL store DB on HOST:PORT" (never a password).
     const std::string& name() const { return name_; }
 
+    // LISTEN's side: the socket to wait on, and the notifications that arrived (true when any
+    // did). Throws Unavailable when the connection is lost; it is not re-established here.
+    int socket() const { return PQsocket(connection_.get()); }
+    bool take_notifications();
+
     [[noreturn]] void fail(std::string_view what, std::string_view detail) const;
     [[noreturn]] void unavailable(std::string_view what, std::string_view detail) const;
 

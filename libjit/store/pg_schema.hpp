@@ -204,6 +204,19 @@ CREATE TABLE grant_reviews (
 );
 )sql";
 
-inline constexpr std::array kMigrations = {kSchemaV1, kHostsV2, kGrantReviewsV3};
+// The change feed (docs/fleet.md): every writing transaction adds one row per object it
+// changed, under the chain head lock, so seq grows in commit order and a host that has applied
+// everything up to seq N misses nothing by reading the rows after N. The host column lets a
+// host skip its own changes (its memory has them already).
+inline constexpr const char* kChangeLogV4 = R"sql(
+CREATE TABLE change_log (
+    seq BIGSERIAL PRIMARY KEY,
+    host TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL
+);
+)sql";
+
+inline constexpr std::array kMigrations = {kSchemaV1, kHostsV2, kGrantReviewsV3, kChangeLogV4};
 
 }  // namespace jit::pg

@@ -13,8 +13,10 @@
 // Each host keeps its own journal position (journal_sent, by host): a host's journal holds
 // the events that host sent.
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -131,12 +133,20 @@ class Tables {
 
     template <class OnRow>
     void each_row(std::string_view what, const std::string& sql, OnRow on_row) {
-        Rows rows = connection_.run(what, sql);
+        Rows rows = connection_.run(what, sql, filter_);
         RowCursor cursor(rows);
         while (cursor.next()) {
             on_row(std::as_const(cursor));
         }
     }
+
+    // The objects a transaction changed, once each, for the change feed.
+    void changed(std::string_view kind, const std::string& key) {
+        if (seen_.emplace(std::string(kind), key).second) {
+            changes_.emplace_back(kind, key);
+        }
+    }
+    const std::vector<std::pair<std::string, std::string>>& changes() const { return changes_; }
 
     std::optional<Id> run(std::string_view what, const std::string& sql,
                           const model_tables::Values& values) {
@@ -158,21 +168,87 @@ class Tables {
         connection_.fail(what, why);
     }
 
+  protected:
+    Tables(pg::Connection& connection, Params filter)
+        : connection_(connection), filter_(std::move(filter)) {}
+
   private:
     pg::Connection& connection_;
+    Params filter_;  // the values of the selects (FeedTables)
+    std::set<std::pair<std::string, std::string>> seen_;
+    std::vector<std::pair<std::string, std::string>> changes_;
 };
+
+// The selects of Tables narrowed to the objects that other hosts changed after a position of
+// the change feed ($1: the position, $2: this host): load_state() through it reads only those.
+class FeedTables : public Tables {
+  public:
+    FeedTables(pg::Connection& connection, Id after, const std::string& host)
+        : Tables(connection, Params().integer(after).text(host)) {}
+
+    const table_sql::Statements& sql() const {
+        static const table_sql::Statements statements = narrowed(Tables::sql());
+        return statements;
+    }
+
+  private:
+    static std::string only_changed(const std::string& select, const char* key, const char* kind) {
+        const std::string filter = std::string(" WHERE ") + key +
+                                   "::text IN (SELECT key FROM change_log WHERE seq > $1 AND "
+                                   "host <> $2 AND kind = '" +
+                                   kind + "')";
+        std::string sql = select;
+        sql.insert(sql.find(" ORDER BY "), filter);
+        return sql;
+    }
+
+    static table_sql::Statements narrowed(table_sql::Statements sql) {
+        sql.select_resources = only_changed(sql.select_resources, "name", "resource");
+        sql.select_resource_lists = only_changed(sql.select_resource_lists, "resource", "resource");
+        sql.select_policies = only_changed(sql.select_policies, "name", "policy");
+        sql.select_policy_approvers = only_changed(sql.select_policy_approvers, "policy", "policy");
+        sql.select_requests = only_changed(sql.select_requests, "id", "request");
+        sql.select_request_approvals =
+            only_changed(sql.select_request_approvals, "request_id", "request");
+        sql.select_grants = only_changed(sql.select_grants, "id", "grant");
+        sql.select_sessions = only_changed(sql.select_sessions, "id", "session");
+        sql.select_keys = only_changed(sql.select_keys, "fingerprint", "key");
+        sql.select_reviews = only_changed(sql.select_reviews, "grant_id", "review");
+        return sql;
+    }
+};
+
+// The change feed's last position (every host's changes).
+Id feed_head(pg::Connection& connection) {
+    return connection.run("read change feed", "SELECT COALESCE(max(seq), 0) FROM change_log")
+        .integer(0, 0);
+}
 
 // ---- transaction ----
 
 class PgTransaction final : public ModelTransaction<Tables> {
   public:
-    explicit PgTransaction(std::shared_ptr<Link> link)
+    // applied: this host's position in the change feed. A change made from memory that misses
+    // another host's later change could undo it, so the transaction is refused (StoreBehind)
+    // when any other host's change lies beyond it; the chain head lock keeps it so to commit.
+    PgTransaction(std::shared_ptr<Link> link, std::string host, std::optional<Id> applied)
         : ModelTransaction(Tables(link->connection)),
           link_(std::move(link)),
           connection_(link_->connection),
+          host_(std::move(host)),
           transaction_(connection_, "BEGIN ISOLATION LEVEL READ COMMITTED"),
           head_(read_chain_head(connection_, true)) {
         link_->transaction_open = true;
+        if (!applied) {
+            return;
+        }
+        Rows behind = connection_.run(
+            "read change feed", "SELECT 1 FROM change_log WHERE seq > $1 AND host <> $2 LIMIT 1",
+            Params().integer(*applied).text(host_));
+        if (behind.size() > 0) {
+            link_->transaction_open = false;
+            throw StoreBehind(connection_.name());
+        }
     }
     ~PgTransaction() override { link_->transaction_open = false; }
 
@@ -184,6 +260,7 @@ class PgTransaction final : public ModelTransaction<Tables> {
 
     std::shared_ptr<Link> link_;
     pg::Connection& connection_;
+    std::string host_;
     pg::TransactionGuard transaction_;
     ChainHead head_;           // locked at begin
     bool head_moved_ = false;  // events appended: the head is written at commit
@@ -232,6 +309,16 @@ void PgTransaction::commit() {
                             "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
                             Params().integer(head_.seq).text(head_.hash));
         }
+        for (const auto& [kind, key] : db_.changes()) {
+            connection_.run("record change",
+                            "INSERT INTO change_log (host, kind, key) VALUES ($1, $2, $3)",
+                            Params().text(host_).text(kind).text(key));
+        }
+        if (!db_.changes().empty()) {
+            // Delivered at commit: the other hosts' doorbell.
+            connection_.run("notify hosts", "SELECT pg_notify('jit_changes', $1)",
+                            Params().text(host_));
+        }
         transaction_.commit();
         state_ = TransactionState::Committed;
         link_->transaction_open = false;
@@ -243,38 +330,101 @@ void PgTransaction::commit() {
 class PgStore final : public Store {
   public:
     PgStore(const std::string& conninfo, std::string host)
-        : link_(std::make_shared<Link>(conninfo)),
+        : conninfo_(conninfo),
+          link_(std::make_shared<Link>(conninfo)),
           connection_(link_->connection),
           host_(std::move(host)) {
         migrate(connection_);
     }
 
     StoredState load() override;
-    std::unique_ptr<Transaction> begin() override;
+    std::unique_ptr<Transaction> begin() override { return begin_at(applied_); }
+    std::unique_ptr<Transaction> begin_own() override { return begin_at(std::nullopt); }
     std::vector<AuditEvent> audit_events(const AuditFilter& filter) override;
     AuditVerification verify_audit(const JournalCopy& journal) override;
     Id audit_head_seq() override { return read_chain_head(connection_, false).seq; }
     std::string audit_chain() override;
     Id journal_sent_seq() override;
     void set_journal_sent_seq(Id seq) override;
+    std::optional<StoreChanges> changes() override;
+    std::unique_ptr<ChangeDoorbell> change_doorbell() override;
+    std::optional<FeedPosition> feed_position() override {
+        return FeedPosition{applied_, feed_head(connection_)};
+    }
 
   private:
+    std::unique_ptr<Transaction> begin_at(std::optional<Id> applied);
+
+    std::string conninfo_;
     std::shared_ptr<Link> link_;
     pg::Connection& connection_;
     std::string host_;
+    Id applied_ = 0;  // the change feed's position this host's memory reflects
+};
+
+// LISTEN on a connection of its own: the store's connection runs statements, this one only
+// waits.
+class PgDoorbell final : public ChangeDoorbell {
+  public:
+    explicit PgDoorbell(const std::string& conninfo) : connection_(conninfo) {
+        connection_.execute("listen for changes", "LISTEN jit_changes");
+    }
+    int fd() const override { return connection_.socket(); }
+    void drain() override { connection_.take_notifications(); }
+
+  private:
+    pg::Connection connection_;
 };
 
 StoredState PgStore::load() {
     Snapshot snapshot(connection_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     ChainHead head = read_chain_head(connection_, false);
+    const Id feed = feed_head(connection_);
     StoredState state =
         model_tables::load_state(Tables(connection_), head.seq, std::move(head.hash));
     snapshot.end();
+    applied_ = feed;
     return state;
 }
 
-std::unique_ptr<Transaction> PgStore::begin() {
-    return begin_one<PgTransaction>(link_);
+std::optional<StoreChanges> PgStore::changes() {
+    Snapshot snapshot(connection_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    StoreChanges out;
+    out.last_seq = feed_head(connection_);
+    if (out.last_seq > applied_) {
+        Rows changed = connection_.run(
+            "read change feed",
+            "SELECT kind, key FROM change_log WHERE seq > $1 AND host <> $2 ORDER BY seq",
+            Params().integer(applied_).text(host_));
+        std::set<std::pair<std::string, std::string>> seen;
+        for (int row = 0; row < changed.size(); ++row) {
+            std::pair<std::string, std::string> change{changed.text(row, 0), changed.text(row, 1)};
+            if (seen.insert(change).second) {
+                out.changed.push_back(std::move(change));
+            }
+        }
+        if (!out.changed.empty()) {
+            ChainHead head = read_chain_head(connection_, false);
+            out.fresh = model_tables::load_state(FeedTables(connection_, applied_, host_), head.seq,
+                                                 std::move(head.hash));
+        }
+    }
+    snapshot.end();
+    applied_ = std::max(applied_, out.last_seq);
+    return out;
+}
+
+std::unique_ptr<ChangeDoorbell> PgStore::change_doorbell() {
+    return std::make_unique<PgDoorbell>(conninfo_);
+}
+
+// applied: this host's position in the feed, to refuse the transaction when others' changes
+// lie beyond it; none for a transaction of this host's own records.
+std::unique_ptr<Transaction> PgStore::begin_at(std::optional<Id> applied) {
+    if (link_->transaction_open) {
+        connection_.fail("begin transaction", "another transaction is still open (one at a time)");
+    }
+    return std::make_unique<PgTransaction>(link_, host_, applied);
 }
 
 std::vector<AuditEvent> PgStore::audit_events(const AuditFilter& filter) {

@@ -70,6 +70,9 @@ class Tables {
         return statements;
     }
 
+    // One host, one writer: no change feed.
+    void changed(std::string_view, const std::string&) {}
+
     template <class OnRow>
     void each_row(std::string_view what, const std::string& sql, OnRow on_row) {
         Query rows = database_.query(what, sql);

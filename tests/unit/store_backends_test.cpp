@@ -548,7 +548,8 @@ TEST_P(StoreBackendTest, ChainIdentityStaysAcrossOpens) {
 }
 
 // Writers on separate connections (hosts of a fleet, or processes on one host) append to the
-// same chain at once: every event gets its own seq, and the chain verifies.
+// same chain at once: every event gets its own seq, and the chain verifies. A fleet's writer is
+// refused while other hosts' changes wait in the feed, and goes on once it has read them.
 TEST_P(StoreBackendTest, ConcurrentWritersKeepOneChain) {
     open();  // create the schema before the writers race
     constexpr int kWriters = 4;
@@ -560,7 +561,14 @@ TEST_P(StoreBackendTest, ConcurrentWritersKeepOneChain) {
             try {
                 auto store = open("host" + std::to_string(w));
                 for (int i = 0; i < kTransactions; ++i) {
-                    auto transaction = store->begin();
+                    std::unique_ptr<Transaction> transaction;
+                    while (!transaction) {
+                        try {
+                            transaction = store->begin();
+                        } catch (const StoreBehind&) {
+                            store->changes();
+                        }
+                    }
                     Request request = sample_request();
                     request.grant_id.reset();
                     transaction->put(request);

@@ -309,7 +309,7 @@ TEST_F(StoreImportTest, RefusesATamperedChainNamingTheFirstBadSeq) {
     EXPECT_EQ(fleet_contents(), before);
 }
 
-// A store whose begin() lets another host's jitd add a resource first: the race between the
+// A store whose transaction lets another host's jitd add a resource first: the race between the
 // check that the fleet store is empty and the import's transaction.
 class RacedStore final : public Store {
   public:
@@ -318,6 +318,10 @@ class RacedStore final : public Store {
     std::unique_ptr<Transaction> begin() override {
         race_();
         return store_.begin();
+    }
+    std::unique_ptr<Transaction> begin_own() override {
+        race_();
+        return store_.begin_own();
     }
     std::vector<AuditEvent> audit_events(const AuditFilter& filter) override {
         return store_.audit_events(filter);

@@ -35,6 +35,15 @@ class JitError : public CodedError<ErrorCode> {
     using CodedError<ErrorCode>::CodedError;
 };
 
+// A fleet's store refused a change because other hosts changed it since this host last read
+// its change feed: the host applies the feed and runs the operation again (docs/fleet.md).
+class StoreBehind : public JitError {
+  public:
+    explicit StoreBehind(const std::string& store)
+        : JitError(ErrorCode::Unavailable,
+                   store + " changed on another host meanwhile; try again") {}
+};
+
 [[noreturn]] void throw_invalid(const std::string& message);
 [[noreturn]] void throw_not_found(const std::string& message);
 [[noreturn]] void throw_conflict(const std::string& message);

@@ -234,6 +234,14 @@ class JitService {
     // The open sessions on this host of the active grants whose expiry is due (<= now) but not
     // yet handled by tick(): jitd ends them before the batches that record their end commit.
     std::vector<Session> sessions_of_due_expiries() const;
+    // A fleet (docs/fleet.md): applies what other hosts changed in the shared store since this
+    // host last read it (rules, requests, grants, sessions, keys), with the effects a change
+    // has on this host: a grant that ended elsewhere ends this host's sessions under it. True
+    // when anything changed; nothing to do with a single host's store. Throws when the store
+    // cannot be read.
+    bool follow_store();
+    std::optional<FeedPosition> feed_position() const { return store_.feed_position(); }
+
     // The earliest future deadline, for the one timer jitd arms.
     std::optional<EpochSeconds> next_deadline() const;
 
@@ -301,6 +309,14 @@ class JitService {
     // over the sessions for all of them, one call to terminate their sessions.
     void end_grants(const std::vector<Id>& grant_ids, GrantState state, const std::string& actor,
                     const std::string& reason, const std::string& actor_login = "");
+    void apply_changes(const StoreChanges& changes);
+    void apply_grant(const Grant& fresh, std::vector<Grant>& ended_elsewhere);
+    void apply_request(const Request& fresh);
+    struct EndingGrant;
+    void sessions_ending_with(std::vector<EndingGrant>& ending, EpochSeconds now) const;
+    void grants_ended(const std::vector<EndingGrant>& ending, const std::vector<AuditEvent>& events,
+                      bool ended_here);
+    void grants_ended_elsewhere(const std::vector<Grant>& grants);
     AuditEvent grant_end_event(const Grant& grant, const std::string& actor,
                                const std::string& reason, const std::string& actor_login) const;
     void expire_request(Id request_id);

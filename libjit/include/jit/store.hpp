@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "jit/audit_journal.hpp"
@@ -26,6 +27,30 @@ struct StoredState {
     std::vector<StoredReview> reviews;  // by grant id
     Id last_audit_seq = 0;
     std::string last_audit_hash;
+};
+
+// A fleet's change feed (docs/fleet.md): the objects other hosts changed since this Store last
+// read (load() or changes()), as they are now. A changed key without a fresh row was removed.
+struct StoreChanges {
+    Id last_seq = 0;  // the feed's position after these changes
+    std::vector<std::pair<std::string, std::string>> changed;  // kind, key; in feed order
+    StoredState fresh;  // only the changed objects; last_audit_seq is the chain's head
+};
+
+// Where this host stands in the feed: status shows it.
+struct FeedPosition {
+    Id applied = 0;  // the last change this host has applied
+    Id head = 0;     // the store's last change
+};
+
+// Wakes a host when another host committed a change (PostgreSQL's LISTEN/NOTIFY). Only a
+// doorbell: after it rings (and at times without it) the host reads the feed itself.
+class ChangeDoorbell {
+  public:
+    virtual ~ChangeDoorbell() = default;
+    virtual int fd() const = 0;
+    // Takes what arrived; throws JitError(Unavailable) when the connection is lost.
+    virtual void drain() = 0;
 };
 
 struct AuditFilter {
@@ -74,7 +99,13 @@ class Store {
   public:
     virtual ~Store() = default;
     virtual StoredState load() = 0;
+    // A store that several hosts share refuses a transaction with StoreBehind while other
+    // hosts' changes wait in its change feed (changes()): a change decided on what this host
+    // knew could undo theirs.
     virtual std::unique_ptr<Transaction> begin() = 0;
+    // A transaction that writes only this host's own records (its sessions), which no other
+    // host changes: never refused for the feed.
+    virtual std::unique_ptr<Transaction> begin_own() { return begin(); }
     virtual std::vector<AuditEvent> audit_events(const AuditFilter& filter) = 0;
     // Checks the chain and, when journal.read, compares it with the journal's copy of it.
     virtual AuditVerification verify_audit(const JournalCopy& journal) = 0;
@@ -94,6 +125,12 @@ class Store {
     // every commit made so far on disk at once (group commit). The owner must not acknowledge a
     // change before the sync that follows its commit; sync_pending() says whether commits wait
     // for one. A store whose commits are always on disk needs neither.
+    // The change feed of a store that several hosts share; a single host's store has none
+    // (nullopt, nullptr). changes() advances the position: the caller applies what it returns.
+    virtual std::optional<StoreChanges> changes() { return std::nullopt; }
+    virtual std::unique_ptr<ChangeDoorbell> change_doorbell() { return nullptr; }
+    virtual std::optional<FeedPosition> feed_position() { return std::nullopt; }
+
     virtual void defer_sync() {}
     virtual bool sync_pending() { return false; }
     virtual void sync() {}
