@@ -361,10 +361,10 @@ MessagePtr BusAdaptor::get_status(sd_bus_message* message, const jit::Caller& ca
     const std::vector<std::string> roles = service_.roles_of(caller);
     auto count = [](auto n) { return static_cast<std::int64_t>(n); };
     DictWriter dict(reply.get());
-    dict.put_all<keys::status::kKeys>(JITD_VERSION, caller.name, roles, count(status.resources),
-                                      count(status.policies), count(status.pending_requests),
-                                      count(status.active_grants), count(status.open_sessions),
-                                      status.audit_seq);
+    dict.put_all<keys::status::kKeys>(
+        JITD_VERSION, caller.name, roles, count(status.resources), count(status.policies),
+        count(status.pending_requests), count(status.active_grants), count(status.open_sessions),
+        status.audit_seq, status.host, status.store, status.store_reachable, status.store_behind);
     dict.close();
     return reply;
 }

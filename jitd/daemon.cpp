@@ -194,9 +194,9 @@ void Daemon::start() {
     adaptor_.add_objects();
     add_event_sources();
     if (service_.feed_position()) {
-        follower_ = std::make_unique<StoreFollower>(event_.get(), store_, [this] {
-            contained("following the store", [&] { service_.follow_store(); });
-        });
+        follower_ = std::make_unique<StoreFollower>(
+            event_.get(), store_, [this] { service_.follow_store(); },
+            [this] { fallback_.retry_now(); });
     }
     arm_deadline_timer();
     journal_.save_progress();

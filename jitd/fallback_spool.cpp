@@ -123,7 +123,9 @@ void FallbackSpool::process() {
             service_.record_fallback(jit::parse_fallback_line(line));
             ++audited;
         } catch (const jit::JitError& e) {
-            if (e.code() == jit::ErrorCode::Internal) {
+            // A store that failed, or a fleet's store that cannot be reached: the line is
+            // audited once it can be.
+            if (e.code() == jit::ErrorCode::Internal || e.code() == jit::ErrorCode::Unavailable) {
                 failure = e.what();
             } else {
                 spdlog::warn("{}:{}: ignoring bad line: {}", path_, line_no, e.what());

@@ -32,6 +32,12 @@ class FallbackSpool {
     void start();
     // Audits the lines not audited yet (also called by the watch).
     void process();
+    // The store is back after it failed: the lines it refused are audited now rather than at
+    // the next retry.
+    void retry_now() {
+        retry_after_usec_ = 0;
+        process();
+    }
 
   private:
     UniqueFd open_locked(uint64_t now);

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "jit/error.hpp"
+
 namespace jitd {
 namespace {
 
@@ -17,8 +19,9 @@ constexpr uint64_t kPollIntervalUsec = 1000000;
 
 }  // namespace
 
-StoreFollower::StoreFollower(sd_event* event, jit::Store& store, std::function<void()> follow)
-    : event_(event), store_(store), follow_(std::move(follow)) {
+StoreFollower::StoreFollower(sd_event* event, jit::Store& store, std::function<void()> follow,
+                             std::function<void()> back)
+    : event_(event), store_(store), follow_(std::move(follow)), back_(std::move(back)) {
     sd_event_source* source = nullptr;
     if (int r = sd_event_add_time_relative(event_, &source, CLOCK_MONOTONIC, kPollIntervalUsec,
                                            kPollIntervalUsec / 10, on_poll, this);
@@ -63,7 +66,26 @@ void StoreFollower::listen() {
 }
 
 void StoreFollower::wake() {
-    follow_();
+    try {
+        follow_();
+    } catch (const jit::StoreBehind& e) {
+        spdlog::debug("following the store: {}", e.what());  // the next wake applies it
+        return;
+    } catch (const std::exception& e) {
+        if (!follow_failing_) {
+            spdlog::error(
+                "following the store failed: {}; logins are decided on what this host "
+                "knows until it is back",
+                e.what());
+        }
+        follow_failing_ = true;
+        return;
+    }
+    if (follow_failing_) {
+        spdlog::info("following the store again");
+        follow_failing_ = false;
+        back_();
+    }
 }
 
 int StoreFollower::on_doorbell(sd_event_source*, int, uint32_t, void* userdata) {

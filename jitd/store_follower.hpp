@@ -15,8 +15,11 @@ namespace jitd {
 
 class StoreFollower {
   public:
-    // follow() applies the feed; it runs from the event loop and must not throw.
-    StoreFollower(sd_event* event, jit::Store& store, std::function<void()> follow);
+    // follow() applies the feed, from the event loop; its failures are logged here, once until
+    // it works again.
+    // back() runs once the store can be read again after it could not.
+    StoreFollower(sd_event* event, jit::Store& store, std::function<void()> follow,
+                  std::function<void()> back);
     StoreFollower(const StoreFollower&) = delete;
     StoreFollower& operator=(const StoreFollower&) = delete;
 
@@ -29,10 +32,12 @@ class StoreFollower {
     sd_event* event_;
     jit::Store& store_;
     std::function<void()> follow_;
+    std::function<void()> back_;
     std::unique_ptr<jit::ChangeDoorbell> doorbell_;
     EventSourcePtr doorbell_source_;
     EventSourcePtr poll_timer_;
     bool doorbell_failing_ = false;  // logged once until it works again
+    bool follow_failing_ = false;
 };
 
 }  // namespace jitd

@@ -175,9 +175,18 @@ ServiceStatus JitService::status() const {
     }
     s.active_grants = index_.grant_count();
     for (const auto& [id, x] : sessions_) {
-        s.open_sessions += x.state == SessionState::Open;
+        s.open_sessions += x.state == SessionState::Open && on_this_host(x);
     }
     s.audit_seq = audit_seq_;
+    s.host = config_.host;
+    s.store = config_.store_backend == StoreBackend::Postgresql ? "postgresql" : "sqlite";
+    try {
+        if (std::optional<FeedPosition> feed = store_.feed_position()) {
+            s.store_behind = std::max<Id>(feed->head - feed->applied, 0);
+        }
+    } catch (const JitError&) {
+        s.store_reachable = false;
+    }
     return s;
 }
 

@@ -8,7 +8,11 @@
 #   - root revokes on db-02: alice's running sudo session on db-01 ends, and db-01 records it;
 #   - a 2-of-2 request approved on both hosts at the same moment: two approvals, one grant;
 #   - a short grant expires with both hosts running: one `expired` event, not two;
-#   - the fleet's audit chain verifies from either host.
+#   - the fleet's audit chain verifies from either host;
+#   - status names the host and the store; with the store stopped it says so, db-01 still lets
+#     alice in under her grant and refuses mallory (pam_jit decides from db-01's snapshot), a
+#     change exits 69 naming the store; once the store is back, both logins are audited once
+#     as db-01's and changes flow between the hosts again.
 source "$(dirname "$0")/lib/harness.sh"
 source "$(dirname "$0")/lib/realpam.sh"
 
@@ -49,8 +53,8 @@ wait_until 30 on_b name_has_owner io.jitd.Jit1 || die "db-02's jitd did not star
 pass "two jitd share the store: db-01 and db-02"
 
 realpam_pamd
-realpam_sudoers "jitalice ALL=(ALL:ALL) NOPASSWD: ALL"
-realpam_pam_jit sudo "timeout=2s"
+realpam_sudoers "jitalice ALL=(ALL:ALL) NOPASSWD: ALL" "jitmallory ALL=(ALL:ALL) NOPASSWD: ALL"
+realpam_pam_jit sudo "timeout=2s" "snapshot=$T/run/snapshot"
 
 # --- a change on one host is on the other -------------------------------------------------------
 setup_resource prod-db prod-jit --approver @jit-approvers --max-duration 1h
@@ -82,6 +86,7 @@ expect_sudo "alice's sudo on db-01 after the revoke on db-02" refused root jital
 # --- two approvals at once on two hosts ---------------------------------------------------------
 setup_resource pair-db pair-jit --approver jitbob --approver jitcarol --approvals 2
 REQ2=$(new_request jitdave pair-db 30m) || die "no request"
+b_request_is_3() { [[ $(on_b as root jitctl --json requests --all | jq -r --argjson id "$REQ3" '.[] | select(.id == $id) | .state') == pending ]]; }
 b_request_is_2() { [[ $(on_b as root jitctl --json requests --all | jq -r --argjson id "$REQ2" '.[] | select(.id == $id) | .state') == pending ]]; }
 expect_eventually 5 "db-02 knows dave's request $REQ2" b_request_is_2
 as jitbob jitctl approve "$REQ2" >"$T/approve-a.out" 2>&1 &
@@ -110,5 +115,32 @@ jq_eq "one expired event for grant $SHORT" "$OUT" "[.[] | select((.grant_id|tost
 # --- one chain ----------------------------------------------------------------------------------
 expect_exit 0 -m "the chain verifies on db-01" -- as root jitctl audit verify
 expect_exit 0 -m "and on db-02" -- on_b as root jitctl audit verify
+
+# --- status -------------------------------------------------------------------------------------
+expect_exit 0 -m "status on db-02" -- on_b as jitalice jitctl --json status
+jq_eq "it names the host and its store, reachable and not behind" "$OUT" \
+    '"\(.host) \(.store) \(.store_reachable) \(.store_behind)"' "db-02 postgresql true 0"
+
+# --- the store goes away ------------------------------------------------------------------------
+LONG=$(new_grant jitalice ops 1h) || die "no grant"
+expect_eventually 5 "db-02 knows grant $LONG" on_b as root jitctl --json grants --all
+bash "$PG_SCRIPT" stop "$PG_DIR" immediate >/dev/null 2>&1 || die "cannot stop PostgreSQL"
+expect_exit 0 -m "status while the store is down" -- as jitalice jitctl --json status
+jq_eq "it says the store is unreachable" "$OUT" .store_reachable false
+expect_sudo "alice's sudo on db-01 under grant $LONG while the store is down" allowed root jitalice
+expect_sudo "mallory's sudo on db-01 while the store is down" refused root jitmallory
+expect_exit 69 -m "a change while the store is down" -- as jitdave jitctl request ops --reason x --duration 5m
+expect_contains "the error names the store" "$ERR" "PostgreSQL store fleet"
+bash "$PG_SCRIPT" start "$PG_DIR" >/dev/null || die "cannot start PostgreSQL again"
+expect_eventually 10 "status says it is reachable again" \
+    sh -c "jitctl --json status | jq -e '.store_reachable'"
+expect_eventually 10 "the logins decided while the store was down are audited" \
+    sh -c "jitctl --json audit --event login_fallback | jq -e 'length > 0'"
+expect_exit 0 -m "the audit of login_fallback" -- as root jitctl --json audit --event login_fallback
+jq_eq "each login decided meanwhile is audited once, as db-01's" "$OUT" \
+    '[.[] | "\(.user) \(.outcome) \(.host)"] | sort | join(",")' \
+    "jitalice allowed db-01,jitmallory denied db-01"
+REQ3=$(new_request jitalice prod-db 10m) || die "no request after the store came back"
+expect_eventually 5 "db-02 follows again: it knows request $REQ3" b_request_is_3
 
 finish

@@ -105,8 +105,12 @@ struct SessionOpen {
 
 struct ServiceStatus {
     std::size_t resources = 0, policies = 0, pending_requests = 0, active_grants = 0,
-                open_sessions = 0;
+                open_sessions = 0;  // this host's
     Id audit_seq = 0;
+    std::string host;
+    std::string store;  // sqlite | postgresql
+    bool store_reachable = true;
+    Id store_behind = 0;  // other hosts' changes in the store not yet applied here
 };
 
 class JitService {
