@@ -8,7 +8,8 @@
 #   - root revokes on db-02: alice's running sudo session on db-01 ends, and db-01 records it;
 #   - a 2-of-2 request approved on both hosts at the same moment: two approvals, one grant;
 #   - a short grant expires with both hosts running: one `expired` event, not two;
-#   - the fleet's audit chain verifies from either host;
+#   - the fleet's audit chain verifies from either host; db-02 killed (-9) while db-01 grants
+#     access knows the grant once restarted;
 #   - status names the host and the store; with the store stopped it says so, db-01 still lets
 #     alice in under her grant and refuses mallory (pam_jit decides from db-01's snapshot), a
 #     change exits 69 naming the store; once the store is back, both logins are audited once
@@ -47,9 +48,14 @@ on_b() { DBUS_SYSTEM_BUS_ADDRESS=$BUS_B "$@"; }
 printf '%s\n' "[daemon]" "host = db-02" "database = $T/b.db" "snapshot = $T/run-b/snapshot" \
     "min_duration = 1s" "authorized_keys_dir = $T/keys-b" "${STORE[@]}" >"$T/jitd-b.conf"
 jitd_start "host = db-01" "kill_grace = 2s" "${STORE[@]}"
-on_b "$JITD" --config "$T/jitd-b.conf" >>"$T/jitd-b.log" 2>&1 &
-JITD_B_PID=$!
-wait_until 30 on_b name_has_owner io.jitd.Jit1 || die "db-02's jitd did not start: $(tail -n 5 "$T/jitd-b.log")"
+# jitd_b_start: db-02's jitd, waiting until it owns its name.
+jitd_b_start() {
+    on_b "$JITD" --config "$T/jitd-b.conf" >>"$T/jitd-b.log" 2>&1 &
+    JITD_B_PID=$!
+    wait_until 30 on_b name_has_owner io.jitd.Jit1 ||
+        die "db-02's jitd did not start: $(tail -n 5 "$T/jitd-b.log")"
+}
+jitd_b_start
 pass "two jitd share the store: db-01 and db-02"
 
 realpam_pamd
@@ -115,6 +121,17 @@ jq_eq "one expired event for grant $SHORT" "$OUT" "[.[] | select((.grant_id|tost
 # --- one chain ----------------------------------------------------------------------------------
 expect_exit 0 -m "the chain verifies on db-01" -- as root jitctl audit verify
 expect_exit 0 -m "and on db-02" -- on_b as root jitctl audit verify
+
+# --- a host killed while the others change the store -----------------------------------------
+kill -KILL "$JITD_B_PID"
+wait "$JITD_B_PID" 2>/dev/null
+JITD_B_PID=
+KILLED_GRANT=$(new_grant jitbob ops 1h) || die "no grant while db-02 was down"
+jitd_b_start
+jq_eq "db-02, restarted after kill -9, knows grant $KILLED_GRANT made meanwhile" \
+    "$(on_b as root jitctl --json grants --all)" \
+    "[.[] | select(.id == $KILLED_GRANT) | .state] | join(\",\")" active
+expect_exit 0 -m "and the chain still verifies" -- on_b as root jitctl audit verify
 
 # --- status -------------------------------------------------------------------------------------
 expect_exit 0 -m "status on db-02" -- on_b as jitalice jitctl --json status
