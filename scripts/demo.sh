@@ -14,6 +14,13 @@
 # private dbus-daemon started here. If no journald runs, one is started. Demo users are created
 # if missing: jitadmin (group jit-admin), alice (operator), bob (approver).
 # Run it again at any time: it stops the previous demo jitd and starts over from an empty state.
+#
+# scripts/demo.sh --fleet plays the story across a fleet instead: three jitd hosts on private
+# buses sharing one throw-away PostgreSQL store, then the store stopped and started again (see
+# scripts/lib/demo_fleet.sh). It stops everything it started when it ends.
+#
+# DEMO_BUILD_DIR=DIR: use the jitd, jitctl and pam_jit already built in DIR (for example
+# build-asan); nothing is installed or built (tests/integration/demo_fleet_test.sh does this).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,15 +46,51 @@ wait_for() {
     done
 }
 
+# shown ARGS...: the arguments as a reader would type them (quoted when they contain blanks).
+shown() {
+    local arg out=()
+    for arg in "$@"; do
+        [[ $arg =~ [[:space:]] ]] && arg="\"$arg\""
+        out+=("$arg")
+    done
+    printf '%s' "${out[*]}"
+}
+
+FLEET_DEMO=0
+case ${1:-} in
+    --fleet) FLEET_DEMO=1 ;;
+    "") ;;
+    *) die "usage: demo.sh [--fleet]" ;;
+esac
+TARGETS=(jitd jitctl)
+((FLEET_DEMO == 0)) || TARGETS+=(pam_jit)
+
 [[ $EUID -eq 0 ]] || die "run me as root (I install packages, create demo users and start jitd)"
 
-bold "1. Dependencies"
-"$REPO/scripts/install-deps.sh"
+if [[ -n ${DEMO_BUILD_DIR:-} ]]; then
+    BUILD=$(cd "$DEMO_BUILD_DIR" && pwd)
+    JITD=$BUILD/jitd/jitd
+    bold "1-2. Using the build in $BUILD (DEMO_BUILD_DIR: nothing installed or built)"
+else
+    bold "1. Dependencies"
+    "$REPO/scripts/install-deps.sh"
 
-bold "2. Build (cmake --preset default)"
-cmake --preset default -S "$REPO" >/dev/null
-cmake --build --preset default --parallel 2 --target jitd jitctl
+    bold "2. Build (cmake --preset default)"
+    cmake --preset default -S "$REPO" >/dev/null
+    cmake --build --preset default --parallel 2 --target "${TARGETS[@]}"
+fi
 [[ -x $JITD && -x $BUILD/jitctl/jitctl ]] || die "the build did not produce jitd and jitctl"
+
+if ((FLEET_DEMO)); then
+    # shellcheck disable=SC2034 # both are lib/demo_fleet.sh's
+    JITCTL_BUILT=$BUILD/jitctl/jitctl
+    PAM_JIT=$BUILD/pam_jit/pam_jit.so
+    [[ -f $PAM_JIT ]] || die "the build did not produce pam_jit.so"
+    command -v pamtester >/dev/null || die "pamtester is not installed (scripts/install-deps.sh)"
+    # shellcheck source=lib/demo_fleet.sh
+    source "$REPO/scripts/lib/demo_fleet.sh"
+    exit 0
+fi
 
 bold "3. Starting jitd"
 mkdir -p "$DEMO"
@@ -150,15 +193,6 @@ done
 id -nG jitadmin | tr ' ' '\n' | grep -qx jit-admin || usermod -a -G jit-admin jitadmin
 info "jitadmin (group jit-admin) configures; alice requests access; bob approves"
 
-# shown ARGS...: the arguments as a reader would type them (quoted when they contain blanks).
-shown() {
-    local arg out=()
-    for arg in "$@"; do
-        [[ $arg =~ [[:space:]] ]] && arg="\"$arg\""
-        out+=("$arg")
-    done
-    printf '%s' "${out[*]}"
-}
 # as USER ARGS...: shows and runs `jitctl ARGS` as USER.
 as() {
     local user=$1
