@@ -332,6 +332,7 @@ PG_UP=0
 info "the store is down"
 
 bold "13. With the store down, db-01 still decides logins"
+try db-01 root status
 login_decision db-01 alice postgres
 if [[ $LOGIN == allowed ]]; then
     info "=> allowed: db-01 decides from what it holds (grant $GRANT until $(date -u -d "@$EXPIRY" +%T))"
@@ -368,6 +369,9 @@ bold "15. The store is back"
 printf '\n\033[36mroot$ pg_ctl start\033[0m\n'
 pg_start "$PG_DIR" || die "cannot start PostgreSQL again"
 PG_UP=1
+store_reachable() { [[ $(jitctl_on "$1" root --json status | jq -r .store_reachable) == true ]]; }
+wait_on 10 "db-01" "the store" store_reachable
+on db-01 root status
 for host in "${FLEET_HOSTS[@]}"; do
     until_true 10 grant_state_is "$host" "$GRANT" expired ||
         die "$host: grant $GRANT is '$(grant_state "$host" "$GRANT" 2>&1)' 10s after the store came back"
@@ -380,9 +384,10 @@ info "one expired event for grant $GRANT, recorded by $(jq -r '.[0].host' <<<"$E
 # bob's refused login on db-01 while the store was down: audited (login_denied, or
 # login_fallback when pam_jit decided from the snapshot), or lost?
 bob_logins=$(jitctl_on web-01 jitadmin --json audit --user bob |
-    jq '[.[] | select(.event == "login_denied" or .event == "login_fallback")] | length')
-if ((bob_logins > 0)); then
-    info "bob's refused login while the store was down is in the audit log ($bob_logins event(s))"
+    jq -r '[.[] | select(.event == "login_denied" or .event == "login_fallback") |
+        "\(.event) (\(.outcome // "denied")) recorded by \(.host)"] | join("; ")')
+if [[ -n $bob_logins ]]; then
+    info "bob's refused login while the store was down is in the audit log: $bob_logins"
 else
     not_yet "bob's refused login on db-01 while the store was down left no audit event (neither login_denied nor login_fallback)"
 fi
