@@ -22,6 +22,8 @@ PACKAGES=(
     # integration tests: bus, journal, PAM, users, tools the scripts call
     dbus-daemon dbus-bin systemd pamtester libpam-wrapper openssh-server openssh-client sudo
     sqlite3 jq util-linux procps passwd python3 python3-dbus libxml2-utils valgrind
+    # bench/run_fleet_bench.sh watches the hosts' snapshots
+    inotify-tools
     # booted Debian 12 container tests (tests/host) and the Debian packages (tests/packaging)
     mmdebstrap systemd-container debhelper dpkg-dev lintian
 )
