@@ -134,7 +134,8 @@ host_start() {
         "max_pending_per_user = 1000000" "requests_per_hour = 1000000" \
         "[store]" "backend = postgresql" "url = host=$PG_DIR/socket dbname=fleet user=postgres" \
         >"$dir/jitd.conf"
-    on_host "$i" "$JITD" --config "$dir/jitd.conf" >>"$dir/jitd.log" 2>&1 &
+    # Not through on_host: $! must be jitd itself, not a subshell around a function.
+    DBUS_SYSTEM_BUS_ADDRESS=$(host_bus "$i") "$JITD" --config "$dir/jitd.conf" >>"$dir/jitd.log" 2>&1 &
     JITD_PIDS+=($!)
 }
 # host_wait I: until host I's jitd owns io.jitd.Jit1 (60 s), or abort with its log.
@@ -227,6 +228,18 @@ propagate() {
 # ms_since A B: "ROUND MS" from stamp A to stamp B.
 ms_since() { awk -v r="$round" -v a="$1" -v b="$2" 'BEGIN { printf "%d %.1f\n", r, (b - a) * 1000 }'; }
 
+# cpu_ticks PID...: the user + system CPU clock ticks the processes used so far.
+cpu_ticks() {
+    local pid
+    for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null; done |
+        awk '{ s += $1 } END { print s + 0 }'
+}
+pg_backends() { ps -o pid= --ppid "$(head -n 1 "$PG_DIR/data/postmaster.pid")"; }
+# shellcheck disable=SC2046 # one pid a word
+pg_ticks() { cpu_ticks $(pg_backends); }
+jitd_ticks_before=$(cpu_ticks "${JITD_PIDS[@]}")
+pg_ticks_before=$(pg_ticks)
+rounds_started=$EPOCHREALTIME
 # What the store did during the rounds: the change feed's rows (who wrote them) and commits.
 feed_head=$(psql_fleet -c "SELECT COALESCE(max(seq), 0) FROM change_log" fleet)
 commits_before=$(psql_fleet -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'fleet'" postgres)
@@ -250,6 +263,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     note "round $round: grant $grant on all $HOSTS hosts after ${slowest_grant} ms, its revocation after ${slowest_revoke} ms"
 done
 
+rounds_took=$(awk -v a="$rounds_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+jitd_cpu=$(awk -v a="$jitd_ticks_before" -v b="$(cpu_ticks "${JITD_PIDS[@]}")" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", (b - a) / hz }')
+pg_cpu=$(awk -v a="$pg_ticks_before" -v b="$(pg_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 # --- results ------------------------------------------------------------------------------------
 # percentiles FILE [HOST-REGEX]: "p50 p99 max" of the samples ("ROUND [HOST ]MS" lines) in FILE,
 # of the hosts matching HOST-REGEX if given (nearest rank).
@@ -284,6 +301,7 @@ feed_rows=$(psql_fleet -F: -R', ' -c "SELECT CASE WHEN host = 'h001' THEN 'h001'
 commits_after=$(psql_fleet -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'fleet'" postgres)
 note "counted from the return of the jitctl call on h001 instead: grant p50 $late_grant_p50 ms p99 $late_grant_p99 ms, revoke p50 $late_revoke_p50 ms p99 $late_revoke_p99 ms"
 note "change feed rows written during the rounds (writer:kind:rows): ${feed_rows:-none}"
+note "CPU during the $ROUNDS rounds ($rounds_took s): all jitd $jitd_cpu s, PostgreSQL's backends $pg_cpu s"
 note "PostgreSQL commits in the fleet database during the rounds: $((commits_after - commits_before)) ($(((commits_after - commits_before) / ROUNDS)) a round; the statistics lag by up to a second)"
 note "PostgreSQL: $connections connections to the fleet database from $HOSTS hosts; jitd RSS $rss; load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'fleet: %d hosts, grant propagation p50 %s ms p99 %s ms, revoke p50 %s ms p99 %s ms, connections per host %s\n' \
